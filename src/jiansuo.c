@@ -1,0 +1,133 @@
+/*
+ * jiansuo.c — the `jiansuo` command: finds the subcommand and runs it.
+ *
+ * In:  argv.  Out: the subcommand's exit status.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "jiansuo.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *summary;
+} commands[] = {
+    {"analyze", js_cmd_analyze,
+     "show the terms, positions and byte ranges of a text"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof *commands)
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: jiansuo COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'jiansuo COMMAND --help' describes a command.\n"
+               "'jiansuo --version' prints the version.\n");
+}
+
+void js_cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "jiansuo %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+char *js_cli_slurp(FILE *f, size_t *len)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    for (;;) {
+        if (cap - n < 2) {
+            if (cap > SIZE_MAX / 2) {
+                free(buf);
+                errno = ENOMEM;
+                return NULL;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                int e = errno ? errno : EIO;
+                free(buf);
+                errno = e;
+                return NULL;
+            }
+            break;
+        }
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+char *js_cli_join(int argc, char **argv, size_t *len)
+{
+    size_t total = 1;
+    for (int i = 0; i < argc; i++)
+        total += strlen(argv[i]) + 1;
+    char *s = malloc(total), *p = s;
+    if (!s)
+        return NULL;
+    for (int i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (i)
+            *p++ = ' ';
+        memcpy(p, argv[i], n);
+        p += n;
+    }
+    *p = 0;
+    *len = (size_t)(p - s);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return JS_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return JS_EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("jiansuo %s\n", js_version());
+        return JS_EXIT_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (!strcmp(cmd, commands[i].name)) {
+            /* getopt prefixes its messages with argv[0]: make that the
+             * full command the user typed. */
+            static char name[64];
+            snprintf(name, sizeof name, "jiansuo %s", commands[i].name);
+            argv[1] = name;
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "jiansuo: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return JS_EXIT_USAGE;
+}

@@ -1,0 +1,161 @@
+/*
+ * jiansuo.h — the public C API of libjiansuo, a full-text search engine for
+ * Chinese text.  This is the only header a program embedding jiansuo needs;
+ * compile and link with `pkg-config --cflags --libs jiansuo`.
+ *
+ * Conventions (they hold for every function declared here):
+ *
+ *  - Names are js_<module>_<verb>.  Handles are opaque and come in
+ *    open/close pairs; every close function accepts NULL.
+ *  - Functions that can fail return 0 on success or a negative JS_E* code.
+ *    Where a function works on a handle, the message of the last error is
+ *    kept on that handle until the next call on it; js_strerror() turns any
+ *    code into a fixed English sentence.
+ *  - `out` parameters come first and are written only on success.
+ *  - Option structs start with a `version` field and have a matching
+ *    *_INIT initialiser; pass NULL for the defaults.
+ *
+ * Ownership, stated once for the whole API:
+ *
+ *  - Strings and buffers passed IN are borrowed: the library copies what it
+ *    keeps and never frees them.
+ *  - Pointers handed to a callback (a js_token and the bytes it points at)
+ *    are valid only during that call; copy what you keep.
+ *  - Everything returned through an `out` parameter is owned by the caller
+ *    and freed with the matching *_close / *_free function.
+ *  - Strings returned by value (js_strerror, js_version, error messages on
+ *    a handle) are owned by the library; the handle's message lives until
+ *    the next call on that handle or its close.
+ *
+ * Thread safety: functions without a handle are reentrant.  A handle may be
+ * used by one thread at a time unless its documentation says otherwise.
+ */
+#ifndef JIANSUO_H
+#define JIANSUO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define JS_API __attribute__((visibility("default")))
+#else
+#define JS_API
+#endif
+
+/* ---------------------------------------------------------------------
+ * Errors and version
+ * ------------------------------------------------------------------- */
+
+/* Return codes.  0 is success; every failure is negative. */
+enum {
+    JS_OK = 0,
+    JS_ENOMEM = -1,    /* an allocation failed */
+    JS_EIO = -2,       /* reading or writing a file failed (errno kept) */
+    JS_ECORRUPT = -3,  /* bytes on disk fail a checksum or an invariant */
+    JS_EVERSION = -4,  /* an index written by an unknown format version */
+    JS_EINVALID = -5,  /* a bad argument or malformed input */
+    JS_ENOTFOUND = -6, /* a file, index or entry does not exist */
+    JS_EENCODING = -7, /* text whose encoding cannot be determined */
+    JS_ELIMIT = -8     /* a documented limit was reached */
+};
+
+/* Returns a static English sentence for a JS_E* code (never NULL; an
+ * unknown code gives "unknown error"). */
+JS_API const char *js_strerror(int code);
+
+/* Returns the library version as a static string, e.g. "0.1.0". */
+JS_API const char *js_version(void);
+
+/* ---------------------------------------------------------------------
+ * Text pipeline: UTF-8 bytes -> normalised terms with positions
+ *
+ * Every byte of indexed documents and of queries passes through this one
+ * function, so both sides agree on terms exactly.  Steps, per code point:
+ *
+ *  1. Strict UTF-8 decoding.  Invalid, overlong, surrogate or truncated
+ *     sequences and NUL bytes never abort: each bad byte acts as a
+ *     separator.
+ *  2. NFKC with case folding (utf8proc), default-ignorable characters
+ *     removed: full-width "ＡＢＣ１２３" -> "abc123", compatibility
+ *     ideographs -> unified ideographs.
+ *  3. Traditional -> Simplified folding, one character to one character,
+ *     from OpenCC's t2s data (see src/chartab.h), unless
+ *     JS_ANALYZE_NO_FOLD is set.
+ *  4. Segmentation.  A run of CJK characters (Han, Kana, Hangul,
+ *     Bopomofo) yields a unigram for every character and a bigram for
+ *     every adjacent pair; a run of letters and digits of other scripts
+ *     yields one word (split every JS_WORD_MAX_CHARS characters);
+ *     punctuation, symbols, white space and bad bytes separate runs, and
+ *     no bigram crosses them.
+ *
+ * Positions: each CJK character and each word takes the next position; a
+ * bigram has the position of its first character; any run of separators
+ * between two terms adds one empty position, so terms at positions p and
+ * p+1 were really adjacent in the text.  "2023年8月" gives 2023@0 年@1
+ * 8@2 月@3 — a mixed run is matched by the same adjacency.
+ *
+ * Byte ranges [start, end) index the ORIGINAL input, always on UTF-8
+ * character boundaries, so a caller can highlight exactly what matched.
+ * ------------------------------------------------------------------- */
+
+/* Longest word term, in characters; a longer run is cut into pieces of
+ * this many characters, each its own word at the next position. */
+#define JS_WORD_MAX_CHARS 64
+/* Longest term of any kind, in bytes (a word of JS_WORD_MAX_CHARS
+ * characters of up to 4 bytes each). */
+#define JS_TERM_MAX_BYTES (4 * JS_WORD_MAX_CHARS)
+
+typedef enum js_token_kind {
+    JS_TOKEN_WORD = 1,    /* letters and digits, e.g. "xapian", "2023" */
+    JS_TOKEN_UNIGRAM = 2, /* one CJK character */
+    JS_TOKEN_BIGRAM = 3   /* two adjacent CJK characters */
+} js_token_kind;
+
+typedef struct js_token {
+    const char *term;   /* normalised UTF-8 term, NOT NUL-terminated */
+    size_t term_len;    /* bytes in term, 1..JS_TERM_MAX_BYTES */
+    js_token_kind kind;
+    uint32_t position;  /* see "Positions" above */
+    size_t start, end;  /* byte range in the original input */
+} js_token;
+
+/* Called once per token, in order of position (for one position: the
+ * unigram, then the bigram that starts there).  Return 0 to go on; any
+ * other value stops the analysis and is returned by js_text_analyze. */
+typedef int (*js_token_fn)(void *ctx, const js_token *token);
+
+enum {
+    JS_ANALYZE_NO_FOLD = 1u << 0 /* keep Traditional characters apart */
+};
+
+typedef struct js_analyze_options {
+    unsigned version;        /* JS_ANALYZE_OPTIONS_VERSION */
+    unsigned flags;          /* JS_ANALYZE_* bits */
+    uint32_t first_position; /* position of the first term (default 0) */
+} js_analyze_options;
+
+#define JS_ANALYZE_OPTIONS_VERSION 1
+#define JS_ANALYZE_OPTIONS_INIT {JS_ANALYZE_OPTIONS_VERSION, 0, 0}
+
+/* Segments text[0..len) into terms and calls fn for each.  opts may be
+ * NULL for the defaults.  Returns 0 when the whole text was analysed, the
+ * callback's non-zero value if it stopped early, or JS_EINVALID for a
+ * NULL fn, a NULL text with len > 0, or an options version it does not
+ * know.  Allocates nothing; safe to call from many threads at once. */
+JS_API int js_text_analyze(const char *text, size_t len,
+                           const js_analyze_options *opts, js_token_fn fn,
+                           void *ctx);
+
+/* Returns the name of a token kind: "word", "unigram", "bigram" (or
+ * "unknown"), as printed by `jiansuo analyze`. */
+JS_API const char *js_token_kind_name(js_token_kind kind);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JIANSUO_H */

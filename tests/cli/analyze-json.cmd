@@ -1,0 +1,1 @@
+analyze --json 'Xapian-C 2023年8月'

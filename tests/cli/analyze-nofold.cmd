@@ -1,0 +1,1 @@
+analyze --no-fold 學院
