@@ -18,6 +18,7 @@
 
 /* Each subcommand: argv[0] is the subcommand's name. */
 int js_cmd_analyze(int argc, char **argv);
+int js_cmd_sections(int argc, char **argv);
 
 /* Prints "jiansuo CMD: message" to stderr, printf-style. */
 void js_cli_error(const char *cmd, const char *fmt, ...)

@@ -21,6 +21,8 @@ static const struct {
 } commands[] = {
     {"analyze", js_cmd_analyze,
      "show the terms, positions and byte ranges of a text"},
+    {"sections", js_cmd_sections,
+     "show the documents and sections files are cut into"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof *commands)

@@ -154,6 +154,118 @@ JS_API int js_text_analyze(const char *text, size_t len,
  * "unknown"), as printed by `jiansuo analyze`. */
 JS_API const char *js_token_kind_name(js_token_kind kind);
 
+
+/* ---------------------------------------------------------------------
+ * Ingest: files -> documents -> sections
+ *
+ * jiansuo ranks SECTIONS: a heading and the body under it.  Ingest reads
+ * files (plain text, Markdown, HTML, man pages, JSON Lines; any of them
+ * gzip-compressed; in UTF-8, GB18030/GBK/GB2312 or Big5), converts them
+ * to UTF-8 and cuts them into sections.  The text before the first heading
+ * is a section of its own whose heading is the document title.
+ *
+ * Bad input never stops ingest: what can be read is read, each problem is
+ * reported to the warning callback with the file and a line or byte
+ * offset, and what had to be skipped is counted in js_ingest_stats.
+ * Memory is bounded by the size of one section (a longer section is split
+ * into several with the same heading, with a warning), not of one file.
+ * ------------------------------------------------------------------- */
+
+/* Sections longer than this many bytes of body are split. */
+#define JS_SECTION_MAX_BYTES (4u << 20)
+/* Lines longer than this are cut into pieces (with a warning). */
+#define JS_LINE_MAX_BYTES (1u << 20)
+
+typedef struct js_document {
+    const char *source;   /* the file's path, as found or given */
+    const char *id;       /* the record's id (JSON Lines), else NULL */
+    const char *title;    /* from the file, else the file name */
+    const char *format;   /* "text", "markdown", "html", "man", "jsonl" */
+    const char *encoding; /* "UTF-8", "GB18030" or "BIG5" */
+    const char *metadata; /* JSON object of extra JSON Lines fields, or NULL */
+} js_document;
+
+typedef struct js_section {
+    const js_document *document; /* valid during the callback; ordinal 0
+                                    marks the first section of a document */
+    uint32_t ordinal;        /* 0, 1, 2, ... within the document */
+    const char *heading;     /* this section's heading (section 0 before
+                                any heading: the document title) */
+    const char *const *path; /* headings from the outermost down to this
+                                one; path[depth-1] is heading (depth 0 for
+                                the text before the first heading) */
+    size_t depth;
+    const char *body; /* UTF-8 body text, NUL-terminated */
+    size_t body_len;
+    uint64_t start, end; /* byte range of the section in the document's
+                            decoded (UTF-8) text */
+} js_section;
+
+typedef struct js_ingest_stats {
+    uint64_t files;         /* files opened */
+    uint64_t documents;     /* documents read (a JSON Lines record is one) */
+    uint64_t sections;      /* sections produced */
+    uint64_t skipped_files; /* files that could not be read at all */
+    uint64_t skipped_records; /* records or parts dropped (bad JSON lines) */
+    uint64_t warnings;      /* every problem reported, skipped or not */
+    uint64_t bytes_read;    /* bytes read from disk (before gunzip) */
+} js_ingest_stats;
+
+/* Called for each problem.  file is the path; line is 1-based (0 when
+ * unknown); offset is a byte offset (UINT64_MAX when unknown): into the
+ * file's bytes after gunzip for encoding and compression problems, into
+ * the decoded UTF-8 text for problems a format parser finds. */
+typedef void (*js_warning_fn)(void *ctx, const char *file, uint64_t line,
+                              uint64_t offset, const char *message);
+
+/* Called for each section, in document order.  Return 0 to go on; any
+ * other value stops ingest and is returned by js_ingest_path. */
+typedef int (*js_section_fn)(void *ctx, const js_section *section);
+
+typedef struct js_ingest_options {
+    unsigned version;      /* JS_INGEST_OPTIONS_VERSION */
+    const char *format;    /* force a format by name; NULL: detect */
+    const char *encoding;  /* force an encoding (iconv name); NULL: detect */
+    int include_hidden;    /* walk into hidden files and directories */
+    js_warning_fn warn;    /* NULL: warnings are only counted */
+    void *warn_ctx;
+} js_ingest_options;
+
+#define JS_INGEST_OPTIONS_VERSION 1
+#define JS_INGEST_OPTIONS_INIT {JS_INGEST_OPTIONS_VERSION, NULL, NULL, 0, NULL, NULL}
+
+typedef struct js_ingest js_ingest;
+
+/* Creates an ingest handle in *out (close with js_ingest_close).  opts may
+ * be NULL.  Returns 0, JS_ENOMEM, or JS_EINVALID for an unknown format or
+ * encoding name or options version. */
+JS_API int js_ingest_open(js_ingest **out, const js_ingest_options *opts);
+
+/* Frees the handle; NULL is fine. */
+JS_API void js_ingest_close(js_ingest *ing);
+
+/* Reads a file or, recursively, a directory (entries in byte order of
+ * their names; hidden ones skipped unless asked; symbolic-link loops
+ * detected) and calls fn for every section.  Files that cannot be read are
+ * reported and counted, and ingest goes on.  Returns 0, the callback's
+ * non-zero value, JS_ENOTFOUND / JS_EIO when `path` itself cannot be
+ * read, or JS_ENOMEM; the message is in js_ingest_errmsg. */
+JS_API int js_ingest_path(js_ingest *ing, const char *path, js_section_fn fn,
+                          void *ctx);
+
+/* Like js_ingest_path for a document already in memory; `name` gives its
+ * source (and, by its extension, its format unless forced).  The data is
+ * borrowed for the duration of the call. */
+JS_API int js_ingest_memory(js_ingest *ing, const char *name, const void *data,
+                            size_t len, js_section_fn fn, void *ctx);
+
+/* Copies the running totals of this handle into *out. */
+JS_API void js_ingest_get_stats(const js_ingest *ing, js_ingest_stats *out);
+
+/* Returns the message of the last failed call on ing ("" if none); owned
+ * by the handle. */
+JS_API const char *js_ingest_errmsg(const js_ingest *ing);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,10 +24,10 @@ typedef struct {
 
 /* Appends formatted text to r->buf (grown with realloc; aborts the test
  * process if memory runs out).  The caller frees r->buf. */
-static void tu_appendf(tu_render *r, const char *fmt, ...)
+static inline void tu_appendf(tu_render *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 #include <stdarg.h>
-static void tu_appendf(tu_render *r, const char *fmt, ...)
+static inline void tu_appendf(tu_render *r, const char *fmt, ...)
 {
     va_list ap;
     for (;;) {
@@ -50,7 +50,7 @@ static void tu_appendf(tu_render *r, const char *fmt, ...)
     }
 }
 
-static int tu_render_token(void *ctx, const js_token *t)
+static inline int tu_render_token(void *ctx, const js_token *t)
 {
     tu_render *r = ctx;
     static const char kinds[] = "?wub";
@@ -65,7 +65,7 @@ static int tu_render_token(void *ctx, const js_token *t)
 
 /* Analyses text with the given flags and returns the rendering (caller
  * frees); *rc receives js_text_analyze's return value when rc != NULL. */
-static char *tu_analyze(const char *text, size_t len, unsigned flags,
+static inline char *tu_analyze(const char *text, size_t len, unsigned flags,
                         int *rc)
 {
     tu_render r = {0};
@@ -76,6 +76,89 @@ static char *tu_analyze(const char *text, size_t len, unsigned flags,
     if (rc)
         *rc = ret;
     return r.buf;
+}
+
+/* ------------------------------------------------------------------
+ * Ingest helpers: run js_ingest_memory or js_ingest_path and render
+ * every section as one line
+ *     ORDINAL|PATH|BODY|START-END
+ * where PATH is the heading path joined by " > " (empty for the text
+ * before the first heading, whose heading is the title) and BODY has each
+ * newline shown as "\n" (two characters); a document line
+ *     DOC|TITLE|FORMAT|ENCODING|ID|METADATA
+ * precedes its first section, and each warning is rendered
+ *     W|LINE|MESSAGE
+ * at the point it was reported.
+ * ---------------------------------------------------------------- */
+
+typedef struct {
+    tu_render r;
+    const js_document *last_doc;
+    size_t nwarn;
+} tu_ingest_out;
+
+static inline void tu_escape(tu_render *r, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\n')
+            tu_appendf(r, "\\n");
+        else
+            tu_appendf(r, "%c", s[i]);
+    }
+}
+
+static inline int tu_on_section(void *ctx, const js_section *sec)
+{
+    tu_ingest_out *o = ctx;
+    if (sec->ordinal == 0) {
+        const js_document *d = sec->document;
+        tu_appendf(&o->r, "DOC|%s|%s|%s|%s|%s\n", d->title, d->format,
+                   d->encoding, d->id ? d->id : "",
+                   d->metadata ? d->metadata : "");
+        o->last_doc = d;
+    }
+    tu_appendf(&o->r, "%u|", sec->ordinal);
+    for (size_t i = 0; i < sec->depth; i++)
+        tu_appendf(&o->r, "%s%s", i ? " > " : "", sec->path[i]);
+    tu_appendf(&o->r, "|");
+    tu_escape(&o->r, sec->body, sec->body_len);
+    tu_appendf(&o->r, "|%llu-%llu\n", (unsigned long long)sec->start,
+               (unsigned long long)sec->end);
+    return 0;
+}
+
+static inline void tu_on_warning(void *ctx, const char *file, uint64_t line,
+                          uint64_t offset, const char *msg)
+{
+    tu_ingest_out *o = ctx;
+    (void)file;
+    (void)offset;
+    tu_appendf(&o->r, "W|%llu|%s\n", (unsigned long long)line, msg);
+    o->nwarn++;
+}
+
+/* Ingests data as a document called `name`, with `format` forced unless
+ * NULL.  Returns the rendering (caller frees) and stores the return value
+ * of js_ingest_memory in *rc and the stats in *stats when not NULL. */
+static inline char *tu_ingest(const char *name, const char *data, size_t len,
+                       const char *format, int *rc, js_ingest_stats *stats)
+{
+    tu_ingest_out o = {{0}, NULL, 0};
+    js_ingest_options opts = JS_INGEST_OPTIONS_INIT;
+    js_ingest *ing = NULL;
+    opts.format = format;
+    opts.warn = tu_on_warning;
+    opts.warn_ctx = &o;
+    tu_appendf(&o.r, "%s", "");
+    int ret = js_ingest_open(&ing, &opts);
+    if (ret == 0)
+        ret = js_ingest_memory(ing, name, data, len, tu_on_section, &o);
+    if (rc)
+        *rc = ret;
+    if (stats)
+        js_ingest_get_stats(ing, stats);
+    js_ingest_close(ing);
+    return o.r.buf;
 }
 
 #endif

@@ -1,0 +1,1 @@
+sections --encoding nope data/manual.md

@@ -1,0 +1,1 @@
+sections --format pdf data/manual.md

@@ -1,0 +1,1 @@
+sections data/rules-big5.txt data/rules-gbk.txt

@@ -1,0 +1,1 @@
+sections --encoding big5 data/rules-big5.txt

@@ -1,0 +1,1 @@
+sections data/manual-copy.md.gz

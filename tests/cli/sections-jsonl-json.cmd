@@ -1,0 +1,1 @@
+sections --json data/records.jsonl

@@ -1,0 +1,1 @@
+sections data/xiaogongju.1
