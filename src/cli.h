@@ -19,6 +19,30 @@
 /* Each subcommand: argv[0] is the subcommand's name. */
 int js_cmd_analyze(int argc, char **argv);
 int js_cmd_sections(int argc, char **argv);
+int js_cmd_index(int argc, char **argv);
+int js_cmd_stats(int argc, char **argv);
+int js_cmd_check(int argc, char **argv);
+
+#include <stdint.h>
+
+/* A js_warning_fn that prints "jiansuo CMD: FILE:LINE: MESSAGE" (or with
+ * "byte N", or neither) to stderr; ctx is the command name (a string).
+ * When stderr is a terminal showing a progress line, the line is cleared
+ * first (see js_cli_progress_clear). */
+void js_cli_warning(void *ctx, const char *file, uint64_t line,
+                    uint64_t offset, const char *msg);
+
+/* Clears a progress line on stderr if one is showing. */
+void js_cli_progress_clear(void);
+
+/* Shows a progress line on stderr (a terminal only): printf-style, no
+ * newline; the next call or js_cli_progress_clear replaces it. */
+void js_cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Returns the index directory to use: `given` if not NULL, else the
+ * default (js_index_default_dir), as a malloc'ed string the caller frees;
+ * prints an error for `cmd` and returns NULL when there is none. */
+char *js_cli_index_dir(const char *cmd, const char *given);
 
 /* Prints "jiansuo CMD: message" to stderr, printf-style. */
 void js_cli_error(const char *cmd, const char *fmt, ...)

@@ -31,20 +31,6 @@ typedef struct {
     uint32_t last_ordinal;
 } printer;
 
-static void print_warning(void *ctx, const char *file, uint64_t line,
-                          uint64_t offset, const char *msg)
-{
-    (void)ctx;
-    if (line)
-        fprintf(stderr, "jiansuo sections: %s:%llu: %s\n", file,
-                (unsigned long long)line, msg);
-    else if (offset != UINT64_MAX)
-        fprintf(stderr, "jiansuo sections: %s: byte %llu: %s\n", file,
-                (unsigned long long)offset, msg);
-    else
-        fprintf(stderr, "jiansuo sections: %s: %s\n", file, msg);
-}
-
 /* Prints the first PREVIEW_CHARS characters of s[0..n), line breaks and
  * tabs shown as spaces, with "…" when cut. */
 static void print_preview(const char *s, size_t n)
@@ -186,7 +172,8 @@ int js_cmd_sections(int argc, char **argv)
         usage(stderr);
         return JS_EXIT_USAGE;
     }
-    opts.warn = print_warning;
+    opts.warn = js_cli_warning;
+    opts.warn_ctx = (void *)"sections";
     js_ingest *ing = NULL;
     int rc = js_ingest_open(&ing, &opts);
     if (rc == JS_EINVALID) {

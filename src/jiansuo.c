@@ -23,6 +23,9 @@ static const struct {
      "show the terms, positions and byte ranges of a text"},
     {"sections", js_cmd_sections,
      "show the documents and sections files are cut into"},
+    {"index", js_cmd_index, "build the index from files and directories"},
+    {"stats", js_cmd_stats, "show the counts and sizes of an index"},
+    {"check", js_cmd_check, "verify every checksum and invariant of an index"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof *commands)
@@ -44,6 +47,51 @@ void js_cli_error(const char *cmd, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+static int progress_shown;
+
+void js_cli_progress_clear(void)
+{
+    if (progress_shown) {
+        fputs("\r\033[K", stderr);
+        progress_shown = 0;
+    }
+}
+
+void js_cli_progress(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("\r\033[K", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fflush(stderr);
+    progress_shown = 1;
+}
+
+void js_cli_warning(void *ctx, const char *file, uint64_t line,
+                    uint64_t offset, const char *msg)
+{
+    const char *cmd = ctx;
+    js_cli_progress_clear();
+    if (line)
+        fprintf(stderr, "jiansuo %s: %s:%llu: %s\n", cmd, file,
+                (unsigned long long)line, msg);
+    else if (offset != UINT64_MAX)
+        fprintf(stderr, "jiansuo %s: %s: byte %llu: %s\n", cmd, file,
+                (unsigned long long)offset, msg);
+    else
+        fprintf(stderr, "jiansuo %s: %s: %s\n", cmd, file, msg);
+}
+
+char *js_cli_index_dir(const char *cmd, const char *given)
+{
+    char *d = given ? strdup(given) : js_index_default_dir();
+    if (!d)
+        js_cli_error(cmd, "no index directory: use -d DIR or set "
+                          "JIANSUO_INDEX (or HOME)");
+    return d;
 }
 
 char *js_cli_slurp(FILE *f, size_t *len)

@@ -266,6 +266,131 @@ JS_API void js_ingest_get_stats(const js_ingest *ing, js_ingest_stats *out);
  * by the handle. */
 JS_API const char *js_ingest_errmsg(const js_ingest *ing);
 
+/* ---------------------------------------------------------------------
+ * The native index: build, open, statistics, check
+ *
+ * An index lives in a directory (see js_index_default_dir) as one file,
+ * index.jsi, written beside the old one and published by an atomic
+ * rename: readers see the old index or the new one, never a mix, and an
+ * interrupted build leaves the old one intact.  Format: index/FORMAT.md.
+ * ------------------------------------------------------------------- */
+
+/* Returns the default index directory as a malloc'ed string the caller
+ * frees: $JIANSUO_INDEX if set, else $XDG_DATA_HOME/jiansuo/index, else
+ * $HOME/.local/share/jiansuo/index; NULL when none of them is set. */
+JS_API char *js_index_default_dir(void);
+
+/* Called now and then during a build (at most a few times a second). */
+typedef struct js_build_progress {
+    uint64_t files, sections, bytes_read;
+    double seconds;
+    int phase; /* 0 reading, 1 merging, 2 writing */
+} js_build_progress;
+typedef void (*js_progress_fn)(void *ctx, const js_build_progress *p);
+
+typedef struct js_build_options {
+    unsigned version;     /* JS_BUILD_OPTIONS_VERSION */
+    size_t memory_mib;    /* postings held in memory before spilling: 512 */
+    unsigned threads;     /* 0: one per core (at most 2 are used) */
+    const char *format;   /* force a format (see js_ingest_options) */
+    const char *encoding; /* force an encoding */
+    int include_hidden;
+    unsigned analyze_flags;  /* JS_ANALYZE_NO_FOLD, recorded in the index */
+    uint32_t block_size;     /* postings per block; 0: 128 (tests: less) */
+    js_warning_fn warn;      /* ingest warnings; NULL: only counted */
+    void *warn_ctx;
+    js_progress_fn progress; /* NULL: none */
+    void *progress_ctx;
+} js_build_options;
+
+#define JS_BUILD_OPTIONS_VERSION 1
+#define JS_BUILD_OPTIONS_INIT {JS_BUILD_OPTIONS_VERSION, 512, 0, NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL}
+
+typedef struct js_build_stats {
+    js_ingest_stats ingest;  /* files, documents, sections, skips, warnings */
+    uint64_t terms;          /* distinct terms */
+    uint64_t postings;       /* term-section pairs */
+    uint64_t positions;      /* positions stored */
+    uint64_t text_bytes;     /* UTF-8 bytes of section bodies */
+    uint64_t index_bytes;    /* size of the published file */
+    uint32_t runs;           /* sorted runs spilled to disk */
+    size_t peak_memory;      /* the accumulator's peak, bytes */
+    double seconds;
+} js_build_stats;
+
+typedef struct js_builder js_builder;
+
+/* Starts a build of the index in `dir` (created if needed): takes the
+ * directory's build lock (failing with JS_EIO if another build holds it)
+ * and removes what interrupted builds left.  opts may be NULL.  Returns 0
+ * and *out, or a negative JS_E* code; on failure *out is still set when
+ * possible so that js_builder_errmsg can explain (close it either way). */
+JS_API int js_builder_open(js_builder **out, const char *dir,
+                           const js_build_options *opts);
+
+/* Adds the files under path (see js_ingest_path).  Returns 0, or a
+ * negative JS_E* code (message in js_builder_errmsg); files that could
+ * not be read are counted in the stats, not errors. */
+JS_API int js_builder_add_path(js_builder *b, const char *path);
+
+/* Adds one document from memory (see js_ingest_memory). */
+JS_API int js_builder_add_memory(js_builder *b, const char *name,
+                                 const void *data, size_t len);
+
+/* Merges, writes and publishes the index.  Returns 0 or a negative JS_E*
+ * code; on failure the previous index is untouched. */
+JS_API int js_builder_commit(js_builder *b);
+
+/* Copies the build's figures into *out. */
+JS_API void js_builder_get_stats(const js_builder *b, js_build_stats *out);
+
+/* Returns the message of the last failed call ("" if none). */
+JS_API const char *js_builder_errmsg(const js_builder *b);
+
+/* Releases the lock and frees the builder; an uncommitted build is
+ * abandoned and its temporary files removed.  NULL is fine. */
+JS_API void js_builder_close(js_builder *b);
+
+typedef struct js_index js_index;
+
+/* Opens the index in dir for reading (checking its header, table of
+ * contents and small parts).  Returns 0 and *out, or JS_ENOTFOUND,
+ * JS_EIO, JS_EVERSION, JS_ECORRUPT, JS_ENOMEM; on failure *out is set
+ * when memory allows, to a handle whose js_index_errmsg explains (close
+ * it either way). */
+JS_API int js_index_open(js_index **out, const char *dir);
+
+/* Frees the handle; NULL is fine. */
+JS_API void js_index_close(js_index *ix);
+
+/* Returns the message of the last failed call on ix ("" if none). */
+JS_API const char *js_index_errmsg(const js_index *ix);
+
+typedef struct js_index_stats {
+    uint32_t format_version;
+    uint64_t documents, sections, terms, postings, positions;
+    uint64_t body_units, heading_units; /* positions used, all sections */
+    uint64_t source_bytes, text_bytes;
+    uint32_t block_size;
+    unsigned analyze_flags;
+    uint64_t file_bytes;
+    uint64_t part_bytes[9];      /* by part id, see js_index_part_name */
+    const char *build_info;      /* JSON object text, owned by ix */
+} js_index_stats;
+
+/* Fills *out.  Returns 0. */
+JS_API int js_index_get_stats(const js_index *ix, js_index_stats *out);
+
+/* Returns the name of part id 1..8 ("stats", "documents", "sections",
+ * "store", "store index", "lexicon", "lexicon index", "postings"). */
+JS_API const char *js_index_part_name(unsigned id);
+
+/* Verifies every checksum and structural invariant of the index: sorted
+ * lexicon, increasing ids, positions within section lengths, counts that
+ * agree.  Returns 0, or JS_ECORRUPT with js_index_errmsg naming the first
+ * problem, or JS_ENOMEM. */
+JS_API int js_index_check(js_index *ix);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,577 @@
+/*
+ * builder.c — the index builder: sections in, a published index out.
+ *
+ * In:  paths or in-memory documents, through ingest (src/ingest.c), each
+ *      section analysed by the text pipeline (src/text.c).
+ * Out: dir/index.jsi (index/FORMAT.md), written as index.jsi.tmp-PID and
+ *      published by rename in js_builder_commit.
+ *
+ * Data flow: each section gets the next id; its heading field (document
+ * title and heading path, terms prefixed with 0x01) and body are
+ * analysed and every token goes to the accumulator (accum.c, which spills
+ * sorted runs under the memory budget); its text goes to the store
+ * (store.c), whose finished blocks are written to the file at once; its
+ * metadata goes to the document and section tables.  On commit the
+ * accumulator's merge yields terms in order, each encoded (codec.c) into
+ * the POSTINGS part and entered in the lexicon (lexicon.c); then the
+ * small parts and the table of contents are written and the file renamed
+ * into place.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accum.h"
+#include "buf.h"
+#include "codec.h"
+#include "file.h"
+#include "jiansuo.h"
+#include "lexicon.h"
+#include "store.h"
+
+struct js_builder {
+    char *dir;
+    int lock_fd;
+    js_build_options o;
+    js_ingest *ing;
+    js_accum *acc;
+    char *run_dir;
+    js_store_writer *store;
+    js_buf store_out; /* finished store blocks not yet written */
+    js_file_writer *fw;
+    /* document table */
+    js_buf doc_strings, doc_offsets;
+    uint32_t ndocs;
+    /* section table and lengths (for BM25 and the skip tables) */
+    js_buf sections;
+    uint32_t nsections;
+    uint32_t *body_lens, *head_lens;
+    size_t lens_cap;
+    uint64_t body_units, head_units, text_bytes;
+    /* analysis of the current section */
+    uint32_t cur_id, cur_max;
+    int cur_any, prefix;
+    int rc; /* sticky failure */
+    int committed;
+    js_build_stats st;
+    struct timespec t0, last_progress;
+    char err[1024];
+};
+
+static double elapsed(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int fail(js_builder *b, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(js_builder *b, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->err, sizeof b->err, fmt, ap);
+    va_end(ap);
+    b->rc = rc;
+    return rc;
+}
+
+char *js_index_default_dir(void)
+{
+    const char *e = getenv("JIANSUO_INDEX");
+    if (e && *e)
+        return strdup(e);
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    char buf[4096];
+    if (xdg && *xdg)
+        snprintf(buf, sizeof buf, "%s/jiansuo/index", xdg);
+    else if (home && *home)
+        snprintf(buf, sizeof buf, "%s/.local/share/jiansuo/index", home);
+    else
+        return NULL;
+    return strdup(buf);
+}
+
+const char *js_builder_errmsg(const js_builder *b) { return b ? b->err : ""; }
+
+void js_builder_get_stats(const js_builder *b, js_build_stats *out)
+{
+    if (b && out)
+        *out = b->st;
+}
+
+int js_builder_open(js_builder **out, const char *dir,
+                    const js_build_options *opts)
+{
+    if (!out || !dir)
+        return JS_EINVALID;
+    js_builder *b = calloc(1, sizeof *b);
+    if (!b)
+        return JS_ENOMEM;
+    *out = b;
+    b->lock_fd = -1;
+    js_build_options o = JS_BUILD_OPTIONS_INIT;
+    if (opts) {
+        if (opts->version != JS_BUILD_OPTIONS_VERSION)
+            return fail(b, JS_EINVALID, "unknown build options version %u",
+                        opts->version);
+        o = *opts;
+    }
+    if (o.memory_mib == 0)
+        o.memory_mib = 512;
+    if (o.block_size == 0)
+        o.block_size = JS_BLOCK_SIZE;
+    if (o.block_size > JS_BLOCK_SIZE * 8)
+        return fail(b, JS_EINVALID, "block size %u is above %u", o.block_size,
+                    JS_BLOCK_SIZE * 8);
+    b->o = o;
+    clock_gettime(CLOCK_MONOTONIC, &b->t0);
+    if (!(b->dir = strdup(dir)))
+        return fail(b, JS_ENOMEM, "out of memory");
+    int fd = js_dir_lock(dir, b->err, sizeof b->err);
+    if (fd < 0)
+        return b->rc = fd;
+    b->lock_fd = fd;
+    size_t n = strlen(dir) + 32;
+    if (!(b->run_dir = malloc(n)))
+        return fail(b, JS_ENOMEM, "out of memory");
+    snprintf(b->run_dir, n, "%s/runs-%ld", dir, (long)getpid());
+    if (mkdir(b->run_dir, 0755) != 0 && errno != EEXIST)
+        return fail(b, JS_EIO, "%s: %s", b->run_dir, strerror(errno));
+    js_ingest_options io = JS_INGEST_OPTIONS_INIT;
+    io.format = o.format;
+    io.encoding = o.encoding;
+    io.include_hidden = o.include_hidden;
+    io.warn = o.warn;
+    io.warn_ctx = o.warn_ctx;
+    int rc = js_ingest_open(&b->ing, &io);
+    if (rc)
+        return fail(b, rc, "%s", rc == JS_EINVALID
+                                     ? "unknown format or encoding"
+                                     : js_strerror(rc));
+    if ((rc = js_accum_new(&b->acc, o.memory_mib << 20, b->run_dir)))
+        return fail(b, rc, "cannot start the accumulator: %s", js_strerror(rc));
+    if ((rc = js_store_writer_new(&b->store, JS_STORE_BLOCK_BYTES, 6)))
+        return fail(b, rc, "cannot start the store: %s", js_strerror(rc));
+    if ((rc = js_file_create(&b->fw, dir, b->err, sizeof b->err)))
+        return b->rc = rc;
+    if ((rc = js_file_begin_part(b->fw, JS_PART_STORE)))
+        return fail(b, rc, "internal error starting the store part");
+    js_buf_u64(&b->doc_offsets, 0);
+    return 0;
+}
+
+/* Token callback: one occurrence into the accumulator. */
+static int on_token(void *ctx, const js_token *t)
+{
+    js_builder *b = ctx;
+    char term[JS_TERM_MAX_BYTES + 1];
+    const char *p = t->term;
+    size_t len = t->term_len;
+    if (b->prefix) { /* heading field */
+        term[0] = 1;
+        memcpy(term + 1, t->term, t->term_len);
+        p = term;
+        len++;
+    }
+    if (t->position > b->cur_max || !b->cur_any)
+        b->cur_max = t->position;
+    b->cur_any = 1;
+    return js_accum_add(b->acc, p, len, b->cur_id, t->position);
+}
+
+/* Analyses text into field `prefix` of the current section, continuing
+ * positions after what the field already used.  Returns 0 or an error. */
+static int analyze(js_builder *b, const char *text, size_t len, int prefix)
+{
+    js_analyze_options ao = JS_ANALYZE_OPTIONS_INIT;
+    ao.flags = b->o.analyze_flags;
+    ao.first_position = b->cur_any ? b->cur_max + 2 : 0;
+    b->prefix = prefix;
+    return js_text_analyze(text, len, &ao, on_token, b);
+}
+
+static int grow_lens(js_builder *b)
+{
+    if (b->nsections < b->lens_cap)
+        return 0;
+    size_t cap = b->lens_cap ? b->lens_cap * 2 : 4096;
+    uint32_t *bl = realloc(b->body_lens, cap * sizeof *bl);
+    if (!bl)
+        return JS_ENOMEM;
+    b->body_lens = bl;
+    uint32_t *hl = realloc(b->head_lens, cap * sizeof *hl);
+    if (!hl)
+        return JS_ENOMEM;
+    b->head_lens = hl;
+    b->lens_cap = cap;
+    return 0;
+}
+
+static void put_str(js_buf *o, const char *s)
+{
+    js_buf_put(o, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+/* Writes the store blocks finished so far into the STORE part. */
+static int drain_store(js_builder *b)
+{
+    int rc = js_store_drain(b->store, &b->store_out);
+    if (rc)
+        return fail(b, rc, "store: %s", js_strerror(rc));
+    if (b->store_out.len) {
+        if ((rc = js_file_write(b->fw, b->store_out.p, b->store_out.len)))
+            return fail(b, rc, "%s", js_file_errmsg(b->fw));
+        b->store_out.len = 0;
+    }
+    return 0;
+}
+
+static void report_progress(js_builder *b, int phase, int force)
+{
+    if (!b->o.progress)
+        return;
+    double now = elapsed(&b->t0);
+    double last = (double)b->last_progress.tv_sec + b->last_progress.tv_nsec / 1e9;
+    if (!force && now - last < 0.25)
+        return;
+    b->last_progress.tv_sec = (time_t)now;
+    b->last_progress.tv_nsec = (long)((now - (double)(time_t)now) * 1e9);
+    js_ingest_stats is;
+    js_ingest_get_stats(b->ing, &is);
+    js_build_progress p = {is.files, b->nsections, is.bytes_read, now, phase};
+    b->o.progress(b->o.progress_ctx, &p);
+}
+
+/* Section callback from ingest: one section into every structure. */
+static int on_section(void *ctx, const js_section *s)
+{
+    js_builder *b = ctx;
+    if (b->nsections == UINT32_MAX)
+        return fail(b, JS_ELIMIT, "more than %u sections", UINT32_MAX - 1);
+    int rc;
+    if (s->ordinal == 0) {
+        const js_document *d = s->document;
+        if (b->ndocs == UINT32_MAX)
+            return fail(b, JS_ELIMIT, "too many documents");
+        put_str(&b->doc_strings, d->source);
+        put_str(&b->doc_strings, d->title);
+        put_str(&b->doc_strings, d->format);
+        put_str(&b->doc_strings, d->encoding);
+        put_str(&b->doc_strings, d->id);
+        put_str(&b->doc_strings, d->metadata);
+        js_buf_u64(&b->doc_offsets, b->doc_strings.len);
+        b->ndocs++;
+    }
+    if ((rc = grow_lens(b)))
+        return fail(b, rc, "out of memory");
+    b->cur_id = b->nsections;
+    /* Heading field: the document title, then the headings above and of
+     * this section (a heading equal to the title is not counted twice). */
+    const char *title = s->document->title;
+    b->cur_any = 0;
+    b->cur_max = 0;
+    if ((rc = analyze(b, title, strlen(title), 1)))
+        return fail(b, rc, "indexing the heading: %s", js_strerror(rc));
+    for (size_t i = 0; i < s->depth; i++) {
+        if (!strcmp(s->path[i], title))
+            continue;
+        if ((rc = analyze(b, s->path[i], strlen(s->path[i]), 1)))
+            return fail(b, rc, "indexing the heading: %s", js_strerror(rc));
+    }
+    uint32_t head_len = b->cur_any ? b->cur_max + 1 : 0;
+    b->cur_any = 0;
+    b->cur_max = 0;
+    if ((rc = analyze(b, s->body, s->body_len, 0)))
+        return fail(b, rc, "indexing the body: %s", js_strerror(rc));
+    uint32_t body_len = b->cur_any ? b->cur_max + 1 : 0;
+    b->body_lens[b->nsections] = body_len;
+    b->head_lens[b->nsections] = head_len;
+    b->body_units += body_len;
+    b->head_units += head_len;
+    b->text_bytes += s->body_len;
+    js_buf_u32(&b->sections, b->ndocs - 1);
+    js_buf_u32(&b->sections, s->ordinal);
+    js_buf_u64(&b->sections, s->start);
+    js_buf_u64(&b->sections, s->end);
+    js_buf_u32(&b->sections, body_len);
+    js_buf_u32(&b->sections, head_len);
+    if (b->sections.oom || b->doc_strings.oom || b->doc_offsets.oom)
+        return fail(b, JS_ENOMEM, "out of memory");
+    /* Stored text: the heading path joined by U+001F, and the body. */
+    js_buf path = JS_BUF_INIT;
+    for (size_t i = 0; i < s->depth; i++) {
+        if (i)
+            js_buf_u8(&path, 0x1F);
+        js_buf_put(&path, s->path[i], strlen(s->path[i]));
+    }
+    if (path.oom)
+        return fail(b, JS_ENOMEM, "out of memory");
+    rc = js_store_add(b->store, path.p ? (const char *)path.p : "", path.len,
+                      s->body, s->body_len);
+    js_buf_free(&path);
+    if (rc)
+        return fail(b, rc, "store: %s", js_strerror(rc));
+    b->nsections++;
+    if ((rc = drain_store(b)))
+        return rc;
+    report_progress(b, 0, 0);
+    return 0;
+}
+
+/* Runs ingest on a path or memory document. */
+static int add(js_builder *b, const char *path, const char *name,
+               const void *data, size_t len)
+{
+    if (b->rc)
+        return b->rc;
+    if (b->committed)
+        return fail(b, JS_EINVALID, "the build was already committed");
+    int rc = path ? js_ingest_path(b->ing, path, on_section, b)
+                  : js_ingest_memory(b->ing, name, data, len, on_section, b);
+    if (!rc)
+        return 0;
+    if (b->rc)
+        return b->rc; /* failed inside on_section: the build is lost */
+    snprintf(b->err, sizeof b->err, "%s", js_ingest_errmsg(b->ing));
+    if (rc == JS_ENOTFOUND || rc == JS_EIO)
+        return rc; /* a path the user must fix; the build can go on */
+    b->rc = rc;
+    return rc;
+}
+
+int js_builder_add_path(js_builder *b, const char *path)
+{
+    if (!b || !path)
+        return JS_EINVALID;
+    return add(b, path, NULL, NULL, 0);
+}
+
+int js_builder_add_memory(js_builder *b, const char *name, const void *data,
+                          size_t len)
+{
+    if (!b || !name || (!data && len))
+        return JS_EINVALID;
+    return add(b, NULL, name, data ? data : "", len);
+}
+
+/* ---- commit ---- */
+
+typedef struct {
+    js_builder *b;
+    js_lexicon_writer *lex;
+    js_buf enc;
+    uint32_t *lens;
+    size_t lens_cap;
+    uint64_t postings_off;
+} merge_ctx;
+
+static int on_term(void *ctx, const char *term, size_t len, const uint32_t *ids,
+                   const uint32_t *tfs, const uint32_t *positions, uint32_t n)
+{
+    merge_ctx *m = ctx;
+    js_builder *b = m->b;
+    if (n > m->lens_cap) {
+        uint32_t *l = realloc(m->lens, (size_t)n * sizeof *l);
+        if (!l)
+            return fail(b, JS_ENOMEM, "out of memory");
+        m->lens = l;
+        m->lens_cap = n;
+    }
+    const uint32_t *field = len && term[0] == 1 ? b->head_lens : b->body_lens;
+    for (uint32_t i = 0; i < n; i++) {
+        if (ids[i] >= b->nsections)
+            return fail(b, JS_ECORRUPT, "merge produced section %u of %u",
+                        ids[i], b->nsections);
+        m->lens[i] = field[ids[i]];
+    }
+    m->enc.len = 0;
+    js_postings_info pi;
+    int rc = js_postings_encode(&m->enc, ids, tfs, positions, m->lens, n,
+                                b->o.block_size, &pi);
+    if (rc)
+        return fail(b, rc, "encoding postings: %s", js_strerror(rc));
+    if ((rc = js_file_write(b->fw, m->enc.p, m->enc.len)))
+        return fail(b, rc, "%s", js_file_errmsg(b->fw));
+    js_term_info ti = {n, pi.cf, m->postings_off, m->enc.len, pi.max_tf,
+                       positions ? JS_TERM_POSITIONS : 0};
+    if ((rc = js_lexicon_add(m->lex, term, len, &ti)))
+        return fail(b, rc, "lexicon: %s", js_strerror(rc));
+    m->postings_off += m->enc.len;
+    b->st.terms++;
+    b->st.postings += n;
+    b->st.positions += positions ? pi.cf : 0;
+    if ((b->st.terms & 0xFFFF) == 0)
+        report_progress(b, 1, 0);
+    return 0;
+}
+
+/* Writes a whole part from a buffer. */
+static int write_part(js_builder *b, uint32_t id, const js_buf *data)
+{
+    if (data->oom)
+        return fail(b, JS_ENOMEM, "out of memory");
+    int rc = js_file_begin_part(b->fw, id);
+    if (!rc)
+        rc = js_file_write(b->fw, data->p ? data->p : (const uint8_t *)"",
+                           data->len);
+    if (!rc)
+        rc = js_file_end_part(b->fw);
+    if (rc)
+        return fail(b, rc, "writing the %s part: %s", js_part_name(id),
+                    js_file_errmsg(b->fw));
+    return 0;
+}
+
+int js_builder_commit(js_builder *b)
+{
+    if (!b)
+        return JS_EINVALID;
+    if (b->rc)
+        return b->rc;
+    if (b->committed)
+        return fail(b, JS_EINVALID, "the build was already committed");
+    int rc;
+    /* The store's last block. */
+    js_buf store_index = JS_BUF_INIT;
+    if ((rc = js_store_finish(b->store, &b->store_out, &store_index)))
+        return fail(b, rc, "store: %s", js_strerror(rc));
+    if (b->store_out.len &&
+        (rc = js_file_write(b->fw, b->store_out.p, b->store_out.len))) {
+        js_buf_free(&store_index);
+        return fail(b, rc, "%s", js_file_errmsg(b->fw));
+    }
+    js_file_end_part(b->fw);
+
+    /* Postings and lexicon. */
+    report_progress(b, 1, 1);
+    merge_ctx m = {b, NULL, JS_BUF_INIT, NULL, 0, 0};
+    if ((rc = js_lexicon_writer_new(&m.lex, JS_LEXICON_BLOCK_TERMS))) {
+        js_buf_free(&store_index);
+        return fail(b, rc, "lexicon: %s", js_strerror(rc));
+    }
+    js_file_begin_part(b->fw, JS_PART_POSTINGS);
+    rc = js_accum_merge(b->acc, on_term, &m);
+    js_file_end_part(b->fw);
+    b->st.runs = js_accum_runs(b->acc);
+    b->st.peak_memory = js_accum_peak_bytes(b->acc);
+    js_buf_free(&m.enc);
+    free(m.lens);
+    if (rc) {
+        js_lexicon_writer_free(m.lex);
+        js_buf_free(&store_index);
+        if (!b->rc)
+            fail(b, rc, "merging postings: %s", js_strerror(rc));
+        return b->rc;
+    }
+    report_progress(b, 2, 1);
+    js_buf lex = JS_BUF_INIT, lexidx = JS_BUF_INIT;
+    rc = js_lexicon_finish(m.lex, &lex, &lexidx);
+    js_lexicon_writer_free(m.lex);
+    if (rc)
+        fail(b, rc, "lexicon: %s", js_strerror(rc));
+    if (!b->rc)
+        write_part(b, JS_PART_LEXICON, &lex);
+    if (!b->rc)
+        write_part(b, JS_PART_LEXICON_INDEX, &lexidx);
+    js_buf_free(&lex);
+    js_buf_free(&lexidx);
+    if (!b->rc)
+        write_part(b, JS_PART_STORE_INDEX, &store_index);
+    js_buf_free(&store_index);
+
+    /* Documents: count, offsets, strings. */
+    js_ingest_stats is;
+    js_ingest_get_stats(b->ing, &is);
+    b->st.ingest = is;
+    if (!b->rc) {
+        js_buf d = JS_BUF_INIT;
+        js_buf_u32(&d, b->ndocs);
+        js_buf_put(&d, b->doc_offsets.p, b->doc_offsets.len);
+        js_buf_put(&d, b->doc_strings.p, b->doc_strings.len);
+        write_part(b, JS_PART_DOCUMENTS, &d);
+        js_buf_free(&d);
+    }
+    if (!b->rc) {
+        js_buf s = JS_BUF_INIT;
+        js_buf_u32(&s, b->nsections);
+        js_buf_put(&s, b->sections.p, b->sections.len);
+        write_part(b, JS_PART_SECTIONS, &s);
+        js_buf_free(&s);
+    }
+    b->st.text_bytes = b->text_bytes;
+    b->st.seconds = elapsed(&b->t0);
+    if (!b->rc) {
+        js_buf st = JS_BUF_INIT;
+        js_buf_u64(&st, b->ndocs);
+        js_buf_u64(&st, b->nsections);
+        js_buf_u64(&st, b->st.terms);
+        js_buf_u64(&st, b->st.postings);
+        js_buf_u64(&st, b->st.positions);
+        js_buf_u64(&st, b->body_units);
+        js_buf_u64(&st, b->head_units);
+        js_buf_u64(&st, is.bytes_read);
+        js_buf_u64(&st, b->text_bytes);
+        js_buf_u32(&st, b->o.block_size);
+        js_buf_u32(&st, b->o.analyze_flags);
+        js_buf_u32(&st, 7); /* positions for words, unigrams, bigrams */
+        char info[512];
+        int n = snprintf(info, sizeof info,
+                         "{\"memory_mib\":%zu,\"threads\":%u,\"runs\":%u,"
+                         "\"seconds\":%.3f,\"created\":%lld,"
+                         "\"jiansuo\":\"%s\"}",
+                         b->o.memory_mib, b->o.threads ? b->o.threads : 1,
+                         b->st.runs, b->st.seconds, (long long)time(NULL),
+                         js_version());
+        js_buf_u32(&st, (uint32_t)n);
+        js_buf_put(&st, info, (size_t)n);
+        write_part(b, JS_PART_STATS, &st);
+        js_buf_free(&st);
+    }
+    if (b->rc)
+        return b->rc;
+    rc = js_file_publish(b->fw, b->err, sizeof b->err);
+    b->fw = NULL;
+    if (rc)
+        return b->rc = rc;
+    char path[4096];
+    struct stat fst;
+    snprintf(path, sizeof path, "%s/" JS_INDEX_FILE, b->dir);
+    if (stat(path, &fst) == 0)
+        b->st.index_bytes = (uint64_t)fst.st_size;
+    b->committed = 1;
+    b->st.seconds = elapsed(&b->t0);
+    return 0;
+}
+
+void js_builder_close(js_builder *b)
+{
+    if (!b)
+        return;
+    js_file_abort(b->fw); /* removes an unpublished temporary file */
+    js_accum_free(b->acc);
+    if (b->run_dir)
+        rmdir(b->run_dir);
+    js_store_writer_free(b->store);
+    js_ingest_close(b->ing);
+    js_buf_free(&b->store_out);
+    js_buf_free(&b->doc_strings);
+    js_buf_free(&b->doc_offsets);
+    js_buf_free(&b->sections);
+    free(b->body_lens);
+    free(b->head_lens);
+    free(b->run_dir);
+    free(b->dir);
+    if (b->lock_fd >= 0)
+        close(b->lock_fd);
+    free(b);
+}

@@ -1,0 +1,852 @@
+/*
+ * codec.c — one term's postings record (index/FORMAT.md, part 8
+ * POSTINGS): the encoder the index writer calls once per term, and the
+ * cursor the query engine walks.
+ *
+ * In (encoder): a term's entries — section ids strictly increasing, term
+ *      frequencies >= 1, optionally every entry's positions (strictly
+ *      increasing within the entry) and every entry's section body length.
+ * Out: the record appended to a js_buf:
+ *        [skip table: nblocks x {u32 last id, u32 end, u32 max tf,
+ *         u32 min body length}, u32 crc32 of those nblocks*16 bytes]
+ *                                              (only when nblocks > 1)
+ *        block 0 | block 1 | ...
+ *      "end" is the offset just past the block, counted from the first
+ *      byte after the skip table's crc ("the end of the skip table").
+ *      Block: u32 crc32 of the rest of the block; ids (Stream VByte
+ *      differential, from the previous block's last id, 0 for block 0);
+ *      tf - 1 (Stream VByte 0124); if positions, the per-entry
+ *      differences (first from 0) of all the block's positions, in one
+ *      Stream VByte 1234 array.
+ * In (cursor): those bytes, untrusted and borrowed (usually mmap'ed),
+ *      plus df, block size, the positions flag and the section count
+ *      (ids must be below it), which the caller took from elsewhere.
+ * Out: entries in id order, per-block maxima for block-max scoring,
+ *      positions on demand — or JS_ECORRUPT, never a crash or a read
+ *      outside [data, data + len).
+ *
+ * What the cursor checks, and when:
+ *   open: the argument ranges; df <= section count; the record holds the
+ *     skip table df implies; the table's crc; in the table, end offsets
+ *     leave >= 4 bytes per block and the last one is the record's end,
+ *     last ids strictly increase by at least the block's entry count
+ *     (so the block can hold that many distinct ids) and stay below the
+ *     section count, and max tfs are >= 1.
+ *   loading a block (next, seek, or skip_block on a one-block record):
+ *     the block's crc; the lengths the Stream VByte control bytes announce
+ *     fit the block *before* the library decodes (see the next paragraph);
+ *     ids strictly increase, the first above the previous block's last
+ *     id, all below the section count, the last equal to the skip
+ *     table's; tf - 1 < 2^32 - 1; the block's max tf equals the skip
+ *     table's; without positions the tfs end the block exactly; with
+ *     positions the rest of the block can hold sum(tf) values.
+ *   first js_postings_positions in a block: the positions array's control
+ *     bytes announce exactly the rest of the block; every position after
+ *     an entry's first is a difference >= 1 that does not pass 2^32 - 1.
+ * Checks that need the section table (tf and positions within the
+ * section's body length) are the caller's: it knows the lengths.
+ *
+ * Over-reads.  Stream VByte's SIMD decoders (upstream builds for SSE4.1
+ * or NEON) load 16 bytes at a time from the data area, up to 12 bytes
+ * past the array's last byte (they only use the bytes the control bytes
+ * announce).  Those bytes must still lie inside the record, so the
+ * library is called only when at least SVB_SLACK bytes of the record
+ * follow the array; otherwise (the last array of the last block, in
+ * practice) the small scalar decoder below decodes it instead.  Debian's
+ * libstreamvbyte 0.4.1 is a scalar build that reads exactly the array,
+ * but the rule keeps codec.c safe with any build.  tests/check_codec.c
+ * places records just before an inaccessible page to hold both to it.
+ *
+ * Cost per block on the hot path: one crc32, one popcount pass over the
+ * control bytes (count/4 bytes), one library call each for ids and tfs,
+ * and one check loop each.  Positions cost nothing until asked for.
+ */
+#include "config.h"
+
+#include "codec.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include <streamvbyte.h>
+#include <streamvbytedelta.h>
+
+#include "buf.h"
+#include "jiansuo.h"
+
+#define SKIP_ENTRY 16       /* bytes per skip table entry */
+#define BLOCK_MAX (JS_BLOCK_SIZE * 8) /* the cursor's arrays hold this many */
+#define SVB_SLACK 16        /* record bytes needed after an array for the library */
+
+/* ---------------------------------------------------------------------
+ * Small helpers
+ * ------------------------------------------------------------------- */
+
+static inline uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* Returns zlib's crc32 of p[0..n), for any size_t n (crc32() itself takes
+ * a uInt length). */
+static uint32_t crc_bytes(const uint8_t *p, size_t n)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    while (n > 0) {
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = crc32(crc, p, k);
+        p += k;
+        n -= k;
+    }
+    return (uint32_t)crc;
+}
+
+/* Stream VByte packs four 2-bit codes per control byte, the first value
+ * in the low bits.  These return how many data bytes `count` codes at
+ * keys[0..(count+3)/4) announce (the caller has checked that the control
+ * bytes themselves are inside the block).  The codes of unused slots in a
+ * last, partial control byte are ignored, as the decoders ignore them.
+ * 64 bits at a time: with lo = the low bits of the codes and hi = the
+ * high bits, a 1234 code c costs c + 1 = 1 + lo + 2 hi bytes and a 0124
+ * code costs lo + 2 hi + (lo & hi) (0, 1, 2, 4). */
+#define LO_BITS 0x5555555555555555ull
+
+static inline unsigned popcount64(uint64_t w)
+{
+    return (unsigned)__builtin_popcountll(w);
+}
+
+static uint64_t svb_data_len(const uint8_t *keys, uint32_t count, int is0124)
+{
+    uint32_t full = count / 4, i = 0;
+    uint64_t sum = 0;
+    for (; i + 8 <= full; i += 8) {
+        uint64_t w;
+        memcpy(&w, keys + i, 8); /* byte order is irrelevant to popcount */
+        uint64_t lo = w & LO_BITS, hi = (w >> 1) & LO_BITS;
+        sum += popcount64(lo) + 2u * popcount64(hi);
+        if (is0124)
+            sum += popcount64(lo & hi);
+    }
+    for (; i <= full; i++) {
+        uint64_t w;
+        if (i < full) {
+            w = keys[i];
+        } else { /* the partial byte, if any: only its used codes */
+            uint32_t rem = count % 4;
+            if (rem == 0)
+                break;
+            w = keys[i] & ((1u << (2 * rem)) - 1);
+        }
+        uint64_t lo = w & LO_BITS, hi = (w >> 1) & LO_BITS;
+        sum += popcount64(lo) + 2u * popcount64(hi);
+        if (is0124)
+            sum += popcount64(lo & hi);
+    }
+    return is0124 ? sum : sum + count; /* 1234: one byte more per value */
+}
+
+/* Decodes what the library would, without SIMD loads: `count` values from
+ * an array whose length the caller has validated with svb_data_len (so
+ * every read below is inside it).  delta: add each value to the running
+ * sum starting at prev (streamvbyte_delta_decode's format). */
+static void svb_decode_scalar(const uint8_t *in, uint32_t *out, uint32_t count,
+                              int is0124, int delta, uint32_t prev)
+{
+    const uint8_t *keys = in, *d = in + ((size_t)count + 3) / 4;
+    static const uint8_t len1234[4] = {1, 2, 3, 4}, len0124[4] = {0, 1, 2, 4};
+    const uint8_t *lens = is0124 ? len0124 : len1234;
+    for (uint32_t i = 0; i < count; i++) {
+        unsigned code = (keys[i / 4] >> (2 * (i % 4))) & 3;
+        uint32_t v = 0;
+        for (unsigned k = 0; k < lens[code]; k++)
+            v |= (uint32_t)d[k] << (8 * k);
+        d += lens[code];
+        if (delta) {
+            prev += v; /* wraps like the library; the caller checks order */
+            v = prev;
+        }
+        out[i] = v;
+    }
+}
+
+enum { SVB_1234, SVB_DELTA, SVB_0124 };
+
+/* Validates and decodes one Stream VByte array of `count` values at p,
+ * where `avail` bytes of the block and `room` bytes of the record
+ * (room >= avail) start at p.  Returns the array's length in bytes, or 0
+ * when the control bytes or the data they announce do not fit in avail
+ * (count > 0 arrays are never empty).  count == 0 returns 0 too, which
+ * callers never pass. */
+static size_t svb_take(const uint8_t *p, size_t avail, size_t room,
+                       uint32_t *out, uint32_t count, int kind, uint32_t prev)
+{
+    size_t klen = ((size_t)count + 3) / 4;
+    if (count == 0 || avail < klen)
+        return 0;
+    uint64_t alen = klen + svb_data_len(p, count, kind == SVB_0124);
+    if (alen > avail)
+        return 0;
+    size_t used;
+    if (room - (size_t)alen >= SVB_SLACK) {
+        switch (kind) {
+        case SVB_DELTA:
+            used = streamvbyte_delta_decode(p, out, count, prev);
+            break;
+        case SVB_0124:
+            used = streamvbyte_decode_0124(p, out, count);
+            break;
+        default:
+            used = streamvbyte_decode(p, out, count);
+            break;
+        }
+        if (used != alen) /* cannot happen; never trust it either */
+            return 0;
+    } else {
+        svb_decode_scalar(p, out, count, kind == SVB_0124, kind == SVB_DELTA,
+                          prev);
+    }
+    return (size_t)alen;
+}
+
+/* ---------------------------------------------------------------------
+ * Encoder
+ * ------------------------------------------------------------------- */
+
+/* Appends `count` values encoded by `kind` to out.  Returns 0 or
+ * JS_ENOMEM. */
+static int svb_put(js_buf *out, const uint32_t *v, uint32_t count, int kind,
+                   uint32_t prev)
+{
+    /* the library asks for max_compressedbytes; the rest is margin */
+    if (js_buf_reserve(out, streamvbyte_max_compressedbytes(count) + 16))
+        return JS_ENOMEM;
+    uint8_t *dst = out->p + out->len;
+    size_t k;
+    switch (kind) {
+    case SVB_DELTA:
+        k = streamvbyte_delta_encode(v, count, dst, prev);
+        break;
+    case SVB_0124:
+        k = streamvbyte_encode_0124(v, count, dst);
+        break;
+    default:
+        k = streamvbyte_encode(v, count, dst);
+        break;
+    }
+    out->len += k;
+    return 0;
+}
+
+/* Checks the encoder's input (see codec.h).  Sets *cf, *max_tf and
+ * *max_block_pos (the most positions one block holds).  Returns 0 or
+ * JS_EINVALID. */
+static int check_input(const uint32_t *ids, const uint32_t *tfs,
+                       const uint32_t *positions, uint32_t n,
+                       uint32_t block_size, uint64_t *cf, uint32_t *max_tf,
+                       uint64_t *max_block_pos)
+{
+    uint64_t sum = 0, in_block = 0, most = 0;
+    uint32_t mt = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if ((i && ids[i] <= ids[i - 1]) || tfs[i] == 0)
+            return JS_EINVALID;
+        sum += tfs[i];
+        in_block += tfs[i];
+        if (tfs[i] > mt)
+            mt = tfs[i];
+        if ((i + 1) % block_size == 0 || i + 1 == n) {
+            if (in_block > most)
+                most = in_block;
+            in_block = 0;
+        }
+    }
+    if (positions) {
+        /* a block's positions are one Stream VByte array: uint32 count */
+        if (most > UINT32_MAX || sum > SIZE_MAX / sizeof(uint32_t))
+            return JS_EINVALID;
+        const uint32_t *p = positions;
+        for (uint32_t i = 0; i < n; i++) {
+            for (uint32_t j = 1; j < tfs[i]; j++)
+                if (p[j] <= p[j - 1])
+                    return JS_EINVALID;
+            p += tfs[i];
+        }
+    }
+    *cf = sum;
+    *max_tf = mt;
+    *max_block_pos = most;
+    return 0;
+}
+
+/* See codec.h.  On any error out->len is restored, so a failed call
+ * appends nothing.  The blocks after the skip table must total less than
+ * 4 GiB (end offsets are u32); larger input gives JS_EINVALID.  A scratch
+ * array (max(block_size, positions per block) values) is malloc'ed and
+ * freed here. */
+int js_postings_encode(js_buf *out, const uint32_t *ids, const uint32_t *tfs,
+                       const uint32_t *positions, const uint32_t *lens,
+                       uint32_t n, uint32_t block_size, js_postings_info *info)
+{
+    if (!out || !ids || !tfs || n == 0 || block_size == 0 ||
+        block_size > BLOCK_MAX)
+        return JS_EINVALID;
+    uint64_t cf, max_block_pos;
+    uint32_t max_tf;
+    int rc = check_input(ids, tfs, positions, n, block_size, &cf, &max_tf,
+                         &max_block_pos);
+    if (rc)
+        return rc;
+
+    uint64_t scratch_n = block_size;
+    if (positions && max_block_pos > scratch_n)
+        scratch_n = max_block_pos;
+    uint32_t *tmp = malloc((size_t)scratch_n * sizeof *tmp);
+    if (!tmp)
+        return JS_ENOMEM;
+
+    const size_t start = out->len;
+    const uint32_t nblocks = (uint32_t)(((uint64_t)n + block_size - 1) / block_size);
+    const size_t table_len = nblocks > 1 ? (size_t)nblocks * SKIP_ENTRY + 4 : 0;
+    if (table_len) { /* filled in once the block ends are known */
+        if (js_buf_reserve(out, table_len)) {
+            rc = JS_ENOMEM;
+            goto fail;
+        }
+        memset(out->p + out->len, 0, table_len);
+        out->len += table_len;
+    }
+    const size_t blocks_start = out->len;
+
+    const uint32_t *pos = positions;
+    uint32_t prev = 0;
+    for (uint32_t b = 0; b < nblocks; b++) {
+        const uint32_t lo = b * block_size;
+        const uint32_t cnt = n - lo < block_size ? n - lo : block_size;
+        const size_t block_off = out->len;
+        uint32_t bmax_tf = 0, bmin_len = UINT32_MAX, npos = 0;
+
+        if (js_buf_u32(out, 0)) { /* the crc, once the block is written */
+            rc = JS_ENOMEM;
+            goto fail;
+        }
+        if ((rc = svb_put(out, ids + lo, cnt, SVB_DELTA, prev)))
+            goto fail;
+        for (uint32_t i = 0; i < cnt; i++) {
+            tmp[i] = tfs[lo + i] - 1;
+            if (tfs[lo + i] > bmax_tf)
+                bmax_tf = tfs[lo + i];
+            if (lens && lens[lo + i] < bmin_len)
+                bmin_len = lens[lo + i];
+            if (positions)
+                npos += tfs[lo + i]; /* fits: check_input bounded it */
+        }
+        if ((rc = svb_put(out, tmp, cnt, SVB_0124, 0)))
+            goto fail;
+        if (positions) {
+            uint32_t k = 0;
+            for (uint32_t i = 0; i < cnt; i++) {
+                uint32_t last = 0;
+                for (uint32_t j = 0; j < tfs[lo + i]; j++) {
+                    tmp[k++] = pos[j] - last;
+                    last = pos[j];
+                }
+                pos += tfs[lo + i];
+            }
+            if ((rc = svb_put(out, tmp, npos, SVB_1234, 0)))
+                goto fail;
+        }
+        put32(out->p + block_off,
+              crc_bytes(out->p + block_off + 4, out->len - block_off - 4));
+
+        if (table_len) {
+            size_t end = out->len - blocks_start;
+            if (end > UINT32_MAX) {
+                rc = JS_EINVALID;
+                goto fail;
+            }
+            uint8_t *e = out->p + start + (size_t)b * SKIP_ENTRY;
+            put32(e, ids[lo + cnt - 1]);
+            put32(e + 4, (uint32_t)end);
+            put32(e + 8, bmax_tf);
+            put32(e + 12, lens ? bmin_len : 0);
+        }
+        prev = ids[lo + cnt - 1];
+    }
+    if (table_len)
+        put32(out->p + start + (size_t)nblocks * SKIP_ENTRY,
+              crc_bytes(out->p + start, (size_t)nblocks * SKIP_ENTRY));
+    free(tmp);
+    if (info) {
+        info->max_tf = max_tf;
+        info->cf = cf;
+    }
+    return 0;
+
+fail:
+    free(tmp);
+    out->len = start;
+    return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Cursor
+ *
+ * State (the private fields of js_postings_cursor):
+ *   block        the current block, 0..nblocks; nblocks = exhausted.
+ *   block_loaded 1: ids/tfs of `block` are decoded; 0: not (yet);
+ *                -1: the record proved corrupt: every call but close
+ *                returns JS_ECORRUPT from then on.
+ *   in_block     of the loaded block, the index of the entry next()
+ *                returns next; the current entry is in_block - 1.
+ *   block_n      entries in the loaded block.
+ *   entry        index in the record of the loaded block's first entry.
+ *   prev_last    last id of the block before the loaded one (0 for 0).
+ *   pos_loaded   the loaded block's positions are decoded into pos.
+ *   pos_start    with positions: prefix sums of the loaded block's tfs,
+ *                so entry i's positions are pos[pos_start[i]..[i+1]).
+ * ------------------------------------------------------------------- */
+
+/* Marks the cursor corrupt (sticky).  Returns JS_ECORRUPT. */
+static int corrupt(js_postings_cursor *c)
+{
+    c->block_loaded = -1;
+    return JS_ECORRUPT;
+}
+
+static inline const uint8_t *skip_entry(const js_postings_cursor *c, uint32_t b)
+{
+    return c->data + (size_t)b * SKIP_ENTRY;
+}
+
+static inline uint32_t skip_last(const js_postings_cursor *c, uint32_t b)
+{
+    return get32(skip_entry(c, b));
+}
+
+/* Entries in block b (< nblocks). */
+static inline uint32_t block_count(const js_postings_cursor *c, uint32_t b)
+{
+    return b + 1 < c->nblocks ? c->block_size : c->df - b * c->block_size;
+}
+
+/* Exposes block b's skip table values (a multi-block record). */
+static void set_block_meta(js_postings_cursor *c, uint32_t b)
+{
+    const uint8_t *e = skip_entry(c, b);
+    c->block_last_id = get32(e);
+    c->block_max_tf = get32(e + 8);
+    c->block_min_len = get32(e + 12);
+}
+
+/* Moves to block b (> the current one, <= nblocks) without decoding. */
+static void goto_block(js_postings_cursor *c, uint32_t b)
+{
+    c->block = b;
+    c->block_loaded = 0;
+    c->in_block = 0;
+    c->pos_loaded = 0;
+    if (b < c->nblocks && c->nblocks > 1)
+        set_block_meta(c, b);
+}
+
+/* See codec.h.  Also: JS_ECORRUPT for df above max_id or a record too
+ * short to hold a block; JS_EINVALID for a NULL cursor, data NULL with
+ * len > 0, df 0, or block_size outside 1..JS_BLOCK_SIZE*8.  Whatever it
+ * returns, the cursor holds no allocation yet and js_postings_close is
+ * safe; after an error every call returns JS_ECORRUPT.  Open does not
+ * free a previous allocation: close a cursor before reopening it. */
+int js_postings_open(js_postings_cursor *c, const uint8_t *data, size_t len,
+                     uint32_t df, uint32_t block_size, int has_positions,
+                     uint32_t max_id)
+{
+    if (!c)
+        return JS_EINVALID;
+    c->pos = NULL;
+    c->pos_cap = 0;
+    c->block_loaded = -1; /* until the record passes the checks below */
+    c->nblocks = 0;
+    c->block = 0;
+    c->id = c->tf = 0;
+    c->block_last_id = c->block_max_tf = c->block_min_len = 0;
+    if ((!data && len) || df == 0 || block_size == 0 || block_size > BLOCK_MAX)
+        return JS_EINVALID;
+    if (df > max_id || len < 4) /* ids are distinct and below max_id */
+        return JS_ECORRUPT;
+
+    c->data = data;
+    c->len = len;
+    c->df = df;
+    c->block_size = block_size;
+    c->nblocks = (uint32_t)(((uint64_t)df + block_size - 1) / block_size);
+    c->max_id = max_id;
+    c->has_pos = has_positions ? 1 : 0;
+    c->block_n = 0;
+    c->entry = 0;
+    c->prev_last = 0;
+    c->pos_loaded = 0;
+    c->block_pos_data = NULL;
+    c->block_pos_len = 0;
+
+    if (c->nblocks == 1) {
+        c->blocks = data;
+        c->blocks_len = len;
+    } else {
+        uint64_t tlen = (uint64_t)c->nblocks * SKIP_ENTRY;
+        if (tlen + 4 > len)
+            return JS_ECORRUPT;
+        js_rd r = js_rd_make(data, len);
+        const uint8_t *table = js_rd_bytes(&r, (size_t)tlen);
+        uint32_t crc = js_rd_u32(&r);
+        if (r.bad || crc != crc_bytes(table, (size_t)tlen))
+            return JS_ECORRUPT;
+        c->blocks = r.p;
+        c->blocks_len = js_rd_left(&r);
+        uint64_t prev_end = 0;
+        uint32_t prev_last = 0;
+        for (uint32_t b = 0; b < c->nblocks; b++) {
+            const uint8_t *e = table + (size_t)b * SKIP_ENTRY;
+            uint32_t last = get32(e);
+            uint64_t end = get32(e + 4);
+            uint32_t max_tf = get32(e + 8);
+            uint32_t cnt = block_count(c, b);
+            /* block b holds cnt distinct ids in (prev_last, last], or in
+             * [0, last] for block 0 */
+            if (b == 0 ? last < cnt - 1 : last <= prev_last || last - prev_last < cnt)
+                return JS_ECORRUPT;
+            if (end < prev_end + 4 || end > c->blocks_len || max_tf == 0)
+                return JS_ECORRUPT;
+            prev_end = end;
+            prev_last = last;
+        }
+        if (prev_end != c->blocks_len || prev_last >= max_id)
+            return JS_ECORRUPT;
+        set_block_meta(c, 0);
+    }
+    c->block_loaded = 0;
+    return 0;
+}
+
+/* Decodes block c->block (< nblocks) into ids / tfs, checking it whole
+ * but for the positions' contents.  Returns 0 or JS_ECORRUPT (sticky). */
+static int load_block(js_postings_cursor *c)
+{
+    const uint32_t b = c->block, cnt = block_count(c, b);
+    size_t start = 0, end = c->blocks_len;
+    uint32_t prev = 0, want_last = 0, want_max_tf = 0;
+    const int multi = c->nblocks > 1;
+    if (multi) { /* offsets were validated by open */
+        const uint8_t *e = skip_entry(c, b);
+        end = get32(e + 4);
+        want_last = get32(e);
+        want_max_tf = get32(e + 8);
+        if (b > 0) {
+            start = get32(e - SKIP_ENTRY + 4);
+            prev = get32(e - SKIP_ENTRY);
+        }
+    }
+    const uint8_t *p = c->blocks + start;
+    size_t n = end - start;
+    if (n < 4 || get32(p) != crc_bytes(p + 4, n - 4))
+        return corrupt(c);
+    p += 4;
+    n -= 4;
+    /* bytes of the record from p on: the library may load beyond the
+     * block, never beyond the record (svb_take) */
+    size_t room = c->blocks_len - (size_t)(p - c->blocks);
+
+    size_t k = svb_take(p, n, room, c->ids, cnt, SVB_DELTA, prev);
+    if (k == 0)
+        return corrupt(c);
+    p += k;
+    n -= k;
+    room -= k;
+    /* strictly increasing, and above prev after block 0: a difference
+     * that wrapped past 2^32 - 1 lands at or below its predecessor */
+    uint32_t bad = b > 0 && c->ids[0] <= prev;
+    for (uint32_t i = 1; i < cnt; i++)
+        bad |= c->ids[i] <= c->ids[i - 1];
+    if (bad || c->ids[cnt - 1] >= c->max_id ||
+        (multi && c->ids[cnt - 1] != want_last))
+        return corrupt(c);
+
+    k = svb_take(p, n, room, c->tfs, cnt, SVB_0124, 0);
+    if (k == 0)
+        return corrupt(c);
+    p += k;
+    n -= k;
+    uint32_t max_tf = 0;
+    for (uint32_t i = 0; i < cnt; i++) {
+        bad |= c->tfs[i] == UINT32_MAX; /* tf - 1 + 1 would wrap */
+        c->tfs[i] += 1;
+        max_tf = c->tfs[i] > max_tf ? c->tfs[i] : max_tf;
+    }
+    if (bad || (multi && max_tf != want_max_tf))
+        return corrupt(c);
+
+    if (c->has_pos) {
+        uint64_t total = 0;
+        for (uint32_t i = 0; i < cnt; i++) {
+            c->pos_start[i] = (uint32_t)total;
+            total += c->tfs[i];
+            if (total > UINT32_MAX)
+                return corrupt(c);
+        }
+        c->pos_start[cnt] = (uint32_t)total;
+        /* each position takes a data byte and a quarter control byte:
+         * refuse counts the block cannot hold before anything is sized
+         * by them */
+        if (total + (total + 3) / 4 > n)
+            return corrupt(c);
+        c->block_pos_data = p;
+        c->block_pos_len = n;
+    } else if (n != 0) {
+        return corrupt(c);
+    }
+
+    c->block_n = cnt;
+    c->in_block = 0;
+    c->entry = b * c->block_size;
+    c->prev_last = prev;
+    c->pos_loaded = 0;
+    c->block_loaded = 1;
+    if (!multi) { /* no skip table: the block's own values */
+        c->block_last_id = c->ids[cnt - 1];
+        c->block_max_tf = max_tf;
+        c->block_min_len = 0; /* not stored: 0 bounds any length below */
+    }
+    return 0;
+}
+
+/* Marks the cursor exhausted.  Returns 0. */
+static int exhausted(js_postings_cursor *c)
+{
+    c->block = c->nblocks;
+    c->block_loaded = 0;
+    c->in_block = 0;
+    c->pos_loaded = 0;
+    return 0;
+}
+
+/* Makes entry i of the loaded block current.  Returns 1. */
+static inline int take(js_postings_cursor *c, uint32_t i)
+{
+    c->in_block = i + 1;
+    c->id = c->ids[i];
+    c->tf = c->tfs[i];
+    return 1;
+}
+
+/* js_postings_next past the fast path: the block is not loaded, or used
+ * up.  Returns as js_postings_next. */
+static int next_slow(js_postings_cursor *c)
+{
+    if (c->block_loaded < 0)
+        return JS_ECORRUPT;
+    if (c->block_loaded == 1)
+        goto_block(c, c->block + 1);
+    if (c->block >= c->nblocks)
+        return exhausted(c);
+    int rc = load_block(c);
+    if (rc)
+        return rc;
+    return take(c, 0);
+}
+
+/* See codec.h.  After it returns 0, id and tf keep their last values. */
+int js_postings_next(js_postings_cursor *c)
+{
+    if (c->block_loaded == 1 && c->in_block < c->block_n)
+        return take(c, c->in_block);
+    return next_slow(c);
+}
+
+/* Returns the first block >= from whose last id is >= target, or nblocks
+ * when none is (a multi-block record).  Gallops from `from` so that the
+ * short hops of an intersection cost O(1), then binary-searches. */
+static uint32_t find_block(const js_postings_cursor *c, uint32_t from,
+                           uint32_t target)
+{
+    uint32_t lo = from, hi;
+    uint64_t step = 1;
+    for (;;) { /* invariant: blocks < lo have last id < target */
+        if (lo >= c->nblocks)
+            return c->nblocks;
+        uint64_t probe = lo + step - 1;
+        if (probe >= c->nblocks)
+            probe = c->nblocks - 1;
+        if (skip_last(c, (uint32_t)probe) >= target) {
+            hi = (uint32_t)probe;
+            break;
+        }
+        lo = (uint32_t)probe + 1;
+        step *= 2;
+    }
+    while (lo < hi) { /* the answer is in [lo, hi] */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (skip_last(c, mid) >= target)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* See codec.h.  If the current entry's id is already >= target, the
+ * cursor stays on it and 1 is returned.  Within a block the entry is
+ * found by binary search.  After it returns 0, id and tf keep their last
+ * values. */
+int js_postings_seek(js_postings_cursor *c, uint32_t target)
+{
+    if (c->block_loaded < 0)
+        return JS_ECORRUPT;
+    if (c->block_loaded == 1 && c->in_block > 0 &&
+        c->ids[c->in_block - 1] >= target)
+        return 1;
+    for (;;) {
+        if (c->block >= c->nblocks)
+            return exhausted(c);
+        if (c->nblocks > 1 && skip_last(c, c->block) < target) {
+            uint32_t b = find_block(c, c->block + 1, target);
+            goto_block(c, b);
+            if (b >= c->nblocks)
+                return exhausted(c);
+        }
+        if (c->block_loaded == 0) {
+            int rc = load_block(c);
+            if (rc)
+                return rc;
+        }
+        /* first entry in [in_block, block_n) with id >= target */
+        uint32_t lo = c->in_block, hi = c->block_n;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (c->ids[mid] >= target)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        if (lo < c->block_n)
+            return take(c, lo);
+        /* only a one-block record gets here (a multi-block one was sent
+         * to a block whose last id, checked on load, is >= target) */
+        goto_block(c, c->block + 1);
+    }
+}
+
+/* See codec.h.  If the current block's last id is already >= target the
+ * cursor stays where it is (mid-block included).  Multi-block records:
+ * nothing is decoded; the block fields come from the skip table.  A
+ * one-block record has no skip table, so its block is decoded here (the
+ * next call then returns its first entry without decoding again), and
+ * block_min_len is 0 there: the lengths are not stored, and 0 is the
+ * bound that never overestimates a length's effect on a score.  After it
+ * returns 0 the block fields keep their last values. */
+int js_postings_skip_block(js_postings_cursor *c, uint32_t target)
+{
+    if (c->block_loaded < 0)
+        return JS_ECORRUPT;
+    if (c->block >= c->nblocks)
+        return 0;
+    if (c->nblocks > 1) {
+        if (skip_last(c, c->block) >= target)
+            return 1;
+        uint32_t b = find_block(c, c->block + 1, target);
+        goto_block(c, b);
+        return b < c->nblocks ? 1 : exhausted(c);
+    }
+    if (c->block_loaded == 0) {
+        int rc = load_block(c);
+        if (rc)
+            return rc;
+    }
+    return c->block_last_id >= target ? 1 : exhausted(c);
+}
+
+/* Decodes the loaded block's positions into c->pos (grown with realloc).
+ * Returns 0, JS_ENOMEM (the cursor stays usable), or JS_ECORRUPT. */
+static int load_positions(js_postings_cursor *c)
+{
+    const uint32_t total = c->pos_start[c->block_n];
+    if (total > c->pos_cap) {
+        size_t cap = (size_t)c->pos_cap * 2;
+        if (cap < total)
+            cap = total;
+        if (cap > UINT32_MAX)
+            cap = UINT32_MAX;
+        if (cap > SIZE_MAX / sizeof(uint32_t))
+            return JS_ENOMEM;
+        uint32_t *p = realloc(c->pos, cap * sizeof *p);
+        if (!p)
+            return JS_ENOMEM;
+        c->pos = p;
+        c->pos_cap = (uint32_t)cap;
+    }
+    const uint8_t *p = c->block_pos_data;
+    size_t room = c->blocks_len - (size_t)(p - c->blocks);
+    size_t k = svb_take(p, c->block_pos_len, room, c->pos, total, SVB_1234, 0);
+    if (k == 0 || k != c->block_pos_len) /* the block must end here */
+        return corrupt(c);
+    /* per entry: first position as stored, then running sums of
+     * differences >= 1 that must not pass 2^32 - 1 */
+    uint32_t bad = 0;
+    for (uint32_t e = 0; e < c->block_n; e++) {
+        uint32_t *q = c->pos + c->pos_start[e];
+        uint32_t m = c->tfs[e], acc = q[0];
+        for (uint32_t j = 1; j < m; j++) {
+            uint32_t d = q[j];
+            bad |= (d == 0) | (d > UINT32_MAX - acc);
+            acc += d;
+            q[j] = acc;
+        }
+    }
+    if (bad)
+        return corrupt(c);
+    c->pos_loaded = 1;
+    return 0;
+}
+
+/* See codec.h.  JS_EINVALID also when there is no current entry (before
+ * the first next/seek, after one returned 0, or after skip_block left
+ * the block).  The positions live in c->pos, which the cursor owns. */
+int js_postings_positions(js_postings_cursor *c, const uint32_t **pos)
+{
+    if (c->block_loaded < 0)
+        return JS_ECORRUPT;
+    if (!c->has_pos || c->block_loaded != 1 || c->in_block == 0 || !pos)
+        return JS_EINVALID;
+    if (!c->pos_loaded) {
+        int rc = load_positions(c);
+        if (rc)
+            return rc;
+    }
+    *pos = c->pos + c->pos_start[c->in_block - 1];
+    return 0;
+}
+
+/* See codec.h.  Safe after a failed open and when called twice; a closed
+ * cursor behaves as an exhausted one until it is opened again. */
+void js_postings_close(js_postings_cursor *c)
+{
+    if (!c)
+        return;
+    free(c->pos);
+    c->pos = NULL;
+    c->pos_cap = 0;
+    c->nblocks = 0;
+    c->block = 0;
+    c->block_loaded = 0;
+    c->in_block = 0;
+    c->pos_loaded = 0;
+}

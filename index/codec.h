@@ -1,0 +1,98 @@
+/*
+ * codec.h — one term's postings: encoding for the writer, a cursor for
+ * the reader (format: index/FORMAT.md, part 8 POSTINGS).
+ *
+ * In (writer): a term's entries — section ids strictly increasing, term
+ *      frequencies, and optionally the positions of each entry.
+ * Out: the bytes of the term's postings record (skip table when it has
+ *      more than one block, then the blocks).
+ * In (reader): those bytes from disk, untrusted, plus the df, block size
+ *      and flags the lexicon gives.
+ * Out: a cursor that walks the entries, skips whole blocks by the skip
+ *      table (for AND and block-max top-k), and decodes positions only
+ *      for blocks that need them.
+ */
+#ifndef JS_CODEC_H
+#define JS_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define JS_BLOCK_SIZE 128 /* entries per block; tests use smaller ones */
+
+/* Summary of an encoded record, for the lexicon entry. */
+typedef struct js_postings_info {
+    uint32_t max_tf;
+    uint64_t cf; /* sum of frequencies */
+} js_postings_info;
+
+/* Appends the postings record of one term to `out`.
+ *   ids[n]    section ids, strictly increasing (n >= 1)
+ *   tfs[n]    frequencies >= 1
+ *   positions NULL, or for each entry in order its tfs[i] positions,
+ *             strictly increasing within the entry (sum(tfs) values)
+ *   lens[n]   NULL, or each entry's section body length, for the skip
+ *             table's "smallest body length" (0 is written when NULL)
+ *   block_size entries per block, 1..JS_BLOCK_SIZE*8
+ * Fills *info when not NULL.  Returns 0, JS_ENOMEM, or JS_EINVALID for
+ * input that breaks the rules above. */
+int js_postings_encode(js_buf *out, const uint32_t *ids, const uint32_t *tfs,
+                       const uint32_t *positions, const uint32_t *lens,
+                       uint32_t n, uint32_t block_size, js_postings_info *info);
+
+/* A cursor over one term's record.  Fields are read-only for callers;
+ * `id` and `tf` describe the current entry once next/seek returned 1. */
+typedef struct js_postings_cursor {
+    uint32_t id, tf;
+    /* current block, for block-max scoring */
+    uint32_t block_last_id, block_max_tf, block_min_len;
+    /* private */
+    const uint8_t *data, *blocks;
+    size_t len, blocks_len;
+    uint32_t df, block_size, nblocks, max_id, has_pos;
+    uint32_t block, in_block, block_n, entry;
+    uint32_t prev_last; /* last id of the previous block */
+    int block_loaded, pos_loaded;
+    const uint8_t *block_pos_data; /* encoded positions of the block */
+    size_t block_pos_len;
+    uint32_t ids[JS_BLOCK_SIZE * 8];
+    uint32_t tfs[JS_BLOCK_SIZE * 8];
+    uint32_t *pos;        /* decoded positions of the block (malloc'ed) */
+    uint32_t pos_cap;
+    uint32_t pos_start[JS_BLOCK_SIZE * 8 + 1];
+} js_postings_cursor;
+
+/* Prepares c to read the record data[0..len) of a term with df entries.
+ * has_positions: the lexicon's flag.  max_id: section count (ids must be
+ * below it).  Checks the skip table (and its crc) but no block yet.
+ * Returns 0, JS_ECORRUPT, or JS_EINVALID for bad arguments.  The cursor
+ * borrows data; release it with js_postings_close. */
+int js_postings_open(js_postings_cursor *c, const uint8_t *data, size_t len,
+                     uint32_t df, uint32_t block_size, int has_positions,
+                     uint32_t max_id);
+
+/* Moves to the next entry.  Returns 1 (c->id, c->tf set), 0 at the end,
+ * or JS_ECORRUPT (a block fails its crc or its decoding rules). */
+int js_postings_next(js_postings_cursor *c);
+
+/* Moves to the first entry with id >= target (never backwards), decoding
+ * only the block that may hold it.  Returns as js_postings_next. */
+int js_postings_seek(js_postings_cursor *c, uint32_t target);
+
+/* Moves to the first block whose last id is >= target without decoding
+ * it, and sets block_last_id / block_max_tf / block_min_len; the next
+ * js_postings_next or js_postings_seek decodes it.  For block-max WAND.
+ * Returns 1, 0 when no block is left, or JS_ECORRUPT. */
+int js_postings_skip_block(js_postings_cursor *c, uint32_t target);
+
+/* Points *pos at the current entry's c->tf positions (valid until the
+ * cursor leaves the block).  Returns 0, JS_EINVALID if the term has no
+ * positions, JS_ENOMEM or JS_ECORRUPT. */
+int js_postings_positions(js_postings_cursor *c, const uint32_t **pos);
+
+/* Frees what the cursor allocated; the cursor may be opened again. */
+void js_postings_close(js_postings_cursor *c);
+
+#endif /* JS_CODEC_H */

@@ -1,0 +1,546 @@
+/*
+ * file.c — the index file container and its directory (see file.h and
+ * index/FORMAT.md).
+ *
+ * In:  parts' bytes (writer); an index directory (reader).
+ * Out: an atomically published index.jsi; a verified memory map of it.
+ *
+ * The writer buffers 1 MiB at a time and keeps a running crc32 per part,
+ * so parts can be streamed (the store while ingesting, the postings while
+ * merging) without holding them in memory.  Publication is write to a
+ * temporary name, fsync, rename, fsync the directory: after a crash at
+ * any point the directory holds the old index or the new one.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "buf.h"
+#include "file.h"
+#include "jiansuo.h"
+
+static const uint8_t MAGIC[8] = {0x4A, 0x53, 0x49, 0x58, 0x0D, 0x0A, 0x1A, 0x0A};
+static const uint8_t END_MAGIC[8] = {0x4A, 0x53, 0x49, 0x58, 0x45, 0x4E, 0x44, 0x0A};
+#define HEADER_SIZE 32
+#define TRAILER_SIZE 16
+#define WBUF (1u << 20)
+
+static const char *const part_names[] = {
+    "?",     "stats",   "documents",     "sections", "store",
+    "store index", "lexicon", "lexicon index", "postings",
+};
+
+const char *js_part_name(uint32_t id)
+{
+    return id <= JS_PART_MAX ? part_names[id] : "?";
+}
+
+static void fmt_err(char *err, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void fmt_err(char *err, size_t n, const char *fmt, ...)
+{
+    if (!err || !n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+}
+
+/* mkdir -p.  Returns 0 or -1 with errno set. */
+static int make_dirs(const char *dir)
+{
+    char *p = strdup(dir);
+    if (!p)
+        return -1;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    int rc = mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
+    free(p);
+    return rc;
+}
+
+/* Removes a directory of run files (one level deep). */
+static void remove_run_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *de;
+        char f[4096];
+        while ((de = readdir(d))) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                continue;
+            fmt_err(f, sizeof f, "%s/%s", path, de->d_name);
+            unlink(f);
+        }
+        closedir(d);
+    }
+    rmdir(path);
+}
+
+int js_dir_lock(const char *dir, char *err, size_t errlen)
+{
+    if (make_dirs(dir) != 0) {
+        fmt_err(err, errlen, "%s: cannot create the index directory: %s",
+                dir, strerror(errno));
+        return JS_EIO;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fmt_err(err, errlen, "%s: %s", path, strerror(errno));
+        return JS_EIO;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            fmt_err(err, errlen,
+                    "%s: another jiansuo build is writing this index", dir);
+        else
+            fmt_err(err, errlen, "%s: cannot lock: %s", path, strerror(e));
+        return JS_EIO;
+    }
+    /* We hold the lock: whatever temporary files are here belong to
+     * builds that died. */
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            char p[4096];
+            snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+            if (!strncmp(de->d_name, JS_INDEX_FILE ".tmp-",
+                         strlen(JS_INDEX_FILE ".tmp-")))
+                unlink(p);
+            else if (!strncmp(de->d_name, "runs-", 5))
+                remove_run_dir(p);
+        }
+        closedir(d);
+    }
+    return fd;
+}
+
+/* ---- writer ---- */
+
+struct js_file_writer {
+    int fd;
+    char *dir, *tmp;
+    uint8_t *buf;
+    size_t blen;
+    uint64_t off; /* bytes handed to js_file_write so far, header included */
+    int cur;      /* current part id, 0 when none */
+    struct {
+        uint64_t off, len;
+        uint32_t crc;
+        int done;
+    } parts[JS_PART_MAX + 1];
+    char err[512];
+};
+
+const char *js_file_errmsg(const js_file_writer *w) { return w->err; }
+uint64_t js_file_length(const js_file_writer *w) { return w->off; }
+
+uint64_t js_file_part_length(const js_file_writer *w, uint32_t id)
+{
+    return id >= 1 && id <= JS_PART_MAX ? w->parts[id].len : 0;
+}
+
+/* Writes all of p[0..n) at the current position of fd. */
+static int write_all(int fd, const void *p, size_t n)
+{
+    const uint8_t *s = p;
+    while (n) {
+        ssize_t r = write(fd, s, n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        s += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static int flush_buf(js_file_writer *w)
+{
+    if (w->blen && write_all(w->fd, w->buf, w->blen) != 0) {
+        snprintf(w->err, sizeof w->err, "%s: write failed: %s", w->tmp,
+                 strerror(errno));
+        return JS_EIO;
+    }
+    w->blen = 0;
+    return 0;
+}
+
+/* Appends raw bytes (any part or none) to the file. */
+static int put_raw(js_file_writer *w, const void *p, size_t n)
+{
+    const uint8_t *s = p;
+    w->off += n;
+    while (n) {
+        size_t k = WBUF - w->blen;
+        if (k > n)
+            k = n;
+        memcpy(w->buf + w->blen, s, k);
+        w->blen += k;
+        s += k;
+        n -= k;
+        if (w->blen == WBUF && flush_buf(w))
+            return JS_EIO;
+    }
+    return 0;
+}
+
+int js_file_create(js_file_writer **out, const char *dir, char *err,
+                   size_t errlen)
+{
+    js_file_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->buf = malloc(WBUF)) || !(w->dir = strdup(dir))) {
+        if (w)
+            free(w->buf);
+        free(w);
+        return JS_ENOMEM;
+    }
+    size_t n = strlen(dir) + sizeof(JS_INDEX_FILE) + 32;
+    if (!(w->tmp = malloc(n))) {
+        free(w->dir);
+        free(w->buf);
+        free(w);
+        return JS_ENOMEM;
+    }
+    snprintf(w->tmp, n, "%s/" JS_INDEX_FILE ".tmp-%ld", dir, (long)getpid());
+    w->fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        fmt_err(err, errlen, "%s: %s", w->tmp, strerror(errno));
+        free(w->tmp);
+        free(w->dir);
+        free(w->buf);
+        free(w);
+        return JS_EIO;
+    }
+    uint8_t zero[HEADER_SIZE] = {0};
+    put_raw(w, zero, sizeof zero); /* the real header comes last */
+    *out = w;
+    return 0;
+}
+
+int js_file_begin_part(js_file_writer *w, uint32_t id)
+{
+    if (w->cur || id < 1 || id > JS_PART_MAX || w->parts[id].done)
+        return JS_EINVALID;
+    w->cur = (int)id;
+    w->parts[id].off = w->off;
+    w->parts[id].len = 0;
+    w->parts[id].crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    return 0;
+}
+
+int js_file_write(js_file_writer *w, const void *p, size_t n)
+{
+    if (!w->cur)
+        return JS_EINVALID;
+    /* zlib's crc32 takes a uInt length: feed it in pieces. */
+    const uint8_t *s = p;
+    size_t left = n;
+    while (left) {
+        uInt k = left > (1u << 30) ? (1u << 30) : (uInt)left;
+        w->parts[w->cur].crc = (uint32_t)crc32(w->parts[w->cur].crc, s, k);
+        s += k;
+        left -= k;
+    }
+    w->parts[w->cur].len += n;
+    return put_raw(w, p, n);
+}
+
+int js_file_end_part(js_file_writer *w)
+{
+    if (!w->cur)
+        return JS_EINVALID;
+    w->parts[w->cur].done = 1;
+    w->cur = 0;
+    return 0;
+}
+
+static void free_writer(js_file_writer *w)
+{
+    free(w->buf);
+    free(w->dir);
+    free(w->tmp);
+    free(w);
+}
+
+void js_file_abort(js_file_writer *w)
+{
+    if (!w)
+        return;
+    if (w->fd >= 0) {
+        close(w->fd);
+        unlink(w->tmp);
+    }
+    free_writer(w);
+}
+
+int js_file_publish(js_file_writer *w, char *err, size_t errlen)
+{
+    if (w->cur) {
+        fmt_err(err, errlen, "internal error: part %d not ended", w->cur);
+        js_file_abort(w);
+        return JS_EINVALID;
+    }
+    js_buf toc = JS_BUF_INIT;
+    uint32_t n = 0;
+    for (uint32_t id = 1; id <= JS_PART_MAX; id++)
+        n += w->parts[id].done;
+    uint64_t toc_off = w->off;
+    js_buf_u32(&toc, n);
+    for (uint32_t id = 1; id <= JS_PART_MAX; id++) {
+        if (!w->parts[id].done)
+            continue;
+        js_buf_u32(&toc, id);
+        js_buf_u32(&toc, w->parts[id].crc);
+        js_buf_u64(&toc, w->parts[id].off);
+        js_buf_u64(&toc, w->parts[id].len);
+    }
+    js_buf_u32(&toc, toc.oom ? 0 : (uint32_t)crc32(0L, toc.p, (uInt)toc.len));
+    js_buf_u64(&toc, toc_off);
+    js_buf_put(&toc, END_MAGIC, 8);
+    if (toc.oom) {
+        js_buf_free(&toc);
+        js_file_abort(w);
+        return JS_ENOMEM;
+    }
+    int rc = put_raw(w, toc.p, toc.len);
+    js_buf_free(&toc);
+    if (!rc)
+        rc = flush_buf(w);
+    if (!rc) {
+        js_buf h = JS_BUF_INIT;
+        js_buf_put(&h, MAGIC, 8);
+        js_buf_u32(&h, JS_FORMAT_VERSION);
+        js_buf_u32(&h, 0);
+        js_buf_u64(&h, w->off);
+        js_buf_u32(&h, 0);
+        js_buf_u32(&h, h.oom ? 0 : (uint32_t)crc32(0L, h.p, 28));
+        if (h.oom) {
+            rc = JS_ENOMEM;
+        } else if (pwrite(w->fd, h.p, HEADER_SIZE, 0) != HEADER_SIZE) {
+            snprintf(w->err, sizeof w->err, "%s: write failed: %s", w->tmp,
+                     strerror(errno));
+            rc = JS_EIO;
+        }
+        js_buf_free(&h);
+    }
+    if (!rc && fsync(w->fd) != 0) {
+        snprintf(w->err, sizeof w->err, "%s: fsync failed: %s", w->tmp,
+                 strerror(errno));
+        rc = JS_EIO;
+    }
+    if (!rc) {
+        char final[4096];
+        snprintf(final, sizeof final, "%s/" JS_INDEX_FILE, w->dir);
+        if (rename(w->tmp, final) != 0) {
+            fmt_err(w->err, sizeof w->err, "%s: cannot rename to %s: %s",
+                    w->tmp, final, strerror(errno));
+            rc = JS_EIO;
+        } else {
+            /* The rename is durable once the directory is synced. */
+            int dfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+            }
+            close(w->fd);
+            w->fd = -1;
+        }
+    }
+    if (rc) {
+        fmt_err(err, errlen, "%s", w->err);
+        js_file_abort(w);
+        return rc;
+    }
+    free_writer(w);
+    return 0;
+}
+
+/* ---- reader ---- */
+
+static uint32_t crc_of(const uint8_t *p, uint64_t n)
+{
+    uint32_t c = (uint32_t)crc32(0L, Z_NULL, 0);
+    while (n) {
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        c = (uint32_t)crc32(c, p, k);
+        p += k;
+        n -= k;
+    }
+    return c;
+}
+
+int js_file_verify_part(const js_file *f, uint32_t id)
+{
+    if (id < 1 || id > JS_PART_MAX || !f->parts[id].present)
+        return JS_ECORRUPT;
+    return crc_of(f->parts[id].p, f->parts[id].len) == f->parts[id].crc
+               ? 0
+               : JS_ECORRUPT;
+}
+
+void js_file_close(js_file *f)
+{
+    if (f->map)
+        munmap(f->map, f->size);
+    memset(f, 0, sizeof *f);
+}
+
+int js_file_open(js_file *f, const char *dir, char *err, size_t errlen)
+{
+    memset(f, 0, sizeof *f);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/" JS_INDEX_FILE, dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        fmt_err(err, errlen, "%s: %s", path,
+                e == ENOENT ? "no index here (build one with 'jiansuo index')"
+                            : strerror(e));
+        return e == ENOENT ? JS_ENOTFOUND : JS_EIO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        fmt_err(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return JS_EIO;
+    }
+    if ((uint64_t)st.st_size < HEADER_SIZE + TRAILER_SIZE + 8) {
+        fmt_err(err, errlen, "%s: index is corrupt: file too short (%lld bytes)",
+                path, (long long)st.st_size);
+        close(fd);
+        return JS_ECORRUPT;
+    }
+    f->size = (size_t)st.st_size;
+    f->map = mmap(NULL, f->size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd); /* the mapping keeps the file alive, even after a rename */
+    if (f->map == MAP_FAILED) {
+        f->map = NULL;
+        fmt_err(err, errlen, "%s: cannot map: %s", path, strerror(errno));
+        return JS_EIO;
+    }
+    const uint8_t *m = f->map;
+    js_rd h = js_rd_make(m, HEADER_SIZE);
+    const uint8_t *magic = js_rd_bytes(&h, 8);
+    uint32_t version = js_rd_u32(&h);
+    js_rd_u32(&h); /* flags */
+    uint64_t flen = js_rd_u64(&h);
+    js_rd_u32(&h);
+    uint32_t hcrc = js_rd_u32(&h);
+    const char *why = NULL;
+    int rc = JS_ECORRUPT;
+    if (memcmp(magic, MAGIC, 8))
+        why = "not a jiansuo index (bad magic number)";
+    else if (hcrc != crc_of(m, 28))
+        why = "header checksum mismatch";
+    else if (version != JS_FORMAT_VERSION) {
+        fmt_err(err, errlen,
+                "%s: index format version %u; this jiansuo reads version %u "
+                "(rebuild the index)",
+                path, version, JS_FORMAT_VERSION);
+        js_file_close(f);
+        return JS_EVERSION;
+    } else if (flen != f->size)
+        why = "file length differs from the header's (truncated?)";
+    if (!why) {
+        js_rd t = js_rd_make(m + f->size - TRAILER_SIZE, TRAILER_SIZE);
+        uint64_t toc_off = js_rd_u64(&t);
+        if (memcmp(js_rd_bytes(&t, 8), END_MAGIC, 8))
+            why = "bad trailer";
+        else if (toc_off < HEADER_SIZE || toc_off > f->size - TRAILER_SIZE - 8)
+            why = "table of contents out of bounds";
+        else {
+            uint64_t toc_len = f->size - TRAILER_SIZE - toc_off;
+            js_rd r = js_rd_make(m + toc_off, toc_len);
+            uint32_t n = js_rd_u32(&r);
+            if ((uint64_t)n * 24 + 8 != toc_len || n > JS_PART_MAX)
+                why = "table of contents has a bad size";
+            else {
+                js_rd c = js_rd_make(m + toc_off + toc_len - 4, 4);
+                if (crc_of(m + toc_off, toc_len - 4) != js_rd_u32(&c))
+                    why = "table of contents checksum mismatch";
+            }
+            uint32_t last_id = 0;
+            for (uint32_t i = 0; i < n && !why; i++) {
+                uint32_t id = js_rd_u32(&r), crc = js_rd_u32(&r);
+                uint64_t off = js_rd_u64(&r), len = js_rd_u64(&r);
+                if (id <= last_id || id > JS_PART_MAX)
+                    why = "table of contents: part ids out of order";
+                else if (off < HEADER_SIZE || off > toc_off ||
+                         len > toc_off - off)
+                    why = "table of contents: part out of bounds";
+                last_id = id;
+                if (!why) {
+                    f->parts[id].p = m + off;
+                    f->parts[id].len = len;
+                    f->parts[id].crc = crc;
+                    f->parts[id].present = 1;
+                }
+            }
+            /* Parts must not overlap. */
+            for (uint32_t a = 1; a <= JS_PART_MAX && !why; a++)
+                for (uint32_t b = a + 1; b <= JS_PART_MAX && !why; b++)
+                    if (f->parts[a].present && f->parts[b].present &&
+                        f->parts[a].len && f->parts[b].len &&
+                        f->parts[a].p < f->parts[b].p + f->parts[b].len &&
+                        f->parts[b].p < f->parts[a].p + f->parts[a].len)
+                        why = "table of contents: parts overlap";
+            for (uint32_t id = 1; id <= JS_PART_MAX && !why; id++) {
+                if (!f->parts[id].present) {
+                    fmt_err(err, errlen, "%s: index is corrupt: the %s part "
+                            "is missing", path, js_part_name(id));
+                    js_file_close(f);
+                    return JS_ECORRUPT;
+                }
+            }
+            static const uint32_t small[] = {
+                JS_PART_STATS, JS_PART_DOCUMENTS, JS_PART_SECTIONS,
+                JS_PART_STORE_INDEX, JS_PART_LEXICON_INDEX};
+            for (size_t i = 0; i < sizeof small / sizeof *small && !why; i++) {
+                if (js_file_verify_part(f, small[i])) {
+                    fmt_err(err, errlen,
+                            "%s: index is corrupt: the %s part fails its "
+                            "checksum",
+                            path, js_part_name(small[i]));
+                    js_file_close(f);
+                    return JS_ECORRUPT;
+                }
+            }
+        }
+    }
+    if (why) {
+        fmt_err(err, errlen, "%s: index is corrupt: %s", path, why);
+        js_file_close(f);
+        return rc;
+    }
+    f->version = version;
+    return 0;
+}

@@ -1,0 +1,112 @@
+/*
+ * file.h — the index file as a container of parts, and its directory
+ * (format: index/FORMAT.md, "The index directory" and "The file").
+ *
+ * In (writer): parts' bytes, streamed in any order, each under its id.
+ * Out: index.jsi.tmp-PID with header, parts, table of contents and
+ *      trailer, then published atomically as index.jsi.
+ * In (reader): the directory of an index.
+ * Out: the file memory-mapped, its header, trailer and table of contents
+ *      checked, and each part as a (pointer, length) pair; small parts'
+ *      checksums checked on open, any part's on request.
+ */
+#ifndef JS_FILE_H
+#define JS_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define JS_FORMAT_VERSION 1
+#define JS_INDEX_FILE "index.jsi"
+
+enum {
+    JS_PART_STATS = 1,
+    JS_PART_DOCUMENTS = 2,
+    JS_PART_SECTIONS = 3,
+    JS_PART_STORE = 4,
+    JS_PART_STORE_INDEX = 5,
+    JS_PART_LEXICON = 6,
+    JS_PART_LEXICON_INDEX = 7,
+    JS_PART_POSTINGS = 8,
+    JS_PART_MAX = 8
+};
+
+/* Returns the name of a part id ("stats", "postings", ...), or "?". */
+const char *js_part_name(uint32_t id);
+
+/* ---- the directory ---- */
+
+/* Creates dir (and its parents) if needed, takes the builder lock on
+ * dir/lock (without waiting), and deletes what interrupted builds left
+ * (index.jsi.tmp-* files and runs-* directories).  Returns the lock's
+ * file descriptor (>= 0; close it to release), or a negative JS_E* code
+ * with a message in err. */
+int js_dir_lock(const char *dir, char *err, size_t errlen);
+
+/* ---- writing ---- */
+
+typedef struct js_file_writer js_file_writer;
+
+/* Creates dir/index.jsi.tmp-PID and writes a placeholder header.
+ * Returns 0 and *out, or a negative JS_E* code with a message in err. */
+int js_file_create(js_file_writer **out, const char *dir, char *err,
+                   size_t errlen);
+
+/* Starts part `id` (1..JS_PART_MAX, each once) at the current end of the
+ * file; the bytes written until js_file_end_part belong to it.  Returns 0
+ * or JS_EINVALID. */
+int js_file_begin_part(js_file_writer *w, uint32_t id);
+
+/* Appends n bytes to the current part.  Returns 0 or JS_EIO (message in
+ * js_file_errmsg). */
+int js_file_write(js_file_writer *w, const void *p, size_t n);
+
+/* Ends the current part.  Returns 0 or JS_EINVALID. */
+int js_file_end_part(js_file_writer *w);
+
+/* Returns the length of part id written so far (0 if none). */
+uint64_t js_file_part_length(const js_file_writer *w, uint32_t id);
+
+/* Returns the bytes written so far (the file's current length). */
+uint64_t js_file_length(const js_file_writer *w);
+
+/* Writes the table of contents, trailer and real header, fsyncs, renames
+ * the file to dir/index.jsi and fsyncs dir.  Returns 0 or JS_EIO.  Frees
+ * the writer either way (on failure the temporary file is removed). */
+int js_file_publish(js_file_writer *w, char *err, size_t errlen);
+
+/* Removes the temporary file and frees the writer; NULL is fine. */
+void js_file_abort(js_file_writer *w);
+
+/* Returns the last error message of the writer. */
+const char *js_file_errmsg(const js_file_writer *w);
+
+/* ---- reading ---- */
+
+typedef struct js_part {
+    const uint8_t *p;
+    uint64_t len;
+    uint32_t crc;
+    int present;
+} js_part;
+
+typedef struct js_file {
+    void *map;
+    size_t size;
+    uint32_t version;
+    js_part parts[JS_PART_MAX + 1];
+} js_file;
+
+/* Opens and maps dir/index.jsi and checks its header, trailer, table of
+ * contents and the checksums of the small parts.  Returns 0, JS_ENOTFOUND
+ * (no index there), JS_EIO, JS_EVERSION, JS_ECORRUPT (message in err
+ * names the part), or JS_ENOMEM. */
+int js_file_open(js_file *f, const char *dir, char *err, size_t errlen);
+
+/* Checks the whole-part checksum of part id.  Returns 0 or JS_ECORRUPT. */
+int js_file_verify_part(const js_file *f, uint32_t id);
+
+/* Unmaps the file; a zeroed js_file is fine. */
+void js_file_close(js_file *f);
+
+#endif /* JS_FILE_H */

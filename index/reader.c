@@ -1,0 +1,354 @@
+/*
+ * reader.c — opening an index, its statistics, and `jiansuo check`.
+ *
+ * In:  an index directory.
+ * Out: a js_index handle (reader.h) whose tables have been checked
+ *      against the file on open, so later lookups can trust counts and
+ *      offsets; js_index_check walks everything else: every checksum,
+ *      every term's postings, every stored block.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "reader.h"
+#include "utf8.h"
+
+#define SECTION_REC 32
+
+static int fail(js_index *ix, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(js_index *ix, int rc, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(ix->err, sizeof ix->err, "%s/" JS_INDEX_FILE ": %s%s",
+             ix->dir ? ix->dir : "", rc == JS_ECORRUPT ? "index is corrupt: " : "",
+             msg);
+    return rc;
+}
+
+const char *js_index_errmsg(const js_index *ix) { return ix ? ix->err : ""; }
+
+const char *js_index_part_name(unsigned id) { return js_part_name(id); }
+
+static uint64_t rd64(const uint8_t *p)
+{
+    js_rd r = js_rd_make(p, 8);
+    return js_rd_u64(&r);
+}
+
+void js_index_section(const js_index *ix, uint32_t id, js_section_rec *out)
+{
+    js_rd r = js_rd_make(ix->sections + (size_t)id * SECTION_REC, SECTION_REC);
+    out->document = js_rd_u32(&r);
+    out->ordinal = js_rd_u32(&r);
+    out->start = js_rd_u64(&r);
+    out->end = js_rd_u64(&r);
+    out->body_len = js_rd_u32(&r);
+    out->head_len = js_rd_u32(&r);
+}
+
+int js_index_document(const js_index *ix, uint32_t id, js_doc_rec *out)
+{
+    uint64_t a = rd64(ix->doc_offsets + 8 * (size_t)id);
+    uint64_t b = rd64(ix->doc_offsets + 8 * ((size_t)id + 1));
+    const char *s = (const char *)ix->doc_strings + a;
+    const char *end = (const char *)ix->doc_strings + b;
+    const char **f[6] = {&out->source, &out->title, &out->format,
+                         &out->encoding, &out->id, &out->metadata};
+    for (int i = 0; i < 6; i++) {
+        const char *nul = s < end ? memchr(s, 0, (size_t)(end - s)) : NULL;
+        if (!nul)
+            return JS_ECORRUPT;
+        *f[i] = s;
+        s = nul + 1;
+    }
+    return s == end ? 0 : JS_ECORRUPT;
+}
+
+int js_index_postings(const js_index *ix, const char *term, size_t len,
+                      js_term_info *info, js_postings_cursor *c)
+{
+    int rc = js_lexicon_lookup(ix->lex, term, len, info);
+    if (rc)
+        return rc;
+    const js_part *p = &ix->f.parts[JS_PART_POSTINGS];
+    return js_postings_open(c, p->p + info->offset, info->length, info->df,
+                            ix->st.block_size,
+                            (info->flags & JS_TERM_POSITIONS) != 0,
+                            ix->nsections);
+}
+
+/* Parses STATS, DOCUMENTS and SECTIONS and opens the lexicon and store. */
+static int load(js_index *ix)
+{
+    const js_part *P = ix->f.parts;
+    js_rd r = js_rd_make(P[JS_PART_STATS].p, P[JS_PART_STATS].len);
+    js_index_stats *st = &ix->st;
+    st->format_version = ix->f.version;
+    st->documents = js_rd_u64(&r);
+    st->sections = js_rd_u64(&r);
+    st->terms = js_rd_u64(&r);
+    st->postings = js_rd_u64(&r);
+    st->positions = js_rd_u64(&r);
+    st->body_units = js_rd_u64(&r);
+    st->heading_units = js_rd_u64(&r);
+    st->source_bytes = js_rd_u64(&r);
+    st->text_bytes = js_rd_u64(&r);
+    st->block_size = js_rd_u32(&r);
+    st->analyze_flags = js_rd_u32(&r);
+    ix->positions_for = js_rd_u32(&r);
+    uint32_t ilen = js_rd_u32(&r);
+    const uint8_t *info = js_rd_bytes(&r, ilen);
+    if (r.bad || js_rd_left(&r) != 0)
+        return fail(ix, JS_ECORRUPT, "the stats part has a bad size");
+    if (st->block_size == 0 || st->block_size > JS_BLOCK_SIZE * 8)
+        return fail(ix, JS_ECORRUPT, "block size %u", st->block_size);
+    if (st->sections > UINT32_MAX || st->documents > UINT32_MAX)
+        return fail(ix, JS_ECORRUPT, "section or document count too large");
+    if (!(ix->build_info = malloc((size_t)ilen + 1)))
+        return fail(ix, JS_ENOMEM, "out of memory");
+    memcpy(ix->build_info, info, ilen);
+    ix->build_info[ilen] = 0;
+    st->build_info = ix->build_info;
+    st->file_bytes = ix->f.size;
+    for (unsigned i = 1; i <= JS_PART_MAX; i++)
+        st->part_bytes[i] = P[i].len;
+
+    /* Documents: count, offsets[n+1], strings. */
+    r = js_rd_make(P[JS_PART_DOCUMENTS].p, P[JS_PART_DOCUMENTS].len);
+    uint32_t nd = js_rd_u32(&r);
+    if (r.bad || nd != st->documents ||
+        js_rd_left(&r) / 8 < (uint64_t)nd + 1)
+        return fail(ix, JS_ECORRUPT, "the documents part has a bad size");
+    ix->ndocs = nd;
+    ix->doc_offsets = js_rd_bytes(&r, 8 * ((size_t)nd + 1));
+    ix->doc_strings = r.p;
+    ix->doc_strings_len = js_rd_left(&r);
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i <= nd; i++) {
+        uint64_t o = rd64(ix->doc_offsets + 8 * (size_t)i);
+        if (o < prev || o > ix->doc_strings_len || (i == 0 && o != 0) ||
+            (i == nd && o != ix->doc_strings_len))
+            return fail(ix, JS_ECORRUPT, "document %u has a bad offset", i);
+        prev = o;
+    }
+
+    /* Sections. */
+    r = js_rd_make(P[JS_PART_SECTIONS].p, P[JS_PART_SECTIONS].len);
+    uint32_t ns = js_rd_u32(&r);
+    if (r.bad || ns != st->sections ||
+        js_rd_left(&r) != (uint64_t)ns * SECTION_REC)
+        return fail(ix, JS_ECORRUPT, "the sections part has a bad size");
+    ix->nsections = ns;
+    ix->sections = r.p;
+    for (uint32_t i = 0; i < ns; i++) {
+        js_section_rec s;
+        js_index_section(ix, i, &s);
+        if (s.document >= nd || s.start > s.end)
+            return fail(ix, JS_ECORRUPT, "section %u has a bad record", i);
+    }
+
+    int rc = js_lexicon_open(&ix->lex, P[JS_PART_LEXICON].p,
+                             P[JS_PART_LEXICON].len,
+                             P[JS_PART_LEXICON_INDEX].p,
+                             P[JS_PART_LEXICON_INDEX].len,
+                             P[JS_PART_POSTINGS].len);
+    if (rc)
+        return fail(ix, rc, "the lexicon cannot be opened");
+    if (js_lexicon_count(ix->lex) != st->terms)
+        return fail(ix, JS_ECORRUPT, "the lexicon holds %llu terms, the "
+                    "stats say %llu",
+                    (unsigned long long)js_lexicon_count(ix->lex),
+                    (unsigned long long)st->terms);
+    rc = js_store_open(&ix->store, P[JS_PART_STORE].p, P[JS_PART_STORE].len,
+                       P[JS_PART_STORE_INDEX].p, P[JS_PART_STORE_INDEX].len,
+                       ns);
+    if (rc)
+        return fail(ix, rc, "the store cannot be opened");
+    return 0;
+}
+
+int js_index_open(js_index **out, const char *dir)
+{
+    if (!out || !dir)
+        return JS_EINVALID;
+    js_index *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        return JS_ENOMEM;
+    *out = ix;
+    if (!(ix->dir = strdup(dir)))
+        return fail(ix, JS_ENOMEM, "out of memory");
+    int rc = js_file_open(&ix->f, dir, ix->err, sizeof ix->err);
+    if (rc)
+        return rc;
+    return load(ix);
+}
+
+void js_index_close(js_index *ix)
+{
+    if (!ix)
+        return;
+    js_lexicon_close(ix->lex);
+    js_store_close(ix->store);
+    js_file_close(&ix->f);
+    free(ix->build_info);
+    free(ix->dir);
+    free(ix);
+}
+
+int js_index_get_stats(const js_index *ix, js_index_stats *out)
+{
+    if (!ix || !out || !ix->lex)
+        return JS_EINVALID;
+    *out = ix->st;
+    return 0;
+}
+
+/* ---- check ---- */
+
+typedef struct {
+    js_index *ix;
+    uint64_t terms, postings, positions, next_offset;
+    int rc;
+    js_postings_cursor c;
+} check_ctx;
+
+static int check_term(void *ctx, const char *term, size_t len,
+                      const js_term_info *ti)
+{
+    check_ctx *k = ctx;
+    js_index *ix = k->ix;
+    char shown[80];
+    size_t sl = js_utf8_floor(term, len, 60);
+    snprintf(shown, sizeof shown, "%s%.*s", len && term[0] == 1 ? "heading:" : "",
+             (int)(len && term[0] == 1 ? sl - 1 : sl),
+             len && term[0] == 1 ? term + 1 : term);
+    int heading = len && term[0] == 1;
+    if (!js_utf8_valid(term + heading, len - (size_t)heading, NULL))
+        return k->rc = fail(ix, JS_ECORRUPT, "lexicon: a term is not UTF-8");
+    if (ti->offset != k->next_offset)
+        return k->rc = fail(ix, JS_ECORRUPT,
+                            "postings of '%s' do not follow the previous "
+                            "term's", shown);
+    k->next_offset = ti->offset + ti->length;
+    const js_part *p = &ix->f.parts[JS_PART_POSTINGS];
+    int rc = js_postings_open(&k->c, p->p + ti->offset, ti->length, ti->df,
+                              ix->st.block_size,
+                              (ti->flags & JS_TERM_POSITIONS) != 0,
+                              ix->nsections);
+    uint32_t n = 0, max_tf = 0;
+    uint64_t cf = 0;
+    while (!rc && (rc = js_postings_next(&k->c)) == 1) {
+        rc = 0;
+        n++;
+        cf += k->c.tf;
+        if (k->c.tf > max_tf)
+            max_tf = k->c.tf;
+        js_section_rec s;
+        js_index_section(ix, k->c.id, &s);
+        uint32_t flen = heading ? s.head_len : s.body_len;
+        if (k->c.tf > flen) {
+            rc = fail(ix, JS_ECORRUPT, "postings of '%s': frequency %u in "
+                      "section %u of length %u", shown, k->c.tf, k->c.id, flen);
+            break;
+        }
+        if (ti->flags & JS_TERM_POSITIONS) {
+            const uint32_t *pos;
+            if ((rc = js_postings_positions(&k->c, &pos)))
+                break;
+            if (pos[k->c.tf - 1] >= flen) {
+                rc = fail(ix, JS_ECORRUPT, "postings of '%s': position %u "
+                          "beyond section %u's length %u", shown,
+                          pos[k->c.tf - 1], k->c.id, flen);
+                break;
+            }
+        }
+    }
+    js_postings_close(&k->c);
+    if (rc < 0) {
+        if (!ix->err[0] || rc != JS_ECORRUPT)
+            fail(ix, rc, "postings of '%s' are damaged", shown);
+        return k->rc = rc;
+    }
+    if (n != ti->df || cf != ti->cf || max_tf != ti->max_tf)
+        return k->rc = fail(ix, JS_ECORRUPT,
+                            "postings of '%s' disagree with the lexicon "
+                            "(df %u/%u, cf %llu/%llu)",
+                            shown, n, ti->df, (unsigned long long)cf,
+                            (unsigned long long)ti->cf);
+    k->terms++;
+    k->postings += n;
+    if (ti->flags & JS_TERM_POSITIONS)
+        k->positions += cf;
+    return 0;
+}
+
+int js_index_check(js_index *ix)
+{
+    if (!ix || !ix->lex)
+        return JS_EINVALID;
+    ix->err[0] = 0;
+    for (uint32_t id = 1; id <= JS_PART_MAX; id++)
+        if (js_file_verify_part(&ix->f, id))
+            return fail(ix, JS_ECORRUPT, "the %s part fails its checksum",
+                        js_part_name(id));
+    /* Documents: six strings each. */
+    for (uint32_t i = 0; i < ix->ndocs; i++) {
+        js_doc_rec d;
+        if (js_index_document(ix, i, &d))
+            return fail(ix, JS_ECORRUPT, "document %u is malformed", i);
+    }
+    /* Sections: documents in order, ordinals from 0, lengths summed. */
+    uint64_t body = 0, head = 0;
+    js_section_rec prev = {0, 0, 0, 0, 0, 0};
+    for (uint32_t i = 0; i < ix->nsections; i++) {
+        js_section_rec s;
+        js_index_section(ix, i, &s);
+        int ok;
+        if (i == 0)
+            ok = s.document == 0 && s.ordinal == 0;
+        else if (s.document == prev.document)
+            ok = s.ordinal == prev.ordinal + 1;
+        else
+            ok = s.document == prev.document + 1 && s.ordinal == 0;
+        if (!ok)
+            return fail(ix, JS_ECORRUPT, "section %u is out of order", i);
+        body += s.body_len;
+        head += s.head_len;
+        prev = s;
+    }
+    if (ix->nsections ? prev.document + 1 != ix->ndocs : ix->ndocs != 0)
+        return fail(ix, JS_ECORRUPT, "documents without sections");
+    if (body != ix->st.body_units || head != ix->st.heading_units)
+        return fail(ix, JS_ECORRUPT, "section lengths do not add up to the "
+                    "stats");
+    uint32_t bad_block = 0;
+    int rc = js_store_verify(ix->store, &bad_block);
+    if (rc)
+        return fail(ix, rc, "stored text block %u is damaged", bad_block);
+    check_ctx k;
+    memset(&k, 0, sizeof k);
+    k.ix = ix;
+    rc = js_lexicon_iter(ix->lex, check_term, &k);
+    if (rc)
+        return ix->err[0] ? rc : fail(ix, rc, "the lexicon is damaged");
+    if (k.next_offset != ix->f.parts[JS_PART_POSTINGS].len)
+        return fail(ix, JS_ECORRUPT, "the postings part has %llu bytes no "
+                    "term uses",
+                    (unsigned long long)(ix->f.parts[JS_PART_POSTINGS].len -
+                                         k.next_offset));
+    if (k.terms != ix->st.terms || k.postings != ix->st.postings ||
+        k.positions != ix->st.positions)
+        return fail(ix, JS_ECORRUPT, "term, posting or position counts "
+                    "disagree with the stats");
+    return 0;
+}

@@ -1,0 +1,60 @@
+/*
+ * reader.h — what the query engine reads of an open index (reader.c).
+ *
+ * In:  a js_index opened with js_index_open (jiansuo.h).
+ * Out: sections' metadata and lengths, documents' strings, terms'
+ *      postings cursors and stored text, all bounds-checked against the
+ *      file.  Every function here is safe to call from many threads at
+ *      once on one handle: none of them changes it.
+ */
+#ifndef JS_READER_H
+#define JS_READER_H
+
+#include <stdint.h>
+
+#include "codec.h"
+#include "file.h"
+#include "jiansuo.h"
+#include "lexicon.h"
+#include "store.h"
+
+typedef struct js_section_rec {
+    uint32_t document, ordinal;
+    uint64_t start, end;
+    uint32_t body_len, head_len;
+} js_section_rec;
+
+typedef struct js_doc_rec {
+    const char *source, *title, *format, *encoding, *id, *metadata;
+} js_doc_rec;
+
+struct js_index {
+    js_file f;
+    char *dir;
+    js_index_stats st;
+    char *build_info;
+    uint32_t positions_for;
+    uint32_t ndocs;
+    const uint8_t *doc_offsets; /* u64 [ndocs + 1] */
+    const uint8_t *doc_strings;
+    uint64_t doc_strings_len;
+    uint32_t nsections;
+    const uint8_t *sections; /* 32-byte records */
+    js_lexicon *lex;
+    js_store *store;
+    char err[1024];
+};
+
+/* Reads section id's record (id < ix->nsections). */
+void js_index_section(const js_index *ix, uint32_t id, js_section_rec *out);
+
+/* Reads document id's strings (id < ix->ndocs); absent ones are "".
+ * Returns 0 or JS_ECORRUPT. */
+int js_index_document(const js_index *ix, uint32_t id, js_doc_rec *out);
+
+/* Opens a cursor on a term's postings (the term's lexicon entry in
+ * *info).  Returns 0, JS_ENOTFOUND, JS_ECORRUPT. */
+int js_index_postings(const js_index *ix, const char *term, size_t len,
+                      js_term_info *info, js_postings_cursor *c);
+
+#endif /* JS_READER_H */

@@ -1,0 +1,219 @@
+/*
+ * cmd_index.c — `jiansuo index [-d DIR] [OPTIONS] PATH...`.
+ *
+ * In:  files and directories to index, options for the build.
+ * Out: a published index in DIR; on a terminal a progress line (files,
+ *      sections, MB read, MB/s, ETA when the total size is known), and
+ *      always a final summary on standard output.  Exit status 0, or 1
+ *      when the build failed (the previous index is untouched) or files
+ *      or records had to be skipped (the index is published without
+ *      them), or 2 for a usage error.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "jiansuo.h"
+
+typedef struct {
+    uint64_t total; /* bytes to read, when known (0: unknown) */
+} progress_ctx;
+
+static void show_progress(void *ctx, const js_build_progress *p)
+{
+    progress_ctx *pc = ctx;
+    double mb = (double)p->bytes_read / 1e6;
+    double rate = p->seconds > 0 ? mb / p->seconds : 0;
+    if (p->phase == 1) {
+        js_cli_progress("merging postings... (%llu sections read, %.1f MB)",
+                        (unsigned long long)p->sections, mb);
+        return;
+    }
+    if (p->phase == 2) {
+        js_cli_progress("writing the index...");
+        return;
+    }
+    if (pc->total && rate > 0 && p->bytes_read <= pc->total)
+        js_cli_progress("%llu files, %llu sections, %.1f of %.1f MB, %.1f MB/s, "
+                        "ETA %.0f s",
+                        (unsigned long long)p->files,
+                        (unsigned long long)p->sections, mb,
+                        (double)pc->total / 1e6, rate,
+                        ((double)pc->total / 1e6 - mb) / rate);
+    else
+        js_cli_progress("%llu files, %llu sections, %.1f MB, %.1f MB/s",
+                        (unsigned long long)p->files,
+                        (unsigned long long)p->sections, mb, rate);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: jiansuo index [-d DIR] [--memory MiB] [--threads N]\n"
+            "                     [--format F] [--encoding E] [--hidden]\n"
+            "                     [--no-fold] PATH...\n"
+            "\n"
+            "Builds the index of the files under each PATH and publishes\n"
+            "it atomically in DIR, replacing the index there.\n"
+            "\n"
+            "  -d, --index DIR  index directory (default: $JIANSUO_INDEX, else\n"
+            "                   $XDG_DATA_HOME/jiansuo/index, else\n"
+            "                   ~/.local/share/jiansuo/index)\n"
+            "  --memory MiB     postings kept in memory before spilling sorted\n"
+            "                   runs to disk (default 512)\n"
+            "  --threads N      threads to use (default: one per core)\n"
+            "  --format F       read every file as F: text, markdown, html,\n"
+            "                   man, jsonl (default: detected)\n"
+            "  --encoding E     read every file as E (default: detected)\n"
+            "  --hidden         also read hidden files and directories\n"
+            "  --no-fold        keep Traditional and Simplified apart\n"
+            "  -h, --help       this text\n");
+}
+
+/* Parses a positive integer option; returns 0 and *out, or -1. */
+static int parse_count(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v == 0 || v > max || s[0] == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int js_cmd_index(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"index", required_argument, NULL, 'd'},
+        {"memory", required_argument, NULL, 'm'},
+        {"threads", required_argument, NULL, 't'},
+        {"format", required_argument, NULL, 'f'},
+        {"encoding", required_argument, NULL, 'e'},
+        {"hidden", no_argument, NULL, 'H'},
+        {"no-fold", no_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    js_build_options o = JS_BUILD_OPTIONS_INIT;
+    const char *dir_arg = NULL;
+    unsigned long v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            dir_arg = optarg;
+            break;
+        case 'm':
+            if (parse_count(optarg, 1u << 20, &v)) {
+                js_cli_error("index", "--memory takes MiB from 1 to %u, not '%s'",
+                             1u << 20, optarg);
+                return JS_EXIT_USAGE;
+            }
+            o.memory_mib = v;
+            break;
+        case 't':
+            if (parse_count(optarg, 1024, &v)) {
+                js_cli_error("index", "--threads takes 1 to 1024, not '%s'",
+                             optarg);
+                return JS_EXIT_USAGE;
+            }
+            o.threads = (unsigned)v;
+            break;
+        case 'f':
+            o.format = optarg;
+            break;
+        case 'e':
+            o.encoding = optarg;
+            break;
+        case 'H':
+            o.include_hidden = 1;
+            break;
+        case 'F':
+            o.analyze_flags |= JS_ANALYZE_NO_FOLD;
+            break;
+        case 'h':
+            usage(stdout);
+            return JS_EXIT_OK;
+        default:
+            usage(stderr);
+            return JS_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        js_cli_error("index", "no file or directory given");
+        usage(stderr);
+        return JS_EXIT_USAGE;
+    }
+    char *dir = js_cli_index_dir("index", dir_arg);
+    if (!dir)
+        return JS_EXIT_USAGE;
+    progress_ctx pc = {0};
+    int tty = isatty(STDERR_FILENO);
+    if (tty) {
+        /* The total is known when every PATH is a plain file. */
+        for (int i = optind; i < argc; i++) {
+            struct stat st;
+            if (stat(argv[i], &st) != 0 || !S_ISREG(st.st_mode)) {
+                pc.total = 0;
+                break;
+            }
+            pc.total += (uint64_t)st.st_size;
+        }
+        o.progress = show_progress;
+        o.progress_ctx = &pc;
+    }
+    o.warn = js_cli_warning;
+    o.warn_ctx = (void *)"index";
+    js_builder *b = NULL;
+    int rc = js_builder_open(&b, dir, &o);
+    for (int i = optind; i < argc && !rc; i++) {
+        rc = js_builder_add_path(b, argv[i]);
+    }
+    if (!rc)
+        rc = js_builder_commit(b);
+    js_cli_progress_clear();
+    if (rc) {
+        const char *msg = b ? js_builder_errmsg(b) : "";
+        js_cli_error("index", "%s", msg[0] ? msg : js_strerror(rc));
+        js_cli_error("index", "nothing was published; the index in %s is "
+                     "unchanged", dir);
+        js_builder_close(b);
+        free(dir);
+        return rc == JS_EINVALID ? JS_EXIT_USAGE : JS_EXIT_FAIL;
+    }
+    js_build_stats st;
+    js_builder_get_stats(b, &st);
+    js_builder_close(b);
+    double text_mb = (double)st.ingest.bytes_read / 1e6;
+    printf("indexed %llu documents, %llu sections from %llu files (%.1f MB) "
+           "into %s\n",
+           (unsigned long long)st.ingest.documents,
+           (unsigned long long)st.ingest.sections,
+           (unsigned long long)st.ingest.files, text_mb, dir);
+    printf("%llu terms, %llu postings, %llu positions; %.1f MB on disk "
+           "(%.2f x the text)\n",
+           (unsigned long long)st.terms, (unsigned long long)st.postings,
+           (unsigned long long)st.positions, (double)st.index_bytes / 1e6,
+           st.text_bytes ? (double)st.index_bytes / (double)st.text_bytes : 0);
+    printf("%.2f s (%.1f MB/s), %u sorted runs spilled; %llu warnings, %llu "
+           "skipped files, %llu skipped records\n",
+           st.seconds, st.seconds > 0 ? text_mb / st.seconds : 0, st.runs,
+           (unsigned long long)st.ingest.warnings,
+           (unsigned long long)st.ingest.skipped_files,
+           (unsigned long long)st.ingest.skipped_records);
+    free(dir);
+    if (fflush(stdout) == EOF) {
+        js_cli_error("index", "cannot write standard output");
+        return JS_EXIT_FAIL;
+    }
+    return st.ingest.skipped_files || st.ingest.skipped_records ? JS_EXIT_FAIL
+                                                                : JS_EXIT_OK;
+}

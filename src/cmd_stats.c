@@ -1,0 +1,127 @@
+/*
+ * cmd_stats.c — `jiansuo stats [-d DIR] [--json]`.
+ *
+ * In:  an index directory.
+ * Out: its counts, the bytes of each part, the build's parameters and
+ *      the format version — as aligned text or one JSON object.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "jiansuo.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: jiansuo stats [-d DIR] [--json]\n"
+               "\n"
+               "Shows the counts and sizes of an index.\n"
+               "\n"
+               "  -d, --index DIR  index directory (default as for 'jiansuo index')\n"
+               "  --json           one JSON object\n"
+               "  -h, --help       this text\n");
+}
+
+int js_cmd_stats(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"index", required_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *dir_arg = NULL;
+    int json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            dir_arg = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return JS_EXIT_OK;
+        default:
+            usage(stderr);
+            return JS_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        js_cli_error("stats", "unexpected argument '%s'", argv[optind]);
+        return JS_EXIT_USAGE;
+    }
+    char *dir = js_cli_index_dir("stats", dir_arg);
+    if (!dir)
+        return JS_EXIT_USAGE;
+    js_index *ix = NULL;
+    int rc = js_index_open(&ix, dir);
+    if (rc) {
+        js_cli_error("stats", "%s", ix ? js_index_errmsg(ix) : js_strerror(rc));
+        js_index_close(ix);
+        free(dir);
+        return JS_EXIT_FAIL;
+    }
+    js_index_stats st;
+    js_index_get_stats(ix, &st);
+    if (json) {
+        json_t *o = json_object(), *parts = json_object();
+        json_object_set_new(o, "index", json_string(dir));
+        json_object_set_new(o, "format_version", json_integer(st.format_version));
+        json_object_set_new(o, "documents", json_integer((json_int_t)st.documents));
+        json_object_set_new(o, "sections", json_integer((json_int_t)st.sections));
+        json_object_set_new(o, "terms", json_integer((json_int_t)st.terms));
+        json_object_set_new(o, "postings", json_integer((json_int_t)st.postings));
+        json_object_set_new(o, "positions", json_integer((json_int_t)st.positions));
+        json_object_set_new(o, "source_bytes", json_integer((json_int_t)st.source_bytes));
+        json_object_set_new(o, "text_bytes", json_integer((json_int_t)st.text_bytes));
+        json_object_set_new(o, "file_bytes", json_integer((json_int_t)st.file_bytes));
+        for (unsigned i = 1; i <= 8; i++)
+            json_object_set_new(parts, js_index_part_name(i),
+                                json_integer((json_int_t)st.part_bytes[i]));
+        json_object_set_new(o, "part_bytes", parts);
+        json_object_set_new(o, "block_size", json_integer(st.block_size));
+        json_object_set_new(o, "fold", json_boolean(!(st.analyze_flags & JS_ANALYZE_NO_FOLD)));
+        json_t *bi = json_loads(st.build_info, 0, NULL);
+        json_object_set_new(o, "build", bi ? bi : json_null());
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
+        if (s)
+            puts(s);
+        free(s);
+    } else {
+        printf("index          %s\n", dir);
+        printf("format version %u\n", st.format_version);
+        printf("documents      %llu\n", (unsigned long long)st.documents);
+        printf("sections       %llu\n", (unsigned long long)st.sections);
+        printf("terms          %llu\n", (unsigned long long)st.terms);
+        printf("postings       %llu\n", (unsigned long long)st.postings);
+        printf("positions      %llu\n", (unsigned long long)st.positions);
+        printf("source bytes   %llu\n", (unsigned long long)st.source_bytes);
+        printf("text bytes     %llu\n", (unsigned long long)st.text_bytes);
+        printf("file bytes     %llu", (unsigned long long)st.file_bytes);
+        if (st.text_bytes)
+            printf(" (%.2f x the text)", (double)st.file_bytes / (double)st.text_bytes);
+        printf("\n");
+        for (unsigned i = 1; i <= 8; i++) {
+            printf("  %-13s %12llu", js_index_part_name(i),
+                   (unsigned long long)st.part_bytes[i]);
+            if (st.text_bytes)
+                printf("  %.3f x", (double)st.part_bytes[i] / (double)st.text_bytes);
+            printf("\n");
+        }
+        printf("block size     %u\n", st.block_size);
+        printf("folding        %s\n", st.analyze_flags & JS_ANALYZE_NO_FOLD ? "off" : "on");
+        printf("build          %s\n", st.build_info);
+    }
+    js_index_close(ix);
+    free(dir);
+    return fflush(stdout) == EOF ? JS_EXIT_FAIL : JS_EXIT_OK;
+}

@@ -1,0 +1,365 @@
+/*
+ * check_index.c — the index end to end: builder -> file -> reader.
+ *
+ * In:  a generated corpus of JSON Lines records (titles and texts made
+ *      from a vocabulary of our own words, in both scripts).
+ * Out: checks that every term's postings read back from the published
+ *      index equal a reference computed here straight from the text
+ *      pipeline; that a build forced to spill many runs writes the same
+ *      parts byte for byte as one that never spilled; that `check`
+ *      passes; that a reader keeps its index across a republication; and
+ *      that bad arguments and a missing index give clear errors.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "reader.h"
+#include "testutil.h"
+
+static const char *const words[] = {
+    "學院", "学院", "工匠", "圖書館", "图书馆", "春風", "春风", "小城",
+    "柳樹", "新芽", "夏夜", "星空", "明亮", "技術", "技术", "比賽",
+    "的", "了", "在", "和", "xapian", "2023年", "8月", "搜尋", "搜索",
+    "索引", "資料", "数据", "開放", "时间", "借書", "規則",
+};
+#define NWORDS (sizeof words / sizeof *words)
+
+static uint64_t rng = 88172645463325252ull;
+static uint32_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 11);
+}
+
+/* Generates n JSON Lines records into a malloc'ed buffer. */
+static char *make_corpus(int n, size_t *len)
+{
+    tu_render r = {0};
+    tu_appendf(&r, "%s", "");
+    for (int i = 0; i < n; i++) {
+        tu_appendf(&r, "{\"id\":\"r%d\",\"title\":\"", i);
+        for (int w = 0; w < 2; w++)
+            tu_appendf(&r, "%s", words[rnd() % 12]);
+        tu_appendf(&r, "\",\"text\":\"");
+        int nw = 5 + (int)(rnd() % 60);
+        for (int w = 0; w < nw; w++) {
+            /* Zipf-ish: low indexes far more often. */
+            uint32_t k = rnd() % NWORDS;
+            k = k * (rnd() % NWORDS) / NWORDS;
+            tu_appendf(&r, "%s%s", words[k], rnd() % 7 == 0 ? "，" : "");
+        }
+        tu_appendf(&r, "\"}\n");
+    }
+    *len = r.len;
+    return r.buf;
+}
+
+static char *temp_dir(void)
+{
+    char *d = malloc(256);
+    snprintf(d, 256, "%s/jiansuo-index-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(d));
+    return d;
+}
+
+static void remove_dir(const char *d)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static int build(const char *dir, const char *corpus, size_t len,
+                 size_t memory_mib, uint32_t block_size, js_build_stats *st)
+{
+    js_build_options o = JS_BUILD_OPTIONS_INIT;
+    o.memory_mib = memory_mib;
+    o.block_size = block_size;
+    js_builder *b = NULL;
+    int rc = js_builder_open(&b, dir, &o);
+    if (!rc)
+        rc = js_builder_add_memory(b, "corpus.jsonl", corpus, len);
+    if (!rc)
+        rc = js_builder_commit(b);
+    ck_assert_msg(rc == 0, "build failed: %s", js_builder_errmsg(b));
+    if (st)
+        js_builder_get_stats(b, st);
+    js_builder_close(b);
+    return rc;
+}
+
+/* ---- reference postings, from the text pipeline directly ---- */
+
+typedef struct {
+    char term[JS_TERM_MAX_BYTES + 2];
+    size_t len;
+    uint32_t section, position;
+} occ;
+
+typedef struct {
+    occ *v;
+    size_t n, cap;
+    uint32_t section;
+    int prefix;
+    uint32_t max;
+    int any;
+} occs;
+
+static int collect(void *ctx, const js_token *t)
+{
+    occs *o = ctx;
+    if (o->n == o->cap) {
+        o->cap = o->cap ? o->cap * 2 : 4096;
+        o->v = realloc(o->v, o->cap * sizeof *o->v);
+        ck_assert_ptr_nonnull(o->v);
+    }
+    occ *x = &o->v[o->n++];
+    x->len = 0;
+    if (o->prefix)
+        x->term[x->len++] = 1;
+    memcpy(x->term + x->len, t->term, t->term_len);
+    x->len += t->term_len;
+    x->section = o->section;
+    x->position = t->position;
+    if (!o->any || t->position > o->max)
+        o->max = t->position;
+    o->any = 1;
+    return 0;
+}
+
+static int on_ref_section(void *ctx, const js_section *s)
+{
+    occs *o = ctx;
+    o->any = 0;
+    o->prefix = 1;
+    js_text_analyze(s->document->title, strlen(s->document->title), NULL,
+                    collect, o);
+    o->any = 0;
+    o->prefix = 0;
+    js_text_analyze(s->body, s->body_len, NULL, collect, o);
+    o->section++;
+    return 0;
+}
+
+static int cmp_occ(const void *a, const void *b)
+{
+    const occ *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->term, y->term, n);
+    if (c)
+        return c;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    if (x->section != y->section)
+        return x->section < y->section ? -1 : 1;
+    return x->position < y->position ? -1 : x->position > y->position;
+}
+
+/* Every term of the reference is found with exactly its sections,
+ * frequencies and positions, and the lexicon holds no other term. */
+static void compare_with_reference(const char *dir, const char *corpus,
+                                   size_t len)
+{
+    occs o = {0};
+    js_ingest *ing;
+    ck_assert_int_eq(js_ingest_open(&ing, NULL), 0);
+    ck_assert_int_eq(js_ingest_memory(ing, "corpus.jsonl", corpus, len,
+                                      on_ref_section, &o), 0);
+    js_ingest_close(ing);
+    qsort(o.v, o.n, sizeof *o.v, cmp_occ);
+
+    js_index *ix;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    ck_assert_uint_eq(ix->nsections, o.section);
+    uint64_t terms = 0;
+    for (size_t i = 0; i < o.n;) {
+        size_t j = i;
+        while (j < o.n && o.v[j].len == o.v[i].len &&
+               !memcmp(o.v[j].term, o.v[i].term, o.v[i].len))
+            j++;
+        terms++;
+        js_term_info ti;
+        js_postings_cursor c;
+        ck_assert_int_eq(js_index_postings(ix, o.v[i].term, o.v[i].len, &ti, &c), 0);
+        size_t k = i;
+        while (k < j) {
+            ck_assert_int_eq(js_postings_next(&c), 1);
+            ck_assert_uint_eq(c.id, o.v[k].section);
+            size_t e = k;
+            while (e < j && o.v[e].section == o.v[k].section)
+                e++;
+            ck_assert_uint_eq(c.tf, e - k);
+            const uint32_t *pos;
+            ck_assert_int_eq(js_postings_positions(&c, &pos), 0);
+            for (size_t p = k; p < e; p++)
+                ck_assert_uint_eq(pos[p - k], o.v[p].position);
+            k = e;
+        }
+        ck_assert_int_eq(js_postings_next(&c), 0);
+        js_postings_close(&c);
+        i = j;
+    }
+    ck_assert_uint_eq(js_lexicon_count(ix->lex), terms);
+    ck_assert_int_eq(js_index_postings(ix, "不存在", strlen("不存在"), &(js_term_info){0},
+                                       &(js_postings_cursor){0}),
+                     JS_ENOTFOUND);
+    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
+    js_index_close(ix);
+    free(o.v);
+}
+
+START_TEST(test_build_read_back)
+{
+    size_t len;
+    char *corpus = make_corpus(3000, &len);
+    char *dir = temp_dir();
+    js_build_stats st;
+    build(dir, corpus, len, 64, 16, &st); /* small blocks: lists cross them */
+    ck_assert_uint_eq(st.ingest.sections, 3000);
+    ck_assert_uint_eq(st.ingest.documents, 3000);
+    compare_with_reference(dir, corpus, len);
+    /* Stored text and metadata come back. */
+    js_index *ix;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    js_section_rec s;
+    js_index_section(ix, 7, &s);
+    js_doc_rec d;
+    ck_assert_int_eq(js_index_document(ix, s.document, &d), 0);
+    ck_assert_str_eq(d.id, "r7");
+    ck_assert_str_eq(d.format, "jsonl");
+    char *path, *body;
+    size_t pl, bl;
+    ck_assert_int_eq(js_store_get(ix->store, 7, &path, &pl, &body, &bl), 0);
+    ck_assert(strstr(corpus, body) != NULL);
+    free(path);
+    free(body);
+    js_index_close(ix);
+    remove_dir(dir);
+    free(dir);
+    free(corpus);
+}
+END_TEST
+
+START_TEST(test_spilled_build_identical)
+{
+    size_t len;
+    char *corpus = make_corpus(8000, &len);
+    char *a = temp_dir(), *b = temp_dir();
+    js_build_stats sa, sb;
+    build(a, corpus, len, 512, 0, &sa);
+    build(b, corpus, len, 1, 0, &sb);
+    ck_assert_uint_eq(sa.runs, 0);
+    ck_assert_msg(sb.runs > 1, "a 1 MiB budget spilled %u runs", sb.runs);
+    js_file fa, fb;
+    char err[512];
+    ck_assert_int_eq(js_file_open(&fa, a, err, sizeof err), 0);
+    ck_assert_int_eq(js_file_open(&fb, b, err, sizeof err), 0);
+    for (uint32_t id = JS_PART_DOCUMENTS; id <= JS_PART_MAX; id++) {
+        ck_assert_uint_eq(fa.parts[id].len, fb.parts[id].len);
+        ck_assert_msg(!memcmp(fa.parts[id].p, fb.parts[id].p, fa.parts[id].len),
+                      "part %s differs", js_part_name(id));
+    }
+    js_file_close(&fa);
+    js_file_close(&fb);
+    compare_with_reference(b, corpus, len);
+    remove_dir(a);
+    remove_dir(b);
+    free(a);
+    free(b);
+    free(corpus);
+}
+END_TEST
+
+START_TEST(test_reader_survives_republication)
+{
+    size_t len;
+    char *corpus = make_corpus(500, &len);
+    char *dir = temp_dir();
+    build(dir, corpus, len, 64, 0, NULL);
+    js_index *old;
+    ck_assert_int_eq(js_index_open(&old, dir), 0);
+    uint64_t n_old = old->st.sections;
+    build(dir, corpus, len / 2, 64, 0, NULL); /* half the records */
+    /* The old handle still reads its own, complete index. */
+    ck_assert_uint_eq(old->st.sections, n_old);
+    ck_assert_int_eq(js_index_check(old), 0);
+    js_index *fresh;
+    ck_assert_int_eq(js_index_open(&fresh, dir), 0);
+    ck_assert_uint_lt(fresh->st.sections, n_old);
+    js_index_close(fresh);
+    js_index_close(old);
+    /* No temporary files are left behind. */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -v -x -e index.jsi -e lock", dir);
+    ck_assert_int_ne(system(cmd), 0);
+    remove_dir(dir);
+    free(dir);
+    free(corpus);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+    char *dir = temp_dir();
+    js_index *ix = NULL;
+    ck_assert_int_eq(js_index_open(&ix, dir), JS_ENOTFOUND);
+    ck_assert(strstr(js_index_errmsg(ix), "no index here") != NULL);
+    js_index_close(ix);
+    /* Two builders on one directory: the second is refused. */
+    js_builder *b1 = NULL, *b2 = NULL;
+    ck_assert_int_eq(js_builder_open(&b1, dir, NULL), 0);
+    ck_assert_int_eq(js_builder_open(&b2, dir, NULL), JS_EIO);
+    ck_assert(strstr(js_builder_errmsg(b2), "another jiansuo build") != NULL);
+    js_builder_close(b2);
+    ck_assert_int_eq(js_builder_add_path(b1, "/no/such/file"), JS_ENOTFOUND);
+    js_builder_close(b1); /* abandoned: nothing published */
+    ck_assert_int_eq(js_index_open(&ix, dir), JS_ENOTFOUND);
+    js_index_close(ix);
+    /* Not an index. */
+    char p[512];
+    snprintf(p, sizeof p, "%s/index.jsi", dir);
+    FILE *f = fopen(p, "w");
+    fputs("this is not an index, but it is certainly long enough to be read as one", f);
+    fclose(f);
+    ck_assert_int_eq(js_index_open(&ix, dir), JS_ECORRUPT);
+    ck_assert(strstr(js_index_errmsg(ix), "bad magic") != NULL);
+    js_index_close(ix);
+    js_build_options o = JS_BUILD_OPTIONS_INIT;
+    o.version = 99;
+    ck_assert_int_eq(js_builder_open(&b1, dir, &o), JS_EINVALID);
+    js_builder_close(b1);
+    remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
+static Suite *index_suite(void)
+{
+    Suite *s = suite_create("index");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_build_read_back);
+    tcase_add_test(tc, test_spilled_build_identical);
+    tcase_add_test(tc, test_reader_survives_republication);
+    tcase_add_test(tc, test_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(index_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

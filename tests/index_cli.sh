@@ -1,0 +1,83 @@
+#!/bin/sh
+# index_cli.sh — `jiansuo index`, `stats` and `check` from the command line.
+#
+# In:  $JIANSUO, the built binary; $CLI_CASES/data, the golden tests' own
+#      small corpus (several formats, encodings, a binary file and a bad
+#      JSON line).
+# Out: "index_cli: N passed, M failed".  Checks exit statuses, the parts
+#      of the output that do not depend on timing, that a failed build
+#      leaves the previous index in place, that `check` names damage, and
+#      that JIANSUO_INDEX is the default location.
+set -u
+: "${JIANSUO:?JIANSUO must name the jiansuo binary}"
+: "${CLI_CASES:?CLI_CASES must name the folder of cases}"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/jiansuo-icli.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+pass=0
+fail=0
+# expect STATUS PATTERN-FILE-OR-EMPTY -- command...: runs the command, checks
+# its exit status and that its stdout+stderr matches every line of $want.
+want=
+expect() {
+    status=$1
+    shift
+    "$@" >"$tmp/out" 2>&1
+    got=$?
+    ok=1
+    if [ "$got" != "$status" ]; then
+        echo "not ok: $*: exit status $got, want $status"
+        ok=0
+    fi
+    printf '%s\n' "$want" | while IFS= read -r pat; do
+        [ -z "$pat" ] && continue
+        grep -q -e "$pat" "$tmp/out" || { echo "not ok: $*: no line matching: $pat"; exit 1; }
+    done || ok=0
+    if [ $ok = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); sed 's/^/    /' "$tmp/out"; fi
+}
+
+d=$tmp/index
+want='indexed 9 documents, 25 sections from 8 files
+binary file (NUL byte at byte 3): not indexed
+records.jsonl:3: invalid JSON
+1 skipped files, 1 skipped records'
+expect 1 "$JIANSUO" index -d "$d" "$CLI_CASES/data"
+
+want='ok: 9 documents, 25 sections, [0-9]* terms, [0-9]* postings checked'
+expect 0 "$JIANSUO" check -d "$d"
+
+want='"documents":9,"sections":25,
+"part_bytes":{"stats":[0-9]*,"documents":[0-9]*,"sections":[0-9]*,"store":[0-9]*,"store index":[0-9]*,"lexicon":[0-9]*,"lexicon index":[0-9]*,"postings":[0-9]*}'
+expect 0 "$JIANSUO" stats -d "$d" --json
+
+want='^sections  *25$
+^  postings  *[0-9]*'
+expect 0 "$JIANSUO" stats -d "$d"
+
+# A path that does not exist fails the build and keeps the old index.
+want='/no/such/path: No such file or directory
+nothing was published'
+expect 1 "$JIANSUO" index -d "$d" "$CLI_CASES/data/manual.md" /no/such/path
+want='ok: 9 documents, 25 sections'
+expect 0 "$JIANSUO" check -d "$d"
+
+# The default location.
+want='ok: 9 documents'
+expect 0 env JIANSUO_INDEX="$d" "$JIANSUO" check
+
+# Damage in the postings is found and named.
+cp -r "$d" "$tmp/broken"
+size=$(wc -c <"$tmp/broken/index.jsi")
+printf '\377\377\377\377' | dd of="$tmp/broken/index.jsi" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+want='index is corrupt'
+expect 1 "$JIANSUO" check -d "$tmp/broken"
+
+# No index, bad options.
+want='no index here'
+expect 1 "$JIANSUO" stats -d "$tmp/none"
+want='--memory takes MiB'
+expect 2 "$JIANSUO" index -d "$d" --memory 0 "$CLI_CASES/data"
+want='no file or directory given'
+expect 2 "$JIANSUO" index -d "$d"
+
+echo "index_cli: $pass passed, $fail failed"
+[ "$fail" = 0 ]
