@@ -217,14 +217,10 @@ START_TEST(test_offsets_across_chunks)
 
     collected c;
     memset(&c, 0, sizeof c);
-    js_ingest *ing = NULL;
     js_ingest_options o = JS_INGEST_OPTIONS_INIT;
     o.format = "html";
-    ck_assert_int_eq(js_ingest_open(&ing, &o), 0);
-    ck_assert_int_eq(js_ingest_memory(ing, "c.html", d, len, collect_section,
-                                      &c),
-                     0);
-    js_ingest_close(ing);
+    ck_assert_int_eq(
+        tu_ingest_run(&o, "c.html", d, len, collect_section, &c, NULL), 0);
     ck_assert_uint_eq(c.n, 120);
     for (int i = 0; i < 120; i++) {
         char h[32];
@@ -260,16 +256,12 @@ static char *ingest_forced(const char *d, size_t len, int *rc,
     forced_out o;
     memset(&o, 0, sizeof o);
     js_ingest_options opts = JS_INGEST_OPTIONS_INIT;
-    js_ingest *ing = NULL;
     opts.format = "html";
     opts.encoding = "UTF-8";
     opts.warn = count_warning;
     opts.warn_ctx = &o;
     tu_appendf(&o.out.r, "%s", "");
-    *rc = js_ingest_open(&ing, &opts);
-    if (*rc == 0)
-        *rc = js_ingest_memory(ing, "f.html", d, len, tu_on_section, &o.out);
-    js_ingest_close(ing);
+    *rc = tu_ingest_run(&opts, "f.html", d, len, tu_on_section, &o.out, NULL);
     *html_warnings = o.html_warnings;
     return o.out.r.buf;
 }
@@ -292,26 +284,13 @@ START_TEST(test_invalid_byte_keeps_utf8)
 END_TEST
 
 /* A sink callback's non-zero return stops the parse and comes back. */
-static int stop_at_second(void *ctx, const js_section *sec)
-{
-    int *n = ctx;
-    (void)sec;
-    return ++*n == 2 ? 42 : 0;
-}
-
 START_TEST(test_callback_stops)
 {
-    js_ingest *ing = NULL;
-    js_ingest_options o = JS_INGEST_OPTIONS_INIT;
-    o.format = "html";
-    ck_assert_int_eq(js_ingest_open(&ing, &o), 0);
     const char *d = "<h1>一</h1>甲<h1>二</h1>乙<h1>三</h1>丙</div>";
     int n = 0;
     ck_assert_int_eq(
-        js_ingest_memory(ing, "s.html", d, strlen(d), stop_at_second, &n),
-        42);
+        tu_ingest_stop_at("html", "s.html", d, strlen(d), 2, 42, &n), 42);
     ck_assert_int_eq(n, 2);
-    js_ingest_close(ing);
 }
 END_TEST
 
@@ -360,13 +339,6 @@ END_TEST
 /* Property: random mixes of HTML pieces never crash, always return 0,
  * and give at most one warning. */
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
 
 START_TEST(test_property_random_pieces)
 {
@@ -379,15 +351,9 @@ START_TEST(test_property_random_pieces)
     };
     char buf[600];
     for (int iter = 0; iter < 2000; iter++) {
-        size_t len = 0, want = rnd() % 500;
-        while (len < want) {
-            const char *p = pieces[rnd() % (sizeof pieces / sizeof *pieces)];
-            size_t pl = strlen(p);
-            if (len + pl >= sizeof buf)
-                break;
-            memcpy(buf + len, p, pl);
-            len += pl;
-        }
+        size_t len = tu_random_pieces(buf, sizeof buf - 1, 500, pieces,
+                                      sizeof pieces / sizeof *pieces,
+                                      &rng_state);
         int rc = -100;
         size_t nw = 0;
         char *got = ingest_forced(buf, len, &rc, &nw);

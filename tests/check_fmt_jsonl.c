@@ -439,17 +439,12 @@ static int collect(const char *data, size_t len, const char *encoding,
                    collector *c, js_ingest_stats *st)
 {
     js_ingest_options o = JS_INGEST_OPTIONS_INIT;
-    js_ingest *ing = NULL;
     o.format = "jsonl";
     o.encoding = encoding;
     o.warn = collect_warning;
     o.warn_ctx = c;
     tu_appendf(&c->warnings, "%s", "");
-    ck_assert_int_eq(js_ingest_open(&ing, &o), 0);
-    int rc = js_ingest_memory(ing, "big.jsonl", data, len, collect_section, c);
-    js_ingest_get_stats(ing, st);
-    js_ingest_close(ing);
-    return rc;
+    return tu_ingest_run(&o, "big.jsonl", data, len, collect_section, c, st);
 }
 
 static void collector_free(collector *c)
@@ -759,13 +754,7 @@ START_TEST(test_callback_stops)
 END_TEST
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
+static uint32_t rnd(void) { return tu_rnd(&rng_state); }
 
 typedef struct {
     size_t len;       /* of the input */

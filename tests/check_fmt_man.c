@@ -437,28 +437,16 @@ START_TEST(test_exponential_macros)
 }
 END_TEST
 
-static int stop_at_first(void *ctx, const js_section *sec)
-{
-    (void)sec;
-    ++*(int *)ctx;
-    return 7;
-}
-
 /* A callback's non-zero return stops the page and comes back unchanged. */
 START_TEST(test_callback_stops)
 {
     static const char page[] =
         ".TH T 1\n.SH A\n甲\n.SH B\n乙\n.SH C\n丙\n";
-    js_ingest_options o = JS_INGEST_OPTIONS_INIT;
-    js_ingest *ing = NULL;
     int calls = 0;
-    o.format = "man";
-    ck_assert_int_eq(js_ingest_open(&ing, &o), 0);
-    ck_assert_int_eq(js_ingest_memory(ing, "t.1", page, sizeof page - 1,
-                                      stop_at_first, &calls),
-                     7);
+    ck_assert_int_eq(
+        tu_ingest_stop_at("man", "t.1", page, sizeof page - 1, 1, 7, &calls),
+        7);
     ck_assert_int_eq(calls, 1);
-    js_ingest_close(ing);
 }
 END_TEST
 
@@ -511,13 +499,6 @@ END_TEST
 
 /* Random mixes of roff pieces: every page ends, with rc 0. */
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
-static uint32_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng >> 16);
-}
 
 START_TEST(test_property_random_roff)
 {
@@ -535,15 +516,8 @@ START_TEST(test_property_random_roff)
     };
     char buf[2048];
     for (int iter = 0; iter < 1500; iter++) {
-        size_t len = 0, want = rnd() % sizeof buf;
-        while (len < want) {
-            const char *p = pieces[rnd() % (sizeof pieces / sizeof *pieces)];
-            size_t pl = strlen(p);
-            if (len + pl > sizeof buf)
-                break;
-            memcpy(buf + len, p, pl);
-            len += pl;
-        }
+        size_t len = tu_random_pieces(buf, sizeof buf, sizeof buf, pieces,
+                                      sizeof pieces / sizeof *pieces, &rng);
         int rc = -100;
         char *got = tu_ingest("r.1", buf, len, "man", &rc, NULL);
         ck_assert_msg(rc == 0, "iteration %d: rc %d", iter, rc);

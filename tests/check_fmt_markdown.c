@@ -235,17 +235,12 @@ static int collect_section(void *ctx, const js_section *sec)
 static int ingest_collect(const char *data, size_t len, collected *c,
                           js_ingest_stats *st)
 {
-    js_ingest *ing = NULL;
     js_ingest_options o = JS_INGEST_OPTIONS_INIT;
     o.format = "markdown";
     o.encoding = "UTF-8"; /* bytes that are not UTF-8 reach the parser */
     memset(c, 0, sizeof *c);
     c->contiguous = 1;
-    ck_assert_int_eq(js_ingest_open(&ing, &o), 0);
-    int rc = js_ingest_memory(ing, "big.md", data, len, collect_section, c);
-    js_ingest_get_stats(ing, st);
-    js_ingest_close(ing);
-    return rc;
+    return tu_ingest_run(&o, "big.md", data, len, collect_section, c, st);
 }
 
 /* Many headings: every one cuts a chunk; the offsets must still be the
@@ -372,38 +367,19 @@ START_TEST(test_big_chunks)
 END_TEST
 
 /* A sink callback's non-zero return stops the parse and comes back. */
-static int stop_at_second(void *ctx, const js_section *sec)
-{
-    int *n = ctx;
-    (void)sec;
-    return ++*n == 2 ? 42 : 0;
-}
-
 START_TEST(test_callback_stops)
 {
-    js_ingest *ing = NULL;
-    js_ingest_options o = JS_INGEST_OPTIONS_INIT;
-    o.format = "markdown";
-    ck_assert_int_eq(js_ingest_open(&ing, &o), 0);
     const char *d = "# 一\n甲\n# 二\n乙\n# 三\n丙\n";
     int n = 0;
     ck_assert_int_eq(
-        js_ingest_memory(ing, "s.md", d, strlen(d), stop_at_second, &n), 42);
+        tu_ingest_stop_at("markdown", "s.md", d, strlen(d), 2, 42, &n), 42);
     ck_assert_int_eq(n, 2);
-    js_ingest_close(ing);
 }
 END_TEST
 
 /* Property: random mixes of Markdown pieces never crash, always return 0,
  * and give contiguous sections that cover the document. */
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
 
 START_TEST(test_property_random_pieces)
 {
@@ -415,15 +391,9 @@ START_TEST(test_property_random_pieces)
     };
     char buf[600];
     for (int iter = 0; iter < 3000; iter++) {
-        size_t len = 0, want = rnd() % 500;
-        while (len < want) {
-            const char *p = pieces[rnd() % (sizeof pieces / sizeof *pieces)];
-            size_t pl = strlen(p);
-            if (len + pl >= sizeof buf)
-                break;
-            memcpy(buf + len, p, pl);
-            len += pl;
-        }
+        size_t len = tu_random_pieces(buf, sizeof buf - 1, 500, pieces,
+                                      sizeof pieces / sizeof *pieces,
+                                      &rng_state);
         collected c;
         js_ingest_stats st;
         ck_assert_int_eq(ingest_collect(buf, len, &c, &st), 0);

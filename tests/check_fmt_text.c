@@ -917,15 +917,10 @@ static int collect_run(collect *c, const char *name, const char *data,
     c->stop_after = stop_after;
     js_ingest_options o = JS_INGEST_OPTIONS_INIT;
     o.format = "text";
-    js_ingest *ing = NULL;
-    ck_assert_int_eq(js_ingest_open(&ing, &o), 0);
-    int rc = js_ingest_memory(ing, name, data, len, on_section, c);
-    if (warnings) {
-        js_ingest_stats st;
-        js_ingest_get_stats(ing, &st);
+    js_ingest_stats st;
+    int rc = tu_ingest_run(&o, name, data, len, on_section, c, &st);
+    if (warnings)
         *warnings = (size_t)st.warnings;
-    }
-    js_ingest_close(ing);
     return rc;
 }
 
@@ -991,13 +986,7 @@ END_TEST
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15u;
 
-static uint32_t rng(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
+static uint32_t rng(void) { return tu_rnd(&rng_state); }
 
 /* Returns how many times "q<tag>z" occurs in s. */
 static size_t count_tag(const char *s, unsigned tag)

@@ -795,8 +795,8 @@ START_TEST(test_writer_rejects)
     const js_term_info mid = INFO(1, 1, 100, 10, 1, 0);
     const js_term_info after = INFO(1, 1, 200, 1, 1, 0);
     memset(long_z, 'z', TERM_MAX + 1);
-    /* terms_per_block 2: the row's term closes the first block, "{" opens
-     * the second */
+    /* terms_per_block 2: an accepted term closes the first block, and a
+     * refused one must not count toward it */
     js_lexicon_writer *w = NULL;
     ck_assert_int_eq(js_lexicon_writer_new(&w, 2), 0);
     ck_assert_int_eq(js_lexicon_add(w, "mid", 3, &mid), 0);

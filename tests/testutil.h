@@ -9,6 +9,8 @@
 #ifndef JS_TESTUTIL_H
 #define JS_TESTUTIL_H
 
+#include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +161,99 @@ static inline char *tu_ingest(const char *name, const char *data, size_t len,
         js_ingest_get_stats(ing, stats);
     js_ingest_close(ing);
     return o.r.buf;
+}
+
+/* Ingests data[0..len) as a document called `name` through a fresh
+ * handle opened with *opts (borrowed; force the format, the encoding, a
+ * warning callback there), handing every section to on_section with ctx.
+ * Fails the test if the handle cannot be opened.  Stores the statistics
+ * in *stats when stats is not NULL.  Returns js_ingest_memory's value.
+ * Nothing is left to free: the handle is closed before returning. */
+static inline int tu_ingest_run(const js_ingest_options *opts,
+                                const char *name, const char *data,
+                                size_t len, js_section_fn on_section,
+                                void *ctx, js_ingest_stats *stats)
+{
+    js_ingest *ing = NULL;
+    ck_assert_int_eq(js_ingest_open(&ing, opts), 0);
+    int rc = js_ingest_memory(ing, name, data, len, on_section, ctx);
+    if (stats)
+        js_ingest_get_stats(ing, stats);
+    js_ingest_close(ing);
+    return rc;
+}
+
+/* ------------------------------------------------------------------
+ * "A callback's non-zero return stops the parse and comes back": a
+ * section callback that counts its calls and returns stop_rc on call
+ * number stop_at (0 before).
+ * ---------------------------------------------------------------- */
+
+typedef struct {
+    int calls;   /* sections seen so far */
+    int stop_at; /* the call that returns stop_rc */
+    int stop_rc;
+} tu_stopper;
+
+static inline int tu_stop_section(void *ctx, const js_section *sec)
+{
+    tu_stopper *s = ctx;
+    (void)sec;
+    return ++s->calls == s->stop_at ? s->stop_rc : 0;
+}
+
+/* Ingests data as `name` with `format` forced and tu_stop_section as the
+ * callback, stopping with stop_rc at section stop_at.  Fails the test if
+ * the handle cannot be opened.  Stores the number of callback calls in
+ * *calls.  Returns js_ingest_memory's value (stop_rc when the stop came
+ * back unchanged).  Nothing is left to free. */
+static inline int tu_ingest_stop_at(const char *format, const char *name,
+                                    const char *data, size_t len,
+                                    int stop_at, int stop_rc, int *calls)
+{
+    tu_stopper s = {0, stop_at, stop_rc};
+    js_ingest_options o = JS_INGEST_OPTIONS_INIT;
+    o.format = format;
+    int rc = tu_ingest_run(&o, name, data, len, tu_stop_section, &s, NULL);
+    *calls = s.calls;
+    return rc;
+}
+
+/* ------------------------------------------------------------------
+ * Property tests: a seeded xorshift generator and random documents
+ * glued from pieces.
+ * ---------------------------------------------------------------- */
+
+/* Advances the xorshift64 generator *state (the suite's own, seeded
+ * non-zero) and returns 32 bits of it. */
+static inline uint32_t tu_rnd(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return (uint32_t)(*state >> 16);
+}
+
+/* Fills buf with random members of pieces[0..npieces) (NUL-terminated
+ * strings, borrowed) drawn with tu_rnd(state): first a target length of
+ * tu_rnd(state) % max_want bytes, then pieces until that is reached or
+ * the next piece would take buf past room bytes.  buf (the caller's, at
+ * least room bytes) is not NUL-terminated.  Returns the length filled. */
+static inline size_t tu_random_pieces(char *buf, size_t room,
+                                      size_t max_want,
+                                      const char *const *pieces,
+                                      size_t npieces, uint64_t *state)
+{
+    size_t len = 0, want = tu_rnd(state) % max_want;
+    while (len < want) {
+        const char *p = pieces[tu_rnd(state) % npieces];
+        size_t pl = strlen(p);
+        if (len + pl > room)
+            break;
+        memcpy(buf + len, p, pl);
+        len += pl;
+    }
+    return len;
 }
 
 #endif

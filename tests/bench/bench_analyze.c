@@ -34,11 +34,7 @@
 
 #include "jiansuo.h"
 
-#define DEFAULT_RUNS 5
-#define MAX_RUNS 1000
-
-#define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
-#define FNV_PRIME UINT64_C(0x100000001b3)
+#include "benchutil.h"
 
 /* One input file, read whole. */
 typedef struct input {
@@ -136,23 +132,6 @@ static void free_inputs(input *in, size_t n)
     free(in);
 }
 
-/* Returns the n (1..7) bytes at p packed into one word that depends on
- * every one of them, without a byte-wise copy into a wider variable (a
- * store-forwarding stall that once made this callback cost more than the
- * pipeline it measures): overlapping 4-byte loads for n >= 4, else three
- * single bytes that cover all of 1..3. */
-static inline uint64_t load_short(const char *p, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    if (n >= 4) {
-        uint32_t a, b;
-        memcpy(&a, u, 4);
-        memcpy(&b, u + n - 4, 4);
-        return (uint64_t)a << 32 | b;
-    }
-    return (uint64_t)u[0] << 16 | (uint64_t)u[n >> 1] << 8 | u[n - 1];
-}
-
 /* The js_token_fn: counts the token by kind and folds its kind, length
  * and bytes into the tally's hash, eight bytes at a time (FNV-1a over
  * 64-bit words: a multiply per word keeps the callback cheap next to the
@@ -194,33 +173,6 @@ static int analyze_all(const input *in, size_t n,
         }
     }
     return 0;
-}
-
-/* Returns the CLOCK_MONOTONIC time in seconds. */
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* qsort comparator for doubles.  Returns <0, 0 or >0. */
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Parses a run count in 1..MAX_RUNS from s.  Returns it, or 0 if s is not
- * one. */
-static int parse_runs(const char *s)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 1 || v > MAX_RUNS)
-        return 0;
-    return (int)v;
 }
 
 int main(int argc, char **argv)
@@ -317,12 +269,8 @@ int main(int argc, char **argv)
         return status;
     }
 
-    for (int r = 0; r < runs; r++)
-        mbps[r] = secs[r] > 0 ? (double)total / 1e6 / secs[r] : 0.0;
     double *sorted = mbps; /* secs stays in run order for the report */
-    qsort(sorted, (size_t)runs, sizeof *sorted, cmp_double);
-    double median = runs % 2 ? sorted[runs / 2]
-                             : (sorted[runs / 2 - 1] + sorted[runs / 2]) / 2;
+    double median = rates(secs, runs, total, sorted);
     uint64_t ntok = first.kinds[0] + first.kinds[1] + first.kinds[2] +
                     first.kinds[3];
 
@@ -357,10 +305,5 @@ int main(int argc, char **argv)
     free(secs);
     free(mbps);
     free_inputs(in, nin);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "bench_analyze: writing stdout: %s\n",
-                strerror(errno));
-        return 1;
-    }
-    return 0;
+    return finish_stdout("bench_analyze");
 }

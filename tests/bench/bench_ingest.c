@@ -45,12 +45,9 @@
 
 #include "jiansuo.h"
 
-#define DEFAULT_RUNS 5
-#define MAX_RUNS 1000
-#define SHOW_WARNINGS 5 /* warnings of the warm-up run printed to stderr */
+#include "benchutil.h"
 
-#define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
-#define FNV_PRIME UINT64_C(0x100000001b3)
+#define SHOW_WARNINGS 5 /* warnings of the warm-up run printed to stderr */
 
 /* What the section callback accumulates during one run. */
 typedef struct tally {
@@ -92,22 +89,6 @@ static void usage(FILE *f)
             "  --label NAME  a name for the input, echoed in the report\n"
             "  -h, --help    this text\n",
             DEFAULT_RUNS, MAX_RUNS);
-}
-
-/* Returns the n (1..7) bytes at p packed into one word that depends on
- * every one of them, without a byte-wise copy into a wider variable:
- * overlapping 4-byte loads for n >= 4, else three single bytes that cover
- * all of 1..3 (as in bench_analyze.c). */
-static inline uint64_t load_short(const char *p, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    if (n >= 4) {
-        uint32_t a, b;
-        memcpy(&a, u, 4);
-        memcpy(&b, u + n - 4, 4);
-        return (uint64_t)a << 32 | b;
-    }
-    return (uint64_t)u[0] << 16 | (uint64_t)u[n >> 1] << 8 | u[n - 1];
 }
 
 /* The js_section_fn: counts the section and its body bytes, and folds
@@ -160,14 +141,6 @@ static void show_warning(void *ctx, const char *file, uint64_t line,
         fprintf(stderr, "bench_ingest: warning: %s: %s\n", file, message);
 }
 
-/* Returns the CLOCK_MONOTONIC time in seconds. */
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Runs ingest once over the npaths paths with the options opts: opens a
  * handle, ingests every path, reads the statistics, closes the handle,
  * and fills *out (tally, statistics and the seconds it all took).
@@ -203,23 +176,6 @@ static int ingest_all(char *const *paths, size_t npaths,
     return 0;
 }
 
-/* qsort comparator for doubles.  Returns <0, 0 or >0. */
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Fills v[0..n) with bytes / 10^6 / secs[r] for each run and sorts it;
- * then returns the median (the mean of the middle two for an even n). */
-static double rates(const double *secs, int n, uint64_t bytes, double *v)
-{
-    for (int r = 0; r < n; r++)
-        v[r] = secs[r] > 0 ? (double)bytes / 1e6 / secs[r] : 0.0;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* Prints s to stdout as a JSON string, with its quotes (control
  * characters escaped; other bytes as they are, so UTF-8 stays UTF-8), or
  * null for NULL.  Returns nothing. */
@@ -239,18 +195,6 @@ static void print_json_str(const char *s)
             putchar(*p);
     }
     putchar('"');
-}
-
-/* Parses a run count in 1..MAX_RUNS from s.  Returns it, or 0 if s is not
- * one. */
-static int parse_runs(const char *s)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 1 || v > MAX_RUNS)
-        return 0;
-    return (int)v;
 }
 
 int main(int argc, char **argv)
@@ -412,10 +356,5 @@ int main(int argc, char **argv)
     free(secs);
     free(by_input);
     free(by_body);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "bench_ingest: writing stdout: %s\n",
-                strerror(errno));
-        return 1;
-    }
-    return 0;
+    return finish_stdout("bench_ingest");
 }
