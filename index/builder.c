@@ -61,7 +61,8 @@ struct js_builder {
     int rc; /* sticky failure */
     int committed;
     js_build_stats st;
-    struct timespec t0, last_progress;
+    struct timespec t0;
+    double last_progress; /* seconds since t0 of the last report */
     char err[1024];
 };
 
@@ -82,23 +83,6 @@ static int fail(js_builder *b, int rc, const char *fmt, ...)
     va_end(ap);
     b->rc = rc;
     return rc;
-}
-
-char *js_index_default_dir(void)
-{
-    const char *e = getenv("JIANSUO_INDEX");
-    if (e && *e)
-        return strdup(e);
-    const char *xdg = getenv("XDG_DATA_HOME");
-    const char *home = getenv("HOME");
-    char buf[4096];
-    if (xdg && *xdg)
-        snprintf(buf, sizeof buf, "%s/jiansuo/index", xdg);
-    else if (home && *home)
-        snprintf(buf, sizeof buf, "%s/.local/share/jiansuo/index", home);
-    else
-        return NULL;
-    return strdup(buf);
 }
 
 const char *js_builder_errmsg(const js_builder *b) { return b ? b->err : ""; }
@@ -241,11 +225,9 @@ static void report_progress(js_builder *b, int phase, int force)
     if (!b->o.progress)
         return;
     double now = elapsed(&b->t0);
-    double last = (double)b->last_progress.tv_sec + b->last_progress.tv_nsec / 1e9;
-    if (!force && now - last < 0.25)
+    if (!force && now - b->last_progress < 0.25)
         return;
-    b->last_progress.tv_sec = (time_t)now;
-    b->last_progress.tv_nsec = (long)((now - (double)(time_t)now) * 1e9);
+    b->last_progress = now;
     js_ingest_stats is;
     js_ingest_get_stats(b->ing, &is);
     js_build_progress p = {is.files, b->nsections, is.bytes_read, now, phase};

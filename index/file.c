@@ -98,6 +98,23 @@ static void remove_run_dir(const char *path)
     rmdir(path);
 }
 
+char *js_index_default_dir(void)
+{
+    const char *e = getenv("JIANSUO_INDEX");
+    if (e && *e)
+        return strdup(e);
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    char buf[4096];
+    if (xdg && *xdg)
+        snprintf(buf, sizeof buf, "%s/jiansuo/index", xdg);
+    else if (home && *home)
+        snprintf(buf, sizeof buf, "%s/.local/share/jiansuo/index", home);
+    else
+        return NULL;
+    return strdup(buf);
+}
+
 int js_dir_lock(const char *dir, char *err, size_t errlen)
 {
     if (make_dirs(dir) != 0) {

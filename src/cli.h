@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "jiansuo.h"
+
 #define JS_EXIT_OK 0
 #define JS_EXIT_FAIL 1
 #define JS_EXIT_USAGE 2
@@ -43,6 +45,14 @@ void js_cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  * default (js_index_default_dir), as a malloc'ed string the caller frees;
  * prints an error for `cmd` and returns NULL when there is none. */
 char *js_cli_index_dir(const char *cmd, const char *given);
+
+/* For the commands that read an index (stats, check): refuses arguments
+ * left in argv[first..argc), finds the directory (as js_cli_index_dir)
+ * and opens the index.  Returns 0 with *ix and *dir set (the caller
+ * closes and frees them), or the exit status to return after an error
+ * was printed. */
+int js_cli_open_index(const char *cmd, int argc, char **argv, int first,
+                      const char *given, js_index **ix, char **dir);
 
 /* Prints "jiansuo CMD: message" to stderr, printf-style. */
 void js_cli_error(const char *cmd, const char *fmt, ...)

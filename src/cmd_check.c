@@ -48,19 +48,14 @@ int js_cmd_check(int argc, char **argv)
             return JS_EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        js_cli_error("check", "unexpected argument '%s'", argv[optind]);
-        return JS_EXIT_USAGE;
-    }
-    char *dir = js_cli_index_dir("check", dir_arg);
-    if (!dir)
-        return JS_EXIT_USAGE;
-    js_index *ix = NULL;
-    int rc = js_index_open(&ix, dir);
-    if (!rc)
-        rc = js_index_check(ix);
-    if (rc) {
-        js_cli_error("check", "%s", ix ? js_index_errmsg(ix) : js_strerror(rc));
+    js_index *ix;
+    char *dir;
+    int status = js_cli_open_index("check", argc, argv, optind, dir_arg, &ix,
+                                   &dir);
+    if (status)
+        return status;
+    if (js_index_check(ix)) {
+        js_cli_error("check", "%s", js_index_errmsg(ix));
         js_index_close(ix);
         free(dir);
         return JS_EXIT_FAIL;

@@ -27,8 +27,6 @@
 typedef struct {
     int json;
     int failed;
-    const js_document *last_doc;
-    uint32_t last_ordinal;
 } printer;
 
 /* Prints the first PREVIEW_CHARS characters of s[0..n), line breaks and
@@ -91,12 +89,11 @@ static int print_section(void *ctx, const js_section *s)
     if (p->json)
         return print_json(p, s);
     const js_document *d = s->document;
-    if (s->ordinal == 0 || d != p->last_doc) {
+    if (s->ordinal == 0) {
         printf("== %s", d->source);
         if (d->id)
             printf(" #%s", d->id);
         printf(" (%s, %s): %s\n", d->format, d->encoding, d->title);
-        p->last_doc = d;
     }
     printf("%u\t", s->ordinal);
     if (s->depth == 0)
@@ -141,7 +138,7 @@ int js_cmd_sections(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    printer p = {0, 0, NULL, 0};
+    printer p = {0, 0};
     js_ingest_options opts = JS_INGEST_OPTIONS_INIT;
     int c;
     optind = 1;

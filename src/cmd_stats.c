@@ -54,21 +54,12 @@ int js_cmd_stats(int argc, char **argv)
             return JS_EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        js_cli_error("stats", "unexpected argument '%s'", argv[optind]);
-        return JS_EXIT_USAGE;
-    }
-    char *dir = js_cli_index_dir("stats", dir_arg);
-    if (!dir)
-        return JS_EXIT_USAGE;
-    js_index *ix = NULL;
-    int rc = js_index_open(&ix, dir);
-    if (rc) {
-        js_cli_error("stats", "%s", ix ? js_index_errmsg(ix) : js_strerror(rc));
-        js_index_close(ix);
-        free(dir);
-        return JS_EXIT_FAIL;
-    }
+    js_index *ix;
+    char *dir;
+    int status = js_cli_open_index("stats", argc, argv, optind, dir_arg, &ix,
+                                   &dir);
+    if (status)
+        return status;
     js_index_stats st;
     js_index_get_stats(ix, &st);
     if (json) {

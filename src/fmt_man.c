@@ -781,6 +781,24 @@ static void truncated(man *m, char c, int depth)
         bad_escape(m, "truncated escape ", c, " at end of line");
 }
 
+/* Returns the text of a one-character escape that stands for a plain
+ * character (\\ \e \- \_ \. \' \` and the spaces \  \~ \0 \t), or
+ * NULL for any other escape. */
+static const char *literal_escape(char c)
+{
+    switch (c) {
+    case '\\': case 'e': case 'E': return "\\";
+    case '-': return "-";
+    case '_': return "_";
+    case '.': return ".";
+    case '\'': return "'";
+    case '`': return "`";
+    case ' ': case '~': case '0': return " ";
+    case 't': return "\t";
+    }
+    return NULL;
+}
+
 /* Interprets the escape whose backslash is at s[i]: appends its text to
  * out (NULL: only skip it) and returns the index after it.  Never reads
  * past n.  A truncated escape is reported and ends the line; inside a
@@ -794,35 +812,12 @@ static size_t esc_one(man *m, const char *s, size_t i, size_t n, sbuf *out,
     if (j >= n)
         return n; /* a lone backslash at the end: a joined line's remains */
     char c = s[j];
+    const char *lit = literal_escape(c);
+    if (lit) {
+        put(out, lit);
+        return j + 1;
+    }
     switch (c) {
-    case '\\':
-    case 'e':
-    case 'E':
-        put(out, "\\");
-        return j + 1;
-    case '-':
-        put(out, "-");
-        return j + 1;
-    case '_':
-        put(out, "_");
-        return j + 1;
-    case '.':
-        put(out, ".");
-        return j + 1;
-    case '\'':
-        put(out, "'");
-        return j + 1;
-    case '`':
-        put(out, "`");
-        return j + 1;
-    case ' ':
-    case '~':
-    case '0':
-        put(out, " ");
-        return j + 1;
-    case 't':
-        put(out, "\t");
-        return j + 1;
     case 'c':
         if (out)
             m->cflag = 1;

@@ -94,6 +94,26 @@ char *js_cli_index_dir(const char *cmd, const char *given)
     return d;
 }
 
+int js_cli_open_index(const char *cmd, int argc, char **argv, int first,
+                      const char *given, js_index **ix, char **dir)
+{
+    if (first < argc) {
+        js_cli_error(cmd, "unexpected argument '%s'", argv[first]);
+        return JS_EXIT_USAGE;
+    }
+    if (!(*dir = js_cli_index_dir(cmd, given)))
+        return JS_EXIT_USAGE;
+    *ix = NULL;
+    int rc = js_index_open(ix, *dir);
+    if (rc) {
+        js_cli_error(cmd, "%s", *ix ? js_index_errmsg(*ix) : js_strerror(rc));
+        js_index_close(*ix);
+        free(*dir);
+        return JS_EXIT_FAIL;
+    }
+    return 0;
+}
+
 char *js_cli_slurp(FILE *f, size_t *len)
 {
     size_t cap = 1 << 16, n = 0;

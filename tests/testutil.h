@@ -95,7 +95,6 @@ static inline char *tu_analyze(const char *text, size_t len, unsigned flags,
 
 typedef struct {
     tu_render r;
-    const js_document *last_doc;
     size_t nwarn;
 } tu_ingest_out;
 
@@ -117,7 +116,6 @@ static inline int tu_on_section(void *ctx, const js_section *sec)
         tu_appendf(&o->r, "DOC|%s|%s|%s|%s|%s\n", d->title, d->format,
                    d->encoding, d->id ? d->id : "",
                    d->metadata ? d->metadata : "");
-        o->last_doc = d;
     }
     tu_appendf(&o->r, "%u|", sec->ordinal);
     for (size_t i = 0; i < sec->depth; i++)
@@ -145,7 +143,7 @@ static inline void tu_on_warning(void *ctx, const char *file, uint64_t line,
 static inline char *tu_ingest(const char *name, const char *data, size_t len,
                        const char *format, int *rc, js_ingest_stats *stats)
 {
-    tu_ingest_out o = {{0}, NULL, 0};
+    tu_ingest_out o = {{0}, 0};
     js_ingest_options opts = JS_INGEST_OPTIONS_INIT;
     js_ingest *ing = NULL;
     opts.format = format;
