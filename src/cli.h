@@ -22,6 +22,7 @@
 int js_cmd_analyze(int argc, char **argv);
 int js_cmd_sections(int argc, char **argv);
 int js_cmd_index(int argc, char **argv);
+int js_cmd_search(int argc, char **argv);
 int js_cmd_stats(int argc, char **argv);
 int js_cmd_check(int argc, char **argv);
 

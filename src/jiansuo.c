@@ -24,6 +24,7 @@ static const struct {
     {"sections", js_cmd_sections,
      "show the documents and sections files are cut into"},
     {"index", js_cmd_index, "build the index from files and directories"},
+    {"search", js_cmd_search, "find the sections that match a query, best first"},
     {"stats", js_cmd_stats, "show the counts and sizes of an index"},
     {"check", js_cmd_check, "verify every checksum and invariant of an index"},
 };

@@ -391,6 +391,99 @@ JS_API const char *js_index_part_name(unsigned id);
  * problem, or JS_ENOMEM. */
 JS_API int js_index_check(js_index *ix);
 
+
+/* ---------------------------------------------------------------------
+ * Searching: query -> ranked sections
+ *
+ * The query language (README "Searching"): parts separated by spaces are
+ * ANDed; a part matches only where its characters stand together (a CJK
+ * run is a chain of adjacent bigrams); "..." is an exact phrase; OR
+ * between parts; -part excludes; ( ) group; title:part matches headings
+ * and document titles only.  The query passes through the same text
+ * pipeline as the documents, so Simplified finds Traditional.
+ *
+ * Sections are ranked by BM25F (a part counts as one unit; a match in a
+ * heading weighs heading_weight times a body match), ties broken by
+ * section id.  When the strict query matches fewer sections than asked
+ * for, sections holding enough of the query's bigrams follow, marked
+ * partial.
+ *
+ * Thread safety: js_search may be called from many threads at once on
+ * one js_index; each call's js_results belongs to its caller.
+ * ------------------------------------------------------------------- */
+
+enum {
+    JS_SEARCH_NO_SNIPPET = 1u << 0, /* skip snippets (faster) */
+    JS_SEARCH_NO_PARTIAL = 1u << 1, /* strict matches only */
+    JS_SEARCH_EXACT_TOTAL = 1u << 2 /* count every match (slower) */
+};
+
+typedef struct js_search_options {
+    unsigned version;        /* JS_SEARCH_OPTIONS_VERSION */
+    uint32_t limit;          /* hits to return (0: none, only the total) */
+    uint32_t offset;         /* best hits to skip (paging) */
+    unsigned flags;          /* JS_SEARCH_* */
+    double k1, b;            /* BM25; defaults 1.2 and 0.75 */
+    double heading_weight;   /* default 2.0 */
+    uint32_t snippet_chars;  /* about this many characters; default 80 */
+} js_search_options;
+
+#define JS_SEARCH_OPTIONS_VERSION 1
+#define JS_SEARCH_OPTIONS_INIT {JS_SEARCH_OPTIONS_VERSION, 10, 0, 0, 1.2, 0.75, 2.0, 80}
+/* Largest offset + limit. */
+#define JS_SEARCH_MAX_HITS 100000u
+
+typedef struct js_hit {
+    uint32_t section;          /* section id in the index */
+    uint32_t ordinal;          /* the section's number in its document */
+    double score;
+    int partial;               /* 1: holds only some of the query's bigrams */
+    const char *source;        /* document: file it came from */
+    const char *title;         /* document title ("" if none) */
+    const char *format, *encoding;
+    const char *id;            /* JSON Lines record id ("" if none) */
+    const char *metadata;      /* JSON object text ("" if none) */
+    const char *const *headings; /* heading path, outermost first */
+    size_t depth;              /* entries in headings */
+    uint64_t start, end;       /* byte range in the document's text */
+    const char *snippet;       /* excerpt, UTF-8 ("" with NO_SNIPPET) */
+    size_t snippet_len;
+    const size_t *highlights;  /* nhighlights pairs: [start, end) bytes
+                                * of snippet that matched */
+    size_t nhighlights;
+} js_hit;
+
+typedef struct js_results js_results;
+
+/* Runs query[0..len) on ix.  Returns 0 and *out, or JS_EINVALID (a query
+ * without searchable terms, or an impossible one; see the message),
+ * JS_ELIMIT (a query over 4096 bytes or nested too deep), JS_ECORRUPT,
+ * JS_ENOMEM.  On failure *out is set when memory allows, to results whose
+ * js_results_errmsg explains (free them either way). */
+JS_API int js_search(js_results **out, js_index *ix, const char *query,
+                     size_t len, const js_search_options *opts);
+
+/* Hits returned (at most limit). */
+JS_API size_t js_results_count(const js_results *r);
+
+/* Hit i (0-based, best first), or NULL when i is out of range.  Valid
+ * until js_results_free. */
+JS_API const js_hit *js_results_hit(const js_results *r, size_t i);
+
+/* Sections the strict query matches (partial hits not counted); *exact
+ * (may be NULL) gets 1 when every match was counted, 0 when the figure
+ * is an estimate (top-k search skipped blocks that could not rank). */
+JS_API uint64_t js_results_total(const js_results *r, int *exact);
+
+/* The parsed query in a compact form, e.g. (AND "工匠@0 学院@2" "x@0"). */
+JS_API const char *js_results_query(const js_results *r);
+
+/* The message of a failed js_search ("" if none). */
+JS_API const char *js_results_errmsg(const js_results *r);
+
+/* Frees results; NULL is fine. */
+JS_API void js_results_free(js_results *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -254,4 +254,28 @@ static inline size_t tu_random_pieces(char *buf, size_t room,
     return len;
 }
 
+/* Makes a fresh directory $TMPDIR/jiansuo-NAME-XXXXXX; the caller frees
+ * the returned path (and removes the directory with tu_remove_dir). */
+static inline char *tu_temp_dir(const char *name)
+{
+    const char *tmp = getenv("TMPDIR");
+    size_t n = strlen(tmp ? tmp : "/tmp") + strlen(name) + 32;
+    char *d = malloc(n);
+    ck_assert_ptr_nonnull(d);
+    snprintf(d, n, "%s/jiansuo-%s-XXXXXX", tmp ? tmp : "/tmp", name);
+    ck_assert_ptr_nonnull(mkdtemp(d));
+    return d;
+}
+
+/* Removes directory d and everything in it. */
+static inline void tu_remove_dir(const char *d)
+{
+    size_t n = strlen(d) + 16;
+    char *cmd = malloc(n);
+    ck_assert_ptr_nonnull(cmd);
+    snprintf(cmd, n, "rm -rf '%s'", d);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+}
+
 #endif

@@ -1,0 +1,959 @@
+/*
+ * match.c — query tree -> iterators over postings: matching sections in
+ * id order, their BM25F scores, and block-max score bounds.
+ *
+ * In:  a js_qnode tree (query.c) and an open index (index/reader.c).
+ * Out: a js_it tree (match.h) that search.c drives for top-k.
+ *
+ * Layers, bottom up:
+ *   field phrase  one leaf in one field: a cursor per unit, intersected
+ *                 rarest first (leapfrog), then the units' positions
+ *                 checked for the leaf's relative offsets; yields
+ *                 sections and the leaf's frequency there.
+ *   leaf          the union of the body and heading field phrases of a
+ *                 part (only the heading for title:), scored BM25F.
+ *   and / or      intersection (with exclusions) and union of children,
+ *                 scores added; an OR may demand a minimum number of
+ *                 matching children (partial matching on grams).
+ * Bounds: a field phrase bounds its frequency in [target, last id of the
+ * block] by the rarest unit's block max tf and smallest length from the
+ * skip table, so whole blocks whose best score cannot enter the top k are
+ * skipped without being decoded.
+ */
+#include "config.h"
+
+#include "match.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Candidates of a part's rarest unit counted in full for its df; above
+ * this the df is extrapolated from a prefix of the id space (see
+ * leaf_count). */
+#define COUNT_BUDGET 8192
+
+void js_scorer_init(js_scorer *s, const js_index *ix, double k1, double b,
+                    double w)
+{
+    s->ix = ix;
+    s->k1 = k1;
+    s->b = b;
+    s->w = w;
+    s->n = (double)ix->nsections;
+    s->avg_b = ix->nsections ? (double)ix->st.body_units / ix->nsections : 1;
+    s->avg_h = ix->nsections ? (double)ix->st.heading_units / ix->nsections : 1;
+    if (s->avg_b <= 0)
+        s->avg_b = 1;
+    if (s->avg_h <= 0)
+        s->avg_h = 1;
+}
+
+double js_scorer_idf(const js_scorer *s, double df)
+{
+    if (df < 0)
+        df = 0;
+    if (df > s->n)
+        df = s->n;
+    return log(1.0 + (s->n - df + 0.5) / (df + 0.5));
+}
+
+/* The pseudo-frequency t of match.h's formula. */
+static double pseudo_tf(const js_scorer *s, double tb, double lb, double th,
+                        double lh)
+{
+    double t = 0;
+    if (tb > 0)
+        t += tb / (1.0 - s->b + s->b * lb / s->avg_b);
+    if (th > 0)
+        t += s->w * th / (1.0 - s->b + s->b * lh / s->avg_h);
+    return t;
+}
+
+static double saturate(const js_scorer *s, double idf, double t)
+{
+    return t > 0 ? idf * t * (s->k1 + 1.0) / (s->k1 + t) : 0;
+}
+
+double js_scorer_score(const js_scorer *s, double idf, uint32_t tb,
+                       uint32_t lb, uint32_t th, uint32_t lh)
+{
+    return saturate(s, idf, pseudo_tf(s, tb, lb, th, lh));
+}
+
+/* ------------------------------------------------------------------ */
+/* Iterator interface                                                   */
+
+typedef struct it_ops {
+    int (*next)(js_it *it, uint32_t target);
+    int (*score)(js_it *it, double *out);
+    int (*bound)(js_it *it, uint32_t target, double *ub, uint32_t *upto);
+    void (*free)(js_it *it);
+} it_ops;
+
+struct js_it {
+    const it_ops *ops;
+    uint32_t id;     /* current match, JS_IT_END at the end */
+    int started;     /* next has been called */
+    double max;      /* bound on any score */
+    double estimate; /* matching sections, estimated */
+    int exact;       /* estimate is exact */
+};
+
+int js_it_next(js_it *it, uint32_t target)
+{
+    if (it->started && (it->id == JS_IT_END || it->id >= target))
+        return 0;
+    it->started = 1;
+    return it->ops->next(it, target);
+}
+
+uint32_t js_it_id(const js_it *it) { return it->started ? it->id : 0; }
+
+int js_it_score(js_it *it, double *score) { return it->ops->score(it, score); }
+
+int js_it_bound(js_it *it, uint32_t target, double *ub, uint32_t *upto)
+{
+    if (it->started && it->id == JS_IT_END) {
+        *ub = 0;
+        *upto = JS_IT_END;
+        return 0;
+    }
+    return it->ops->bound(it, target, ub, upto);
+}
+
+double js_it_max(const js_it *it) { return it->max; }
+
+double js_it_estimate(const js_it *it, int *exact)
+{
+    if (exact)
+        *exact = it->exact;
+    return it->estimate;
+}
+
+void js_it_free(js_it *it)
+{
+    if (it)
+        it->ops->free(it);
+}
+
+/* ------------------------------------------------------------------ */
+/* Field phrase                                                         */
+
+typedef struct fphrase {
+    uint32_t n;                /* units */
+    js_postings_cursor **c;    /* by unit, rarest first */
+    uint32_t *rel;             /* relative position of each (same order) */
+    uint32_t *idx;             /* scratch for the position check */
+    const uint32_t **pos;      /* scratch */
+    uint32_t id, tf;           /* current match */
+    int started, done;
+    uint32_t df_min;           /* df of the rarest unit */
+    uint32_t max_tf;           /* max tf of the rarest unit */
+} fphrase;
+
+static void fphrase_free(fphrase *f)
+{
+    if (!f)
+        return;
+    for (uint32_t i = 0; i < f->n; i++) {
+        if (f->c[i]) {
+            js_postings_close(f->c[i]);
+            free(f->c[i]);
+        }
+    }
+    free(f->c);
+    free(f->rel);
+    free(f->idx);
+    free(f->pos);
+    free(f);
+}
+
+/* Opens the cursors of `units` in one field (prefix: 0x01 for headings).
+ * Returns 0 with *out NULL when a unit is absent from the index (the
+ * phrase cannot match in that field), 0 with *out, or an error. */
+static int fphrase_open(fphrase **out, const js_index *ix,
+                        const js_qunit *units, uint32_t n, int heading,
+                        char *err, size_t errlen)
+{
+    *out = NULL;
+    fphrase *f = calloc(1, sizeof *f);
+    if (!f)
+        return JS_ENOMEM;
+    f->c = calloc(n, sizeof *f->c);
+    f->rel = calloc(n, sizeof *f->rel);
+    f->idx = calloc(n, sizeof *f->idx);
+    f->pos = calloc(n, sizeof *f->pos);
+    uint32_t *df = calloc(n, sizeof *df);
+    uint32_t *mtf = calloc(n, sizeof *mtf);
+    int rc = 0;
+    if (!f->c || !f->rel || !f->idx || !f->pos || !df || !mtf) {
+        rc = JS_ENOMEM;
+        goto out;
+    }
+    f->n = n;
+    for (uint32_t i = 0; i < n; i++) {
+        char term[JS_TERM_MAX_BYTES + 2];
+        size_t len = units[i].len;
+        if (len > JS_TERM_MAX_BYTES) {
+            rc = JS_EINVALID;
+            snprintf(err, errlen, "a query term is too long");
+            goto out;
+        }
+        term[0] = 1;
+        memcpy(term + 1, units[i].term, len);
+        /* malloc, not calloc: the cursor is 12 KiB of arrays that
+         * js_postings_open initialises as far as it reads them */
+        if (!(f->c[i] = malloc(sizeof *f->c[i]))) {
+            rc = JS_ENOMEM;
+            goto out;
+        }
+        f->c[i]->pos = NULL;
+        f->c[i]->nblocks = 0;
+        js_term_info info;
+        rc = js_index_postings(ix, heading ? term : term + 1,
+                               heading ? len + 1 : len, &info, f->c[i]);
+        if (rc == JS_ENOTFOUND) {
+            rc = 0;
+            fphrase_free(f);
+            f = NULL;
+            goto out;
+        }
+        if (rc) {
+            snprintf(err, errlen, "the postings of \"%.*s\" are corrupt",
+                     (int)len, units[i].term);
+            goto out;
+        }
+        if (n > 1 && !(info.flags & JS_TERM_POSITIONS)) {
+            rc = JS_EINVALID;
+            snprintf(err, errlen,
+                     "the index has no positions for \"%.*s\", which this "
+                     "query needs",
+                     (int)len, units[i].term);
+            goto out;
+        }
+        f->rel[i] = units[i].rel;
+        df[i] = info.df;
+        mtf[i] = info.max_tf;
+    }
+    /* rarest first: it drives the intersection and bounds the tf */
+    for (uint32_t i = 1; i < n; i++) {
+        for (uint32_t j = i; j > 0 && df[j] < df[j - 1]; j--) {
+            uint32_t t = df[j];
+            df[j] = df[j - 1];
+            df[j - 1] = t;
+            t = mtf[j];
+            mtf[j] = mtf[j - 1];
+            mtf[j - 1] = t;
+            t = f->rel[j];
+            f->rel[j] = f->rel[j - 1];
+            f->rel[j - 1] = t;
+            js_postings_cursor *c = f->c[j];
+            f->c[j] = f->c[j - 1];
+            f->c[j - 1] = c;
+        }
+    }
+    f->df_min = df[0];
+    f->max_tf = mtf[0];
+    f->tf = 0;
+out:
+    free(df);
+    free(mtf);
+    if (rc) {
+        fphrase_free(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+/* How often the units stand at their relative positions in the current
+ * section (all cursors on it).  Returns the count (0: they do not), or a
+ * negative JS_E* code. */
+static int64_t phrase_count(fphrase *f)
+{
+    uint32_t anchor = 0;
+    for (uint32_t i = 0; i < f->n; i++) {
+        int rc = js_postings_positions(f->c[i], &f->pos[i]);
+        if (rc)
+            return rc;
+        f->idx[i] = 0;
+        if (f->c[i]->tf < f->c[anchor]->tf)
+            anchor = i;
+    }
+    int64_t count = 0;
+    const uint32_t *pa = f->pos[anchor];
+    uint32_t ra = f->rel[anchor];
+    for (uint32_t k = 0; k < f->c[anchor]->tf; k++) {
+        if (pa[k] < ra)
+            continue;
+        uint64_t base = (uint64_t)pa[k] - ra;
+        int all = 1;
+        for (uint32_t i = 0; i < f->n && all; i++) {
+            if (i == anchor)
+                continue;
+            uint64_t want = base + f->rel[i];
+            const uint32_t *p = f->pos[i];
+            uint32_t tf = f->c[i]->tf, j = f->idx[i];
+            while (j < tf && p[j] < want)
+                j++;
+            f->idx[i] = j;
+            if (j == tf)
+                return count; /* later bases need later positions */
+            if (p[j] != want)
+                all = 0;
+        }
+        count += all;
+    }
+    return count;
+}
+
+/* Moves to the first section >= target where the phrase occurs.  Returns
+ * 0 (f->id set, JS_IT_END at the end) or a negative JS_E* code. */
+static int fphrase_next(fphrase *f, uint32_t target)
+{
+    if (f->started && (f->done || f->id >= target))
+        return 0;
+    f->started = 1;
+    for (;;) {
+        int r = js_postings_seek(f->c[0], target);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            goto end;
+        uint32_t cand = f->c[0]->id;
+        uint32_t i;
+        for (i = 1; i < f->n; i++) {
+            r = js_postings_seek(f->c[i], cand);
+            if (r < 0)
+                return r;
+            if (r == 0)
+                goto end;
+            if (f->c[i]->id > cand)
+                break;
+        }
+        if (i < f->n) {
+            target = f->c[i]->id;
+            continue;
+        }
+        if (f->n == 1) {
+            f->id = cand;
+            f->tf = f->c[0]->tf;
+            return 0;
+        }
+        int64_t tf = phrase_count(f);
+        if (tf < 0)
+            return (int)tf;
+        if (tf > 0) {
+            f->id = cand;
+            f->tf = (uint32_t)(tf > UINT32_MAX ? UINT32_MAX : tf);
+            return 0;
+        }
+        if (cand == UINT32_MAX - 1)
+            goto end;
+        target = cand + 1;
+    }
+end:
+    f->done = 1;
+    f->id = JS_IT_END;
+    return 0;
+}
+
+/* Bounds the phrase's frequency over [target, *upto] and gives the
+ * smallest field length there.  Returns 0 or a negative code. */
+static int fphrase_bound(fphrase *f, uint32_t target, uint32_t *max_tf,
+                         uint32_t *min_len, uint32_t *upto)
+{
+    if (f->done) {
+        *max_tf = 0;
+        *min_len = 0;
+        *upto = JS_IT_END;
+        return 0;
+    }
+    if (f->started && f->id >= target) {
+        /* the current match lies in the range: bound by its block */
+        target = f->id;
+    }
+    int r = js_postings_skip_block(f->c[0], target);
+    if (r < 0)
+        return r;
+    if (r == 0) {
+        *max_tf = 0;
+        *min_len = 0;
+        *upto = JS_IT_END;
+        return 0;
+    }
+    *max_tf = f->c[0]->block_max_tf;
+    *min_len = f->c[0]->block_min_len;
+    *upto = f->c[0]->block_last_id;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Leaf: a part in the body and heading fields                          */
+
+typedef struct leaf_it {
+    js_it it;
+    const js_scorer *s;
+    fphrase *f[2]; /* body, heading; NULL when that field cannot match */
+    double idf;
+} leaf_it;
+
+static int leaf_next(js_it *it, uint32_t target)
+{
+    leaf_it *l = (leaf_it *)it;
+    uint32_t id = JS_IT_END;
+    for (int k = 0; k < 2; k++) {
+        if (!l->f[k])
+            continue;
+        int rc = fphrase_next(l->f[k], target);
+        if (rc)
+            return rc;
+        if (l->f[k]->id < id)
+            id = l->f[k]->id;
+    }
+    it->id = id;
+    return 0;
+}
+
+static int leaf_score(js_it *it, double *out)
+{
+    leaf_it *l = (leaf_it *)it;
+    js_section_rec r;
+    if (it->id >= l->s->ix->nsections)
+        return JS_ECORRUPT;
+    js_index_section(l->s->ix, it->id, &r);
+    uint32_t tb = l->f[0] && l->f[0]->id == it->id ? l->f[0]->tf : 0;
+    uint32_t th = l->f[1] && l->f[1]->id == it->id ? l->f[1]->tf : 0;
+    *out = js_scorer_score(l->s, l->idf, tb, r.body_len, th, r.head_len);
+    return 0;
+}
+
+static int leaf_bound(js_it *it, uint32_t target, double *ub, uint32_t *upto)
+{
+    leaf_it *l = (leaf_it *)it;
+    uint32_t mtf[2] = {0, 0}, mlen[2] = {0, 0}, last = JS_IT_END;
+    for (int k = 0; k < 2; k++) {
+        if (!l->f[k])
+            continue;
+        uint32_t u;
+        int rc = fphrase_bound(l->f[k], target, &mtf[k], &mlen[k], &u);
+        if (rc)
+            return rc;
+        if (u < last)
+            last = u;
+    }
+    *ub = saturate(l->s, l->idf,
+                   pseudo_tf(l->s, mtf[0], mlen[0], mtf[1], mlen[1]));
+    *upto = last;
+    return 0;
+}
+
+static void leaf_free(js_it *it)
+{
+    leaf_it *l = (leaf_it *)it;
+    fphrase_free(l->f[0]);
+    fphrase_free(l->f[1]);
+    free(l);
+}
+
+static const it_ops leaf_ops = {leaf_next, leaf_score, leaf_bound, leaf_free};
+
+/* Opens the field phrases of a leaf's units (`units`, n) into l. */
+static int leaf_open_fields(leaf_it *l, const js_index *ix,
+                            const js_qunit *units, uint32_t n,
+                            int heading_only, char *err, size_t errlen)
+{
+    int rc;
+    if (!heading_only &&
+        (rc = fphrase_open(&l->f[0], ix, units, n, 0, err, errlen)))
+        return rc;
+    return fphrase_open(&l->f[1], ix, units, n, 1, err, errlen);
+}
+
+/* Counts the sections where the part occurs (either field), for its idf:
+ * in full when the rarest units offer at most COUNT_BUDGET candidates,
+ * else over the ids below a cut-off that holds about that many, scaled
+ * up to the whole index (sections are in corpus order, so a prefix is a
+ * fair sample of a large collection).  A one-unit part needs no
+ * counting: its df is the sum of its fields' dfs (sections holding it in
+ * both fields count twice, a small overestimate).  Returns 0 or an
+ * error. */
+static int leaf_count(leaf_it *l, const js_index *ix, const js_qunit *units,
+                      uint32_t n, int heading_only, char *err, size_t errlen)
+{
+    double cand = 0;
+    for (int k = 0; k < 2; k++)
+        if (l->f[k])
+            cand += l->f[k]->df_min;
+    js_it *it = &l->it;
+    if (cand == 0) {
+        it->estimate = 0;
+        it->exact = 1;
+        return 0;
+    }
+    if (n == 1) {
+        it->estimate = cand > ix->nsections ? ix->nsections : cand;
+        it->exact = !(l->f[0] && l->f[1]);
+        return 0;
+    }
+    leaf_it tmp = {0};
+    tmp.it.ops = &leaf_ops;
+    tmp.s = l->s;
+    int rc = leaf_open_fields(&tmp, ix, units, n, heading_only, err, errlen);
+    if (rc)
+        return rc;
+    uint64_t cut = JS_IT_END;
+    if (cand > COUNT_BUDGET)
+        cut = (uint64_t)((double)ix->nsections * COUNT_BUDGET / cand);
+    if (cut < 1)
+        cut = 1;
+    double count = 0;
+    uint32_t target = 0;
+    for (;;) {
+        if ((rc = leaf_next(&tmp.it, target)))
+            break;
+        if (tmp.it.id == JS_IT_END || tmp.it.id >= cut)
+            break;
+        count++;
+        target = tmp.it.id + 1;
+    }
+    fphrase_free(tmp.f[0]);
+    fphrase_free(tmp.f[1]);
+    if (rc) {
+        snprintf(err, errlen, "corrupt postings while counting \"%s\"",
+                 units[0].term);
+        return rc;
+    }
+    if (cut == JS_IT_END || cut >= ix->nsections) {
+        it->estimate = count;
+        it->exact = 1;
+    } else {
+        it->estimate = count * (double)ix->nsections / (double)cut;
+        it->exact = 0;
+    }
+    return 0;
+}
+
+static int leaf_new(js_it **out, const js_scorer *s, const js_qunit *units,
+                    uint32_t n, int heading_only, char *err, size_t errlen)
+{
+    leaf_it *l = calloc(1, sizeof *l);
+    if (!l)
+        return JS_ENOMEM;
+    l->it.ops = &leaf_ops;
+    l->s = s;
+    int rc = leaf_open_fields(l, s->ix, units, n, heading_only, err, errlen);
+    if (!rc)
+        rc = leaf_count(l, s->ix, units, n, heading_only, err, errlen);
+    if (rc) {
+        leaf_free(&l->it);
+        return rc;
+    }
+    double df = l->it.estimate < 1 ? 1 : l->it.estimate;
+    l->idf = js_scorer_idf(s, df);
+    l->it.max = l->idf * (s->k1 + 1.0);
+    if (!l->f[0] && !l->f[1]) {
+        l->it.started = 1;
+        l->it.id = JS_IT_END;
+        l->it.max = 0;
+    }
+    *out = &l->it;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* AND with exclusions, OR with a minimum of matching children          */
+
+typedef struct multi_it {
+    js_it it;
+    js_it **kids;
+    uint32_t nkids;
+    js_it **negs; /* AND: excluded */
+    uint32_t nnegs;
+    uint32_t min_match; /* OR */
+} multi_it;
+
+static void multi_free(js_it *it)
+{
+    multi_it *m = (multi_it *)it;
+    for (uint32_t i = 0; i < m->nkids; i++)
+        js_it_free(m->kids[i]);
+    for (uint32_t i = 0; i < m->nnegs; i++)
+        js_it_free(m->negs[i]);
+    free(m->kids);
+    free(m->negs);
+    free(m);
+}
+
+static int and_next(js_it *it, uint32_t target)
+{
+    multi_it *m = (multi_it *)it;
+    for (;;) {
+        int rc = js_it_next(m->kids[0], target);
+        if (rc)
+            return rc;
+        uint32_t cand = js_it_id(m->kids[0]);
+        if (cand == JS_IT_END)
+            break;
+        uint32_t i;
+        for (i = 1; i < m->nkids; i++) {
+            if ((rc = js_it_next(m->kids[i], cand)))
+                return rc;
+            if (js_it_id(m->kids[i]) != cand)
+                break;
+        }
+        if (i < m->nkids) {
+            target = js_it_id(m->kids[i]);
+            if (target == JS_IT_END)
+                break;
+            continue;
+        }
+        for (i = 0; i < m->nnegs; i++) {
+            if ((rc = js_it_next(m->negs[i], cand)))
+                return rc;
+            if (js_it_id(m->negs[i]) == cand)
+                break;
+        }
+        if (i < m->nnegs) {
+            if (cand == JS_IT_END - 1)
+                break;
+            target = cand + 1;
+            continue;
+        }
+        it->id = cand;
+        return 0;
+    }
+    it->id = JS_IT_END;
+    return 0;
+}
+
+static int and_score(js_it *it, double *out)
+{
+    multi_it *m = (multi_it *)it;
+    double sum = 0;
+    for (uint32_t i = 0; i < m->nkids; i++) {
+        double s;
+        int rc = js_it_score(m->kids[i], &s);
+        if (rc)
+            return rc;
+        sum += s;
+    }
+    *out = sum;
+    return 0;
+}
+
+/* AND and OR bound alike: the sum of the children's bounds over the
+ * shortest of their ranges. */
+static int multi_bound(js_it *it, uint32_t target, double *ub, uint32_t *upto)
+{
+    multi_it *m = (multi_it *)it;
+    double sum = 0;
+    uint32_t last = JS_IT_END;
+    for (uint32_t i = 0; i < m->nkids; i++) {
+        double b;
+        uint32_t u;
+        int rc = js_it_bound(m->kids[i], target, &b, &u);
+        if (rc)
+            return rc;
+        sum += b;
+        if (u < last)
+            last = u;
+    }
+    *ub = sum;
+    *upto = last;
+    return 0;
+}
+
+static const it_ops and_ops = {and_next, and_score, multi_bound, multi_free};
+
+static int or_next(js_it *it, uint32_t target)
+{
+    multi_it *m = (multi_it *)it;
+    for (;;) {
+        uint32_t id = JS_IT_END, count = 0;
+        for (uint32_t i = 0; i < m->nkids; i++) {
+            int rc = js_it_next(m->kids[i], target);
+            if (rc)
+                return rc;
+            uint32_t k = js_it_id(m->kids[i]);
+            if (k < id) {
+                id = k;
+                count = 1;
+            } else if (k == id && k != JS_IT_END) {
+                count++;
+            }
+        }
+        if (id == JS_IT_END || count >= m->min_match) {
+            it->id = id;
+            return 0;
+        }
+        if (id == JS_IT_END - 1) {
+            it->id = JS_IT_END;
+            return 0;
+        }
+        target = id + 1;
+    }
+}
+
+static int or_score(js_it *it, double *out)
+{
+    multi_it *m = (multi_it *)it;
+    double sum = 0;
+    for (uint32_t i = 0; i < m->nkids; i++) {
+        if (js_it_id(m->kids[i]) != it->id)
+            continue;
+        double s;
+        int rc = js_it_score(m->kids[i], &s);
+        if (rc)
+            return rc;
+        sum += s;
+    }
+    *out = sum;
+    return 0;
+}
+
+static const it_ops or_ops = {or_next, or_score, multi_bound, multi_free};
+
+static int multi_new(multi_it **out, const it_ops *ops, uint32_t nkids,
+                     uint32_t nnegs)
+{
+    multi_it *m = calloc(1, sizeof *m);
+    if (!m)
+        return JS_ENOMEM;
+    m->it.ops = ops;
+    m->kids = calloc(nkids ? nkids : 1, sizeof *m->kids);
+    m->negs = calloc(nnegs ? nnegs : 1, sizeof *m->negs);
+    if (!m->kids || !m->negs) {
+        free(m->kids);
+        free(m->negs);
+        free(m);
+        return JS_ENOMEM;
+    }
+    *out = m;
+    return 0;
+}
+
+static int cmp_estimate(const void *a, const void *b)
+{
+    double x = (*(js_it *const *)a)->estimate;
+    double y = (*(js_it *const *)b)->estimate;
+    return (x > y) - (x < y);
+}
+
+/* Finishes an AND: rarest child first, estimates and bounds. */
+static void and_finish(multi_it *m)
+{
+    qsort(m->kids, m->nkids, sizeof *m->kids, cmp_estimate);
+    double max = 0, est = m->nkids ? m->kids[0]->estimate : 0;
+    int exact = m->nkids == 1 && m->kids[0]->exact && m->nnegs == 0;
+    for (uint32_t i = 0; i < m->nkids; i++)
+        max += m->kids[i]->max;
+    m->it.max = max;
+    m->it.estimate = est;
+    m->it.exact = exact;
+    if (m->nkids && m->kids[0]->started && m->kids[0]->id == JS_IT_END) {
+        m->it.started = 1;
+        m->it.id = JS_IT_END;
+        m->it.max = 0;
+        m->it.estimate = 0;
+        m->it.exact = 1;
+    }
+}
+
+static void or_finish(multi_it *m)
+{
+    double max = 0, est = 0;
+    for (uint32_t i = 0; i < m->nkids; i++) {
+        max += m->kids[i]->max;
+        est += m->kids[i]->estimate;
+    }
+    m->it.max = max;
+    m->it.estimate = est;
+    m->it.exact = m->nkids == 1 && m->kids[0]->exact;
+}
+
+static int build(js_it **out, const js_scorer *s, const js_qnode *q,
+                 char *err, size_t errlen);
+
+static int build_and(js_it **out, const js_scorer *s, const js_qnode *q,
+                     char *err, size_t errlen)
+{
+    uint32_t npos = 0, nneg = 0;
+    for (uint32_t i = 0; i < q->nkids; i++)
+        q->kids[i]->op == JS_Q_NOT ? nneg++ : npos++;
+    multi_it *m;
+    int rc = multi_new(&m, &and_ops, npos, nneg);
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < q->nkids && !rc; i++) {
+        const js_qnode *k = q->kids[i];
+        if (k->op == JS_Q_NOT)
+            rc = build(&m->negs[m->nnegs++], s, k->kids[0], err, errlen);
+        else
+            rc = build(&m->kids[m->nkids++], s, k, err, errlen);
+    }
+    if (rc || m->nkids == 0) {
+        multi_free(&m->it);
+        if (!rc) {
+            snprintf(err, errlen, "the query only excludes");
+            rc = JS_EINVALID;
+        }
+        return rc;
+    }
+    and_finish(m);
+    *out = &m->it;
+    return 0;
+}
+
+static int build(js_it **out, const js_scorer *s, const js_qnode *q,
+                 char *err, size_t errlen)
+{
+    switch (q->op) {
+    case JS_Q_LEAF:
+        return leaf_new(out, s, q->units, q->nunits, q->heading_only, err,
+                        errlen);
+    case JS_Q_AND:
+        return build_and(out, s, q, err, errlen);
+    case JS_Q_OR: {
+        multi_it *m;
+        int rc = multi_new(&m, &or_ops, q->nkids, 0);
+        if (rc)
+            return rc;
+        m->min_match = 1;
+        for (uint32_t i = 0; i < q->nkids && !rc; i++)
+            rc = build(&m->kids[m->nkids++], s, q->kids[i], err, errlen);
+        if (rc) {
+            multi_free(&m->it);
+            return rc;
+        }
+        or_finish(m);
+        *out = &m->it;
+        return 0;
+    }
+    case JS_Q_NOT:
+    default:
+        snprintf(err, errlen, "an exclusion outside AND");
+        return JS_EINVALID;
+    }
+}
+
+/* Collects the grams of the positive leaves under q (not under NOT),
+ * without duplicates, into *g / *hd (heading-only flag). */
+typedef struct gram_list {
+    const js_qunit **g;
+    int *heading;
+    uint32_t n, cap;
+} gram_list;
+
+static int collect_grams(gram_list *gl, const js_qnode *q)
+{
+    if (q->op == JS_Q_NOT)
+        return 0;
+    if (q->op != JS_Q_LEAF) {
+        for (uint32_t i = 0; i < q->nkids; i++) {
+            int rc = collect_grams(gl, q->kids[i]);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    for (uint32_t i = 0; i < q->ngrams; i++) {
+        const js_qunit *u = &q->grams[i];
+        uint32_t j;
+        for (j = 0; j < gl->n; j++)
+            if (gl->heading[j] == q->heading_only && gl->g[j]->len == u->len &&
+                !memcmp(gl->g[j]->term, u->term, u->len))
+                break;
+        if (j < gl->n)
+            continue;
+        if (gl->n == gl->cap) {
+            uint32_t cap = gl->cap ? gl->cap * 2 : 16;
+            const js_qunit **g = realloc(gl->g, cap * sizeof *g);
+            if (!g)
+                return JS_ENOMEM;
+            gl->g = g;
+            int *h = realloc(gl->heading, cap * sizeof *h);
+            if (!h)
+                return JS_ENOMEM;
+            gl->heading = h;
+            gl->cap = cap;
+        }
+        gl->g[gl->n] = u;
+        gl->heading[gl->n++] = q->heading_only;
+    }
+    return 0;
+}
+
+static int build_partial(js_it **out, const js_scorer *s, const js_qnode *q,
+                         double share, char *err, size_t errlen)
+{
+    gram_list gl = {0};
+    int rc = collect_grams(&gl, q);
+    multi_it *or = NULL, *and = NULL;
+    if (rc)
+        goto fail;
+    if (gl.n == 0) {
+        snprintf(err, errlen, "the query has no searchable terms");
+        rc = JS_EINVALID;
+        goto fail;
+    }
+    if ((rc = multi_new(&or, &or_ops, gl.n, 0)))
+        goto fail;
+    for (uint32_t i = 0; i < gl.n && !rc; i++) {
+        js_qunit u = *gl.g[i];
+        u.rel = 0;
+        rc = leaf_new(&or->kids[or->nkids++], s, &u, 1, gl.heading[i], err,
+                      errlen);
+    }
+    if (rc)
+        goto fail;
+    double mm = ceil(share * gl.n - 1e-9);
+    or->min_match = mm < 1 ? 1 : (uint32_t)mm;
+    or_finish(or);
+    /* the root's exclusions still apply */
+    uint32_t nneg = 0;
+    if (q->op == JS_Q_AND)
+        for (uint32_t i = 0; i < q->nkids; i++)
+            nneg += q->kids[i]->op == JS_Q_NOT;
+    if (nneg == 0) {
+        *out = &or->it;
+        free(gl.g);
+        free(gl.heading);
+        return 0;
+    }
+    if ((rc = multi_new(&and, &and_ops, 1, nneg)))
+        goto fail;
+    and->kids[and->nkids++] = &or->it;
+    or = NULL;
+    for (uint32_t i = 0; i < q->nkids && !rc; i++)
+        if (q->kids[i]->op == JS_Q_NOT)
+            rc = build(&and->negs[and->nnegs++], s, q->kids[i]->kids[0], err,
+                       errlen);
+    if (rc)
+        goto fail;
+    and_finish(and);
+    *out = &and->it;
+    free(gl.g);
+    free(gl.heading);
+    return 0;
+fail:
+    if (or)
+        multi_free(&or->it);
+    if (and)
+        multi_free(&and->it);
+    free(gl.g);
+    free(gl.heading);
+    return rc;
+}
+
+int js_match_build(js_it **out, const js_scorer *s, const js_qnode *q,
+                   int partial, double min_grams_share, char *err,
+                   size_t errlen)
+{
+    if (partial)
+        return build_partial(out, s, q, min_grams_share, err, errlen);
+    return build(out, s, q, err, errlen);
+}

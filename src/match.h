@@ -1,0 +1,97 @@
+/*
+ * match.h — a parsed query over an open index: the sections that match,
+ * in id order, each with its BM25F score, and score bounds for skipping
+ * (match.c).
+ *
+ * In:  a query tree (query.h) and an index (index/reader.h).
+ * Out: an iterator tree.  Leaves walk the postings of their units in the
+ *      body field and in the heading field (terms prefixed with 0x01),
+ *      intersect them and keep the sections where the units stand at
+ *      their relative positions, counting how often (the part's frequency
+ *      in each field); AND, OR and exclusion combine leaves as the tree
+ *      says.  Every iterator can also bound its score over a range of ids
+ *      from the postings' skip data (block-max top-k, search.c).
+ *
+ * Scoring (README "Ranking"): a part counts as one unit, BM25F over two
+ * fields.  For a part with frequency tb in the body (length lb positions)
+ * and th in the heading field (length lh):
+ *     t     = tb / (1 - b + b lb/avg_lb) + w th / (1 - b + b lh/avg_lh)
+ *     score = idf * t (k1 + 1) / (k1 + t)
+ *     idf   = ln(1 + (N - df + 0.5) / (df + 0.5))
+ * where N is the number of sections, df the number of sections holding the
+ * part (exact when cheap to count, else estimated; see js_match_df), w the
+ * heading weight.  AND and OR add their children's scores.
+ *
+ * Iterators are private to one search: a search on another thread builds
+ * its own, so one js_index serves many threads.
+ */
+#ifndef JS_MATCH_H
+#define JS_MATCH_H
+
+#include <stdint.h>
+
+#include "query.h"
+#include "reader.h"
+
+#define JS_IT_END UINT32_MAX
+
+typedef struct js_scorer {
+    const js_index *ix;
+    double k1, b, w;      /* BM25 parameters and the heading weight */
+    double avg_b, avg_h;  /* average body and heading lengths */
+    double n;             /* sections */
+} js_scorer;
+
+/* Fills s for index ix with the given parameters. */
+void js_scorer_init(js_scorer *s, const js_index *ix, double k1, double b,
+                    double w);
+
+/* The BM25F score of a part (see above) with the given idf. */
+double js_scorer_score(const js_scorer *s, double idf, uint32_t tb,
+                       uint32_t lb, uint32_t th, uint32_t lh);
+
+/* idf for a part held by df sections. */
+double js_scorer_idf(const js_scorer *s, double df);
+
+typedef struct js_it js_it;
+
+/* Builds the iterator tree for q.  partial: instead of q itself, match
+ * sections holding at least `min_grams` of the grams of q's positive
+ * leaves (leaves under NOT stay excluded where they are children of the
+ * root AND).  *out is freed with js_it_free.  Returns 0, JS_ENOMEM,
+ * JS_ECORRUPT (a postings record fails its checks), JS_EINVALID (the
+ * index lacks positions a part needs); err gets a message. */
+int js_match_build(js_it **out, const js_scorer *s, const js_qnode *q,
+                   int partial, double min_grams_share, char *err,
+                   size_t errlen);
+
+/* Moves to the first matching section with id >= target.  Returns 0 with
+ * js_it_id giving the id (JS_IT_END when none is left), or a negative
+ * JS_E* code (corrupt postings, no memory). */
+int js_it_next(js_it *it, uint32_t target);
+
+/* The current section id (JS_IT_END at the end). */
+uint32_t js_it_id(const js_it *it);
+
+/* The score of the current section (after js_it_next found one).  Returns
+ * 0 or JS_ECORRUPT (a section record out of range). */
+int js_it_score(js_it *it, double *score);
+
+/* An upper bound on the score of any match with id in [target, *upto],
+ * from the skip data of the postings blocks that hold target; *upto >=
+ * target (JS_IT_END when the bound holds to the end).  Moves cursors
+ * forward without decoding, so call it only with targets that do not
+ * go back.  Returns 0 or a negative JS_E* code. */
+int js_it_bound(js_it *it, uint32_t target, double *ub, uint32_t *upto);
+
+/* An upper bound on any score the iterator can give. */
+double js_it_max(const js_it *it);
+
+/* The estimated number of matching sections, and whether it is exact
+ * (a single part counted in full). */
+double js_it_estimate(const js_it *it, int *exact);
+
+/* Frees the tree; NULL is fine. */
+void js_it_free(js_it *it);
+
+#endif /* JS_MATCH_H */

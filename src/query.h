@@ -1,0 +1,129 @@
+/*
+ * query.h — the query language: a query string -> a tree of parts
+ * (query.c).
+ *
+ * In:  the query as the user typed it (UTF-8, untrusted), and the
+ *      JS_ANALYZE_* flags the index was built with.
+ * Out: a tree of AND / OR / NOT nodes whose leaves are parts already
+ *      passed through the text pipeline: each leaf carries the terms the
+ *      matcher must find at fixed relative positions (its "units"), and
+ *      the terms a partial match may count (its "grams").
+ *
+ * The language (README "Searching"):
+ *   - whitespace-separated parts are ANDed;
+ *   - a part matches where its terms stand at consecutive positions, so a
+ *     CJK run is a chain of bigrams and `2023年8月` is word, unigram, word,
+ *     unigram at positions 0..3;
+ *   - "..." (also “...” and 「...」) is one part across spaces and scripts;
+ *   - OR between parts (upper case, a word of its own) binds tighter than
+ *     the implicit AND: `a b OR c` is a AND (b OR c);
+ *   - -part excludes (before a part, a phrase or a group);
+ *   - ( ) group (full-width （ ） too);
+ *   - title:part (also 标题: and 標題:) restricts a part, phrase or group
+ *     to headings and document titles.
+ * Malformed input gets a sensible reading where one exists (an unclosed
+ * quote or parenthesis closes at the end, a stray ')' or a lone '-' is
+ * ignored, OR at the start or end is the word "or") and a clear message
+ * where none does (no searchable term, only exclusions, too long).
+ * The readings in detail:
+ *   - parts are cut at white space (ASCII, U+3000 and the other Unicode
+ *     spaces), NUL and other control characters, parentheses and quotes;
+ *     invalid UTF-8 stays inside its part, where the pipeline makes it a
+ *     separator (`工匠ÿ學院` is 工匠@0 学院@3);
+ *   - a phrase ends at its own closing quote (" ", ＂ ＂, “ ”, 「 」,
+ *     『 』); a closing quote with no phrase open separates parts;
+ *   - '-' (or '－') excludes when it starts a part and an operand follows
+ *     at once; excluding is idempotent: `--x`, `-(-x)`, `-(-x -y)` exclude
+ *     what the inner exclusions do;
+ *   - a field prefix applies to the next operand, even after white space;
+ *     with nothing after it (end, ')') it is ignored;
+ *   - OR is an operator only between two operands: at the start or end of
+ *     the query or a group, next to another OR, or quoted, it is the word
+ *     "or";
+ *   - an excluded operand as an alternative of OR (`-a OR b`) is an error.
+ */
+#ifndef JS_QUERY_H
+#define JS_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jiansuo.h"
+
+#define JS_QUERY_MAX_BYTES 4096 /* longer queries fail with JS_ELIMIT */
+#define JS_QUERY_MAX_DEPTH 32   /* parentheses nested deeper: JS_ELIMIT */
+
+typedef enum js_qop {
+    JS_Q_LEAF = 1,
+    JS_Q_AND = 2, /* every child matches; NOT children exclude */
+    JS_Q_OR = 3,  /* any child matches */
+    JS_Q_NOT = 4  /* one child, excluded; only ever a child of AND */
+} js_qop;
+
+/* One term of a leaf, at a position relative to the leaf's first term. */
+typedef struct js_qunit {
+    char *term;   /* normalised term, NUL-terminated, no field prefix */
+    uint32_t len; /* bytes in term */
+    uint32_t rel; /* position relative to the leaf's first position */
+    js_token_kind kind;
+} js_qunit;
+
+typedef struct js_qnode js_qnode;
+struct js_qnode {
+    js_qop op;
+    /* JS_Q_LEAF */
+    int heading_only;      /* under title: */
+    int quoted;            /* typed as "..." */
+    char *text;            /* the part as typed (without quotes), NUL-terminated */
+    js_qunit *units;       /* the cover: every word; for each CJK run of
+                            * one character its unigram, of more its
+                            * bigrams at rel r, r+2, ... and the run's last
+                            * bigram; sorted by rel, then kind */
+    uint32_t nunits;       /* >= 1 */
+    uint32_t span;         /* positions the part takes (last rel + 1, or
+                            * + 2 when the last unit is a bigram) */
+    js_qunit *grams;       /* for partial matching: every word, every
+                            * bigram, and the unigram of every one-character
+                            * CJK run, in position order, no duplicates */
+    uint32_t ngrams;       /* >= 1 */
+    /* JS_Q_AND, JS_Q_OR (>= 2 children), JS_Q_NOT (1 child) */
+    js_qnode **kids;
+    uint32_t nkids;
+};
+
+/* Parses query[0..len) into *out, analysing parts with analyze_flags.
+ * The tree is normalised: AND and OR have at least two children and no
+ * child of the same operator (nested ones are flattened), a group of one
+ * part is that part, the root is never a NOT, every NOT is a child of an
+ * AND that has at least one child that is not a NOT, parts without any
+ * term (punctuation only) are dropped.
+ * Returns 0 and *out (free with js_query_free), or:
+ *   JS_EINVALID  no searchable term, only exclusions, an exclusion inside
+ *                OR, and the like; a message in err
+ *   JS_ELIMIT    over JS_QUERY_MAX_BYTES or JS_QUERY_MAX_DEPTH; message
+ *   JS_ENOMEM
+ * err (errlen bytes, may be NULL) gets a NUL-terminated English sentence
+ * on failure, e.g. "the query has no searchable terms". */
+int js_query_parse(js_qnode **out, const char *query, size_t len,
+                   unsigned analyze_flags, char *err, size_t errlen);
+
+/* Frees a tree from js_query_parse; NULL is fine. */
+void js_query_free(js_qnode *q);
+
+/* Writes the tree in a compact, stable text form for tests and `jiansuo
+ * search --explain`, as a malloc'ed NUL-terminated string the caller
+ * frees (NULL when out of memory):
+ *   leaf   "工匠@0 学院@2"   units as term@rel, space-separated, quoted;
+ *          prefixed with title: when heading_only
+ *   nodes  (AND x y ...) (OR x y ...) (NOT x)
+ * e.g. `工匠學院 -(a OR b)` gives (AND "工匠@0 学院@2" (NOT (OR "a@0" "b@0"))). */
+char *js_query_format(const js_qnode *q);
+
+/* Fault injection for the test suites, not part of the library's API:
+ * while non-zero, every allocation made by query.c and snippet.c counts it
+ * down, and the one that brings it to zero fails as if memory had run out.
+ * Programs leave it at 0 (then it is only read, so threads may parse and
+ * find at once).  Defined in query.c. */
+extern unsigned long js_query_failpoint;
+
+#endif /* JS_QUERY_H */

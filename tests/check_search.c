@@ -1,0 +1,586 @@
+/*
+ * check_search.c — the query engine end to end through js_search:
+ * matching (adjacency, scripts, fields, OR, exclusion), BM25F scores
+ * computed by hand on a tiny index, block-max top-k against exhaustive
+ * evaluation and against brute force over the texts, partial matches,
+ * paging, errors, and many threads on one handle.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jiansuo.h"
+#include "testutil.h"
+
+static uint64_t seed = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(void) { return tu_rnd(&seed); }
+
+/* ---- building small indexes ---- */
+
+static char *build_index(const char *jsonl, uint32_t block_size)
+{
+    char *dir = tu_temp_dir("search");
+    js_build_options o = JS_BUILD_OPTIONS_INIT;
+    o.block_size = block_size;
+    js_builder *b = NULL;
+    int rc = js_builder_open(&b, dir, &o);
+    if (!rc)
+        rc = js_builder_add_memory(b, "corpus.jsonl", jsonl, strlen(jsonl));
+    if (!rc)
+        rc = js_builder_commit(b);
+    ck_assert_msg(rc == 0, "build failed: %s", js_builder_errmsg(b));
+    js_builder_close(b);
+    return dir;
+}
+
+static js_index *open_index(const char *dir)
+{
+    js_index *ix = NULL;
+    int rc = js_index_open(&ix, dir);
+    ck_assert_msg(rc == 0, "open failed: %s", js_index_errmsg(ix));
+    return ix;
+}
+
+/* Runs q and renders the hits' record ids in rank order, space-separated,
+ * partial ones with a trailing '~'. */
+static char *ids_of(js_index *ix, const char *q, unsigned flags,
+                    uint32_t limit)
+{
+    js_search_options o = JS_SEARCH_OPTIONS_INIT;
+    o.flags = flags;
+    o.limit = limit;
+    js_results *r = NULL;
+    int rc = js_search(&r, ix, q, strlen(q), &o);
+    ck_assert_msg(rc == 0, "%s: %s", q, js_results_errmsg(r));
+    tu_render out = {0};
+    tu_appendf(&out, "%s", "");
+    for (size_t i = 0; i < js_results_count(r); i++) {
+        const js_hit *h = js_results_hit(r, i);
+        tu_appendf(&out, "%s%s%s", i ? " " : "", h->id, h->partial ? "~" : "");
+    }
+    js_results_free(r);
+    return out.buf;
+}
+
+/* ---- matching ---- */
+
+static const char academy[] =
+    "{\"id\":\"d1\",\"title\":\"蚌埠新聞\",\"text\":\"2023年8月，蚌埠工匠學院正式成立。\"}\n"
+    "{\"id\":\"d2\",\"title\":\"学习\",\"text\":\"工匠们在学院里学习。\"}\n"
+    "{\"id\":\"d3\",\"title\":\"倒序\",\"text\":\"学院工匠\"}\n"
+    "{\"id\":\"d4\",\"title\":\"工匠学院简介\",\"text\":\"本文介绍这所学校。\"}\n"
+    "{\"id\":\"d5\",\"title\":\"杂项\",\"text\":\"C语言 and Xapian 2023年 8月\"}\n"
+    "{\"id\":\"d6\",\"title\":\"精神\",\"text\":\"工匠精神\"}\n";
+
+typedef struct {
+    const char *query;
+    const char *ids; /* sorted by id: the set of strict matches */
+} match_case;
+
+static const match_case match_cases[] = {
+    {"工匠學院", "d1 d4"},          /* Traditional query, both scripts */
+    {"工匠学院", "d1 d4"},          /* Simplified query */
+    {"title:工匠学院", "d4"},       /* headings only */
+    {"工匠 学院", "d1 d2 d3 d4"},   /* two parts, anywhere */
+    {"学院工匠", "d3"},             /* order matters */
+    {"匠學", "d1 d4"},
+    {"2023年8月", "d1"},            /* "2023年 8月" has a gap */
+    {"2023年", "d1 d5"},
+    {"工匠 -学院", "d6"},
+    {"工匠 -(学院 OR 精神)", ""},
+    {"精神 OR 学校", "d4 d6"},
+    {"(精神 OR 学校) 工匠", "d4 d6"},
+    {"c语言", "d5"},                /* case and mixed scripts */
+    {"Ｃ語言", "d5"},               /* full-width letter, Traditional */
+    {"XAPIAN", "d5"},
+    {"\"工匠学院正式\"", "d1"},
+    {"\"工匠正式\"", ""},
+    {"\"學院正式成立\"", "d1"},
+    {"工", "d1 d2 d3 d4 d6"},       /* one character: its unigram */
+    {"鱼", ""},
+};
+
+static char *sorted_ids(js_index *ix, const char *q)
+{
+    js_search_options o = JS_SEARCH_OPTIONS_INIT;
+    o.flags = JS_SEARCH_NO_PARTIAL | JS_SEARCH_EXACT_TOTAL | JS_SEARCH_NO_SNIPPET;
+    o.limit = 100;
+    js_results *r = NULL;
+    int rc = js_search(&r, ix, q, strlen(q), &o);
+    ck_assert_msg(rc == 0, "%s: %s", q, js_results_errmsg(r));
+    size_t n = js_results_count(r);
+    const char **v = calloc(n + 1, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = js_results_hit(r, i)->id;
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(v[j], v[j - 1]) < 0; j--) {
+            const char *t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    tu_render out = {0};
+    tu_appendf(&out, "%s", "");
+    for (size_t i = 0; i < n; i++)
+        tu_appendf(&out, "%s%s", i ? " " : "", v[i]);
+    int exact;
+    ck_assert_uint_eq(js_results_total(r, &exact), n);
+    ck_assert_int_eq(exact, 1);
+    free(v);
+    js_results_free(r);
+    return out.buf;
+}
+
+START_TEST(test_match_table)
+{
+    char *dir = build_index(academy, 0);
+    js_index *ix = open_index(dir);
+    for (size_t i = 0; i < sizeof match_cases / sizeof *match_cases; i++) {
+        const match_case *c = &match_cases[i];
+        char *got = sorted_ids(ix, c->query);
+        ck_assert_msg(!strcmp(got, c->ids), "%s: got [%s], want [%s]",
+                      c->query, got, c->ids);
+        free(got);
+    }
+    js_index_close(ix);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_partial_sentence)
+{
+    char *dir = build_index(academy, 0);
+    js_index *ix = open_index(dir);
+    /* a question typed as a sentence: no strict match, the academy first */
+    char *got = ids_of(ix, "蚌埠工匠學院在哪裡成立的", 0, 3);
+    ck_assert_msg(!strncmp(got, "d1~", 3), "got [%s]", got);
+    free(got);
+    /* strict matches come first, then partial ones, never twice */
+    got = ids_of(ix, "工匠学院", 0, 10);
+    ck_assert_msg(!strncmp(got, "d4 d1 ", 6) || !strncmp(got, "d1 d4 ", 6),
+                  "got [%s]", got);
+    ck_assert_ptr_null(strstr(got, "d1~"));
+    ck_assert_ptr_null(strstr(got, "d4~"));
+    ck_assert_ptr_nonnull(strstr(got, "~"));
+    free(got);
+    got = ids_of(ix, "工匠学院", JS_SEARCH_NO_PARTIAL, 10);
+    ck_assert_ptr_null(strstr(got, "~"));
+    free(got);
+    js_index_close(ix);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- ranking, by hand ---- */
+
+static const char tiny[] =
+    "{\"id\":\"s0\",\"title\":\"alpha\",\"text\":\"猫猫狗\"}\n"
+    "{\"id\":\"s1\",\"title\":\"beta\",\"text\":\"狗鱼\"}\n"
+    "{\"id\":\"s2\",\"title\":\"gamma\",\"text\":\"猫鱼鸟鸟\"}\n"
+    "{\"id\":\"s3\",\"title\":\"delta\",\"text\":\"鸟\"}\n";
+
+typedef struct {
+    const char *query;
+    const char *id; /* expected hit */
+    double score;
+} score_case;
+
+/* N = 4 sections, body lengths 3 2 4 1 (average 2.5), heading lengths
+ * all 1 (average 1), k1 = 1.2, b = 0.75, heading weight 2.
+ *   猫 in s0: df 2, idf = ln(1 + 2.5/2.5) = ln 2; tf 2, length 3:
+ *     t = 2 / (0.25 + 0.75 * 3/2.5) = 1.7391304;
+ *     score = ln 2 * t * 2.2 / (1.2 + t) = 0.902321774
+ *   猫 in s2: tf 1, length 4: t = 1/1.45 -> 0.556541532
+ *   alpha (heading of s0): df 1, idf = ln(1 + 3.5/1.5); t = 2 * 1/1 = 2
+ *     -> 1.655462606
+ *   猫 狗 in s0: the sum of both parts' scores; 狗: df 2, tf 1, length 3:
+ *     t = 1/1.15 -> ln 2 * 0.8695652 * 2.2 / 2.0695652 = 0.640711...
+ */
+static const score_case score_cases[] = {
+    {"猫", "s0", 0.902321774},
+    {"貓", "s0", 0.902321774},
+    {"alpha", "s0", 1.655462606},
+};
+
+START_TEST(test_bm25_by_hand)
+{
+    char *dir = build_index(tiny, 0);
+    js_index *ix = open_index(dir);
+    for (size_t i = 0; i < sizeof score_cases / sizeof *score_cases; i++) {
+        const score_case *c = &score_cases[i];
+        js_results *r = NULL;
+        ck_assert_int_eq(js_search(&r, ix, c->query, strlen(c->query), NULL), 0);
+        ck_assert_uint_ge(js_results_count(r), 1);
+        const js_hit *h = js_results_hit(r, 0);
+        ck_assert_str_eq(h->id, c->id);
+        ck_assert_msg(fabs(h->score - c->score) < 1e-6, "%s: %.9f want %.9f",
+                      c->query, h->score, c->score);
+        js_results_free(r);
+    }
+    /* the second hit for 猫 */
+    js_results *r = NULL;
+    ck_assert_int_eq(js_search(&r, ix, "猫", strlen("猫"), NULL), 0);
+    ck_assert_uint_eq(js_results_count(r), 2);
+    ck_assert_str_eq(js_results_hit(r, 1)->id, "s2");
+    ck_assert(fabs(js_results_hit(r, 1)->score - 0.556541532) < 1e-6);
+    js_results_free(r);
+    /* AND adds: 猫 狗 matches s0 only */
+    js_search_options strict = JS_SEARCH_OPTIONS_INIT;
+    strict.flags = JS_SEARCH_NO_PARTIAL;
+    ck_assert_int_eq(js_search(&r, ix, "猫 狗", strlen("猫 狗"), &strict), 0);
+    ck_assert_uint_eq(js_results_count(r), 1);
+    double dog = log(2.0) * (1 / 1.15) * 2.2 / (1.2 + 1 / 1.15);
+    ck_assert(fabs(js_results_hit(r, 0)->score - (0.902321774 + dog)) < 1e-6);
+    js_results_free(r);
+    /* parameters are honoured: b = 0 ignores lengths */
+    js_search_options o = JS_SEARCH_OPTIONS_INIT;
+    o.b = 0;
+    ck_assert_int_eq(js_search(&r, ix, "猫", strlen("猫"), &o), 0);
+    double want = log(2.0) * 2 * 2.2 / 3.2;
+    ck_assert(fabs(js_results_hit(r, 0)->score - want) < 1e-6);
+    js_results_free(r);
+    js_index_close(ix);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- top-k against exhaustive evaluation and brute force ---- */
+
+static const char *const alphabet[] = {"山", "水", "风", "月", "花", "鸟",
+                                        "云", "雨", "江", "天", "人", "心"};
+#define NALPHA (sizeof alphabet / sizeof *alphabet)
+
+typedef struct {
+    char *jsonl;
+    char **body, **title;
+    int n;
+} gen_corpus;
+
+static void gen_make(gen_corpus *g, int n)
+{
+    tu_render out = {0};
+    tu_appendf(&out, "%s", "");
+    g->n = n;
+    g->body = calloc(n, sizeof *g->body);
+    g->title = calloc(n, sizeof *g->title);
+    for (int i = 0; i < n; i++) {
+        tu_render b = {0}, t = {0};
+        tu_appendf(&b, "%s", "");
+        tu_appendf(&t, "%s", "");
+        int len = 1 + (int)(rnd() % 40);
+        for (int j = 0; j < len; j++) /* skewed: low letters are common */
+            tu_appendf(&b, "%s", alphabet[(rnd() % NALPHA) * (rnd() % NALPHA) / NALPHA]);
+        int tl = 1 + (int)(rnd() % 3);
+        for (int j = 0; j < tl; j++)
+            tu_appendf(&t, "%s", alphabet[rnd() % NALPHA]);
+        tu_appendf(&out, "{\"id\":\"g%d\",\"title\":\"%s\",\"text\":\"%s\"}\n", i,
+                   t.buf, b.buf);
+        g->body[i] = b.buf;
+        g->title[i] = t.buf;
+    }
+    g->jsonl = out.buf;
+}
+
+static void gen_free(gen_corpus *g)
+{
+    for (int i = 0; i < g->n; i++) {
+        free(g->body[i]);
+        free(g->title[i]);
+    }
+    free(g->body);
+    free(g->title);
+    free(g->jsonl);
+}
+
+static char *random_query(int *nchars)
+{
+    tu_render q = {0};
+    tu_appendf(&q, "%s", "");
+    *nchars = 1 + (int)(rnd() % 3);
+    for (int j = 0; j < *nchars; j++)
+        tu_appendf(&q, "%s", alphabet[(rnd() % NALPHA) * (rnd() % NALPHA) / NALPHA]);
+    return q.buf;
+}
+
+START_TEST(test_topk_matches_exhaustive)
+{
+    gen_corpus g;
+    gen_make(&g, 1500);
+    char *dir = build_index(g.jsonl, 4); /* tiny blocks: lists cross them */
+    js_index *ix = open_index(dir);
+    for (int k = 0; k < 150; k++) {
+        int nc;
+        char *q = random_query(&nc);
+        if (k % 3 == 0) { /* two parts */
+            int nc2;
+            char *q2 = random_query(&nc2);
+            tu_render t = {0};
+            tu_appendf(&t, "%s %s", q, q2);
+            free(q);
+            free(q2);
+            q = t.buf;
+        }
+        js_search_options fast = JS_SEARCH_OPTIONS_INIT, full = fast;
+        fast.flags = full.flags = JS_SEARCH_NO_PARTIAL | JS_SEARCH_NO_SNIPPET;
+        full.flags |= JS_SEARCH_EXACT_TOTAL;
+        fast.limit = full.limit = 10;
+        js_results *a = NULL, *b = NULL;
+        ck_assert_int_eq(js_search(&a, ix, q, strlen(q), &fast), 0);
+        ck_assert_int_eq(js_search(&b, ix, q, strlen(q), &full), 0);
+        ck_assert_uint_eq(js_results_count(a), js_results_count(b));
+        for (size_t i = 0; i < js_results_count(a); i++) {
+            const js_hit *x = js_results_hit(a, i), *y = js_results_hit(b, i);
+            ck_assert_msg(x->section == y->section && x->score == y->score,
+                          "%s: hit %zu: %u %.9f vs %u %.9f", q, i, x->section,
+                          x->score, y->section, y->score);
+        }
+        /* brute force over the texts: one part, one field or the other */
+        if (!strchr(q, ' ')) {
+            uint64_t want = 0;
+            for (int i = 0; i < g.n; i++)
+                want += strstr(g.body[i], q) || strstr(g.title[i], q);
+            int exact;
+            ck_assert_uint_eq(js_results_total(b, &exact), want);
+            ck_assert_int_eq(exact, 1);
+            if (js_results_total(a, &exact) != want)
+                ck_assert_int_eq(exact, 0);
+        }
+        js_results_free(a);
+        js_results_free(b);
+        free(q);
+    }
+    js_index_close(ix);
+    tu_remove_dir(dir);
+    free(dir);
+    gen_free(&g);
+}
+END_TEST
+
+/* ---- paging, snippets, errors ---- */
+
+START_TEST(test_paging)
+{
+    gen_corpus g;
+    gen_make(&g, 300);
+    char *dir = build_index(g.jsonl, 4);
+    js_index *ix = open_index(dir);
+    char *all = ids_of(ix, "山", JS_SEARCH_NO_SNIPPET, 30);
+    tu_render pages = {0};
+    tu_appendf(&pages, "%s", "");
+    for (uint32_t off = 0; off < 30; off += 7) {
+        js_search_options o = JS_SEARCH_OPTIONS_INIT;
+        o.offset = off;
+        o.limit = off + 7 > 30 ? 30 - off : 7;
+        o.flags = JS_SEARCH_NO_SNIPPET;
+        js_results *r = NULL;
+        ck_assert_int_eq(js_search(&r, ix, "山", 3, &o), 0);
+        for (size_t i = 0; i < js_results_count(r); i++)
+            tu_appendf(&pages, "%s%s", pages.len ? " " : "",
+                       js_results_hit(r, i)->id);
+        js_results_free(r);
+    }
+    ck_assert_str_eq(pages.buf, all);
+    free(pages.buf);
+    free(all);
+    js_index_close(ix);
+    tu_remove_dir(dir);
+    free(dir);
+    gen_free(&g);
+}
+END_TEST
+
+START_TEST(test_snippet_and_hit_fields)
+{
+    char *dir = build_index(academy, 0);
+    js_index *ix = open_index(dir);
+    js_results *r = NULL;
+    ck_assert_int_eq(js_search(&r, ix, "工匠学院", strlen("工匠学院"), NULL), 0);
+    const js_hit *h = NULL;
+    for (size_t i = 0; i < js_results_count(r); i++)
+        if (!strcmp(js_results_hit(r, i)->id, "d1"))
+            h = js_results_hit(r, i);
+    ck_assert_ptr_nonnull(h);
+    ck_assert_str_eq(h->title, "蚌埠新聞");
+    ck_assert_str_eq(h->source, "corpus.jsonl");
+    ck_assert_str_eq(h->format, "jsonl");
+    ck_assert_uint_ge(h->nhighlights, 1);
+    const char *s = h->snippet + h->highlights[0];
+    size_t n = h->highlights[1] - h->highlights[0];
+    ck_assert_uint_eq(n, strlen("工匠學院"));
+    ck_assert(!memcmp(s, "工匠學院", n));
+    ck_assert_ptr_nonnull(strstr(h->snippet, "2023年8月"));
+    ck_assert_str_eq(js_results_query(r), "\"工匠@0 学院@2\"");
+    js_results_free(r);
+    js_index_close(ix);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
+typedef struct {
+    const char *query;
+    int rc;
+    const char *msg; /* substring of the message */
+} error_case;
+
+static const error_case error_cases[] = {
+    {"", JS_EINVALID, "no searchable"},
+    {"，。！", JS_EINVALID, "no searchable"},
+    {"-工匠", JS_EINVALID, "exclude"},
+};
+
+START_TEST(test_errors)
+{
+    char *dir = build_index(academy, 0);
+    js_index *ix = open_index(dir);
+    for (size_t i = 0; i < sizeof error_cases / sizeof *error_cases; i++) {
+        const error_case *c = &error_cases[i];
+        js_results *r = NULL;
+        ck_assert_int_eq(js_search(&r, ix, c->query, strlen(c->query), NULL), c->rc);
+        ck_assert_msg(strstr(js_results_errmsg(r), c->msg), "%s: message '%s'",
+                      c->query, js_results_errmsg(r));
+        ck_assert_uint_eq(js_results_count(r), 0);
+        js_results_free(r);
+    }
+    /* 10,000 characters: a clear limit */
+    size_t big = 30000;
+    char *q = malloc(big + 1);
+    for (size_t i = 0; i < big; i += 3)
+        memcpy(q + i, "工", 3);
+    q[big] = 0;
+    js_results *r = NULL;
+    ck_assert_int_eq(js_search(&r, ix, q, big, NULL), JS_ELIMIT);
+    ck_assert_ptr_nonnull(strstr(js_results_errmsg(r), "limit"));
+    js_results_free(r);
+    free(q);
+    /* bad options */
+    js_search_options o = JS_SEARCH_OPTIONS_INIT;
+    o.b = 2;
+    ck_assert_int_eq(js_search(&r, ix, "工", 3, &o), JS_EINVALID);
+    js_results_free(r);
+    o = (js_search_options)JS_SEARCH_OPTIONS_INIT;
+    o.version = 99;
+    ck_assert_int_eq(js_search(&r, ix, "工", 3, &o), JS_EINVALID);
+    js_results_free(r);
+    o = (js_search_options)JS_SEARCH_OPTIONS_INIT;
+    o.limit = JS_SEARCH_MAX_HITS;
+    o.offset = 1;
+    ck_assert_int_eq(js_search(&r, ix, "工", 3, &o), JS_ELIMIT);
+    js_results_free(r);
+    /* a query with NULs and invalid bytes is read, not refused */
+    ck_assert_int_eq(js_search(&r, ix, "工\0\xff匠", 8, NULL), 0);
+    js_results_free(r);
+    js_results_free(NULL);
+    js_index_close(ix);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- many threads, one handle ---- */
+
+#define NTHREADS 6
+#define NQUERIES 120
+
+typedef struct {
+    js_index *ix;
+    char **queries;
+    char **want;
+    int bad;
+} thread_arg;
+
+static char *render(js_index *ix, const char *q)
+{
+    js_search_options o = JS_SEARCH_OPTIONS_INIT;
+    o.limit = 5;
+    js_results *r = NULL;
+    tu_render out = {0};
+    tu_appendf(&out, "%s", "");
+    if (js_search(&r, ix, q, strlen(q), &o) == 0)
+        for (size_t i = 0; i < js_results_count(r); i++) {
+            const js_hit *h = js_results_hit(r, i);
+            tu_appendf(&out, "%u %.12f %d %s|", h->section, h->score,
+                       h->partial, h->snippet);
+        }
+    js_results_free(r);
+    return out.buf;
+}
+
+static void *worker(void *p)
+{
+    thread_arg *a = p;
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < NQUERIES; i++) {
+            char *got = render(a->ix, a->queries[i]);
+            if (strcmp(got, a->want[i]))
+                a->bad++;
+            free(got);
+        }
+    return NULL;
+}
+
+START_TEST(test_threads_one_handle)
+{
+    gen_corpus g;
+    gen_make(&g, 800);
+    char *dir = build_index(g.jsonl, 8);
+    js_index *ix = open_index(dir);
+    char *queries[NQUERIES], *want[NQUERIES];
+    for (int i = 0; i < NQUERIES; i++) {
+        int nc;
+        queries[i] = random_query(&nc);
+        want[i] = render(ix, queries[i]);
+    }
+    pthread_t t[NTHREADS];
+    thread_arg args[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++) {
+        args[i] = (thread_arg){ix, queries, want, 0};
+        ck_assert_int_eq(pthread_create(&t[i], NULL, worker, &args[i]), 0);
+    }
+    for (int i = 0; i < NTHREADS; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(args[i].bad, 0);
+    }
+    for (int i = 0; i < NQUERIES; i++) {
+        free(queries[i]);
+        free(want[i]);
+    }
+    js_index_close(ix);
+    tu_remove_dir(dir);
+    free(dir);
+    gen_free(&g);
+}
+END_TEST
+
+static Suite *search_suite(void)
+{
+    Suite *s = suite_create("search");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_match_table);
+    tcase_add_test(tc, test_partial_sentence);
+    tcase_add_test(tc, test_bm25_by_hand);
+    tcase_add_test(tc, test_topk_matches_exhaustive);
+    tcase_add_test(tc, test_paging);
+    tcase_add_test(tc, test_snippet_and_hit_fields);
+    tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_threads_one_handle);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(search_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,1 @@
+search --no-partial 工厂学校

@@ -1,0 +1,1 @@
+search -n x 工匠

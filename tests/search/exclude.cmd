@@ -1,0 +1,1 @@
+search 机床 -数控 --no-partial

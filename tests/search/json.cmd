@@ -1,0 +1,1 @@
+search --json -n 2 机床

@@ -1,0 +1,1 @@
+search 焊接 OR 保养 --no-partial

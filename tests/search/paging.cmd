@@ -1,0 +1,1 @@
+search -n 2 --offset 2 --no-snippet 学院

@@ -1,0 +1,1 @@
+search --queries queries.txt -n 1

@@ -1,0 +1,1 @@
+search --snippet-chars 12 耐心
