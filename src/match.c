@@ -574,6 +574,7 @@ typedef struct multi_it {
     js_it **negs; /* AND: excluded */
     uint32_t nnegs;
     uint32_t min_match; /* OR */
+    uint32_t *ids;      /* OR: scratch, one per child */
 } multi_it;
 
 static void multi_free(js_it *it)
@@ -585,6 +586,7 @@ static void multi_free(js_it *it)
         js_it_free(m->negs[i]);
     free(m->kids);
     free(m->negs);
+    free(m->ids);
     free(m);
 }
 
@@ -669,9 +671,14 @@ static int multi_bound(js_it *it, uint32_t target, double *ub, uint32_t *upto)
 
 static const it_ops and_ops = {and_next, and_score, multi_bound, multi_free};
 
+/* Union with a minimum: the first id >= target that at least min_match
+ * children hold.  Pivoting (as in WAND): with the children's next ids
+ * sorted, no id below the min_match-th smallest can gather min_match
+ * children, so the search jumps there. */
 static int or_next(js_it *it, uint32_t target)
 {
     multi_it *m = (multi_it *)it;
+    uint32_t need = m->min_match ? m->min_match : 1;
     for (;;) {
         uint32_t id = JS_IT_END, count = 0;
         for (uint32_t i = 0; i < m->nkids; i++) {
@@ -679,6 +686,7 @@ static int or_next(js_it *it, uint32_t target)
             if (rc)
                 return rc;
             uint32_t k = js_it_id(m->kids[i]);
+            m->ids[i] = k;
             if (k < id) {
                 id = k;
                 count = 1;
@@ -686,15 +694,27 @@ static int or_next(js_it *it, uint32_t target)
                 count++;
             }
         }
-        if (id == JS_IT_END || count >= m->min_match) {
+        if (id == JS_IT_END || count >= need) {
             it->id = id;
             return 0;
         }
-        if (id == JS_IT_END - 1) {
+        /* the need-th smallest id: a partial selection sort suffices, as
+         * need is small */
+        for (uint32_t i = 0; i < need; i++) {
+            uint32_t best = i;
+            for (uint32_t j = i + 1; j < m->nkids; j++)
+                if (m->ids[j] < m->ids[best])
+                    best = j;
+            uint32_t t = m->ids[i];
+            m->ids[i] = m->ids[best];
+            m->ids[best] = t;
+        }
+        uint32_t pivot = m->ids[need - 1];
+        if (pivot == JS_IT_END) {
             it->id = JS_IT_END;
             return 0;
         }
-        target = id + 1;
+        target = pivot > id ? pivot : id + 1;
     }
 }
 
@@ -726,9 +746,11 @@ static int multi_new(multi_it **out, const it_ops *ops, uint32_t nkids,
     m->it.ops = ops;
     m->kids = calloc(nkids ? nkids : 1, sizeof *m->kids);
     m->negs = calloc(nnegs ? nnegs : 1, sizeof *m->negs);
-    if (!m->kids || !m->negs) {
+    m->ids = calloc(nkids ? nkids : 1, sizeof *m->ids);
+    if (!m->kids || !m->negs || !m->ids) {
         free(m->kids);
         free(m->negs);
+        free(m->ids);
         free(m);
         return JS_ENOMEM;
     }
