@@ -211,7 +211,12 @@ int js_xq_combine(js_xq **out, int op, const js_xq *const *subs, size_t n);
  * (a negative or non-finite factor, a failed q), JS_ENOMEM. */
 int js_xq_scale(js_xq **out, const js_xq *q, double factor);
 
-/* Returns the message of the failure that made q ("" if none). */
+/* Not provided: "any of these terms, at least M of them".  Xapian 1.4 has
+ * no such operator (OP_ELITE_SET keeps the M best terms, which is not
+ * the same), and an OR of the ANDs of every M-subset grows
+ * combinatorially; a caller can ask OR and count matched terms itself.
+ *
+ * Returns the message of the failure that made q ("" if none). */
 const char *js_xq_errmsg(const js_xq *q);
 
 /* Writes Xapian's description of the query ("Query((a OR b))") into buf (NUL-terminated,
