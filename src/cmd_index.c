@@ -1,7 +1,8 @@
 /*
  * cmd_index.c — `jiansuo index [-d DIR] [OPTIONS] PATH...`.
  *
- * In:  files and directories to index, options for the build.
+ * In:  files and directories to index, options for the build, the
+ *      backend (native: index/builder.c; xapian: src/xapian_build.c).
  * Out: a published index in DIR; on a terminal a progress line (files,
  *      sections, MB read, MB/s, ETA when the total size is known), and
  *      always a final summary on standard output.  Exit status 0, or 1
@@ -20,6 +21,7 @@
 
 #include "cli.h"
 #include "jiansuo.h"
+#include "xapian_build.h"
 
 typedef struct {
     uint64_t total; /* bytes to read, when known (0: unknown) */
@@ -57,7 +59,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: jiansuo index [-d DIR] [--memory MiB] [--threads N]\n"
             "                     [--format F] [--encoding E] [--hidden]\n"
-            "                     [--no-fold] PATH...\n"
+            "                     [--no-fold] [--backend native|xapian]\n"
+            "                     [--shards N] PATH...\n"
             "\n"
             "Builds the index of the files under each PATH and publishes\n"
             "it atomically in DIR, replacing the index there.\n"
@@ -73,6 +76,10 @@ static void usage(FILE *f)
             "  --encoding E     read every file as E (default: detected)\n"
             "  --hidden         also read hidden files and directories\n"
             "  --no-fold        keep Traditional and Simplified apart\n"
+            "  --backend B      native (default): DIR/index.jsi; xapian: Xapian\n"
+            "                   databases in DIR/xapian\n"
+            "  --shards N       xapian only: spread sections over N databases\n"
+            "                   (default 1)\n"
             "  -h, --help       this text\n");
 }
 
@@ -88,6 +95,56 @@ static int parse_count(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
+/* Builds the Xapian backend's index of paths[0..n) in dir (the twin of
+ * the native path below, with the summary in the same shape).  Returns
+ * the exit status. */
+static int index_xapian(const char *dir, const js_build_options *o,
+                        unsigned shards, int n, char **paths)
+{
+    js_xbuild *b = NULL;
+    int rc = js_xbuild_open(&b, dir, o, shards);
+    for (int i = 0; i < n && !rc; i++)
+        rc = js_xbuild_add_path(b, paths[i]);
+    if (!rc)
+        rc = js_xbuild_commit(b);
+    js_cli_progress_clear();
+    if (rc) {
+        const char *msg = b ? js_xbuild_errmsg(b) : "";
+        js_cli_error("index", "%s", msg[0] ? msg : js_strerror(rc));
+        js_cli_error("index", "nothing was published; the index in %s is "
+                     "unchanged", dir);
+        js_xbuild_close(b);
+        return rc == JS_EINVALID ? JS_EXIT_USAGE : JS_EXIT_FAIL;
+    }
+    js_build_stats st;
+    js_xbuild_get_stats(b, &st);
+    js_xbuild_close(b);
+    double text_mb = (double)st.ingest.bytes_read / 1e6;
+    printf("indexed %llu documents, %llu sections from %llu files (%.1f MB) "
+           "into %s/xapian (%u shard%s)\n",
+           (unsigned long long)st.ingest.documents,
+           (unsigned long long)st.ingest.sections,
+           (unsigned long long)st.ingest.files, text_mb, dir, shards,
+           shards == 1 ? "" : "s");
+    printf("%llu terms, %llu postings, %llu positions; %.1f MB on disk "
+           "(%.2f x the text)\n",
+           (unsigned long long)st.terms, (unsigned long long)st.postings,
+           (unsigned long long)st.positions, (double)st.index_bytes / 1e6,
+           st.text_bytes ? (double)st.index_bytes / (double)st.text_bytes : 0);
+    printf("%.2f s (%.1f MB/s); %llu warnings, %llu skipped files, %llu "
+           "skipped records\n",
+           st.seconds, st.seconds > 0 ? text_mb / st.seconds : 0,
+           (unsigned long long)st.ingest.warnings,
+           (unsigned long long)st.ingest.skipped_files,
+           (unsigned long long)st.ingest.skipped_records);
+    if (fflush(stdout) == EOF) {
+        js_cli_error("index", "cannot write standard output");
+        return JS_EXIT_FAIL;
+    }
+    return st.ingest.skipped_files || st.ingest.skipped_records ? JS_EXIT_FAIL
+                                                                : JS_EXIT_OK;
+}
+
 int js_cmd_index(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -98,11 +155,15 @@ int js_cmd_index(int argc, char **argv)
         {"encoding", required_argument, NULL, 'e'},
         {"hidden", no_argument, NULL, 'H'},
         {"no-fold", no_argument, NULL, 'F'},
+        {"backend", required_argument, NULL, 'b'},
+        {"shards", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     js_build_options o = JS_BUILD_OPTIONS_INIT;
     const char *dir_arg = NULL;
+    int xapian = 0;
+    unsigned long shards = 0; /* 0: not given */
     unsigned long v;
     int c;
     optind = 1;
@@ -139,6 +200,24 @@ int js_cmd_index(int argc, char **argv)
         case 'F':
             o.analyze_flags |= JS_ANALYZE_NO_FOLD;
             break;
+        case 'b':
+            if (!strcmp(optarg, "native"))
+                xapian = 0;
+            else if (!strcmp(optarg, "xapian"))
+                xapian = 1;
+            else {
+                js_cli_error("index", "--backend takes native or xapian, not '%s'",
+                             optarg);
+                return JS_EXIT_USAGE;
+            }
+            break;
+        case 's':
+            if (parse_count(optarg, JS_XAPIAN_MAX_SHARDS, &shards)) {
+                js_cli_error("index", "--shards takes 1 to %u, not '%s'",
+                             JS_XAPIAN_MAX_SHARDS, optarg);
+                return JS_EXIT_USAGE;
+            }
+            break;
         case 'h':
             usage(stdout);
             return JS_EXIT_OK;
@@ -146,6 +225,10 @@ int js_cmd_index(int argc, char **argv)
             usage(stderr);
             return JS_EXIT_USAGE;
         }
+    }
+    if (shards && !xapian) {
+        js_cli_error("index", "--shards needs --backend xapian");
+        return JS_EXIT_USAGE;
     }
     if (optind >= argc) {
         js_cli_error("index", "no file or directory given");
@@ -172,6 +255,12 @@ int js_cmd_index(int argc, char **argv)
     }
     o.warn = js_cli_warning;
     o.warn_ctx = (void *)"index";
+    if (xapian) {
+        int status = index_xapian(dir, &o, shards ? (unsigned)shards : 1,
+                                  argc - optind, argv + optind);
+        free(dir);
+        return status;
+    }
     js_builder *b = NULL;
     int rc = js_builder_open(&b, dir, &o);
     for (int i = optind; i < argc && !rc; i++) {

@@ -1,9 +1,12 @@
 /*
- * cmd_stats.c — `jiansuo stats [-d DIR] [--json]`.
+ * cmd_stats.c — `jiansuo stats [-d DIR] [--backend B] [--json]`.
  *
- * In:  an index directory.
- * Out: its counts, the bytes of each part, the build's parameters and
- *      the format version — as aligned text or one JSON object.
+ * In:  an index directory: the native index (DIR/index.jsi), or, when
+ *      there is none or --backend xapian says so, the Xapian backend's
+ *      (DIR/xapian, see src/xapian_build.h).
+ * Out: its counts, the bytes of each part (native) or shard (Xapian),
+ *      the build's parameters and the format version — as aligned text
+ *      or one JSON object.
  */
 #include "config.h"
 
@@ -15,16 +18,96 @@
 
 #include "cli.h"
 #include "jiansuo.h"
+#include "xapian_build.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: jiansuo stats [-d DIR] [--json]\n"
+    fprintf(f, "usage: jiansuo stats [-d DIR] [--backend B] [--json]\n"
                "\n"
                "Shows the counts and sizes of an index.\n"
                "\n"
                "  -d, --index DIR  index directory (default as for 'jiansuo index')\n"
+               "  --backend B      native or xapian (default: native, else the\n"
+               "                   Xapian index when DIR has only that)\n"
                "  --json           one JSON object\n"
                "  -h, --help       this text\n");
+}
+
+/* Prints the statistics of the Xapian index in dir.  Returns the exit
+ * status. */
+static int stats_xapian(const char *dir, int json)
+{
+    js_xindex *xi = NULL;
+    int rc = js_xindex_open(&xi, dir);
+    if (rc) {
+        js_cli_error("stats", "%s", xi ? js_xindex_errmsg(xi) : js_strerror(rc));
+        js_xindex_close(xi);
+        return JS_EXIT_FAIL;
+    }
+    js_xindex_stats st;
+    js_xindex_get_stats(xi, &st);
+    if (json) {
+        json_t *o = json_object(), *shards = json_array();
+        json_object_set_new(o, "index", json_string(dir));
+        json_object_set_new(o, "backend", json_string("xapian"));
+        json_object_set_new(o, "format_version", json_integer(st.format_version));
+        json_object_set_new(o, "shards", json_integer(st.shards));
+        json_object_set_new(o, "documents", json_integer((json_int_t)st.documents));
+        json_object_set_new(o, "sections", json_integer((json_int_t)st.sections));
+        json_object_set_new(o, "terms", json_integer((json_int_t)st.terms));
+        json_object_set_new(o, "postings", json_integer((json_int_t)st.postings));
+        json_object_set_new(o, "positions", json_integer((json_int_t)st.positions));
+        json_object_set_new(o, "total_length", json_integer((json_int_t)st.total_length));
+        json_object_set_new(o, "source_bytes", json_integer((json_int_t)st.source_bytes));
+        json_object_set_new(o, "text_bytes", json_integer((json_int_t)st.text_bytes));
+        json_object_set_new(o, "file_bytes", json_integer((json_int_t)st.file_bytes));
+        for (unsigned i = 0; i < st.shards; i++) {
+            json_t *sh = json_object();
+            json_object_set_new(sh, "sections", json_integer((json_int_t)st.shard[i].sections));
+            json_object_set_new(sh, "total_length",
+                                json_integer((json_int_t)st.shard[i].total_length));
+            json_object_set_new(sh, "bytes", json_integer((json_int_t)st.shard[i].bytes));
+            json_array_append_new(shards, sh);
+        }
+        json_object_set_new(o, "shard", shards);
+        json_object_set_new(o, "fold", json_boolean(!(st.analyze_flags & JS_ANALYZE_NO_FOLD)));
+        json_t *bi = json_loads(st.build_info, 0, NULL);
+        json_object_set_new(o, "build", bi ? bi : json_null());
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
+        if (s)
+            puts(s);
+        free(s);
+    } else {
+        printf("index          %s/xapian\n", dir);
+        printf("backend        xapian\n");
+        printf("format version %u\n", st.format_version);
+        printf("shards         %u\n", st.shards);
+        printf("documents      %llu\n", (unsigned long long)st.documents);
+        printf("sections       %llu\n", (unsigned long long)st.sections);
+        printf("terms          %llu\n", (unsigned long long)st.terms);
+        printf("postings       %llu\n", (unsigned long long)st.postings);
+        printf("positions      %llu\n", (unsigned long long)st.positions);
+        printf("total length   %llu\n", (unsigned long long)st.total_length);
+        printf("source bytes   %llu\n", (unsigned long long)st.source_bytes);
+        printf("text bytes     %llu\n", (unsigned long long)st.text_bytes);
+        printf("file bytes     %llu", (unsigned long long)st.file_bytes);
+        if (st.text_bytes)
+            printf(" (%.2f x the text)", (double)st.file_bytes / (double)st.text_bytes);
+        printf("\n");
+        for (unsigned i = 0; i < st.shards; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "shard-%u", i);
+            printf("  %-13s %12llu", name, (unsigned long long)st.shard[i].bytes);
+            if (st.text_bytes)
+                printf("  %.3f x", (double)st.shard[i].bytes / (double)st.text_bytes);
+            printf("  %llu sections\n", (unsigned long long)st.shard[i].sections);
+        }
+        printf("folding        %s\n", st.analyze_flags & JS_ANALYZE_NO_FOLD ? "off" : "on");
+        printf("build          %s\n", st.build_info);
+    }
+    js_xindex_close(xi);
+    return fflush(stdout) == EOF ? JS_EXIT_FAIL : JS_EXIT_OK;
 }
 
 int js_cmd_stats(int argc, char **argv)
@@ -32,11 +115,13 @@ int js_cmd_stats(int argc, char **argv)
     static const struct option longopts[] = {
         {"index", required_argument, NULL, 'd'},
         {"json", no_argument, NULL, 'j'},
+        {"backend", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *dir_arg = NULL;
     int json = 0, c;
+    int backend = -1; /* -1: detect, 0: native, 1: xapian */
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -45,6 +130,17 @@ int js_cmd_stats(int argc, char **argv)
             break;
         case 'j':
             json = 1;
+            break;
+        case 'b':
+            if (!strcmp(optarg, "native"))
+                backend = 0;
+            else if (!strcmp(optarg, "xapian"))
+                backend = 1;
+            else {
+                js_cli_error("stats", "--backend takes native or xapian, not '%s'",
+                             optarg);
+                return JS_EXIT_USAGE;
+            }
             break;
         case 'h':
             usage(stdout);
@@ -56,6 +152,17 @@ int js_cmd_stats(int argc, char **argv)
     }
     js_index *ix;
     char *dir;
+    if (backend != 0 && optind >= argc) {
+        /* Argument errors are js_cli_open_index's to report. */
+        if (!(dir = js_cli_index_dir("stats", dir_arg)))
+            return JS_EXIT_USAGE;
+        if (backend == 1 || js_xindex_detect(dir)) {
+            int status = stats_xapian(dir, json);
+            free(dir);
+            return status;
+        }
+        free(dir);
+    }
     int status = js_cli_open_index("stats", argc, argv, optind, dir_arg, &ix,
                                    &dir);
     if (status)

@@ -1,0 +1,288 @@
+/*
+ * xapian_shim.h — a small C API over libxapian (C++), for the Xapian
+ * backend.  Plain C: no C++ type appears here and no exception crosses it
+ * (src/xapian_shim.cc catches everything at each entry point).
+ *
+ * In:  terms (bytes, may hold 0x01, the heading-field prefix), positions,
+ *      document data; database paths or remote HOST:PORT addresses;
+ *      query trees built bottom-up; BM25 parameters.
+ * Out: Xapian databases on disk; ranked hits (docid, rank, weight,
+ *      document data); database statistics.
+ *
+ * Handles and errors (the rule of jiansuo.h, made precise for this file):
+ *  - Every handle is opaque, comes from a *_open (or query constructor)
+ *    and is freed by the matching *_close, which accepts NULL.
+ *  - Functions return 0 or a negative JS_E* code.
+ *  - A function that makes a handle (js_xw_open, js_xdb_open, every
+ *    js_xq_* constructor) sets *out even on failure when memory allows,
+ *    to a handle whose *_errmsg explains; close it either way.  Only
+ *    with JS_ENOMEM may *out be NULL.
+ *  - A function working on a handle keeps its failure's message on that
+ *    handle (until the next call on it).
+ *  - Xapian errors keep Xapian's own description ("DatabaseLockError:
+ *    Unable to get write lock on ...: already locked"), after a few words
+ *    saying what was being done.  Their codes:
+ *      DatabaseNotFoundError               JS_ENOTFOUND
+ *      DatabaseVersionError                JS_EVERSION
+ *      other DatabaseOpeningError          JS_EIO
+ *      DatabaseCorruptError                JS_ECORRUPT
+ *      DatabaseError without errno         JS_ECORRUPT ("EOF reading block")
+ *      DatabaseLockError                   JS_EIO (message: another writer)
+ *      NetworkError, NetworkTimeoutError   JS_EIO
+ *      DocNotFoundError                    JS_ENOTFOUND
+ *      InvalidArgumentError, RangeError,
+ *      InvalidOperationError, Unimplemented JS_EINVALID
+ *      anything else from Xapian           JS_EIO
+ *      std::bad_alloc                      JS_ENOMEM
+ *      any other exception                 JS_EIO ("unexpected C++ exception")
+ *
+ * Terms: any bytes, 1..JS_TERM_MAX_BYTES + 1 long.  Xapian's glass
+ * backend refuses terms over 245 bytes, which a word of 64 four-byte
+ * characters with the heading prefix exceeds; such a term is stored as
+ * its first 220 bytes, byte 0x02 and 16 hex digits of its 64-bit FNV-1a
+ * hash (237 bytes).  Writer and queries apply the same mapping, so the
+ * shim's callers never see it.
+ *
+ * Docids are Xapian's: 1-based.  A database opened from several shards
+ * interleaves them (Xapian's rule): local docid d of shard s (0-based) of
+ * n is global docid (d - 1) * n + s + 1.
+ *
+ * Thread safety: a handle is used by one thread at a time; different
+ * handles may be used concurrently.
+ */
+#ifndef JS_XAPIAN_SHIM_H
+#define JS_XAPIAN_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jiansuo.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Glass refuses longer terms (see above). */
+#define JS_XAPIAN_TERM_MAX 245
+
+/* Returns libxapian's version, e.g. "1.4.22" (static). */
+const char *js_xapian_version(void);
+
+/* ---------------------------------------------------------------------
+ * Writing
+ * ------------------------------------------------------------------- */
+
+typedef struct js_xw js_xw;
+
+typedef enum js_xw_mode {
+    JS_XW_CREATE_OR_OPEN = 1,      /* open, or create when missing */
+    JS_XW_CREATE_OR_OVERWRITE = 2, /* start empty, replacing what is there */
+    JS_XW_OPEN = 3                 /* must exist */
+} js_xw_mode;
+
+/* Opens (or creates, by mode) the glass database in directory path for
+ * writing, taking Xapian's write lock: a second writer gets JS_EIO with
+ * "another writer holds the lock" in its message.  Returns 0 and *out,
+ * or a JS_E* code with *out holding the message (see the rule above). */
+int js_xw_open(js_xw **out, const char *path, js_xw_mode mode);
+
+/* One term of a document. */
+typedef struct js_xterm {
+    const char *term;           /* bytes, not NUL-terminated */
+    size_t len;                 /* 1..JS_TERM_MAX_BYTES + 1 */
+    uint32_t wdf;               /* within-document frequency; 0: npositions */
+    const uint32_t *positions;  /* ascending or not, duplicates allowed */
+    size_t npositions;          /* 0: a term without positions */
+} js_xterm;
+
+/* Writes a document holding terms[0..n) and data[0..data_len) (any
+ * bytes) as docid (replacing any document there), or, with docid 0, as
+ * the next docid.  *docid_out (may be NULL) gets the docid used.
+ * Returns 0, JS_EINVALID (an empty or over-long term, a NULL pointer
+ * with a count), JS_ENOMEM, or a Xapian error's code; message on w.
+ * Documents are buffered by Xapian and written at the latest on commit. */
+int js_xw_put(js_xw *w, uint32_t docid, const js_xterm *terms, size_t n,
+              const void *data, size_t data_len, uint32_t *docid_out);
+
+/* Makes everything written so far durable (fsync'ed).  Returns 0 or a
+ * JS_E* code; message on w. */
+int js_xw_commit(js_xw *w);
+
+/* Returns the message of the last failed call on w ("" if none; owned
+ * by w). */
+const char *js_xw_errmsg(const js_xw *w);
+
+/* Closes the database, releasing the lock.  Like Xapian, it commits what
+ * was not committed yet (Xapian also commits on its own every 10,000
+ * documents), so a caller that must not leave half-written work behind
+ * writes into a temporary directory and renames it.  NULL is fine. */
+void js_xw_close(js_xw *w);
+
+/* ---------------------------------------------------------------------
+ * Reading: one database made of local and remote parts
+ * ------------------------------------------------------------------- */
+
+typedef struct js_xdb js_xdb;
+
+/* One part: a local database directory (port 0), or a database served
+ * by xapian-tcpsrv at host:port. */
+typedef struct js_xsource {
+    const char *path_or_host;
+    unsigned port; /* 0: local; 1..65535: remote */
+} js_xsource;
+
+/* Parses "HOST:PORT" (HOST a name, an IPv4 address, or an IPv6 address
+ * in brackets, "[::1]:8000") into host (hostlen bytes, NUL-terminated,
+ * brackets removed) and *port.  Returns 0, or JS_EINVALID with a message
+ * in err (errlen bytes, may be NULL). */
+int js_xsource_parse(const char *spec, char *host, size_t hostlen,
+                     unsigned *port, char *err, size_t errlen);
+
+/* Opens src[0..n) (n >= 1) as one database, in that order (which fixes
+ * the docid interleaving).  timeout_ms bounds connecting to and each
+ * exchange with a remote part (0: 10000).  Returns 0 and *out, or a JS_E*
+ * code with *out holding the message ("127.0.0.1:1: NetworkError: Couldn't
+ * connect (Connection refused)"). */
+int js_xdb_open(js_xdb **out, const js_xsource *src, size_t n,
+                unsigned timeout_ms);
+
+/* Frees the handle and closes its connections; NULL is fine. */
+void js_xdb_close(js_xdb *db);
+
+/* Returns the message of the last failed call on db ("" if none). */
+const char *js_xdb_errmsg(const js_xdb *db);
+
+typedef struct js_xdb_stats {
+    uint64_t doccount;     /* documents */
+    uint64_t lastdocid;    /* highest docid in use (interleaved) */
+    uint64_t total_length; /* sum of document lengths (sum of wdf) */
+    double avlength;       /* total_length / doccount */
+    uint64_t terms;        /* distinct terms; only when asked (a scan) */
+    int has_positions;
+} js_xdb_stats;
+
+/* Fills *out; counts the distinct terms (by walking the term list: time
+ * in proportion to it) only when count_terms is non-zero, else sets
+ * terms to 0.  Returns 0 or a JS_E* code; message on db. */
+int js_xdb_get_stats(js_xdb *db, int count_terms, js_xdb_stats *out);
+
+/* ---------------------------------------------------------------------
+ * Queries, built bottom-up.  A constructor copies what it needs from its
+ * arguments (sub-queries included), so they may be closed at once.
+ * ------------------------------------------------------------------- */
+
+typedef struct js_xq js_xq;
+
+/* A term (its bytes as indexed, heading prefix included).  wqf (0 means
+ * 1) is the query's within-query frequency, which BM25 with k3 > 0 uses. */
+int js_xq_term(js_xq **out, const char *term, size_t len, uint32_t wqf);
+
+/* Terms that must stand at the given positions relative to each other:
+ * terms[i] (lens[i] bytes) at rels[i], rels ascending from 0.
+ *  - Consecutive rels (0, 1, 2, ...): OP_PHRASE with window n, which is
+ *    exact: each term directly after the one before.
+ *  - rels with gaps (0, 2, 3): Xapian has no "any term" placeholder, so
+ *    this is OP_PHRASE with window = span (last rel + 1): the terms in
+ *    this order within span positions.  Every exact occurrence matches;
+ *    so do occurrences in order at other distances inside the window
+ *    (a superset).  A caller that needs exactness passes every term of
+ *    the run at consecutive rels (for a CJK run: all its bigrams, not a
+ *    cover of them).
+ *  - n == 1: the term itself.
+ * Returns 0, JS_EINVALID (n == 0, rels not ascending from 0, a bad
+ * term), or JS_ENOMEM; message on *out. */
+int js_xq_phrase(js_xq **out, const char *const *terms, const size_t *lens,
+                 const uint32_t *rels, size_t n);
+
+typedef enum js_xq_op {
+    JS_XQ_AND = 1,    /* all sub-queries match; weights add */
+    JS_XQ_OR = 2,     /* any matches; weights add */
+    JS_XQ_AND_NOT = 3 /* the first, none of the others; the first's weight */
+} js_xq_op;
+
+/* Combines subs[0..n) (n >= 1; AND_NOT needs n >= 2) with op, a js_xq_op
+ * (an int: C++ may not even hold an out-of-range enum value).  Returns 0,
+ * JS_EINVALID (n == 0, a NULL or failed sub-query, an unknown op), or
+ * JS_ENOMEM; message on *out. */
+int js_xq_combine(js_xq **out, int op, const js_xq *const *subs, size_t n);
+
+/* The same matches as q with every weight multiplied by factor (>= 0;
+ * OP_SCALE_WEIGHT), e.g. a heading weight.  Returns 0 or JS_EINVALID
+ * (a negative or non-finite factor, a failed q), JS_ENOMEM. */
+int js_xq_scale(js_xq **out, const js_xq *q, double factor);
+
+/* Not provided: "any of these terms, at least M of them".  Xapian 1.4 has
+ * no such operator (OP_ELITE_SET keeps the M best terms, which is not
+ * the same), and an OR of the ANDs of every M-subset grows
+ * combinatorially; a caller can ask OR and count matched terms itself.
+ *
+ * Returns the message of the failure that made q ("" if none). */
+const char *js_xq_errmsg(const js_xq *q);
+
+/* Writes Xapian's description of the query ("Query((a OR b))") into buf (NUL-terminated,
+ * cut to buflen).  Returns 0, JS_EINVALID for a failed query. */
+int js_xq_describe(const js_xq *q, char *buf, size_t buflen);
+
+/* Frees q; NULL is fine. */
+void js_xq_close(js_xq *q);
+
+/* ---------------------------------------------------------------------
+ * Searching
+ * ------------------------------------------------------------------- */
+
+typedef struct js_xsearch {
+    double k1, b;         /* BM25 (k2 = 0, k3 = 1 are fixed) */
+    double min_normlen;   /* BM25's floor on length / average length */
+    uint32_t offset;      /* hits to skip */
+    uint32_t count;       /* hits to return at most */
+    uint32_t check_at_least; /* documents to examine before stopping;
+                                >= the doccount makes the counts exact */
+} js_xsearch;
+
+#define JS_XSEARCH_INIT {1.2, 0.75, 0.5, 0, 10, 0}
+
+typedef struct js_xmset js_xmset;
+
+/* Runs q on db with BM25Weight(k1, 0, 1, b, min_normlen).  Returns 0 and
+ * *out (close with js_xmset_close), or JS_EINVALID (a failed query, bad
+ * parameters), or a Xapian error's code; message on db. */
+int js_xdb_search(js_xdb *db, const js_xq *q, const js_xsearch *params,
+                  js_xmset **out);
+
+typedef struct js_xcounts {
+    uint64_t estimated, lower_bound, upper_bound;
+} js_xcounts;
+
+/* Number of hits held (<= params->count). */
+size_t js_xmset_size(const js_xmset *m);
+
+/* Matching documents: Xapian's estimate and its bounds (all equal when
+ * the search examined every match). */
+void js_xmset_counts(const js_xmset *m, js_xcounts *out);
+
+typedef struct js_xhit {
+    uint32_t docid;  /* global (interleaved) docid */
+    uint32_t rank;   /* 0-based, counting from the first hit overall */
+    double weight;
+    const char *data; /* the document data, owned by m, valid until the
+                         next js_xmset_hit on m or its close; NUL after
+                         data_len for convenience */
+    size_t data_len;
+} js_xhit;
+
+/* Fills *out for hit i (< js_xmset_size).  Fetching the data may need
+ * the database (or network): returns 0, JS_EINVALID (i out of range), or
+ * a Xapian error's code; message in js_xmset_errmsg. */
+int js_xmset_hit(js_xmset *m, size_t i, js_xhit *out);
+
+/* Returns the message of the last failed call on m ("" if none). */
+const char *js_xmset_errmsg(const js_xmset *m);
+
+/* Frees m; NULL is fine. */
+void js_xmset_close(js_xmset *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JS_XAPIAN_SHIM_H */

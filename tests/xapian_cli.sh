@@ -1,0 +1,142 @@
+#!/bin/sh
+# xapian_cli.sh — `jiansuo index --backend xapian` and `stats` on it.
+#
+# In:  $JIANSUO, the built binary; a tiny corpus this script writes itself
+#      (Markdown with headings, plain text, JSON Lines; Traditional and
+#      Simplified Chinese).
+# Out: "xapian_cli: N passed, M failed".  Checks exit statuses and output
+#      lines of a two-shard build and its stats (text and JSON), the
+#      directory layout, that a rebuild replaces the index, that a failed
+#      build leaves it in place, how stats chooses between a native and a
+#      Xapian index, the usage errors, and (with xapian-delve) that
+#      section i is docid i/2+1 of shard i%2.
+set -u
+: "${JIANSUO:?JIANSUO must name the jiansuo binary}"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/jiansuo-xcli.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+pass=0
+fail=0
+# expect STATUS -- command...: runs the command, checks its exit status
+# and that its stdout+stderr matches every line of $want (a grep pattern
+# per line).
+want=
+expect() {
+    status=$1
+    shift
+    "$@" >"$tmp/out" 2>&1
+    got=$?
+    ok=1
+    if [ "$got" != "$status" ]; then
+        echo "not ok: $*: exit status $got, want $status"
+        ok=0
+    fi
+    printf '%s\n' "$want" | while IFS= read -r pat; do
+        [ -z "$pat" ] && continue
+        grep -q -e "$pat" "$tmp/out" || { echo "not ok: $*: no line matching: $pat"; exit 1; }
+    done || ok=0
+    if [ $ok = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); sed 's/^/    /' "$tmp/out"; fi
+}
+# check DESCRIPTION command...: a test that passes when the command does.
+check() {
+    desc=$1
+    shift
+    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "not ok: $desc"; fi
+}
+
+c=$tmp/corpus
+mkdir -p "$c"
+cat >"$c/學院.md" <<'MD'
+# 工匠學院
+
+這是一份關於工匠學院的簡介。
+
+## 課程
+
+學院提供木工與金工課程，每班十二人。
+
+## 報名
+
+請在九月一日前填寫報名表。
+MD
+cat >"$c/河流.txt" <<'TXT'
+河流与山林
+
+河水很干净，工人在河边休息。山上的树林很茂密。
+TXT
+cat >"$c/records.jsonl" <<'JSONL'
+{"id":"a1","title":"茶","text":"龙井茶产于杭州西湖一带。","region":"浙江"}
+{"id":"a2","title":"瓷器","text":"景德镇的瓷器闻名天下。"}
+JSONL
+
+d=$tmp/index
+want='indexed 4 documents, 6 sections from 3 files .* (2 shards)
+0 warnings, 0 skipped files, 0 skipped records'
+expect 0 "$JIANSUO" index --backend xapian --shards 2 -d "$d" "$c"
+
+check "layout: two shards and info.json" \
+    test -d "$d/xapian/shard-0" -a -d "$d/xapian/shard-1" -a -f "$d/xapian/info.json"
+check "no temporary directory left" \
+    sh -c "! ls -d '$d'/xapian.tmp-* >/dev/null 2>&1"
+check "info.json names the backend" grep -q '"backend": "xapian"' "$d/xapian/info.json"
+
+want='^backend  *xapian$
+^shards  *2$
+^documents  *4$
+^sections  *6$
+^terms  *[1-9][0-9]*$
+^  shard-0  *[0-9]* .* 3 sections$
+^  shard-1  *[0-9]* .* 3 sections$
+^folding  *on$'
+expect 0 "$JIANSUO" stats -d "$d"
+
+want='"backend":"xapian","format_version":1,"shards":2,"documents":4,"sections":6,
+"shard":\[{"sections":3,"total_length":[0-9]*,"bytes":[0-9]*},{"sections":3,'
+expect 0 "$JIANSUO" stats -d "$d" --json
+
+# Section i is docid i/2+1 of shard i%2, and its data says so.
+if command -v xapian-delve >/dev/null 2>&1; then
+    for i in 0 1 2 3 4 5; do
+        want="\"section\":$i,"
+        expect 0 xapian-delve -r $((i / 2 + 1)) -d "$d/xapian/shard-$((i % 2))"
+    done
+    want='"title":"茶","format":"jsonl","encoding":"UTF-8","id":"a1","metadata":{"region":"浙江"}'
+    expect 0 xapian-delve -r 1 -d "$d/xapian/shard-0" # records.jsonl sorts first
+else
+    echo "xapian_cli: xapian-delve not found (apt-get install xapian-tools): docid checks skipped"
+fi
+
+# A rebuild replaces the index; a failed one leaves it.
+want='(1 shard)'
+expect 0 "$JIANSUO" index --backend xapian -d "$d" "$c"
+check "the second shard is gone" test ! -e "$d/xapian/shard-1"
+want='/no/such/path: No such file or directory
+nothing was published'
+expect 1 "$JIANSUO" index --backend xapian --shards 3 -d "$d" "$c" /no/such/path
+want='^shards  *1$
+^sections  *6$'
+expect 0 "$JIANSUO" stats -d "$d"
+
+# With a native index beside it, stats shows the native one unless told.
+want='indexed 4 documents, 6 sections'
+expect 0 "$JIANSUO" index -d "$d" "$c"
+want='^  postings  *[0-9]*'
+expect 0 "$JIANSUO" stats -d "$d"
+want='^backend  *xapian$'
+expect 0 "$JIANSUO" stats --backend xapian -d "$d"
+
+# No Xapian index; usage errors.
+want='no Xapian index here'
+expect 1 "$JIANSUO" stats --backend xapian -d "$tmp/none"
+want='no index here'
+expect 1 "$JIANSUO" stats -d "$tmp/none"
+want='--shards needs --backend xapian'
+expect 2 "$JIANSUO" index --shards 2 -d "$d" "$c"
+want='--backend takes native or xapian'
+expect 2 "$JIANSUO" index --backend lucene -d "$d" "$c"
+want='--shards takes 1 to 1024'
+expect 2 "$JIANSUO" index --backend xapian --shards 0 -d "$d" "$c"
+want='--backend takes native or xapian'
+expect 2 "$JIANSUO" stats --backend nope -d "$d"
+
+echo "xapian_cli: $pass passed, $fail failed"
+[ "$fail" = 0 ]
