@@ -34,6 +34,7 @@
 #include "file.h"
 #include "jiansuo.h"
 #include "lexicon.h"
+#include "spool.h"
 #include "store.h"
 
 struct js_builder {
@@ -46,11 +47,13 @@ struct js_builder {
     js_store_writer *store;
     js_buf store_out; /* finished store blocks not yet written */
     js_file_writer *fw;
-    /* document table */
-    js_buf doc_strings, doc_offsets;
-    uint32_t ndocs;
-    /* section table and lengths (for BM25 and the skip tables) */
-    js_buf sections;
+    /* document table, spooled to temporary files (FORMAT.md, part 2):
+     * source offsets and strings, document offsets and strings */
+    js_spool src_offsets, src_strings, doc_offsets, doc_strings;
+    uint32_t ndocs, nsources;
+    char *last_source[3]; /* path, format, encoding of source nsources-1 */
+    /* section table, spooled; lengths (for BM25 and the skip tables) */
+    js_spool sections;
     uint32_t nsections;
     uint32_t *body_lens, *head_lens;
     size_t lens_cap;
@@ -103,6 +106,8 @@ int js_builder_open(js_builder **out, const char *dir,
         return JS_ENOMEM;
     *out = b;
     b->lock_fd = -1;
+    b->src_offsets = b->src_strings = b->doc_offsets = b->doc_strings =
+        b->sections = (js_spool)JS_SPOOL_INIT;
     js_build_options o = JS_BUILD_OPTIONS_INIT;
     if (opts) {
         if (opts->version != JS_BUILD_OPTIONS_VERSION)
@@ -150,7 +155,14 @@ int js_builder_open(js_builder **out, const char *dir,
         return b->rc = rc;
     if ((rc = js_file_begin_part(b->fw, JS_PART_STORE)))
         return fail(b, rc, "internal error starting the store part");
-    js_buf_u64(&b->doc_offsets, 0);
+    js_spool *sp[5] = {&b->src_offsets, &b->src_strings, &b->doc_offsets,
+                       &b->doc_strings, &b->sections};
+    for (int i = 0; i < 5; i++)
+        if ((rc = js_spool_open(sp[i], b->run_dir)))
+            return fail(b, rc, "%s: cannot create a temporary file: %s",
+                        b->run_dir, strerror(sp[i]->saved_errno));
+    js_spool_u64(&b->src_offsets, 0);
+    js_spool_u64(&b->doc_offsets, 0);
     return 0;
 }
 
@@ -201,9 +213,57 @@ static int grow_lens(js_builder *b)
     return 0;
 }
 
-static void put_str(js_buf *o, const char *s)
+static void put_str(js_spool *o, const char *s)
 {
-    js_buf_put(o, s ? s : "", s ? strlen(s) + 1 : 1);
+    js_spool_write(o, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+/* Enters document d in the table: its source (path, format, encoding)
+ * once per run of documents from the same source, then its own strings.
+ * Returns 0 or an error. */
+static int add_document(js_builder *b, const js_document *d)
+{
+    const char *src[3] = {d->source ? d->source : "",
+                          d->format ? d->format : "",
+                          d->encoding ? d->encoding : ""};
+    int same = b->nsources > 0;
+    for (int i = 0; same && i < 3; i++)
+        same = !strcmp(src[i], b->last_source[i]);
+    if (!same) {
+        if (b->nsources == UINT32_MAX)
+            return fail(b, JS_ELIMIT, "too many sources");
+        for (int i = 0; i < 3; i++) {
+            char *c = strdup(src[i]);
+            if (!c)
+                return fail(b, JS_ENOMEM, "out of memory");
+            free(b->last_source[i]);
+            b->last_source[i] = c;
+            put_str(&b->src_strings, src[i]);
+        }
+        js_spool_u64(&b->src_offsets, b->src_strings.total);
+        b->nsources++;
+    }
+    js_spool_varint(&b->doc_strings, b->nsources - 1);
+    put_str(&b->doc_strings, d->title);
+    put_str(&b->doc_strings, d->id);
+    put_str(&b->doc_strings, d->metadata);
+    js_spool_u64(&b->doc_offsets, b->doc_strings.total);
+    b->ndocs++;
+    return 0;
+}
+
+/* The first sticky error of the table spools, reported; 0 if none. */
+static int spool_failed(js_builder *b)
+{
+    js_spool *sp[5] = {&b->src_offsets, &b->src_strings, &b->doc_offsets,
+                       &b->doc_strings, &b->sections};
+    for (int i = 0; i < 5; i++)
+        if (sp[i]->err)
+            return fail(b, sp[i]->err, "writing a temporary file in %s: %s",
+                        b->run_dir,
+                        sp[i]->err == JS_EIO ? strerror(sp[i]->saved_errno)
+                                             : "out of memory");
+    return 0;
 }
 
 /* Writes the store blocks finished so far into the STORE part. */
@@ -245,14 +305,8 @@ static int on_section(void *ctx, const js_section *s)
         const js_document *d = s->document;
         if (b->ndocs == UINT32_MAX)
             return fail(b, JS_ELIMIT, "too many documents");
-        put_str(&b->doc_strings, d->source);
-        put_str(&b->doc_strings, d->title);
-        put_str(&b->doc_strings, d->format);
-        put_str(&b->doc_strings, d->encoding);
-        put_str(&b->doc_strings, d->id);
-        put_str(&b->doc_strings, d->metadata);
-        js_buf_u64(&b->doc_offsets, b->doc_strings.len);
-        b->ndocs++;
+        if ((rc = add_document(b, d)))
+            return rc;
     }
     if ((rc = grow_lens(b)))
         return fail(b, rc, "out of memory");
@@ -281,14 +335,14 @@ static int on_section(void *ctx, const js_section *s)
     b->body_units += body_len;
     b->head_units += head_len;
     b->text_bytes += s->body_len;
-    js_buf_u32(&b->sections, b->ndocs - 1);
-    js_buf_u32(&b->sections, s->ordinal);
-    js_buf_u64(&b->sections, s->start);
-    js_buf_u64(&b->sections, s->end);
-    js_buf_u32(&b->sections, body_len);
-    js_buf_u32(&b->sections, head_len);
-    if (b->sections.oom || b->doc_strings.oom || b->doc_offsets.oom)
-        return fail(b, JS_ENOMEM, "out of memory");
+    js_spool_u32(&b->sections, b->ndocs - 1);
+    js_spool_u32(&b->sections, s->ordinal);
+    js_spool_u64(&b->sections, s->start);
+    js_spool_u64(&b->sections, s->end);
+    js_spool_u32(&b->sections, body_len);
+    js_spool_u32(&b->sections, head_len);
+    if ((rc = spool_failed(b)))
+        return rc;
     /* Stored text: the heading path joined by U+001F, and the body. */
     js_buf path = JS_BUF_INIT;
     for (size_t i = 0; i < s->depth; i++) {
@@ -414,6 +468,26 @@ static int write_part(js_builder *b, uint32_t id, const js_buf *data)
     return 0;
 }
 
+/* Writes a part: head, then the spools' bytes in order. */
+static int copy_part(js_builder *b, uint32_t id, const js_buf *head,
+                     js_spool **spools, int n)
+{
+    if (head->oom)
+        return fail(b, JS_ENOMEM, "out of memory");
+    int rc = js_file_begin_part(b->fw, id);
+    if (!rc)
+        rc = js_file_write(b->fw, head->p, head->len);
+    for (int i = 0; !rc && i < n; i++)
+        if ((rc = js_spool_copy(spools[i], b->fw)) && spools[i]->err)
+            return spool_failed(b);
+    if (!rc)
+        rc = js_file_end_part(b->fw);
+    if (rc)
+        return fail(b, rc, "writing the %s part: %s", js_part_name(id),
+                    js_file_errmsg(b->fw));
+    return 0;
+}
+
 int js_builder_commit(js_builder *b)
 {
     if (!b)
@@ -478,16 +552,17 @@ int js_builder_commit(js_builder *b)
     if (!b->rc) {
         js_buf d = JS_BUF_INIT;
         js_buf_u32(&d, b->ndocs);
-        js_buf_put(&d, b->doc_offsets.p, b->doc_offsets.len);
-        js_buf_put(&d, b->doc_strings.p, b->doc_strings.len);
-        write_part(b, JS_PART_DOCUMENTS, &d);
+        js_buf_u32(&d, b->nsources);
+        js_spool *parts[4] = {&b->src_offsets, &b->doc_offsets,
+                              &b->src_strings, &b->doc_strings};
+        copy_part(b, JS_PART_DOCUMENTS, &d, parts, 4);
         js_buf_free(&d);
     }
     if (!b->rc) {
         js_buf s = JS_BUF_INIT;
         js_buf_u32(&s, b->nsections);
-        js_buf_put(&s, b->sections.p, b->sections.len);
-        write_part(b, JS_PART_SECTIONS, &s);
+        js_spool *parts[1] = {&b->sections};
+        copy_part(b, JS_PART_SECTIONS, &s, parts, 1);
         js_buf_free(&s);
     }
     b->st.text_bytes = b->text_bytes;
@@ -546,9 +621,13 @@ void js_builder_close(js_builder *b)
     js_store_writer_free(b->store);
     js_ingest_close(b->ing);
     js_buf_free(&b->store_out);
-    js_buf_free(&b->doc_strings);
-    js_buf_free(&b->doc_offsets);
-    js_buf_free(&b->sections);
+    js_spool_close(&b->src_offsets);
+    js_spool_close(&b->src_strings);
+    js_spool_close(&b->doc_offsets);
+    js_spool_close(&b->doc_strings);
+    js_spool_close(&b->sections);
+    for (int i = 0; i < 3; i++)
+        free(b->last_source[i]);
     free(b->body_lens);
     free(b->head_lens);
     free(b->run_dir);

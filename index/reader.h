@@ -35,9 +35,13 @@ struct js_index {
     char *build_info;
     uint32_t positions_for;
     uint32_t ndocs;
-    const uint8_t *doc_offsets; /* u64 [ndocs + 1] */
-    const uint8_t *doc_strings;
+    const uint8_t *doc_offsets; /* u64 [ndocs + 1] into doc_strings */
+    const uint8_t *doc_strings; /* per document: source index, 3 strings */
     uint64_t doc_strings_len;
+    uint32_t nsources;
+    const uint8_t *src_offsets; /* u64 [nsources + 1] into src_strings */
+    const uint8_t *src_strings; /* per source: path, format, encoding */
+    uint64_t src_strings_len;
     uint32_t nsections;
     const uint8_t *sections; /* 32-byte records */
     js_lexicon *lex;

@@ -249,6 +249,50 @@ START_TEST(test_build_read_back)
 }
 END_TEST
 
+/* Documents from one file share a source entry; each reads back whole. */
+START_TEST(test_document_sources)
+{
+    char *dir = temp_dir();
+    js_builder *b = NULL;
+    ck_assert_int_eq(js_builder_open(&b, dir, NULL), 0);
+    const char *a = "{\"id\":\"a1\",\"title\":\"春風\",\"text\":\"小城\",\"author\":\"甲\"}\n"
+                    "{\"id\":\"a2\",\"title\":\"夏夜\",\"text\":\"星空\"}\n";
+    const char *m = "# 標題\n\n正文一\n\n## 小節\n\n正文二\n";
+    ck_assert_int_eq(js_builder_add_memory(b, "a.jsonl", a, strlen(a)), 0);
+    ck_assert_int_eq(js_builder_add_memory(b, "m.md", m, strlen(m)), 0);
+    ck_assert_int_eq(js_builder_add_memory(b, "c.jsonl", a, strlen(a)), 0);
+    ck_assert_msg(js_builder_commit(b) == 0, "%s", js_builder_errmsg(b));
+    js_builder_close(b);
+    js_index *ix;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    ck_assert_uint_eq(ix->ndocs, 5);
+    ck_assert_uint_eq(ix->nsources, 3);
+    static const char *const src[5] = {"a.jsonl", "a.jsonl", "m.md", "c.jsonl",
+                                       "c.jsonl"};
+    static const char *const fmt[5] = {"jsonl", "jsonl", "markdown", "jsonl",
+                                       "jsonl"};
+    static const char *const id[5] = {"a1", "a2", "", "a1", "a2"};
+    for (uint32_t i = 0; i < 5; i++) {
+        js_doc_rec d;
+        ck_assert_int_eq(js_index_document(ix, i, &d), 0);
+        ck_assert_str_eq(d.source, src[i]);
+        ck_assert_str_eq(d.format, fmt[i]);
+        ck_assert_str_eq(d.id, id[i]);
+        ck_assert_str_eq(d.encoding, "UTF-8");
+    }
+    js_doc_rec d;
+    ck_assert_int_eq(js_index_document(ix, 0, &d), 0);
+    ck_assert_str_eq(d.title, "春風");
+    ck_assert(strstr(d.metadata, "甲") != NULL);
+    ck_assert_int_eq(js_index_document(ix, 2, &d), 0);
+    ck_assert_str_eq(d.title, "標題");
+    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
+    js_index_close(ix);
+    remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_spilled_build_identical)
 {
     size_t len;
@@ -348,6 +392,7 @@ static Suite *index_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_build_read_back);
+    tcase_add_test(tc, test_document_sources);
     tcase_add_test(tc, test_spilled_build_identical);
     tcase_add_test(tc, test_reader_survives_republication);
     tcase_add_test(tc, test_errors);
