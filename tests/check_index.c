@@ -78,12 +78,14 @@ static void remove_dir(const char *d)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static int build(const char *dir, const char *corpus, size_t len,
-                 size_t memory_mib, uint32_t block_size, js_build_stats *st)
+static int build_threads(const char *dir, const char *corpus, size_t len,
+                         size_t memory_mib, uint32_t block_size,
+                         unsigned threads, js_build_stats *st)
 {
     js_build_options o = JS_BUILD_OPTIONS_INIT;
     o.memory_mib = memory_mib;
     o.block_size = block_size;
+    o.threads = threads;
     js_builder *b = NULL;
     int rc = js_builder_open(&b, dir, &o);
     if (!rc)
@@ -95,6 +97,36 @@ static int build(const char *dir, const char *corpus, size_t len,
         js_builder_get_stats(b, st);
     js_builder_close(b);
     return rc;
+}
+
+static int build(const char *dir, const char *corpus, size_t len,
+                 size_t memory_mib, uint32_t block_size, js_build_stats *st)
+{
+    return build_threads(dir, corpus, len, memory_mib, block_size, 1, st);
+}
+
+/* Asserts that the indexes in a and b are the same byte for byte but for
+ * the build information at the end of STATS (time, threads, runs). */
+static void assert_same_index(const char *a, const char *b)
+{
+    js_file fa, fb;
+    char err[512];
+    ck_assert_int_eq(js_file_open(&fa, a, err, sizeof err), 0);
+    ck_assert_int_eq(js_file_open(&fb, b, err, sizeof err), 0);
+    for (uint32_t id = JS_PART_STATS; id <= JS_PART_MAX; id++) {
+        size_t n = fa.parts[id].len;
+        if (id == JS_PART_STATS) {
+            n = 9 * 8 + 3 * 4; /* the counts, up to the build info */
+            ck_assert_uint_ge(fa.parts[id].len, n);
+            ck_assert_uint_ge(fb.parts[id].len, n);
+        } else {
+            ck_assert_uint_eq(fa.parts[id].len, fb.parts[id].len);
+        }
+        ck_assert_msg(!memcmp(fa.parts[id].p, fb.parts[id].p, n),
+                      "part %s differs", js_part_name(id));
+    }
+    js_file_close(&fa);
+    js_file_close(&fb);
 }
 
 /* ---- reference postings, from the text pipeline directly ---- */
@@ -303,22 +335,40 @@ START_TEST(test_spilled_build_identical)
     build(b, corpus, len, 1, 0, &sb);
     ck_assert_uint_eq(sa.runs, 0);
     ck_assert_msg(sb.runs > 1, "a 1 MiB budget spilled %u runs", sb.runs);
-    js_file fa, fb;
-    char err[512];
-    ck_assert_int_eq(js_file_open(&fa, a, err, sizeof err), 0);
-    ck_assert_int_eq(js_file_open(&fb, b, err, sizeof err), 0);
-    for (uint32_t id = JS_PART_DOCUMENTS; id <= JS_PART_MAX; id++) {
-        ck_assert_uint_eq(fa.parts[id].len, fb.parts[id].len);
-        ck_assert_msg(!memcmp(fa.parts[id].p, fb.parts[id].p, fa.parts[id].len),
-                      "part %s differs", js_part_name(id));
-    }
-    js_file_close(&fa);
-    js_file_close(&fb);
+    assert_same_index(a, b);
     compare_with_reference(b, corpus, len);
     remove_dir(a);
     remove_dir(b);
     free(a);
     free(b);
+    free(corpus);
+}
+END_TEST
+
+/* One thread or several, spilled or not: the same index. */
+START_TEST(test_threads_identical)
+{
+    size_t len;
+    char *corpus = make_corpus(8000, &len);
+    char *d1 = temp_dir(), *d2 = temp_dir(), *d3 = temp_dir(),
+         *d4 = temp_dir();
+    js_build_stats s1, s2, s3, s4;
+    build_threads(d1, corpus, len, 512, 16, 1, &s1);
+    build_threads(d2, corpus, len, 512, 16, 2, &s2);
+    build_threads(d3, corpus, len, 1, 16, 2, &s3); /* spills, and small */
+    build_threads(d4, corpus, len, 1, 16, 1, &s4); /* batches */
+    ck_assert_uint_eq(s1.runs, 0);
+    ck_assert_msg(s3.runs > 1 && s4.runs > 1, "runs: %u, %u", s3.runs,
+                  s4.runs);
+    assert_same_index(d1, d2);
+    assert_same_index(d1, d3);
+    assert_same_index(d1, d4);
+    compare_with_reference(d3, corpus, len);
+    char *dirs[4] = {d1, d2, d3, d4};
+    for (int i = 0; i < 4; i++) {
+        remove_dir(dirs[i]);
+        free(dirs[i]);
+    }
     free(corpus);
 }
 END_TEST
@@ -394,6 +444,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, test_build_read_back);
     tcase_add_test(tc, test_document_sources);
     tcase_add_test(tc, test_spilled_build_identical);
+    tcase_add_test(tc, test_threads_identical);
     tcase_add_test(tc, test_reader_survives_republication);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
