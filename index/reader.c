@@ -103,6 +103,45 @@ static int64_t bad_offsets(const uint8_t *offs, uint32_t n, uint64_t len)
     return -1;
 }
 
+#define CHECKED_PROBES 32
+
+/* Whether the record at offset is in the cache of checked records. */
+static int checked_has(const js_index *ix, uint64_t offset)
+{
+    if (!ix->checked)
+        return 0;
+    uint64_t key = offset + 1, h = key * 0x9E3779B97F4A7C15ull;
+    uint32_t i = (uint32_t)(h >> 32) & ix->checked_mask;
+    for (int k = 0; k < CHECKED_PROBES; k++) {
+        uint64_t v = atomic_load_explicit(&ix->checked[i], memory_order_acquire);
+        if (v == key)
+            return 1;
+        if (v == 0)
+            return 0;
+        i = (i + 1) & ix->checked_mask;
+    }
+    return 0;
+}
+
+/* Enters the record at offset in the cache (silently not, when its
+ * neighbourhood is full). */
+static void checked_add(const js_index *ix, uint64_t offset)
+{
+    if (!ix->checked)
+        return;
+    uint64_t key = offset + 1, h = key * 0x9E3779B97F4A7C15ull;
+    uint32_t i = (uint32_t)(h >> 32) & ix->checked_mask;
+    for (int k = 0; k < CHECKED_PROBES; k++) {
+        uint64_t v = 0;
+        if (atomic_compare_exchange_strong_explicit(
+                &ix->checked[i], &v, key, memory_order_acq_rel,
+                memory_order_acquire) ||
+            v == key)
+            return;
+        i = (i + 1) & ix->checked_mask;
+    }
+}
+
 int js_index_postings(const js_index *ix, const char *term, size_t len,
                       js_term_info *info, js_postings_cursor *c)
 {
@@ -110,10 +149,15 @@ int js_index_postings(const js_index *ix, const char *term, size_t len,
     if (rc)
         return rc;
     const js_part *p = &ix->f.parts[JS_PART_POSTINGS];
-    return js_postings_open(c, p->p + info->offset, info->length, info->df,
-                            ix->st.block_size,
-                            (info->flags & JS_TERM_POSITIONS) != 0,
-                            ix->nsections);
+    int multi = info->df > ix->st.block_size;
+    int known = multi && checked_has(ix, info->offset);
+    rc = js_postings_open_ex(c, p->p + info->offset, info->length, info->df,
+                             ix->st.block_size,
+                             (info->flags & JS_TERM_POSITIONS) != 0,
+                             ix->nsections, known);
+    if (!rc && multi && !known)
+        checked_add(ix, info->offset);
+    return rc;
 }
 
 /* Parses STATS, DOCUMENTS and SECTIONS and opens the lexicon and store. */
@@ -210,6 +254,14 @@ static int load(js_index *ix)
                        ns);
     if (rc)
         return fail(ix, rc, "the store cannot be opened");
+    /* The checked-records cache: a slot per 4 KiB of postings (a record
+     * with a skip table is some hundreds of bytes at least), zeroed
+     * lazily by the kernel; without memory it is simply not used. */
+    uint64_t slots = 1024;
+    while (slots < P[JS_PART_POSTINGS].len / 4096 && slots < (1u << 26))
+        slots *= 2;
+    ix->checked = calloc((size_t)slots, sizeof *ix->checked);
+    ix->checked_mask = (uint32_t)slots - 1;
     return 0;
 }
 
@@ -235,6 +287,7 @@ void js_index_close(js_index *ix)
         return;
     js_lexicon_close(ix->lex);
     js_store_close(ix->store);
+    free((void *)ix->checked);
     js_file_close(&ix->f);
     free(ix->build_info);
     free(ix->dir);
