@@ -93,6 +93,10 @@ struct js_builder {
     char *last_source[3]; /* path, format, encoding of source nsources-1 */
     /* section table, spooled; lengths (for BM25 and the skip tables) */
     js_spool sections;
+    /* heading paths, spooled (FORMAT.md, part 9): u32 end offsets and
+     * the paths' bytes */
+    js_spool head_offsets, head_strings;
+    uint64_t head_bytes;
     uint32_t nsections;
     uint32_t *body_lens, *head_lens;
     size_t lens_cap;
@@ -231,9 +235,10 @@ int js_builder_open(js_builder **out, const char *dir,
         return b->rc = rc;
     if ((rc = js_file_begin_part(b->fw, JS_PART_STORE)))
         return fail(b, rc, "internal error starting the store part");
-    js_spool *sp[5] = {&b->src_offsets, &b->src_strings, &b->doc_offsets,
-                       &b->doc_strings, &b->sections};
-    for (int i = 0; i < 5; i++)
+    js_spool *sp[7] = {&b->src_offsets, &b->src_strings, &b->doc_offsets,
+                       &b->doc_strings, &b->sections, &b->head_offsets,
+                       &b->head_strings};
+    for (int i = 0; i < 7; i++)
         if ((rc = js_spool_open(sp[i], b->run_dir)))
             return fail(b, rc, "%s: cannot create a temporary file: %s",
                         b->run_dir, strerror(sp[i]->saved_errno));
@@ -529,9 +534,10 @@ static int add_document(js_builder *b, const js_document *d)
 /* The first sticky error of the table spools, reported; 0 if none. */
 static int spool_failed(js_builder *b)
 {
-    js_spool *sp[5] = {&b->src_offsets, &b->src_strings, &b->doc_offsets,
-                       &b->doc_strings, &b->sections};
-    for (int i = 0; i < 5; i++)
+    js_spool *sp[7] = {&b->src_offsets, &b->src_strings, &b->doc_offsets,
+                       &b->doc_strings, &b->sections, &b->head_offsets,
+                       &b->head_strings};
+    for (int i = 0; i < 7; i++)
         if (sp[i]->err)
             return fail(b, sp[i]->err, "writing a temporary file in %s: %s",
                         b->run_dir,
@@ -621,6 +627,15 @@ static int on_section(void *ctx, const js_section *s)
     }
     if (path->oom)
         return fail(b, JS_ENOMEM, "out of memory");
+    /* ... and again in the headings part, where results find it without
+     * inflating a store block */
+    if (b->head_bytes + path->len > UINT32_MAX)
+        return fail(b, JS_ELIMIT, "more than 4 GiB of heading paths");
+    b->head_bytes += path->len;
+    js_spool_write(&b->head_strings, path->p, path->len);
+    js_spool_u32(&b->head_offsets, (uint32_t)b->head_bytes);
+    if ((rc = spool_failed(b)))
+        return rc;
     if (b->threaded) {
         if (path->len > UINT32_MAX || s->body_len > UINT32_MAX)
             return fail(b, JS_ELIMIT, "a section of over 4 GiB");
@@ -858,6 +873,14 @@ int js_builder_commit(js_builder *b)
         copy_part(b, JS_PART_SECTIONS, &s, parts, 1);
         js_buf_free(&s);
     }
+    if (!b->rc) {
+        js_buf h = JS_BUF_INIT;
+        js_buf_u32(&h, b->nsections);
+        js_buf_u32(&h, 0);
+        js_spool *parts[2] = {&b->head_offsets, &b->head_strings};
+        copy_part(b, JS_PART_HEADINGS, &h, parts, 2);
+        js_buf_free(&h);
+    }
     b->st.text_bytes = b->text_bytes;
     b->st.seconds = elapsed(&b->t0);
     if (!b->rc) {
@@ -928,6 +951,8 @@ void js_builder_close(js_builder *b)
     js_spool_close(&b->doc_offsets);
     js_spool_close(&b->doc_strings);
     js_spool_close(&b->sections);
+    js_spool_close(&b->head_offsets);
+    js_spool_close(&b->head_strings);
     for (int i = 0; i < 3; i++)
         free(b->last_source[i]);
     free(b->body_lens);

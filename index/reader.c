@@ -39,6 +39,12 @@ const char *js_index_errmsg(const js_index *ix) { return ix ? ix->err : ""; }
 
 const char *js_index_part_name(unsigned id) { return js_part_name(id); }
 
+static uint32_t rd32(const uint8_t *p)
+{
+    js_rd r = js_rd_make(p, 4);
+    return js_rd_u32(&r);
+}
+
 static uint64_t rd64(const uint8_t *p)
 {
     js_rd r = js_rd_make(p, 8);
@@ -237,6 +243,17 @@ static int load(js_index *ix)
             return fail(ix, JS_ECORRUPT, "section %u has a bad record", i);
     }
 
+    /* Heading paths: u32 count, u32 offsets[n + 1], bytes.  The offsets
+     * are checked where they are read (js_index_headings), so opening an
+     * index costs nothing per section here. */
+    r = js_rd_make(P[JS_PART_HEADINGS].p, P[JS_PART_HEADINGS].len);
+    if (js_rd_u32(&r) != ns || r.bad ||
+        js_rd_left(&r) / 4 < (uint64_t)ns + 1)
+        return fail(ix, JS_ECORRUPT, "the headings part has a bad size");
+    ix->head_offsets = js_rd_bytes(&r, 4 * ((size_t)ns + 1));
+    ix->head_strings = r.p;
+    ix->head_strings_len = js_rd_left(&r);
+
     int rc = js_lexicon_open(&ix->lex, P[JS_PART_LEXICON].p,
                              P[JS_PART_LEXICON].len,
                              P[JS_PART_LEXICON_INDEX].p,
@@ -381,6 +398,53 @@ static int check_term(void *ctx, const char *term, size_t len,
     return 0;
 }
 
+int js_index_headings(const js_index *ix, uint32_t id, const char **path,
+                      size_t *len)
+{
+    *path = "";
+    *len = 0;
+    if (id >= ix->nsections)
+        return JS_ECORRUPT;
+    uint32_t a = rd32(ix->head_offsets + 4 * (size_t)id);
+    uint32_t b = rd32(ix->head_offsets + 4 * ((size_t)id + 1));
+    if (a > b || b > ix->head_strings_len)
+        return JS_ECORRUPT;
+    *path = (const char *)ix->head_strings + a;
+    *len = b - a;
+    return 0;
+}
+
+/* Checks the headings part: offsets from 0, non-decreasing, ending at the
+ * end of the part, and each path equal to the one in the stored text.
+ * Returns 0 or JS_ECORRUPT / JS_ENOMEM with the message set. */
+static int check_headings(js_index *ix)
+{
+    if (ix->nsections == 0 || rd32(ix->head_offsets) != 0 ||
+        rd32(ix->head_offsets + 4 * (size_t)ix->nsections) !=
+            ix->head_strings_len)
+        return fail(ix, JS_ECORRUPT, "the headings part's offsets do not "
+                    "span it");
+    for (uint32_t i = 0; i < ix->nsections; i++) {
+        const char *h;
+        size_t hl;
+        if (js_index_headings(ix, i, &h, &hl))
+            return fail(ix, JS_ECORRUPT, "section %u has a bad heading "
+                        "offset", i);
+        char *path;
+        size_t pl;
+        int rc = js_store_get(ix->store, i, &path, &pl, NULL, NULL);
+        if (rc)
+            return fail(ix, rc, "stored text of section %u: %s", i,
+                        js_strerror(rc));
+        int same = pl == hl && !memcmp(path, h, hl);
+        free(path);
+        if (!same)
+            return fail(ix, JS_ECORRUPT, "section %u's heading path differs "
+                        "from its stored text", i);
+    }
+    return 0;
+}
+
 int js_index_check(js_index *ix)
 {
     if (!ix || !ix->lex)
@@ -445,6 +509,8 @@ int js_index_check(js_index *ix)
     int rc = js_store_verify(ix->store, &bad_block);
     if (rc)
         return fail(ix, rc, "stored text block %u is damaged", bad_block);
+    if (ix->nsections && (rc = check_headings(ix)))
+        return rc;
     check_ctx k;
     memset(&k, 0, sizeof k);
     k.ix = ix;

@@ -46,6 +46,9 @@ struct js_index {
     uint64_t src_strings_len;
     uint32_t nsections;
     const uint8_t *sections; /* 32-byte records */
+    const uint8_t *head_offsets; /* u32 [nsections + 1] into head_strings */
+    const uint8_t *head_strings; /* heading paths, U+001F between headings */
+    uint64_t head_strings_len;
     js_lexicon *lex;
     js_store *store;
     /* postings records (offset + 1) whose skip table js_index_postings
@@ -63,6 +66,12 @@ void js_index_section(const js_index *ix, uint32_t id, js_section_rec *out);
 /* Reads document id's strings (id < ix->ndocs); absent ones are "".
  * Returns 0 or JS_ECORRUPT. */
 int js_index_document(const js_index *ix, uint32_t id, js_doc_rec *out);
+
+/* Points *path at section id's heading path (headings joined by U+001F,
+ * *len bytes, not NUL-terminated, inside the mapped index).  Returns 0 or
+ * JS_ECORRUPT (id out of range, offsets that fail their checks). */
+int js_index_headings(const js_index *ix, uint32_t id, const char **path,
+                      size_t *len);
 
 /* Opens a cursor on a term's postings (the term's lexicon entry in
  * *info).  A record's skip table (crc and structure) is checked the

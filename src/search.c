@@ -226,21 +226,22 @@ static int make_hit(js_results *r, hit_store *hs, js_index *ix,
     h->end = rec.end;
     h->snippet = "";
 
-    char *body = NULL;
-    size_t path_len = 0, body_len = 0;
-    int want_body = !(o->flags & JS_SEARCH_NO_SNIPPET);
-    rc = js_store_get(ix->store, sc->id, &hs->path, &path_len,
-                      want_body ? &body : NULL, want_body ? &body_len : NULL);
-    if (rc)
-        return fail(r, rc, "the index is corrupt: stored text of section %u",
+    /* the heading path from its own part, so that hits without snippets
+     * never inflate a store block */
+    const char *hp;
+    size_t path_len;
+    if ((rc = js_index_headings(ix, sc->id, &hp, &path_len)))
+        return fail(r, rc, "the index is corrupt: heading path of section %u",
                     sc->id);
+    if (!(hs->path = malloc(path_len + 1)))
+        return fail(r, JS_ENOMEM, "out of memory");
+    memcpy(hs->path, hp, path_len);
+    hs->path[path_len] = 0;
     size_t depth = path_len ? 1 : 0;
     for (size_t i = 0; i < path_len; i++)
         depth += hs->path[i] == 0x1F;
-    if (!(hs->headings = calloc(depth + 1, sizeof *hs->headings))) {
-        free(body);
+    if (!(hs->headings = calloc(depth + 1, sizeof *hs->headings)))
         return fail(r, JS_ENOMEM, "out of memory");
-    }
     if (depth) {
         size_t d = 0;
         hs->headings[d++] = hs->path;
@@ -252,9 +253,14 @@ static int make_hit(js_results *r, hit_store *hs, js_index *ix,
     }
     h->headings = hs->headings;
     h->depth = depth;
-    if (!want_body)
+    if (o->flags & JS_SEARCH_NO_SNIPPET)
         return 0;
 
+    char *body = NULL;
+    size_t body_len = 0;
+    if ((rc = js_store_get(ix->store, sc->id, NULL, NULL, &body, &body_len)))
+        return fail(r, rc, "the index is corrupt: stored text of section %u",
+                    sc->id);
     js_range *found = NULL;
     size_t nfound = 0;
     rc = js_snippet_find(&found, &nfound, body, body_len, q,
