@@ -137,6 +137,8 @@ static int top_k(js_it *root, js_it *skip, uint32_t k, int no_prune,
                 *pruned = 1;
                 break;
             }
+            if (js_it_floor(root, theta - eps))
+                *pruned = 1;
             if (!have_bound || target > upto) {
                 if ((rc = js_it_bound(root, target, &ub, &upto)))
                     return rc;
