@@ -35,27 +35,24 @@
 
 unsigned long js_query_failpoint;
 
-/* Every allocation of this file goes through these two, so that the test
- * suites can make the n-th one fail (js_query_failpoint) and prove each
- * failure path returns JS_ENOMEM without leaking. */
-static void *q_realloc(void *p, size_t n)
+/* Every allocation of query.c and snippet.c goes through these, so that
+ * the test suites can make the n-th one fail (js_query_failpoint) and
+ * prove each failure path returns JS_ENOMEM without leaking. */
+void *js_q_realloc(void *p, size_t n)
 {
     if (js_query_failpoint && --js_query_failpoint == 0)
         return NULL;
     return realloc(p, n ? n : 1);
 }
 
-static void *q_calloc(size_t n, size_t size)
+void *js_q_calloc(size_t n, size_t size)
 {
     if (js_query_failpoint && --js_query_failpoint == 0)
         return NULL;
     return calloc(n ? n : 1, size ? size : 1);
 }
 
-/* Grows *p (an array of elsize-byte elements with room for *cap) so that
- * it holds at least need elements.  Returns 0, or JS_ENOMEM leaving *p as
- * it was (the caller still owns and frees it). */
-static int grow(void *pp, size_t *cap, size_t need, size_t elsize)
+int js_q_grow(void *pp, size_t *cap, size_t need, size_t elsize)
 {
     void **p = pp;
     if (need <= *cap)
@@ -65,7 +62,7 @@ static int grow(void *pp, size_t *cap, size_t need, size_t elsize)
         c *= 2;
     if (c > SIZE_MAX / elsize)
         return JS_ENOMEM;
-    void *n = q_realloc(*p, c * elsize);
+    void *n = js_q_realloc(*p, c * elsize);
     if (!n)
         return JS_ENOMEM;
     *p = n;
@@ -305,8 +302,8 @@ typedef struct {
 static int collect_token(void *ctx, const js_token *t)
 {
     collector *c = ctx;
-    if (grow(&c->v, &c->cap, c->n + 1, sizeof *c->v) ||
-        grow(&c->pool, &c->pool_cap, c->pool_len + t->term_len, 1))
+    if (js_q_grow(&c->v, &c->cap, c->n + 1, sizeof *c->v) ||
+        js_q_grow(&c->pool, &c->pool_cap, c->pool_len + t->term_len, 1))
         return JS_ENOMEM;
     memcpy(c->pool + c->pool_len, t->term, t->term_len);
     c->v[c->n++] = (ltok){t->kind, t->position, c->pool_len, t->term_len};
@@ -319,7 +316,7 @@ static int collect_token(void *ctx, const js_token *t)
 static int make_unit(js_qunit *u, const collector *c, size_t k, uint32_t base)
 {
     const ltok *t = &c->v[k];
-    u->term = q_realloc(NULL, t->len + 1);
+    u->term = js_q_realloc(NULL, t->len + 1);
     if (!u->term)
         return JS_ENOMEM;
     memcpy(u->term, c->pool + t->off, t->len);
@@ -382,7 +379,7 @@ static void free_node(js_qnode *q);
  * copy or NULL. */
 static char *clean_text(const char *q, size_t start, size_t end)
 {
-    char *s = q_realloc(NULL, (end - start) * 3 + 1);
+    char *s = js_q_realloc(NULL, (end - start) * 3 + 1);
     if (!s)
         return NULL;
     size_t o = 0;
@@ -420,8 +417,8 @@ static js_qnode *make_leaf(const char *q, size_t start, size_t end,
         goto out;
     *rc = JS_ENOMEM;
     /* At most one unit and one gram per token. */
-    ucand = q_calloc(c.n, sizeof *ucand);
-    gcand = q_calloc(c.n, sizeof *gcand);
+    ucand = js_q_calloc(c.n, sizeof *ucand);
+    gcand = js_q_calloc(c.n, sizeof *gcand);
     if (!ucand || !gcand)
         goto out;
 
@@ -469,7 +466,7 @@ static js_qnode *make_leaf(const char *q, size_t start, size_t end,
 
     /* Units come out in position order, one per position; the sort by rel
      * then kind that query.h promises already holds. */
-    leaf = q_calloc(1, sizeof *leaf);
+    leaf = js_q_calloc(1, sizeof *leaf);
     if (!leaf)
         goto out;
     leaf->op = JS_Q_LEAF;
@@ -478,7 +475,7 @@ static js_qnode *make_leaf(const char *q, size_t start, size_t end,
     if (!(leaf->text = clean_text(q, start, end)))
         goto out;
     uint32_t base = c.v[0].pos;
-    if (!(leaf->units = q_calloc(nu, sizeof *leaf->units)))
+    if (!(leaf->units = js_q_calloc(nu, sizeof *leaf->units)))
         goto out;
     for (size_t k = 0; k < nu; k++) {
         if (make_unit(&leaf->units[k], &c, ucand[k], base))
@@ -491,7 +488,7 @@ static js_qnode *make_leaf(const char *q, size_t start, size_t end,
     /* Grams without duplicates: sort the candidates by term, keep the
      * first position of each term, then restore position order by marking
      * the kept token indices (in ucand, no longer needed). */
-    if (!(gs = q_calloc(ng, sizeof *gs)))
+    if (!(gs = js_q_calloc(ng, sizeof *gs)))
         goto out;
     for (size_t k = 0; k < ng; k++) {
         const ltok *t = &c.v[gcand[k]];
@@ -503,7 +500,7 @@ static js_qnode *make_leaf(const char *q, size_t start, size_t end,
         if (k == 0 || cmp_gram_term(&gs[k], &gs[k - 1]))
             ucand[gs[k].idx] = 1;
     }
-    if (!(leaf->grams = q_calloc(ng, sizeof *leaf->grams)))
+    if (!(leaf->grams = js_q_calloc(ng, sizeof *leaf->grams)))
         goto out;
     for (size_t i = 0; i < c.n; i++) {
         if (!ucand[i])
@@ -580,7 +577,7 @@ static int add_kid(parser *p, js_qnode **into, js_qop op, js_qnode *kid,
     if (!kid)
         return 0;
     if (!*into) {
-        *into = q_calloc(1, sizeof **into);
+        *into = js_q_calloc(1, sizeof **into);
         if (!*into)
             goto fail;
         (*into)->op = op;
@@ -588,7 +585,7 @@ static int add_kid(parser *p, js_qnode **into, js_qop op, js_qnode *kid,
     }
     js_qnode *n = *into;
     uint32_t add = kid->op == op ? kid->nkids : 1;
-    if (grow(&n->kids, cap, (size_t)n->nkids + add, sizeof *n->kids))
+    if (js_q_grow(&n->kids, cap, (size_t)n->nkids + add, sizeof *n->kids))
         goto fail;
     if (kid->op == op) {
         memcpy(n->kids + n->nkids, kid->kids, add * sizeof *kid->kids);
@@ -653,8 +650,8 @@ static js_qnode *parse_unary(parser *p, int heading)
      * the inner exclusions do. */
     if (only_excludes(x))
         return x;
-    js_qnode *n = q_calloc(1, sizeof *n);
-    js_qnode **kids = q_calloc(1, sizeof *kids);
+    js_qnode *n = js_q_calloc(1, sizeof *n);
+    js_qnode **kids = js_q_calloc(1, sizeof *kids);
     if (!n || !kids) {
         free(n);
         free(kids);
@@ -737,7 +734,7 @@ int js_query_parse(js_qnode **out, const char *query, size_t len,
                  len, JS_QUERY_MAX_BYTES);
         goto out;
     }
-    if (!(t = q_calloc(len + 1, sizeof *t))) {
+    if (!(t = js_q_calloc(len + 1, sizeof *t))) {
         rc = JS_ENOMEM;
         goto nomem;
     }
@@ -798,7 +795,7 @@ typedef struct {
  * sets b->oom and makes every later call do nothing. */
 static void put(fmt_buf *b, const char *s, size_t n)
 {
-    if (b->oom || grow(&b->s, &b->cap, b->len + n + 1, 1)) {
+    if (b->oom || js_q_grow(&b->s, &b->cap, b->len + n + 1, 1)) {
         b->oom = 1;
         return;
     }

@@ -91,6 +91,16 @@ struct js_qnode {
     uint32_t nkids;
 };
 
+/* Allocation for query.c and snippet.c: realloc and calloc (never
+ * returning NULL for a zero size unless failing) that fail when the
+ * tests' js_query_failpoint counts down to zero; the caller frees with
+ * free().  js_q_grow grows *pp (an array of elsize-byte elements with room
+ * for *cap) to hold at least need, doubling; returns 0, or JS_ENOMEM
+ * leaving *pp as it was for the caller to free. */
+void *js_q_realloc(void *p, size_t n);
+void *js_q_calloc(size_t n, size_t size);
+int js_q_grow(void *pp, size_t *cap, size_t need, size_t elsize);
+
 /* Parses query[0..len) into *out, analysing parts with analyze_flags.
  * The tree is normalised: AND and OR have at least two children and no
  * child of the same operator (nested ones are flattened), a group of one

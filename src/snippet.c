@@ -31,43 +31,8 @@
 #include "snippet.h"
 #include "utf8.h"
 
-/* Allocations honour the tests' fault injection (query.h): s_realloc is
- * realloc, s_calloc calloc; the caller frees with free(). */
-static void *s_realloc(void *p, size_t n)
-{
-    if (js_query_failpoint && --js_query_failpoint == 0)
-        return NULL;
-    return realloc(p, n ? n : 1);
-}
-
-/* Allocates n zeroed elements of size bytes (calloc checks n * size for
- * overflow); NULL when out of memory. */
-static void *s_calloc(size_t n, size_t size)
-{
-    if (js_query_failpoint && --js_query_failpoint == 0)
-        return NULL;
-    return calloc(n ? n : 1, size ? size : 1);
-}
-
-/* Grows *pp (elements of elsize bytes, room for *cap) to hold need
- * elements.  Returns 0 or JS_ENOMEM, leaving *pp to the caller. */
-static int grow(void *pp, size_t *cap, size_t need, size_t elsize)
-{
-    void **p = pp;
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c < need)
-        c *= 2;
-    if (c > SIZE_MAX / elsize)
-        return JS_ENOMEM;
-    void *n = s_realloc(*p, c * elsize);
-    if (!n)
-        return JS_ENOMEM;
-    *p = n;
-    *cap = c;
-    return 0;
-}
+/* Allocations go through query.c's js_q_* so that the tests' fault
+ * injection (js_query_failpoint) reaches them too. */
 
 /* ------------------------------------------------------------------
  * Finding
@@ -136,7 +101,7 @@ static size_t intern(finder *f, const js_qunit *u)
 {
     if (f->nslots < 2 * (f->nsyms + 1)) {
         size_t ns = f->nslots ? f->nslots * 2 : 64;
-        uint32_t *slots = s_calloc(ns, sizeof *slots);
+        uint32_t *slots = js_q_calloc(ns, sizeof *slots);
         if (!slots)
             return SIZE_MAX;
         free(f->slots);
@@ -153,7 +118,7 @@ static size_t intern(finder *f, const js_qunit *u)
     size_t k = lookup(f, u->kind, u->term, u->len);
     if (k != SIZE_MAX)
         return k;
-    if (grow(&f->syms, &f->symcap, f->nsyms + 1, sizeof *f->syms))
+    if (js_q_grow(&f->syms, &f->symcap, f->nsyms + 1, sizeof *f->syms))
         return SIZE_MAX;
     f->syms[f->nsyms] = (sym){u->term, u->len, u->kind, 0, 0, 0, 0};
     size_t h = (size_t)hash_term(u->kind, u->term, u->len) & (f->nslots - 1);
@@ -174,7 +139,7 @@ static int gather(finder *f, const js_qnode *q, unsigned flags)
             return 0;
         if (!q->nunits || !q->units)
             return 0;
-        if (grow(&f->leaves, &f->leafcap, f->nleaves + 1, sizeof *f->leaves))
+        if (js_q_grow(&f->leaves, &f->leafcap, f->nleaves + 1, sizeof *f->leaves))
             return JS_ENOMEM;
         f->leaves[f->nleaves++] = q;
         return 0;
@@ -214,7 +179,7 @@ static int fill_token(void *ctx, const js_token *t)
 /* Records a match at positions [p, q].  Returns 0 or JS_ENOMEM. */
 static int add_ival(finder *f, uint32_t p, uint32_t q)
 {
-    if (grow(&f->iv, &f->ivcap, f->niv + 1, sizeof *f->iv))
+    if (js_q_grow(&f->iv, &f->ivcap, f->niv + 1, sizeof *f->iv))
         return JS_ENOMEM;
     f->iv[f->niv++] = (ival){p, q};
     return 0;
@@ -265,7 +230,7 @@ static int cmp_uref(const void *a, const void *b)
 static int match_leaf(finder *f, const js_qnode *leaf, const uint32_t *us)
 {
     uint32_t m = leaf->nunits;
-    uref *u = s_calloc(m, sizeof *u);
+    uref *u = js_q_calloc(m, sizeof *u);
     uint32_t *cand = NULL;
     uint64_t *M = NULL, *B = NULL;
     int rc = JS_ENOMEM;
@@ -296,7 +261,7 @@ static int match_leaf(finder *f, const js_qnode *leaf, const uint32_t *us)
     if (cost_lists <= cost_bits) {
         /* Candidates from the rarest unit, filtered unit by unit. */
         size_t nc = 0;
-        if (!(cand = s_calloc(a->count, sizeof *cand)))
+        if (!(cand = js_q_calloc(a->count, sizeof *cand)))
             goto out;
         for (size_t k = 0; k < a->count; k++)
             if (La[k] >= u[0].rel)
@@ -322,8 +287,8 @@ static int match_leaf(finder *f, const js_qnode *leaf, const uint32_t *us)
 
     /* Bitsets over positions 0..maxpos: M holds the candidate starts, B
      * one term's occurrences; M &= B >> rel for each unit of that term. */
-    M = s_calloc(nw, sizeof *M);
-    B = s_calloc(nw, sizeof *B);
+    M = js_q_calloc(nw, sizeof *M);
+    B = js_q_calloc(nw, sizeof *B);
     if (!M || !B)
         goto out;
     for (size_t k = 0; k < a->count; k++)
@@ -448,7 +413,7 @@ int js_snippet_find(js_range **out, size_t *n, const char *text, size_t len,
             if (grams || nv == 1) {
                 f.syms[y].whole = 1;
             } else {
-                if (grow(&f.usyms, &f.usymcap, f.nusyms + 1, sizeof *f.usyms))
+                if (js_q_grow(&f.usyms, &f.usymcap, f.nusyms + 1, sizeof *f.usyms))
                     goto out;
                 f.usyms[f.nusyms++] = (uint32_t)y;
             }
@@ -469,7 +434,7 @@ int js_snippet_find(js_range **out, size_t *n, const char *text, size_t len,
     if (total == 0)
         goto out;
     rc = JS_ENOMEM;
-    if (!(f.occ = s_calloc(total, sizeof *f.occ)))
+    if (!(f.occ = js_q_calloc(total, sizeof *f.occ)))
         goto out;
     if ((rc = js_text_analyze(text, len, &o, fill_token, &f)))
         goto out;
@@ -513,7 +478,7 @@ int js_snippet_find(js_range **out, size_t *n, const char *text, size_t len,
         }
     }
     rc = JS_ENOMEM;
-    if (!(r = s_calloc(m, sizeof *r)))
+    if (!(r = js_q_calloc(m, sizeof *r)))
         goto out;
     for (size_t k = 0; k < m; k++)
         r[k].start = r[k].end = SIZE_MAX;
@@ -706,7 +671,7 @@ static int string_ids(const char *t, const js_range *r, size_t n, size_t *ids)
     size_t ns = 64;
     while (ns < 2 * n)
         ns *= 2;
-    size_t *slots = s_calloc(ns, sizeof *slots); /* range index + 1 */
+    size_t *slots = js_q_calloc(ns, sizeof *slots); /* range index + 1 */
     if (!slots)
         return JS_ENOMEM;
     for (size_t k = 0; k < n; k++) {
@@ -753,7 +718,7 @@ int js_snippet_make(js_snippet *out, const char *text, size_t len,
 
     /* The ranges we trust: inside the text, non-empty, sorted, disjoint;
      * others are skipped rather than believed. */
-    if (nhl && !(r = s_calloc(nhl, sizeof *r)))
+    if (nhl && !(r = js_q_calloc(nhl, sizeof *r)))
         goto out;
     for (size_t k = 0; k < nhl; k++) {
         size_t a = hl[k].start < len ? hl[k].start : len;
@@ -770,10 +735,10 @@ int js_snippet_make(js_snippet *out, const char *text, size_t len,
     if (nr && has_visible(text, end, len)) {
         /* Excerpt-character offsets of each range's ends, in one pass up
          * to the last range (white space runs count as one). */
-        cs = s_calloc(nr, sizeof *cs);
-        ce = s_calloc(nr, sizeof *ce);
-        ids = s_calloc(nr, sizeof *ids);
-        cnt = s_calloc(nr, sizeof *cnt);
+        cs = js_q_calloc(nr, sizeof *cs);
+        ce = js_q_calloc(nr, sizeof *ce);
+        ids = js_q_calloc(nr, sizeof *ids);
+        cnt = js_q_calloc(nr, sizeof *cnt);
         if (!cs || !ce || !ids || !cnt || string_ids(text, r, nr, ids))
             goto out;
         size_t i = 0, chars = 0, k = 0, kk = 0;
@@ -866,7 +831,7 @@ int js_snippet_make(js_snippet *out, const char *text, size_t len,
 
     int cut_head = start > 0 && visible_before(text, start);
     int cut_tail = end < len && has_visible(text, end, len);
-    if (!(s.text = s_calloc((end - start) * 3 + 8, 1)))
+    if (!(s.text = js_q_calloc((end - start) * 3 + 8, 1)))
         goto out;
     size_t first = 0; /* first range inside the excerpt */
     while (first < nr && r[first].start < start)
@@ -874,7 +839,7 @@ int js_snippet_make(js_snippet *out, const char *text, size_t len,
     size_t last = first;
     while (last < nr && r[last].end <= end)
         last++;
-    if (last > first && !(s.hl = s_calloc(last - first, sizeof *s.hl)))
+    if (last > first && !(s.hl = js_q_calloc(last - first, sizeof *s.hl)))
         goto out;
 
     /* Copy: white space runs become one space, bad bytes U+FFFD; a range
