@@ -96,7 +96,8 @@ struct js_lexicon_writer {
     uint8_t prev[LEX_TERM_MAX];
     size_t prev_len;   /* 0 until the first term */
     uint64_t prev_off; /* postings offset of the previous term */
-    int finished;
+    uint64_t lex_base; /* LEXICON bytes drained before lex */
+    int finished, drained;
 };
 
 /* Returns 0 and *out (the caller frees it with js_lexicon_writer_free),
@@ -121,7 +122,7 @@ static int close_block(js_lexicon_writer *w)
      * far below 4 GiB, so the u32 length cannot overflow. */
     uint32_t n = (uint32_t)w->ent.len;
     uint32_t crc = (uint32_t)crc32(0L, w->ent.p, n);
-    if (js_buf_u64(&w->idx, (uint64_t)w->lex.len) ||
+    if (js_buf_u64(&w->idx, w->lex_base + (uint64_t)w->lex.len) ||
         js_buf_u32(&w->idx, w->first_len) || js_buf_u32(&w->lex, n) ||
         js_buf_put(&w->lex, w->ent.p, n) || js_buf_u32(&w->lex, crc))
         return JS_ENOMEM;
@@ -186,9 +187,46 @@ int js_lexicon_add(js_lexicon_writer *w, const char *term, size_t len,
 /* Closes the open block and appends both parts to the caller's buffers
  * (which the caller frees).  Returns 0, JS_ENOMEM (the buffers keep their
  * old length), or JS_EINVALID when called twice. */
+int js_lexicon_drain(js_lexicon_writer *w, js_buf *blocks, js_buf *idx,
+                     js_buf *firsts)
+{
+    if (!w || !blocks || !idx || !firsts)
+        return JS_EINVALID;
+    if (w->lex.oom || w->ent.oom || w->idx.oom || w->firsts.oom)
+        return JS_ENOMEM;
+    /* the open block's first term stays: it belongs to no closed block */
+    size_t keep = w->in_block && !w->finished ? w->first_len : 0;
+    size_t move = w->firsts.len - keep;
+    if (js_buf_put(blocks, w->lex.p, w->lex.len) ||
+        js_buf_put(idx, w->idx.p, w->idx.len) ||
+        js_buf_put(firsts, w->firsts.p, move))
+        return JS_ENOMEM;
+    w->lex_base += w->lex.len;
+    w->lex.len = 0;
+    w->idx.len = 0;
+    memmove(w->firsts.p, w->firsts.p + move, keep);
+    w->firsts.len = keep;
+    w->drained = 1;
+    return 0;
+}
+
+int js_lexicon_end(js_lexicon_writer *w, uint32_t *nblocks, uint64_t *nterms)
+{
+    if (!w || w->finished)
+        return JS_EINVALID;
+    w->finished = 1;
+    if (w->in_block && close_block(w))
+        return JS_ENOMEM;
+    if (w->lex.oom || w->ent.oom || w->idx.oom || w->firsts.oom)
+        return JS_ENOMEM;
+    *nblocks = w->nblocks;
+    *nterms = w->nterms;
+    return 0;
+}
+
 int js_lexicon_finish(js_lexicon_writer *w, js_buf *blocks, js_buf *index)
 {
-    if (!w || w->finished || !blocks || !index)
+    if (!w || w->finished || w->drained || !blocks || !index)
         return JS_EINVALID;
     w->finished = 1;
     if (w->in_block && close_block(w))

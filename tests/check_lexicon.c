@@ -618,6 +618,54 @@ END_TEST
 
 /* The largest values every field can hold come back intact: 10-byte
  * varints, offset + length = 2^64 - 1 = the POSTINGS size. */
+/* Streamed with js_lexicon_drain every few terms and js_lexicon_end,
+ * the parts are those js_lexicon_finish writes, byte for byte. */
+START_TEST(test_drain_matches_finish)
+{
+    static const uint32_t tpbs2[] = {1, 3, 32, 256};
+    for (size_t k = 0; k < sizeof tpbs2 / sizeof *tpbs2; k++) {
+        for (size_t n = 0; n < 200; n += 37) {
+            tset s;
+            make_set(&s, sets[1].gen, n, 1, 77 + n);
+            js_buf blocks = JS_BUF_INIT, index = JS_BUF_INIT;
+            build(&s, tpbs2[k], &blocks, &index);
+            js_lexicon_writer *w = NULL;
+            ck_assert_int_eq(js_lexicon_writer_new(&w, tpbs2[k]), 0);
+            js_buf lb = JS_BUF_INIT, ib = JS_BUF_INIT, fb = JS_BUF_INIT;
+            for (size_t i = 0; i < s.n; i++) {
+                ck_assert_int_eq(js_lexicon_add(w, (const char *)ts_term(&s, i),
+                                                s.v[i].len, &s.v[i].info),
+                                 0);
+                if (i % 5 == 2)
+                    ck_assert_int_eq(js_lexicon_drain(w, &lb, &ib, &fb), 0);
+            }
+            uint32_t nb = 0;
+            uint64_t nt = 0;
+            ck_assert_int_eq(js_lexicon_end(w, &nb, &nt), 0);
+            ck_assert_int_eq(js_lexicon_drain(w, &lb, &ib, &fb), 0);
+            js_buf whole = JS_BUF_INIT;
+            js_buf_u32(&whole, nb);
+            js_buf_u64(&whole, nt);
+            js_buf_put(&whole, ib.p, ib.len);
+            js_buf_put(&whole, fb.p, fb.len);
+            ck_assert_uint_eq(lb.len, blocks.len);
+            ck_assert(lb.len == 0 || !memcmp(lb.p, blocks.p, lb.len));
+            ck_assert_uint_eq(whole.len, index.len);
+            ck_assert(!memcmp(whole.p, index.p, index.len));
+            ck_assert_int_eq(js_lexicon_finish(w, &lb, &ib), JS_EINVALID);
+            js_lexicon_writer_free(w);
+            js_buf_free(&lb);
+            js_buf_free(&ib);
+            js_buf_free(&fb);
+            js_buf_free(&whole);
+            js_buf_free(&blocks);
+            js_buf_free(&index);
+            ts_free(&s);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_extreme_values)
 {
     tset s = {0};
@@ -1729,6 +1777,7 @@ static Suite *lexicon_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_round_trip, 0, (int)(NSETS * NTPB));
     tcase_add_test(tc, test_extreme_values);
+    tcase_add_test(tc, test_drain_matches_finish);
     tcase_add_test(tc, test_golden_bytes);
     tcase_add_test(tc, test_empty_lexicon);
     tcase_add_loop_test(tc, test_writer_rejects, 0,
