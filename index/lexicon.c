@@ -220,7 +220,8 @@ int js_lexicon_drain(js_lexicon_writer *w, js_buf *blocks, js_buf *idx,
     w->lex_base += w->lex.len;
     w->lex.len = 0;
     w->idx.len = 0;
-    memmove(w->firsts.p, w->firsts.p + move, keep);
+    if (keep)
+        memmove(w->firsts.p, w->firsts.p + move, keep);
     w->firsts.len = keep;
     w->drained = 1;
     return 0;
