@@ -125,8 +125,9 @@
  * position.
  *
  * The merge decodes each term into reused uint32 arrays for the callback,
- * so it needs, beyond the budget, 4 * (2 df + cf) bytes for the largest
- * term.
+ * 4 * (2 df + cf) bytes for the largest term; js_accum_merge_chunks
+ * bounds that by handing a large term over in pieces of whole entries
+ * (the builder passes 1/32 of its budget).
  *
  * Errors.  js_accum_add refuses at once, changing nothing, a bad
  * argument or a section lower than the last one (JS_EINVALID).  A
@@ -237,6 +238,7 @@ typedef struct src {
 
 struct js_accum {
     size_t budget, limit;
+    size_t base_limit; /* limit before js_accum_set_external */
     char *path; /* run_dir + "/run-NNNNNN" buffer */
     size_t dirlen, pathcap;
     size_t run_block; /* payload bytes per run block written */
@@ -616,6 +618,7 @@ int js_accum_new(js_accum **out, size_t budget_bytes, const char *run_dir)
     uint64_t ref_cap = ((uint64_t)1 << 32) - 4 * (uint64_t)a->blk_size;
     if ((uint64_t)a->limit > ref_cap)
         a->limit = (size_t)ref_cap;
+    a->base_limit = a->limit;
 
     a->slots = table_alloc(a, TABLE_FIRST * sizeof(slot));
     if (!a->slots)
@@ -1482,7 +1485,22 @@ static int spill(js_accum *a)
         return fail(a, rc == JS_EINVALID ? JS_ECORRUPT : rc);
     a->runs[a->nruns++] = id;
     a->spills++;
-    table_clear(a);
+    if (table_bytes(a) > a->limit / 2 && a->cap > TABLE_FIRST) {
+        /* the limit came down (js_accum_set_external) below what the
+         * table grew to: a table that fills the limit alone would spill
+         * at every add */
+        size_t want = a->limit / 4 / sizeof(slot);
+        uint32_t ncap = want > TABLE_FIRST ? (uint32_t)want : TABLE_FIRST;
+        slot *ns = table_alloc(a, (size_t)ncap * sizeof *ns);
+        if (!ns)
+            return fail(a, JS_ENOMEM);
+        acc_free(a, a->slots, table_bytes(a));
+        a->slots = ns;
+        a->cap = ncap;
+        a->nterms = 0;
+    } else {
+        table_clear(a);
+    }
     arena_reset(a);
     return 0;
 }
@@ -1771,17 +1789,44 @@ static int grow_entries(js_accum *a, size_t need)
     return rc ? rc : grow_u32(a, &a->tfs, &a->tfs_cap, need);
 }
 
+/* Where the decoded entries of the current term go: fn, in pieces of at
+ * most about max_bytes of arrays. */
+typedef struct out_fn {
+    js_accum_chunk_fn fn;
+    void *ctx;
+    const src *term; /* the group's first source, for the term's bytes */
+    size_t max_bytes;
+} out_fn;
+
+/* Before a new entry (a higher section) goes in: if the arrays hold
+ * max_bytes or more, hands the n complete entries to fn as a piece that
+ * is not the term's last and empties the arrays.  Returns 0 or fn's
+ * value. */
+static inline int maybe_flush(js_accum *a, const out_fn *o, size_t *n,
+                              size_t *np)
+{
+    if (LIKELY((*n * 2 + *np) * sizeof(uint32_t) < o->max_bytes))
+        return 0;
+    int rc = o->fn(o->ctx, (const char *)o->term->term, o->term->tlen, a->ids,
+                   a->tfs, a->pos, (uint32_t)*n, 0);
+    *n = *np = 0;
+    return rc;
+}
+
 /* Decodes the current stream of s onto the arrays (n entries, np
- * positions so far), joining a section split by a spill.  Returns 0,
- * JS_ENOMEM, JS_ECORRUPT, JS_EIO, or JS_EINVALID (a position that does
- * not increase across a spill). */
-static int decode_stream(js_accum *a, src *s, size_t *pn, size_t *pnp)
+ * positions so far), joining a section split by a spill, and handing
+ * full pieces to o.  Returns 0, fn's value, JS_ENOMEM, JS_ECORRUPT,
+ * JS_EIO, or JS_EINVALID (a position that does not increase across a
+ * spill). */
+static int decode_stream(js_accum *a, src *s, size_t *pn, size_t *pnp,
+                         const out_fn *o)
 {
     size_t n = *pn, np = *pnp;
     uint32_t sec, p;
     int rc;
     if ((rc = st_varint(a, s, &sec)) || (rc = st_varint(a, s, &p)))
         return rc;
+    /* n >= 1 between streams of a term: a flush leaves the new entry */
     if (n && sec <= a->ids[n - 1]) {
         if (sec < a->ids[n - 1])
             return JS_ECORRUPT;
@@ -1791,6 +1836,8 @@ static int decode_stream(js_accum *a, src *s, size_t *pn, size_t *pnp)
             return JS_ECORRUPT;
         a->tfs[n - 1]++;
     } else {
+        if (n && (rc = maybe_flush(a, o, &n, &np)))
+            return rc;
         if (n == a->ids_cap && (rc = grow_entries(a, n + 1)))
             return rc;
         a->ids[n] = sec;
@@ -1809,6 +1856,8 @@ static int decode_stream(js_accum *a, src *s, size_t *pn, size_t *pnp)
                 uint64_t q = js_rd_varint(&r);
                 if (r.bad || d == 0 || d > UINT32_MAX - sec || q > UINT32_MAX)
                     return JS_ECORRUPT;
+                if ((rc = maybe_flush(a, o, &n, &np)))
+                    return rc;
                 if (n == a->ids_cap && (rc = grow_entries(a, n + 1)))
                     return rc;
                 sec += (uint32_t)d;
@@ -1842,6 +1891,8 @@ static int decode_stream(js_accum *a, src *s, size_t *pn, size_t *pnp)
                 return rc;
             if (d == 0 || d > UINT32_MAX - sec)
                 return JS_ECORRUPT;
+            if ((rc = maybe_flush(a, o, &n, &np)))
+                return rc;
             if (n == a->ids_cap && (rc = grow_entries(a, n + 1)))
                 return rc;
             sec += d;
@@ -1866,10 +1917,10 @@ static int decode_stream(js_accum *a, src *s, size_t *pn, size_t *pnp)
     return 0;
 }
 
-/* The final merge of the k sources into fn.  Returns 0, fn's value, or
- * an error. */
-static int merge_to_fn(js_accum *a, src **srcs, size_t k, js_accum_term_fn fn,
-                       void *ctx)
+/* The final merge of the k sources into fn, in pieces of at most about
+ * max_bytes.  Returns 0, fn's value, or an error. */
+static int merge_to_fn(js_accum *a, src **srcs, size_t k, js_accum_chunk_fn fn,
+                       void *ctx, size_t max_bytes)
 {
     size_t hn = 0;
     src **heap = acc_malloc(a, 2 * k * sizeof *heap);
@@ -1883,15 +1934,16 @@ static int merge_to_fn(js_accum *a, src **srcs, size_t k, js_accum_term_fn fn,
     while (hn) {
         size_t m = heap_pop_group(heap, &hn, g);
         size_t n = 0, np = 0;
+        out_fn o = {fn, ctx, g[0], max_bytes};
         for (size_t j = 0; j < m; j++)
-            if ((rc = decode_stream(a, g[j], &n, &np)))
+            if ((rc = decode_stream(a, g[j], &n, &np, &o)))
                 goto out;
         if (n > UINT32_MAX) {
             rc = JS_ECORRUPT;
             goto out;
         }
         rc = fn(ctx, (const char *)g[0]->term, g[0]->tlen, a->ids, a->tfs,
-                a->pos, (uint32_t)n);
+                a->pos, (uint32_t)n, 1);
         if (rc)
             goto out;
         for (size_t j = 0; j < m; j++) {
@@ -1981,7 +2033,31 @@ static void delete_runs(js_accum *a)
  * fan-in, merges them with the table into fn, and deletes every run file
  * whatever the outcome.  Besides the codes of accum.h, returns
  * JS_EINVALID for positions found out of order (see "Errors"). */
+/* js_accum_merge's callback, called with whole terms only. */
+typedef struct whole_fn {
+    js_accum_term_fn fn;
+    void *ctx;
+} whole_fn;
+
+static int call_whole(void *ctx, const char *term, size_t len,
+                      const uint32_t *ids, const uint32_t *tfs,
+                      const uint32_t *positions, uint32_t n, int last)
+{
+    const whole_fn *w = ctx;
+    (void)last; /* always 1: pieces are never cut (max_bytes SIZE_MAX) */
+    return w->fn(w->ctx, term, len, ids, tfs, positions, n);
+}
+
 int js_accum_merge(js_accum *a, js_accum_term_fn fn, void *ctx)
+{
+    if (!fn)
+        return JS_EINVALID;
+    whole_fn w = {fn, ctx};
+    return js_accum_merge_chunks(a, call_whole, &w, SIZE_MAX);
+}
+
+int js_accum_merge_chunks(js_accum *a, js_accum_chunk_fn fn, void *ctx,
+                          size_t max_bytes)
 {
     if (!a || !fn)
         return JS_EINVALID;
@@ -2019,7 +2095,7 @@ int js_accum_merge(js_accum *a, js_accum_term_fn fn, void *ctx)
             rc = src_next(a, m);
         }
         if (!rc)
-            rc = merge_to_fn(a, sp, k, fn, ctx);
+            rc = merge_to_fn(a, sp, k, fn, ctx, max_bytes);
         for (size_t i = 0; i < a->nruns; i++)
             src_close(a, &s[i]);
     }
@@ -2029,6 +2105,19 @@ int js_accum_merge(js_accum *a, js_accum_term_fn fn, void *ctx)
     if (rc < 0)
         fail(a, rc);
     return rc;
+}
+
+/* See accum.h.  The limit keeps at least 1/8 of what it was, so that a
+ * batch is never tiny (the caller's memory is then over the budget, and
+ * the caller is told so by nothing here: it knows its own size). */
+void js_accum_set_external(js_accum *a, size_t bytes)
+{
+    if (!a)
+        return;
+    size_t floor = a->base_limit / 8;
+    a->limit = a->base_limit > bytes && a->base_limit - bytes > floor
+                   ? a->base_limit - bytes
+                   : floor;
 }
 
 uint32_t js_accum_runs(const js_accum *a) { return a ? a->spills : 0; }

@@ -49,10 +49,31 @@ typedef int (*js_accum_term_fn)(void *ctx, const char *term, size_t len,
  * JS_ENOMEM, JS_EIO, or JS_ECORRUPT (a run file damaged on disk). */
 int js_accum_merge(js_accum *a, js_accum_term_fn fn, void *ctx);
 
+/* Tells the accumulator that its owner holds `bytes` of other memory
+ * that counts against the same budget (replacing the previous figure):
+ * batches then spill that much earlier. */
+void js_accum_set_external(js_accum *a, size_t bytes);
+
 /* Statistics: runs spilled so far, and the highest memory the
  * accumulator's own structures reached, in bytes. */
 uint32_t js_accum_runs(const js_accum *a);
 size_t js_accum_peak_bytes(const js_accum *a);
+
+/* Like js_accum_term_fn, for consecutive pieces of one term's postings:
+ * each piece holds whole entries (ids above the previous piece's), and
+ * `last` is 1 on the term's final piece, 0 before.  Every term gets at
+ * least its final piece, with n >= 1. */
+typedef int (*js_accum_chunk_fn)(void *ctx, const char *term, size_t len,
+                                 const uint32_t *ids, const uint32_t *tfs,
+                                 const uint32_t *positions, uint32_t n,
+                                 int last);
+
+/* js_accum_merge, but a term whose arrays reach max_bytes (4 bytes per
+ * id, frequency and position) is handed over in pieces of about that
+ * size, so that the merge's memory stays bounded however frequent a term
+ * is (bar one entry's positions: a piece never splits an entry). */
+int js_accum_merge_chunks(js_accum *a, js_accum_chunk_fn fn, void *ctx,
+                          size_t max_bytes);
 
 /* Frees everything and deletes the run files; NULL is fine. */
 void js_accum_free(js_accum *a);

@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libxml/parser.h>
+
 #include "accum.h"
 #include "buf.h"
 #include "codec.h"
@@ -57,6 +59,11 @@
  * against 9.7 s for the whole build) for a STORE 4.8% smaller (36.0 MB
  * against 37.8 MB). */
 #define JS_STORE_LEVEL 1
+
+/* Memory outside the accumulator that the budget must cover: the
+ * program and its libraries, ingest's buffers, the store's block and
+ * zlib, the file and spool buffers. */
+#define FIXED_BYTES ((size_t)7 << 20)
 
 typedef struct chan chan;
 typedef int (*chan_work)(js_builder *b, const js_buf *batch, char *msg,
@@ -109,8 +116,10 @@ struct js_builder {
     int threaded;
     unsigned threads_used;
     size_t batch_bytes;
-    chan tokens, texts;
+    chan tokens, texts, terms;
+    struct merge_ctx *merge; /* during commit, for the terms worker */
     uint32_t batch_section; /* section of the last token in the batch */
+    uint32_t tok_section;   /* the token worker's current section */
     js_buf path;            /* the current section's heading path */
     int rc; /* sticky failure */
     int committed;
@@ -124,6 +133,8 @@ static int chan_start(chan *ch, js_builder *b, chan_work work);
 static int work_tokens(js_builder *b, const js_buf *x, char *msg,
                        size_t msglen);
 static int work_texts(js_builder *b, const js_buf *x, char *msg,
+                      size_t msglen);
+static int work_terms(js_builder *b, const js_buf *x, char *msg,
                       size_t msglen);
 
 static double elapsed(const struct timespec *t0)
@@ -213,7 +224,14 @@ int js_builder_open(js_builder **out, const char *dir,
         threads = cpus > 1 ? 2 : 1;
     }
     b->threads_used = threads > 1 ? 2 : 1;
-    size_t budget = o.memory_mib << 20, reserve = 0;
+    /* The budget is the whole process's: the builder's own buffers, the
+     * libraries' and the program's (measured: 7 MiB of RSS with
+     * --memory 1) are set aside first, a quarter of a small budget at
+     * most; the accumulator, told of the section lengths as they grow
+     * (grow_lens), gets the rest. */
+    size_t budget = o.memory_mib << 20, reserve = FIXED_BYTES;
+    if (reserve > budget / 4)
+        reserve = budget / 4;
     if (threads > 1) {
         /* batches in flight: CHAN_SLOTS per channel, each filled to
          * batch_bytes and a record beyond; counted against the budget */
@@ -222,7 +240,7 @@ int js_builder_open(js_builder **out, const char *dir,
             b->batch_bytes = 1u << 20;
         if (b->batch_bytes < (64u << 10))
             b->batch_bytes = 64u << 10;
-        reserve = 2 * CHAN_SLOTS * (b->batch_bytes + 4096);
+        reserve += 2 * CHAN_SLOTS * (b->batch_bytes + 4096);
         if (reserve > budget / 2)
             reserve = budget / 2;
     }
@@ -245,6 +263,9 @@ int js_builder_open(js_builder **out, const char *dir,
     js_spool_u64(&b->src_offsets, 0);
     js_spool_u64(&b->doc_offsets, 0);
     if (b->threads_used > 1) {
+        /* Only the ingest thread parses HTML, but libxml2 wants its
+         * global state set up once before any process goes threaded. */
+        xmlInitParser();
         if ((rc = chan_start(&b->tokens, b, work_tokens)) ||
             (rc = chan_start(&b->texts, b, work_texts)))
             return fail(b, rc, "cannot start a thread");
@@ -360,17 +381,32 @@ static void chan_free(chan *ch)
         js_buf_free(&ch->slot[i]);
 }
 
-/* Token worker: one batch of token records into the accumulator. */
+/* Token worker: one batch of token records into the accumulator.  A
+ * record is u16 length, term, u32 position; length 0 is followed by the
+ * u32 id of the section the next tokens belong to, length EXTERNAL by
+ * the u64 figure for js_accum_set_external (the builder's own memory,
+ * which the accumulator must leave room for). */
+#define EXTERNAL 0xFFFFu
 static int work_tokens(js_builder *b, const js_buf *x, char *msg,
                        size_t msglen)
 {
     const uint8_t *p = x->p, *end = x->p + x->len;
-    uint32_t section = 0;
+    uint32_t section = b->tok_section; /* from the previous batch */
     while (p < end) {
-        size_t len = *p++;
+        uint16_t len;
+        memcpy(&len, p, 2);
+        p += 2;
         if (len == 0) {
             memcpy(&section, p, 4);
             p += 4;
+            b->tok_section = section;
+            continue;
+        }
+        if (len == EXTERNAL) {
+            uint64_t ext;
+            memcpy(&ext, p, 8);
+            p += 8;
+            js_accum_set_external(b->acc, (size_t)ext);
             continue;
         }
         uint32_t pos;
@@ -444,19 +480,22 @@ static int on_token(void *ctx, const js_token *t)
     b->cur_any = 1;
     if (!b->threaded)
         return js_accum_add(b->acc, p, len, b->cur_id, t->position);
-    /* Token record: u8 length, term, u32 position; a new section is
-     * announced by length 0 and its u32 id. */
+    /* Token record: u16 length, term, u32 position; a new section is
+     * announced by length 0 and its u32 id (see work_tokens). */
     js_buf *o = &b->tokens.slot[b->tokens.fill];
-    if (js_buf_reserve(o, 2 * 5 + len + 4))
+    if (js_buf_reserve(o, 2 * 6 + len + 4))
         return JS_ENOMEM;
     uint8_t *q = o->p + o->len;
+    uint16_t l16 = 0;
     if (o->len == 0 || b->batch_section != b->cur_id) {
-        *q++ = 0;
-        memcpy(q, &b->cur_id, 4);
-        q += 4;
+        memcpy(q, &l16, 2);
+        memcpy(q + 2, &b->cur_id, 4);
+        q += 6;
         b->batch_section = b->cur_id;
     }
-    *q++ = (uint8_t)len;
+    l16 = (uint16_t)len;
+    memcpy(q, &l16, 2);
+    q += 2;
     memcpy(q, p, len);
     q += len;
     memcpy(q, &t->position, 4);
@@ -475,6 +514,9 @@ static int analyze(js_builder *b, const char *text, size_t len, int prefix)
     return js_text_analyze(text, len, &ao, on_token, b);
 }
 
+/* Grows the length arrays (8 bytes a section, kept for the skip tables
+ * until the merge) and tells the accumulator, whose budget they share.
+ * Returns 0 or JS_ENOMEM. */
 static int grow_lens(js_builder *b)
 {
     if (b->nsections < b->lens_cap)
@@ -489,6 +531,15 @@ static int grow_lens(js_builder *b)
         return JS_ENOMEM;
     b->head_lens = hl;
     b->lens_cap = cap;
+    uint64_t ext = (uint64_t)cap * 2 * sizeof *bl;
+    if (!b->threaded) {
+        js_accum_set_external(b->acc, (size_t)ext);
+        return 0;
+    }
+    js_buf *o = &b->tokens.slot[b->tokens.fill]; /* see work_tokens */
+    uint16_t mark = EXTERNAL;
+    if (js_buf_put(o, &mark, 2) || js_buf_put(o, &ext, 8))
+        return JS_ENOMEM;
     return 0;
 }
 
@@ -703,52 +754,184 @@ int js_builder_add_memory(js_builder *b, const char *name, const void *data,
 
 /* ---- commit ---- */
 
-typedef struct {
+/* The merge's output side: each term's pieces (js_accum_merge_chunks)
+ * encoded block by block into POSTINGS (js_postings_writer), its entry
+ * into the lexicon, whose finished blocks go to spools.  Run by the
+ * ingest thread, or with threads by a worker fed over the `terms`
+ * channel while the ingest thread merges. */
+typedef struct merge_ctx {
     js_builder *b;
     js_lexicon_writer *lex;
-    js_buf enc;
+    js_postings_writer pw;
+    js_buf enc, lex_out, idx_out, firsts_out;
+    js_spool lex_blocks, lex_idx, lex_firsts;
     uint32_t *lens;
     size_t lens_cap;
-    uint64_t postings_off;
+    uint64_t postings_off; /* where the current term's record starts */
+    uint64_t rec_len;      /* its bytes so far */
+    uint32_t df;
+    int in_term;
+    uint64_t terms_seen;   /* by the merging thread, for progress */
 } merge_ctx;
 
-static int on_term(void *ctx, const char *term, size_t len, const uint32_t *ids,
-                   const uint32_t *tfs, const uint32_t *positions, uint32_t n)
+/* Moves the lexicon's finished blocks to the spools. */
+static int drain_lexicon(merge_ctx *m, char *msg, size_t msglen)
 {
-    merge_ctx *m = ctx;
+    m->lex_out.len = m->idx_out.len = m->firsts_out.len = 0;
+    int rc = js_lexicon_drain(m->lex, &m->lex_out, &m->idx_out,
+                              &m->firsts_out);
+    if (!rc)
+        rc = js_spool_write(&m->lex_blocks, m->lex_out.p, m->lex_out.len);
+    if (!rc)
+        rc = js_spool_write(&m->lex_idx, m->idx_out.p, m->idx_out.len);
+    if (!rc)
+        rc = js_spool_write(&m->lex_firsts, m->firsts_out.p,
+                            m->firsts_out.len);
+    if (rc)
+        snprintf(msg, msglen, "lexicon: %s", js_strerror(rc));
+    return rc;
+}
+
+/* One piece of a term (see js_accum_chunk_fn).  Returns 0 or an error
+ * with its message in msg. */
+static int term_piece(merge_ctx *m, const char *term, size_t len,
+                      const uint32_t *ids, const uint32_t *tfs,
+                      const uint32_t *positions, uint32_t n, int last,
+                      char *msg, size_t msglen)
+{
     js_builder *b = m->b;
+    int rc;
+    if (!m->in_term) {
+        js_postings_writer_init(&m->pw, b->o.block_size, positions != NULL);
+        m->in_term = 1;
+        m->df = 0;
+        m->rec_len = 0;
+    }
     if (n > m->lens_cap) {
         uint32_t *l = realloc(m->lens, (size_t)n * sizeof *l);
-        if (!l)
-            return fail(b, JS_ENOMEM, "out of memory");
+        if (!l) {
+            snprintf(msg, msglen, "out of memory");
+            return JS_ENOMEM;
+        }
         m->lens = l;
         m->lens_cap = n;
     }
     const uint32_t *field = len && term[0] == 1 ? b->head_lens : b->body_lens;
     for (uint32_t i = 0; i < n; i++) {
-        if (ids[i] >= b->nsections)
-            return fail(b, JS_ECORRUPT, "merge produced section %u of %u",
-                        ids[i], b->nsections);
+        if (ids[i] >= b->nsections) {
+            snprintf(msg, msglen, "merge produced section %u of %u", ids[i],
+                     b->nsections);
+            return JS_ECORRUPT;
+        }
         m->lens[i] = field[ids[i]];
     }
     m->enc.len = 0;
-    js_postings_info pi;
-    int rc = js_postings_encode(&m->enc, ids, tfs, positions, m->lens, n,
-                                b->o.block_size, &pi);
-    if (rc)
-        return fail(b, rc, "encoding postings: %s", js_strerror(rc));
-    if ((rc = js_file_write(b->fw, m->enc.p, m->enc.len)))
-        return fail(b, rc, "%s", js_file_errmsg(b->fw));
-    js_term_info ti = {n, pi.cf, m->postings_off, m->enc.len, pi.max_tf,
+    rc = js_postings_writer_add(&m->pw, &m->enc, ids, tfs, positions, m->lens,
+                                n);
+    js_postings_info pi = {0, 0};
+    if (!rc && last)
+        rc = js_postings_writer_finish(&m->pw, &m->enc, &pi);
+    if (rc) {
+        snprintf(msg, msglen, "encoding postings: %s", js_strerror(rc));
+        return rc;
+    }
+    m->df += n;
+    if (m->enc.len && (rc = js_file_write(b->fw, m->enc.p, m->enc.len))) {
+        snprintf(msg, msglen, "%s", js_file_errmsg(b->fw));
+        return rc;
+    }
+    m->rec_len += m->enc.len;
+    if (!last)
+        return 0;
+    js_term_info ti = {m->df, pi.cf, m->postings_off, m->rec_len, pi.max_tf,
                        positions ? JS_TERM_POSITIONS : 0};
-    if ((rc = js_lexicon_add(m->lex, term, len, &ti)))
-        return fail(b, rc, "lexicon: %s", js_strerror(rc));
-    m->postings_off += m->enc.len;
+    if ((rc = js_lexicon_add(m->lex, term, len, &ti))) {
+        snprintf(msg, msglen, "lexicon: %s", js_strerror(rc));
+        return rc;
+    }
+    m->postings_off += m->rec_len;
+    m->in_term = 0;
     b->st.terms++;
-    b->st.postings += n;
+    b->st.postings += m->df;
     b->st.positions += positions ? pi.cf : 0;
-    if ((b->st.terms & 0xFFFF) == 0)
+    if ((b->st.terms & 0xFFF) == 0)
+        return drain_lexicon(m, msg, msglen);
+    return 0;
+}
+
+/* Piece callback of the one-thread merge. */
+static int on_piece(void *ctx, const char *term, size_t len,
+                    const uint32_t *ids, const uint32_t *tfs,
+                    const uint32_t *positions, uint32_t n, int last)
+{
+    merge_ctx *m = ctx;
+    js_builder *b = m->b;
+    char msg[sizeof b->err];
+    int rc = term_piece(m, term, len, ids, tfs, positions, n, last, msg,
+                        sizeof msg);
+    if (rc)
+        return fail(b, rc, "%s", msg);
+    if (last && (++m->terms_seen & 0xFFFF) == 0)
         report_progress(b, 1, 0);
+    return 0;
+}
+
+/* Piece callback of the threaded merge: the piece is copied into the
+ * batch for the terms worker (record: u32 term length, u32 n, u32
+ * positions count, u32 flags (1 last, 2 has positions), the term padded
+ * to 4 bytes, ids, tfs, positions: the arrays stay 4-aligned). */
+static int on_piece_queued(void *ctx, const char *term, size_t len,
+                           const uint32_t *ids, const uint32_t *tfs,
+                           const uint32_t *positions, uint32_t n, int last)
+{
+    merge_ctx *m = ctx;
+    js_builder *b = m->b;
+    uint64_t np = 0;
+    if (positions)
+        for (uint32_t i = 0; i < n; i++)
+            np += tfs[i];
+    js_buf *o = &b->terms.slot[b->terms.fill];
+    size_t tpad = (len + 3) & ~(size_t)3;
+    size_t need = 16 + tpad + ((size_t)2 * n + (size_t)np) * 4;
+    if (np > UINT32_MAX || js_buf_reserve(o, need))
+        return fail(b, JS_ENOMEM, "out of memory");
+    uint32_t head[4] = {(uint32_t)len, n, (uint32_t)np,
+                        (last ? 1u : 0u) | (positions ? 2u : 0u)};
+    static const uint8_t zero[4] = {0};
+    js_buf_put(o, head, sizeof head);
+    js_buf_put(o, term, len);
+    js_buf_put(o, zero, tpad - len);
+    js_buf_put(o, ids, (size_t)n * 4);
+    js_buf_put(o, tfs, (size_t)n * 4);
+    if (np)
+        js_buf_put(o, positions, (size_t)np * 4);
+    if (last && (++m->terms_seen & 0xFFFF) == 0)
+        report_progress(b, 1, 0);
+    if (o->len >= b->batch_bytes)
+        return chan_submit(b, &b->terms);
+    return 0;
+}
+
+/* Terms worker: a batch of pieces (see on_piece_queued) through
+ * term_piece. */
+static int work_terms(js_builder *b, const js_buf *x, char *msg, size_t msglen)
+{
+    merge_ctx *m = b->merge;
+    const uint8_t *p = x->p, *end = x->p + x->len;
+    while (p < end) {
+        /* 4-aligned: the buffer is malloc'ed, every record a multiple */
+        const uint32_t *head = (const uint32_t *)(const void *)p;
+        uint32_t len = head[0], n = head[1], np = head[2], flags = head[3];
+        const char *term = (const char *)p + 16;
+        p += 16 + ((len + 3) & ~3u);
+        const uint32_t *ids = (const uint32_t *)(const void *)p;
+        p += ((size_t)2 * n + np) * 4;
+        int rc = term_piece(m, term, len, ids, ids + n,
+                            (flags & 2) ? ids + 2 * (size_t)n : NULL, n,
+                            flags & 1, msg, msglen);
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 
@@ -816,39 +999,87 @@ int js_builder_commit(js_builder *b)
     }
     js_file_end_part(b->fw);
 
-    /* Postings and lexicon. */
+    /* Postings and lexicon: the merge hands terms over in pieces of at
+     * most 1/32 of the budget; they are encoded and written block by
+     * block, and the lexicon's blocks are spooled. */
     report_progress(b, 1, 1);
-    merge_ctx m = {b, NULL, JS_BUF_INIT, NULL, 0, 0};
-    if ((rc = js_lexicon_writer_new(&m.lex, JS_LEXICON_BLOCK_TERMS))) {
+    chan_free(&b->tokens); /* the ingest batches' memory, for the merge */
+    chan_free(&b->texts);
+    merge_ctx *m = calloc(1, sizeof *m);
+    if (!m) {
         js_buf_free(&store_index);
-        return fail(b, rc, "lexicon: %s", js_strerror(rc));
+        return fail(b, JS_ENOMEM, "out of memory");
     }
-    js_file_begin_part(b->fw, JS_PART_POSTINGS);
-    rc = js_accum_merge(b->acc, on_term, &m);
+    m->b = b;
+    b->merge = m;
+    m->lex_blocks = m->lex_idx = m->lex_firsts = (js_spool)JS_SPOOL_INIT;
+    if ((rc = js_lexicon_writer_new(&m->lex, JS_LEXICON_BLOCK_TERMS)))
+        fail(b, rc, "lexicon: %s", js_strerror(rc));
+    js_spool *ls[3] = {&m->lex_blocks, &m->lex_idx, &m->lex_firsts};
+    for (int i = 0; !b->rc && i < 3; i++)
+        if ((rc = js_spool_open(ls[i], b->run_dir)))
+            fail(b, rc, "%s: cannot create a temporary file: %s", b->run_dir,
+                 strerror(ls[i]->saved_errno));
+    if (!b->rc)
+        js_file_begin_part(b->fw, JS_PART_POSTINGS);
+    size_t piece = (b->o.memory_mib << 20) / 32; /* arrays grow to 2x */
+    if (!b->rc && b->threads_used > 1) {
+        if ((rc = chan_start(&b->terms, b, work_terms))) {
+            fail(b, rc, "cannot start a thread");
+        } else {
+            b->threaded = 1;
+            rc = js_accum_merge_chunks(b->acc, on_piece_queued, m, piece);
+            b->threaded = 0;
+            int rc2 = chan_finish(b, &b->terms);
+            if (!rc)
+                rc = rc2;
+        }
+    } else if (!b->rc) {
+        rc = js_accum_merge_chunks(b->acc, on_piece, m, piece);
+    }
+    chan_free(&b->terms);
     js_file_end_part(b->fw);
     b->st.runs = js_accum_runs(b->acc);
     b->st.peak_memory = js_accum_peak_bytes(b->acc);
-    js_buf_free(&m.enc);
-    free(m.lens);
-    if (rc) {
-        js_lexicon_writer_free(m.lex);
+    if (rc && !b->rc)
+        fail(b, rc, "merging postings: %s", js_strerror(rc));
+    report_progress(b, 2, 1);
+    /* The lexicon's last block, then its parts from the spools. */
+    uint32_t lex_blocks = 0;
+    uint64_t lex_terms = 0;
+    char msg[sizeof b->err];
+    if (!b->rc && (rc = js_lexicon_end(m->lex, &lex_blocks, &lex_terms)))
+        fail(b, rc, "lexicon: %s", js_strerror(rc));
+    if (!b->rc && (rc = drain_lexicon(m, msg, sizeof msg)))
+        fail(b, rc, "%s", msg);
+    if (!b->rc) {
+        js_buf none = JS_BUF_INIT;
+        js_spool *parts[1] = {&m->lex_blocks};
+        copy_part(b, JS_PART_LEXICON, &none, parts, 1);
+    }
+    if (!b->rc) {
+        js_buf head = JS_BUF_INIT;
+        js_buf_u32(&head, lex_blocks);
+        js_buf_u64(&head, lex_terms);
+        js_spool *parts[2] = {&m->lex_idx, &m->lex_firsts};
+        copy_part(b, JS_PART_LEXICON_INDEX, &head, parts, 2);
+        js_buf_free(&head);
+    }
+    b->merge = NULL;
+    js_lexicon_writer_free(m->lex);
+    js_postings_writer_free(&m->pw);
+    js_buf_free(&m->enc);
+    js_buf_free(&m->lex_out);
+    js_buf_free(&m->idx_out);
+    js_buf_free(&m->firsts_out);
+    for (int i = 0; i < 3; i++)
+        js_spool_close(ls[i]);
+    free(m->lens);
+    free(m);
+    if (b->rc) {
         js_buf_free(&store_index);
-        if (!b->rc)
-            fail(b, rc, "merging postings: %s", js_strerror(rc));
         return b->rc;
     }
-    report_progress(b, 2, 1);
-    js_buf lex = JS_BUF_INIT, lexidx = JS_BUF_INIT;
-    rc = js_lexicon_finish(m.lex, &lex, &lexidx);
-    js_lexicon_writer_free(m.lex);
-    if (rc)
-        fail(b, rc, "lexicon: %s", js_strerror(rc));
-    if (!b->rc)
-        write_part(b, JS_PART_LEXICON, &lex);
-    if (!b->rc)
-        write_part(b, JS_PART_LEXICON_INDEX, &lexidx);
-    js_buf_free(&lex);
-    js_buf_free(&lexidx);
     if (!b->rc)
         write_part(b, JS_PART_STORE_INDEX, &store_index);
     js_buf_free(&store_index);

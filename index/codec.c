@@ -279,12 +279,19 @@ int js_postings_writer_init(js_postings_writer *w, uint32_t block_size,
 {
     if (!w)
         return JS_EINVALID;
-    memset(w, 0, sizeof *w);
+    /* keep the buffers of an earlier term (a fresh writer: the caller
+     * zeroed it, or it is on the stack: see codec.h) */
+    w->err = 0;
+    w->any_lens = 0;
+    w->n = w->npos = 0;
+    w->df = w->last_id = w->max_tf = w->prev_last = w->nblocks = 0;
+    w->cf = w->blocks_len = 0;
+    w->table.len = 0;
+    w->table.oom = 0;
     if (block_size == 0 || block_size > BLOCK_MAX)
         return w->err = JS_EINVALID;
     w->block_size = block_size;
     w->has_pos = has_positions ? 1 : 0;
-    w->table = (js_buf)JS_BUF_INIT;
     return 0;
 }
 
@@ -453,7 +460,7 @@ int js_postings_encode(js_buf *out, const uint32_t *ids, const uint32_t *tfs,
     if (!out || !ids || !tfs || n == 0 || block_size == 0 ||
         block_size > BLOCK_MAX)
         return JS_EINVALID;
-    js_postings_writer *w = malloc(sizeof *w);
+    js_postings_writer *w = calloc(1, sizeof *w);
     if (!w)
         return JS_ENOMEM;
     const size_t start = out->len;

@@ -63,7 +63,8 @@ typedef struct js_postings_writer {
     js_buf table;
 } js_postings_writer;
 
-/* Starts a term (w may be reused after finish; buffers are kept).
+/* Starts a term.  A new writer must be zeroed first (its buffers are
+ * kept from term to term; free them with js_postings_writer_free).
  * Returns 0 or JS_EINVALID (block size outside 1..JS_BLOCK_SIZE*8). */
 int js_postings_writer_init(js_postings_writer *w, uint32_t block_size,
                             int has_positions);

@@ -44,6 +44,10 @@
 #define LEX_INDEX_ENTRY 12u
 /* A block's frame: u32 length before the entries, u32 crc32 after. */
 #define LEX_FRAME 8u
+/* Entry flags beside JS_TERM_POSITIONS (FORMAT.md, part 6). */
+#define LEX_CONTIGUOUS 2u     /* offset = previous offset + length */
+#define LEX_MAX_TF_IMPLIED 4u /* max tf = cf - df + 1 */
+#define LEX_FLAGS (JS_TERM_POSITIONS | LEX_CONTIGUOUS | LEX_MAX_TF_IMPLIED)
 
 /* Compares two byte strings in memcmp order, the shorter first on a tie.
  * Returns <0, 0 or >0. */
@@ -96,7 +100,9 @@ struct js_lexicon_writer {
     uint8_t prev[LEX_TERM_MAX];
     size_t prev_len;   /* 0 until the first term */
     uint64_t prev_off; /* postings offset of the previous term */
-    int finished;
+    uint64_t prev_plen; /* and its postings length */
+    uint64_t lex_base; /* LEXICON bytes drained before lex */
+    int finished, drained;
 };
 
 /* Returns 0 and *out (the caller frees it with js_lexicon_writer_free),
@@ -121,7 +127,7 @@ static int close_block(js_lexicon_writer *w)
      * far below 4 GiB, so the u32 length cannot overflow. */
     uint32_t n = (uint32_t)w->ent.len;
     uint32_t crc = (uint32_t)crc32(0L, w->ent.p, n);
-    if (js_buf_u64(&w->idx, (uint64_t)w->lex.len) ||
+    if (js_buf_u64(&w->idx, w->lex_base + (uint64_t)w->lex.len) ||
         js_buf_u32(&w->idx, w->first_len) || js_buf_u32(&w->lex, n) ||
         js_buf_put(&w->lex, w->ent.p, n) || js_buf_u32(&w->lex, crc))
         return JS_ENOMEM;
@@ -166,17 +172,28 @@ int js_lexicon_add(js_lexicon_writer *w, const char *term, size_t len,
         if (js_buf_put(&w->firsts, t, len))
             return JS_ENOMEM;
     }
+    /* Fields the reader can infer are left out (FORMAT.md): the offset
+     * of a record that follows the previous entry's, and a max tf of
+     * cf - df + 1 (every term of df 1, and every term whose sections hold
+     * it once each). */
+    uint8_t flags = (uint8_t)info->flags;
+    if (w->in_block && info->offset - w->prev_off == w->prev_plen)
+        flags |= LEX_CONTIGUOUS;
+    if (info->max_tf - 1 == info->cf - info->df)
+        flags |= LEX_MAX_TF_IMPLIED;
     js_buf *e = &w->ent;
     if (js_buf_varint(e, shared) || js_buf_varint(e, len - shared) ||
         js_buf_put(e, t + shared, len - shared) ||
         js_buf_varint(e, info->df) ||
-        js_buf_varint(e, info->cf - info->df) || js_buf_varint(e, off) ||
-        js_buf_varint(e, info->length) || js_buf_varint(e, info->max_tf) ||
-        js_buf_u8(e, (uint8_t)info->flags))
+        js_buf_varint(e, info->cf - info->df) || js_buf_u8(e, flags) ||
+        (!(flags & LEX_CONTIGUOUS) && js_buf_varint(e, off)) ||
+        js_buf_varint(e, info->length) ||
+        (!(flags & LEX_MAX_TF_IMPLIED) && js_buf_varint(e, info->max_tf)))
         return JS_ENOMEM; /* the buffers' oom flag makes it stick */
     memcpy(w->prev, t, len);
     w->prev_len = len;
     w->prev_off = info->offset;
+    w->prev_plen = info->length;
     w->nterms++;
     if (++w->in_block == w->per_block)
         return close_block(w);
@@ -186,9 +203,47 @@ int js_lexicon_add(js_lexicon_writer *w, const char *term, size_t len,
 /* Closes the open block and appends both parts to the caller's buffers
  * (which the caller frees).  Returns 0, JS_ENOMEM (the buffers keep their
  * old length), or JS_EINVALID when called twice. */
+int js_lexicon_drain(js_lexicon_writer *w, js_buf *blocks, js_buf *idx,
+                     js_buf *firsts)
+{
+    if (!w || !blocks || !idx || !firsts)
+        return JS_EINVALID;
+    if (w->lex.oom || w->ent.oom || w->idx.oom || w->firsts.oom)
+        return JS_ENOMEM;
+    /* the open block's first term stays: it belongs to no closed block */
+    size_t keep = w->in_block && !w->finished ? w->first_len : 0;
+    size_t move = w->firsts.len - keep;
+    if (js_buf_put(blocks, w->lex.p, w->lex.len) ||
+        js_buf_put(idx, w->idx.p, w->idx.len) ||
+        js_buf_put(firsts, w->firsts.p, move))
+        return JS_ENOMEM;
+    w->lex_base += w->lex.len;
+    w->lex.len = 0;
+    w->idx.len = 0;
+    if (keep)
+        memmove(w->firsts.p, w->firsts.p + move, keep);
+    w->firsts.len = keep;
+    w->drained = 1;
+    return 0;
+}
+
+int js_lexicon_end(js_lexicon_writer *w, uint32_t *nblocks, uint64_t *nterms)
+{
+    if (!w || w->finished)
+        return JS_EINVALID;
+    w->finished = 1;
+    if (w->in_block && close_block(w))
+        return JS_ENOMEM;
+    if (w->lex.oom || w->ent.oom || w->idx.oom || w->firsts.oom)
+        return JS_ENOMEM;
+    *nblocks = w->nblocks;
+    *nterms = w->nterms;
+    return 0;
+}
+
 int js_lexicon_finish(js_lexicon_writer *w, js_buf *blocks, js_buf *index)
 {
-    if (!w || w->finished || !blocks || !index)
+    if (!w || w->finished || w->drained || !blocks || !index)
         return JS_EINVALID;
     w->finished = 1;
     if (w->in_block && close_block(w))
@@ -376,6 +431,7 @@ typedef struct lex_cur {
     uint32_t blk; /* the block */
     uint32_t n;   /* entries decoded */
     uint64_t off; /* postings offset of the last entry decoded */
+    uint64_t plen; /* and its postings length */
     size_t shared; /* bytes term shares with the one before it */
     size_t len;   /* of term */
     uint8_t term[LEX_TERM_MAX];
@@ -402,6 +458,7 @@ static int cur_open(const js_lexicon *lx, uint32_t i, lex_cur *c)
     c->blk = i;
     c->n = 0;
     c->off = 0;
+    c->plen = 0;
     c->len = 0;
     return 0;
 }
@@ -452,29 +509,36 @@ static int cur_next(const js_lexicon *lx, lex_cur *c, js_term_info *info)
 
     uint32_t df = rd_varint32(r);
     uint64_t extra = rd_varint(r); /* cf - df */
-    uint64_t off = rd_varint(r);
-    uint64_t plen = rd_varint(r);
-    uint32_t max_tf = rd_varint32(r);
     uint8_t flags = js_rd_u8(r);
+    if (r->bad || (flags & ~LEX_FLAGS) ||
+        ((flags & LEX_CONTIGUOUS) && c->n == 0))
+        return JS_ECORRUPT;
+    /* the previous entry's offset + length fit POSTINGS: no overflow */
+    uint64_t off = (flags & LEX_CONTIGUOUS) ? c->off + c->plen : rd_varint(r);
+    uint64_t plen = rd_varint(r);
+    uint32_t max_tf = (flags & LEX_MAX_TF_IMPLIED)
+                          ? (extra < UINT32_MAX ? (uint32_t)extra + 1 : 0)
+                          : rd_varint32(r);
     if (r->bad || df < 1 || extra > UINT64_MAX - df)
         return JS_ECORRUPT;
-    if (c->n) {
+    if (c->n && !(flags & LEX_CONTIGUOUS)) {
         if (off > UINT64_MAX - c->off)
             return JS_ECORRUPT;
         off += c->off;
     }
     if (off > lx->postings_len || plen > lx->postings_len - off)
         return JS_ECORRUPT;
-    if (max_tf < 1 || max_tf - 1 > extra || (flags & ~JS_TERM_POSITIONS))
+    if (max_tf < 1 || max_tf - 1 > extra)
         return JS_ECORRUPT;
     c->off = off;
+    c->plen = plen;
     c->n++;
     info->df = df;
     info->cf = df + extra;
     info->offset = off;
     info->length = plen;
     info->max_tf = max_tf;
-    info->flags = flags;
+    info->flags = flags & JS_TERM_POSITIONS;
     return 1;
 }
 

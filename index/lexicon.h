@@ -48,6 +48,21 @@ int js_lexicon_add(js_lexicon_writer *w, const char *term, size_t len,
  * `index`.  Returns 0 or JS_ENOMEM.  The writer is done afterwards. */
 int js_lexicon_finish(js_lexicon_writer *w, js_buf *blocks, js_buf *index);
 
+/* For a builder that streams the parts: moves what is finished out of
+ * the writer — closed blocks (LEXICON bytes, in order) to the end of
+ * `blocks`, their LEXICON_INDEX entries to `idx` and their first terms to
+ * `firsts` — so that the writer holds one open block.  LEXICON is then
+ * everything drained; LEXICON_INDEX is u32 block count, u64 term count
+ * (from js_lexicon_end), everything drained to idx, then to firsts.
+ * Returns 0, JS_ENOMEM or JS_EINVALID.  After a drain, js_lexicon_finish
+ * refuses (JS_EINVALID): end with js_lexicon_end and a last drain. */
+int js_lexicon_drain(js_lexicon_writer *w, js_buf *blocks, js_buf *idx,
+                     js_buf *firsts);
+
+/* Closes the open block (no term can follow) and gives the counts of
+ * LEXICON_INDEX's header.  Returns 0, JS_ENOMEM or JS_EINVALID. */
+int js_lexicon_end(js_lexicon_writer *w, uint32_t *nblocks, uint64_t *nterms);
+
 /* Frees the writer; NULL is fine. */
 void js_lexicon_writer_free(js_lexicon_writer *w);
 

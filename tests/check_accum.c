@@ -168,6 +168,56 @@ static int collect_fn(void *ctx, const char *term, size_t len,
     return 0;
 }
 
+/* Reassembles the pieces of js_accum_merge_chunks into whole terms for
+ * collect_fn, checking the piece contract on the way. */
+typedef struct {
+    collect *col;
+    uint32_t *ids, *tfs, *pos;
+    size_t n, np, cap, pcap;
+    uint64_t pieces, cut_terms;
+    const char *why;
+} assemble;
+
+static int assemble_fn(void *ctx, const char *term, size_t len,
+                       const uint32_t *ids, const uint32_t *tfs,
+                       const uint32_t *positions, uint32_t n, int last)
+{
+    assemble *x = ctx;
+    if (n == 0)
+        x->why = "an empty piece";
+    if (n && x->n && ids[0] <= x->ids[x->n - 1])
+        x->why = "a piece does not continue the previous one";
+    size_t np = 0;
+    for (uint32_t i = 0; i < n; i++)
+        np += tfs[i];
+    if (x->n + n > x->cap) {
+        x->cap = 2 * (x->n + n);
+        x->ids = realloc(x->ids, x->cap * 4);
+        x->tfs = realloc(x->tfs, x->cap * 4);
+        REQUIRE(x->ids && x->tfs);
+    }
+    if (x->np + np > x->pcap) {
+        x->pcap = 2 * (x->np + np);
+        x->pos = realloc(x->pos, x->pcap * 4);
+        REQUIRE(x->pos);
+    }
+    memcpy(x->ids + x->n, ids, (size_t)n * 4);
+    memcpy(x->tfs + x->n, tfs, (size_t)n * 4);
+    memcpy(x->pos + x->np, positions, np * 4);
+    x->n += n;
+    x->np += np;
+    x->pieces++;
+    if (!last)
+        return 0;
+    if (x->pieces > 1)
+        x->cut_terms++;
+    int rc = collect_fn(x->col, term, len, x->ids, x->tfs, x->pos,
+                        (uint32_t)x->n);
+    x->n = x->np = 0;
+    x->pieces = 0;
+    return rc;
+}
+
 /* ---------------------------------------------------------------------
  * Corpora: lists of occurrences, and the reference merge
  * ------------------------------------------------------------------- */
@@ -799,6 +849,49 @@ START_TEST(test_random_corpora)
 }
 END_TEST
 
+/* Merged in pieces of 64 bytes of arrays, with and without spills, the
+ * terms reassemble to the reference. */
+START_TEST(test_merge_pieces)
+{
+    corpus c = {JS_BUF_INIT, NULL, 0, 0};
+    gen_corpus(&c, corpora[_i].seed, corpora[_i].nsec, corpora[_i].meanlen,
+               corpora[_i].vocab);
+    collect want;
+    memset(&want, 0, sizeof want);
+    reference(&c, &want);
+    static const size_t piece_budgets[] = {SIZE_MAX, 65536};
+    for (size_t b = 0; b < 2; b++) {
+        char *dir = make_dir();
+        js_accum *a = NULL;
+        ck_assert_int_eq(js_accum_new(&a, piece_budgets[b], dir), 0);
+        for (size_t i = 0; i < c.n; i++)
+            ck_assert_int_eq(js_accum_add(a, (const char *)c.pool.p + c.v[i].off,
+                                          c.v[i].len, c.v[i].sec, c.v[i].pos),
+                             0);
+        collect col;
+        memset(&col, 0, sizeof col);
+        assemble x;
+        memset(&x, 0, sizeof x);
+        x.col = &col;
+        ck_assert_int_eq(js_accum_merge_chunks(a, assemble_fn, &x, 64), 0);
+        ck_assert_msg(!x.why, "%s", x.why);
+        ck_assert_msg(!col.why, "%s", col.why);
+        if (corpora[_i].nsec > 1) /* one section: one entry a term */
+            ck_assert_uint_gt(x.cut_terms, 0);
+        ck_assert(col.out.len == want.out.len &&
+                  !memcmp(col.out.p, want.out.p, want.out.len));
+        js_accum_free(a);
+        free(x.ids);
+        free(x.tfs);
+        free(x.pos);
+        js_buf_free(&col.out);
+        rm_dir(dir);
+    }
+    js_buf_free(&want.out);
+    corpus_free(&c);
+}
+END_TEST
+
 /* A run per add: thousands of runs, merged over several levels. */
 START_TEST(test_run_per_add)
 {
@@ -1302,6 +1395,8 @@ static Suite *accum_suite(void)
     tc = tcase_create("random");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_random_corpora, 0,
+                        sizeof corpora / sizeof *corpora);
+    tcase_add_loop_test(tc, test_merge_pieces, 0,
                         sizeof corpora / sizeof *corpora);
     tcase_add_test(tc, test_run_per_add);
     tcase_add_test(tc, test_many_terms);

@@ -1182,6 +1182,7 @@ START_TEST(test_writer_chunks)
         js_buf want = encode_list(&L, lists[li].bs);
         for (int round = 0; round < 5; round++) {
             js_postings_writer w;
+            memset(&w, 0, sizeof w);
             js_buf got = JS_BUF_INIT;
             ck_assert_int_eq(js_buf_put(&got, "xyz", 3), 0);
             ck_assert_int_eq(js_postings_writer_init(&w, lists[li].bs,
@@ -1200,6 +1201,7 @@ START_TEST(test_writer_chunks)
             }
             js_postings_info info;
             ck_assert_int_eq(js_postings_writer_finish(&w, &got, &info), 0);
+            js_postings_writer_free(&w);
             ck_assert_uint_eq(got.len, want.len);
             ck_assert(!memcmp(got.p, want.p, want.len));
             /* ids must keep increasing across chunks */

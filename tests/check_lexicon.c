@@ -618,6 +618,54 @@ END_TEST
 
 /* The largest values every field can hold come back intact: 10-byte
  * varints, offset + length = 2^64 - 1 = the POSTINGS size. */
+/* Streamed with js_lexicon_drain every few terms and js_lexicon_end,
+ * the parts are those js_lexicon_finish writes, byte for byte. */
+START_TEST(test_drain_matches_finish)
+{
+    static const uint32_t tpbs2[] = {1, 3, 32, 256};
+    for (size_t k = 0; k < sizeof tpbs2 / sizeof *tpbs2; k++) {
+        for (size_t n = 0; n < 200; n += 37) {
+            tset s;
+            make_set(&s, sets[1].gen, n, 1, 77 + n);
+            js_buf blocks = JS_BUF_INIT, index = JS_BUF_INIT;
+            build(&s, tpbs2[k], &blocks, &index);
+            js_lexicon_writer *w = NULL;
+            ck_assert_int_eq(js_lexicon_writer_new(&w, tpbs2[k]), 0);
+            js_buf lb = JS_BUF_INIT, ib = JS_BUF_INIT, fb = JS_BUF_INIT;
+            for (size_t i = 0; i < s.n; i++) {
+                ck_assert_int_eq(js_lexicon_add(w, (const char *)ts_term(&s, i),
+                                                s.v[i].len, &s.v[i].info),
+                                 0);
+                if (i % 5 == 2)
+                    ck_assert_int_eq(js_lexicon_drain(w, &lb, &ib, &fb), 0);
+            }
+            uint32_t nb = 0;
+            uint64_t nt = 0;
+            ck_assert_int_eq(js_lexicon_end(w, &nb, &nt), 0);
+            ck_assert_int_eq(js_lexicon_drain(w, &lb, &ib, &fb), 0);
+            js_buf whole = JS_BUF_INIT;
+            js_buf_u32(&whole, nb);
+            js_buf_u64(&whole, nt);
+            js_buf_put(&whole, ib.p, ib.len);
+            js_buf_put(&whole, fb.p, fb.len);
+            ck_assert_uint_eq(lb.len, blocks.len);
+            ck_assert(lb.len == 0 || !memcmp(lb.p, blocks.p, lb.len));
+            ck_assert_uint_eq(whole.len, index.len);
+            ck_assert(!memcmp(whole.p, index.p, index.len));
+            ck_assert_int_eq(js_lexicon_finish(w, &lb, &ib), JS_EINVALID);
+            js_lexicon_writer_free(w);
+            js_buf_free(&lb);
+            js_buf_free(&ib);
+            js_buf_free(&fb);
+            js_buf_free(&whole);
+            js_buf_free(&blocks);
+            js_buf_free(&index);
+            ts_free(&s);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_extreme_values)
 {
     tset s = {0};
@@ -652,22 +700,24 @@ END_TEST
  * Python's zlib.crc32): "ab" (df 300 cf 301 offset 5 length 130 max tf 2
  * positions), "abc" (1 1 205 1 1), then a block of "b" (1 1 210 0 1
  * positions), two terms a block.  Offsets in a block are deltas (200 =
- * c8 01); the second block's first offset is absolute (210 = d2 01). */
+ * c8 01); the second block's first offset is absolute (210 = d2 01).
+ * Every max tf here is cf - df + 1, so none is stored (flag 4); no
+ * record follows the one before it, so every offset is (no flag 2). */
 START_TEST(test_golden_bytes)
 {
     static const uint8_t want_lex[] =
-        "\x16\x00\x00\x00"
-        "\x00\x02\x61\x62\xac\x02\x01\x05\x82\x01\x02\x01"
-        "\x02\x01\x63\x01\x00\xc8\x01\x01\x01\x00"
-        "\x63\x3b\x12\xbf"
-        "\x0a\x00\x00\x00"
-        "\x00\x01\x62\x01\x00\xd2\x01\x00\x01\x01"
-        "\xcc\x9a\xdd\xe5";
+        "\x14\x00\x00\x00"
+        "\x00\x02\x61\x62\xac\x02\x01\x05\x05\x82\x01"
+        "\x02\x01\x63\x01\x00\x04\xc8\x01\x01"
+        "\x7c\xee\x17\xa5"
+        "\x09\x00\x00\x00"
+        "\x00\x01\x62\x01\x00\x05\xd2\x01\x00"
+        "\x74\xba\x1e\x5d";
     static const uint8_t want_idx[] =
         "\x02\x00\x00\x00"
         "\x03\x00\x00\x00\x00\x00\x00\x00"
         "\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00"
-        "\x1e\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00"
+        "\x1c\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00"
         "abb";
     static const struct {
         const char *t;
@@ -695,7 +745,7 @@ START_TEST(test_golden_bytes)
     ck_assert(!memcmp(blocks.p + 3, want_lex, sizeof want_lex - 1));
     ck_assert(!memcmp(index.p + 1, want_idx, sizeof want_idx - 1));
     /* and the test's own crc32 agrees with the golden one */
-    ck_assert_uint_eq(crc32_ref(want_lex + 4, 22), 0xbf123b63u);
+    ck_assert_uint_eq(crc32_ref(want_lex + 4, 20), 0xa517ee7cu);
 
     js_lexicon *lx = NULL;
     ck_assert_int_eq(js_lexicon_open(&lx, blocks.p + 3, blocks.len - 3,
@@ -859,14 +909,15 @@ typedef struct {
 } raw_ent;
 
 /* Two blocks, 1000 bytes of POSTINGS: apple apply banana | cherry
- * cherrypie date. */
+ * cherrypie date; flags as the writer sets them (2: offset left out,
+ * the record following the previous one; 4: max tf left out). */
 static const raw_ent base_ents[2][3] = {
     {{0, 5, "apple", 3, 2, 100, 10, 2, 1},
-     {4, 1, "y", 1, 0, 10, 5, 1, 0},
+     {4, 1, "y", 1, 0, 10, 5, 1, 6},
      {0, 6, "banana", 7, 10, 0, 20, 5, 1}},
-    {{0, 6, "cherry", 2, 1, 200, 8, 2, 1},
-     {6, 3, "pie", 1, 0, 8, 4, 1, 0},
-     {0, 4, "date", 4, 4, 4, 12, 3, 1}},
+    {{0, 6, "cherry", 2, 1, 200, 8, 2, 5},
+     {6, 3, "pie", 1, 0, 8, 4, 1, 6},
+     {0, 4, "date", 4, 4, 4, 12, 3, 3}},
 };
 #define BASE_POSTINGS 1000
 
@@ -883,10 +934,12 @@ static void raw_put(js_buf *b, const raw_ent *e)
     }
     js_buf_varint(b, e->df);
     js_buf_varint(b, e->extra);
-    js_buf_varint(b, e->off);
-    js_buf_varint(b, e->len);
-    js_buf_varint(b, e->max_tf);
     js_buf_u8(b, (uint8_t)e->flags);
+    if (!(e->flags & 2)) /* the record follows the previous one */
+        js_buf_varint(b, e->off);
+    js_buf_varint(b, e->len);
+    if (!(e->flags & 4)) /* max tf = cf - df + 1 */
+        js_buf_varint(b, e->max_tf);
 }
 
 /* Frames entries (plus `tail` bytes) as a block with a valid crc32. */
@@ -1022,10 +1075,14 @@ static const struct {
      NULL, 0, "banana"},
     {"max tf above 32 bits", 0, 2,
      {0, 6, "banana", 7, Z - 7, 0, 20, 1ull << 32, 1}, NULL, 0, "banana"},
-    {"unknown flag", 1, 1, {6, 3, "pie", 1, 0, 8, 4, 1, 2}, NULL, 0,
+    {"unknown flag", 1, 1, {6, 3, "pie", 1, 0, 8, 4, 1, 8}, NULL, 0,
      "cherrypie"},
     {"high flag bit", 1, 1, {6, 3, "pie", 1, 0, 8, 4, 1, 0x80}, NULL, 0,
      "cherrypie"},
+    {"a block's first entry follows the previous entry", 1, 0,
+     {0, 6, "cherry", 2, 1, 200, 8, 2, 7}, NULL, 0, "cherry"},
+    {"an implied max tf of 2^32", 0, 2,
+     {0, 6, "banana", 7, UINT32_MAX, 0, 20, 5, 5}, NULL, 0, "banana"},
     {"a stray byte after the last entry", 1, 0, {0}, TAIL("\x00"), "dog"},
     {"an entry cut short", 1, 0, {0}, TAIL("\x00\x03" "eel\x01"), "dog"},
     {"an 11-byte varint", 1, 0, {0},
@@ -1729,6 +1786,7 @@ static Suite *lexicon_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_round_trip, 0, (int)(NSETS * NTPB));
     tcase_add_test(tc, test_extreme_values);
+    tcase_add_test(tc, test_drain_matches_finish);
     tcase_add_test(tc, test_golden_bytes);
     tcase_add_test(tc, test_empty_lexicon);
     tcase_add_loop_test(tc, test_writer_rejects, 0,
