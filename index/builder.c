@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,46 @@
 #include "file.h"
 #include "jiansuo.h"
 #include "lexicon.h"
+#include "spool.h"
 #include "store.h"
+
+/* ---- the pipeline: batches handed from the ingest thread to workers ----
+ *
+ * With more than one thread, the thread that calls js_builder_add_*
+ * (ingest, parsing, analysis) no longer inverts or compresses: it appends
+ * each section's tokens to a token batch and its text to a store batch,
+ * and hands full batches to two workers over channels of CHAN_SLOTS
+ * batches each: one feeds the accumulator, the other the store (and
+ * writes the STORE part).  Each worker takes its batches in the order
+ * they were filled and does exactly what the single-threaded build does
+ * in the same order, so the index is byte-identical whatever the number
+ * of threads. */
+
+#define CHAN_SLOTS 4
+
+/* zlib level of the stored text.  Measured on chinese-poetry (62.2 MB of
+ * body text, one thread): level 6 took 1.8 s more than level 1 (11.6 s
+ * against 9.7 s for the whole build) for a STORE 4.8% smaller (36.0 MB
+ * against 37.8 MB). */
+#define JS_STORE_LEVEL 1
+
+typedef struct chan chan;
+typedef int (*chan_work)(js_builder *b, const js_buf *batch, char *msg,
+                         size_t msglen);
+
+struct chan {
+    pthread_mutex_t mu;
+    pthread_cond_t can_fill, can_take;
+    js_buf slot[CHAN_SLOTS];
+    unsigned fill, take; /* ring indexes of the producer and the consumer */
+    unsigned full;       /* slots handed over, not yet taken */
+    unsigned busy;       /* slots handed over, not yet done with */
+    int closed, err, started;
+    char msg[512];
+    pthread_t th;
+    chan_work work;
+    js_builder *b;
+};
 
 struct js_builder {
     char *dir;
@@ -46,11 +86,17 @@ struct js_builder {
     js_store_writer *store;
     js_buf store_out; /* finished store blocks not yet written */
     js_file_writer *fw;
-    /* document table */
-    js_buf doc_strings, doc_offsets;
-    uint32_t ndocs;
-    /* section table and lengths (for BM25 and the skip tables) */
-    js_buf sections;
+    /* document table, spooled to temporary files (FORMAT.md, part 2):
+     * source offsets and strings, document offsets and strings */
+    js_spool src_offsets, src_strings, doc_offsets, doc_strings;
+    uint32_t ndocs, nsources;
+    char *last_source[3]; /* path, format, encoding of source nsources-1 */
+    /* section table, spooled; lengths (for BM25 and the skip tables) */
+    js_spool sections;
+    /* heading paths, spooled (FORMAT.md, part 9): u32 end offsets and
+     * the paths' bytes */
+    js_spool head_offsets, head_strings;
+    uint64_t head_bytes;
     uint32_t nsections;
     uint32_t *body_lens, *head_lens;
     size_t lens_cap;
@@ -58,6 +104,14 @@ struct js_builder {
     /* analysis of the current section */
     uint32_t cur_id, cur_max;
     int cur_any, prefix;
+    /* pipeline (threads > 1): the batches being filled are
+     * tokens.slot[tokens.fill] and texts.slot[texts.fill] */
+    int threaded;
+    unsigned threads_used;
+    size_t batch_bytes;
+    chan tokens, texts;
+    uint32_t batch_section; /* section of the last token in the batch */
+    js_buf path;            /* the current section's heading path */
     int rc; /* sticky failure */
     int committed;
     js_build_stats st;
@@ -65,6 +119,12 @@ struct js_builder {
     double last_progress; /* seconds since t0 of the last report */
     char err[1024];
 };
+
+static int chan_start(chan *ch, js_builder *b, chan_work work);
+static int work_tokens(js_builder *b, const js_buf *x, char *msg,
+                       size_t msglen);
+static int work_texts(js_builder *b, const js_buf *x, char *msg,
+                      size_t msglen);
 
 static double elapsed(const struct timespec *t0)
 {
@@ -103,6 +163,8 @@ int js_builder_open(js_builder **out, const char *dir,
         return JS_ENOMEM;
     *out = b;
     b->lock_fd = -1;
+    b->src_offsets = b->src_strings = b->doc_offsets = b->doc_strings =
+        b->sections = (js_spool)JS_SPOOL_INIT;
     js_build_options o = JS_BUILD_OPTIONS_INIT;
     if (opts) {
         if (opts->version != JS_BUILD_OPTIONS_VERSION)
@@ -142,16 +204,226 @@ int js_builder_open(js_builder **out, const char *dir,
         return fail(b, rc, "%s", rc == JS_EINVALID
                                      ? "unknown format or encoding"
                                      : js_strerror(rc));
-    if ((rc = js_accum_new(&b->acc, o.memory_mib << 20, b->run_dir)))
+    /* Threads: the ingest thread plus two workers when more than one is
+     * asked for (0: one per CPU, and two CPUs are enough to use them
+     * all: the workers wait on the ingest thread most of the time). */
+    unsigned threads = o.threads;
+    if (threads == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cpus > 1 ? 2 : 1;
+    }
+    b->threads_used = threads > 1 ? 2 : 1;
+    size_t budget = o.memory_mib << 20, reserve = 0;
+    if (threads > 1) {
+        /* batches in flight: CHAN_SLOTS per channel, each filled to
+         * batch_bytes and a record beyond; counted against the budget */
+        b->batch_bytes = budget / 64;
+        if (b->batch_bytes > (1u << 20))
+            b->batch_bytes = 1u << 20;
+        if (b->batch_bytes < (64u << 10))
+            b->batch_bytes = 64u << 10;
+        reserve = 2 * CHAN_SLOTS * (b->batch_bytes + 4096);
+        if (reserve > budget / 2)
+            reserve = budget / 2;
+    }
+    if ((rc = js_accum_new(&b->acc, budget - reserve, b->run_dir)))
         return fail(b, rc, "cannot start the accumulator: %s", js_strerror(rc));
-    if ((rc = js_store_writer_new(&b->store, JS_STORE_BLOCK_BYTES, 6)))
+    if ((rc = js_store_writer_new(&b->store, JS_STORE_BLOCK_BYTES,
+                                   JS_STORE_LEVEL)))
         return fail(b, rc, "cannot start the store: %s", js_strerror(rc));
     if ((rc = js_file_create(&b->fw, dir, b->err, sizeof b->err)))
         return b->rc = rc;
     if ((rc = js_file_begin_part(b->fw, JS_PART_STORE)))
         return fail(b, rc, "internal error starting the store part");
-    js_buf_u64(&b->doc_offsets, 0);
+    js_spool *sp[7] = {&b->src_offsets, &b->src_strings, &b->doc_offsets,
+                       &b->doc_strings, &b->sections, &b->head_offsets,
+                       &b->head_strings};
+    for (int i = 0; i < 7; i++)
+        if ((rc = js_spool_open(sp[i], b->run_dir)))
+            return fail(b, rc, "%s: cannot create a temporary file: %s",
+                        b->run_dir, strerror(sp[i]->saved_errno));
+    js_spool_u64(&b->src_offsets, 0);
+    js_spool_u64(&b->doc_offsets, 0);
+    if (b->threads_used > 1) {
+        if ((rc = chan_start(&b->tokens, b, work_tokens)) ||
+            (rc = chan_start(&b->texts, b, work_texts)))
+            return fail(b, rc, "cannot start a thread");
+        b->threaded = 1;
+    }
     return 0;
+}
+
+/* The worker: takes full batches in order and runs ch->work on each;
+ * after a failure it only empties batches, so the producer never waits
+ * forever, and the producer sees ch->err at its next hand-over. */
+static void *chan_main(void *arg)
+{
+    chan *ch = arg;
+    pthread_mutex_lock(&ch->mu);
+    for (;;) {
+        while (!ch->full && !ch->closed)
+            pthread_cond_wait(&ch->can_take, &ch->mu);
+        if (!ch->full)
+            break; /* closed and drained */
+        js_buf *x = &ch->slot[ch->take];
+        int err = ch->err;
+        pthread_mutex_unlock(&ch->mu);
+        char msg[sizeof ch->msg];
+        int rc = err ? 0 : ch->work(ch->b, x, msg, sizeof msg);
+        x->len = 0;
+        pthread_mutex_lock(&ch->mu);
+        if (rc && !ch->err) {
+            ch->err = rc;
+            memcpy(ch->msg, msg, sizeof msg);
+        }
+        ch->take = (ch->take + 1) % CHAN_SLOTS;
+        ch->full--;
+        ch->busy--;
+        pthread_cond_signal(&ch->can_fill);
+    }
+    pthread_mutex_unlock(&ch->mu);
+    return NULL;
+}
+
+/* Starts ch's worker.  Returns 0 or JS_ENOMEM. */
+static int chan_start(chan *ch, js_builder *b, chan_work work)
+{
+    ch->b = b;
+    ch->work = work;
+    if (pthread_mutex_init(&ch->mu, NULL))
+        return JS_ENOMEM;
+    if (pthread_cond_init(&ch->can_fill, NULL)) {
+        pthread_mutex_destroy(&ch->mu);
+        return JS_ENOMEM;
+    }
+    if (pthread_cond_init(&ch->can_take, NULL)) {
+        pthread_cond_destroy(&ch->can_fill);
+        pthread_mutex_destroy(&ch->mu);
+        return JS_ENOMEM;
+    }
+    ch->started = 1;
+    if (pthread_create(&ch->th, NULL, chan_main, ch)) {
+        ch->started = 0;
+        pthread_cond_destroy(&ch->can_take);
+        pthread_cond_destroy(&ch->can_fill);
+        pthread_mutex_destroy(&ch->mu);
+        return JS_ENOMEM;
+    }
+    return 0;
+}
+
+/* Hands the batch being filled to the worker (if it holds anything) and
+ * waits until the next slot is free.  Returns 0 or the worker's error,
+ * with its message in b->err. */
+static int chan_submit(js_builder *b, chan *ch)
+{
+    pthread_mutex_lock(&ch->mu);
+    if (ch->slot[ch->fill].len) {
+        ch->fill = (ch->fill + 1) % CHAN_SLOTS;
+        ch->full++;
+        ch->busy++;
+        pthread_cond_signal(&ch->can_take);
+    }
+    while (ch->busy == CHAN_SLOTS)
+        pthread_cond_wait(&ch->can_fill, &ch->mu);
+    int rc = ch->err;
+    if (rc && !b->rc)
+        fail(b, rc, "%s", ch->msg);
+    pthread_mutex_unlock(&ch->mu);
+    return rc;
+}
+
+/* Hands over the last batch, waits for the worker to finish and joins it.
+ * Returns 0 or the worker's error (message in b->err). */
+static int chan_finish(js_builder *b, chan *ch)
+{
+    if (!ch->started)
+        return 0;
+    int rc = chan_submit(b, ch);
+    pthread_mutex_lock(&ch->mu);
+    ch->closed = 1;
+    pthread_cond_signal(&ch->can_take);
+    pthread_mutex_unlock(&ch->mu);
+    pthread_join(ch->th, NULL);
+    ch->started = 0;
+    if (!rc && ch->err)
+        rc = fail(b, ch->err, "%s", ch->msg);
+    pthread_cond_destroy(&ch->can_take);
+    pthread_cond_destroy(&ch->can_fill);
+    pthread_mutex_destroy(&ch->mu);
+    return rc;
+}
+
+static void chan_free(chan *ch)
+{
+    for (int i = 0; i < CHAN_SLOTS; i++)
+        js_buf_free(&ch->slot[i]);
+}
+
+/* Token worker: one batch of token records into the accumulator. */
+static int work_tokens(js_builder *b, const js_buf *x, char *msg,
+                       size_t msglen)
+{
+    const uint8_t *p = x->p, *end = x->p + x->len;
+    uint32_t section = 0;
+    while (p < end) {
+        size_t len = *p++;
+        if (len == 0) {
+            memcpy(&section, p, 4);
+            p += 4;
+            continue;
+        }
+        uint32_t pos;
+        memcpy(&pos, p + len, 4);
+        int rc = js_accum_add(b->acc, (const char *)p, len, section, pos);
+        if (rc) {
+            snprintf(msg, msglen, "indexing: %s", js_strerror(rc));
+            return rc;
+        }
+        p += len + 4;
+    }
+    return 0;
+}
+
+/* Writes the store blocks finished so far into the STORE part.  Returns
+ * 0 or an error with its message in msg. */
+static int drain_store_to(js_builder *b, char *msg, size_t msglen)
+{
+    int rc = js_store_drain(b->store, &b->store_out);
+    if (rc) {
+        snprintf(msg, msglen, "store: %s", js_strerror(rc));
+        return rc;
+    }
+    if (b->store_out.len) {
+        if ((rc = js_file_write(b->fw, b->store_out.p, b->store_out.len))) {
+            snprintf(msg, msglen, "%s", js_file_errmsg(b->fw));
+            return rc;
+        }
+        b->store_out.len = 0;
+    }
+    return 0;
+}
+
+/* Store worker: a batch of (u32 path length, path, u32 body length,
+ * body) records into the store, finished blocks into the file. */
+static int work_texts(js_builder *b, const js_buf *x, char *msg,
+                      size_t msglen)
+{
+    const uint8_t *p = x->p, *end = x->p + x->len;
+    while (p < end) {
+        uint32_t pl, bl;
+        memcpy(&pl, p, 4);
+        const char *path = (const char *)p + 4;
+        memcpy(&bl, p + 4 + pl, 4);
+        const char *body = (const char *)p + 8 + pl;
+        p += 8 + (size_t)pl + bl;
+        int rc = js_store_add(b->store, path, pl, body, bl);
+        if (rc) {
+            snprintf(msg, msglen, "store: %s", js_strerror(rc));
+            return rc;
+        }
+    }
+    return drain_store_to(b, msg, msglen);
 }
 
 /* Token callback: one occurrence into the accumulator. */
@@ -170,7 +442,26 @@ static int on_token(void *ctx, const js_token *t)
     if (t->position > b->cur_max || !b->cur_any)
         b->cur_max = t->position;
     b->cur_any = 1;
-    return js_accum_add(b->acc, p, len, b->cur_id, t->position);
+    if (!b->threaded)
+        return js_accum_add(b->acc, p, len, b->cur_id, t->position);
+    /* Token record: u8 length, term, u32 position; a new section is
+     * announced by length 0 and its u32 id. */
+    js_buf *o = &b->tokens.slot[b->tokens.fill];
+    if (js_buf_reserve(o, 2 * 5 + len + 4))
+        return JS_ENOMEM;
+    uint8_t *q = o->p + o->len;
+    if (o->len == 0 || b->batch_section != b->cur_id) {
+        *q++ = 0;
+        memcpy(q, &b->cur_id, 4);
+        q += 4;
+        b->batch_section = b->cur_id;
+    }
+    *q++ = (uint8_t)len;
+    memcpy(q, p, len);
+    q += len;
+    memcpy(q, &t->position, 4);
+    o->len = (size_t)(q + 4 - o->p);
+    return 0;
 }
 
 /* Analyses text into field `prefix` of the current section, continuing
@@ -201,23 +492,66 @@ static int grow_lens(js_builder *b)
     return 0;
 }
 
-static void put_str(js_buf *o, const char *s)
+static void put_str(js_spool *o, const char *s)
 {
-    js_buf_put(o, s ? s : "", s ? strlen(s) + 1 : 1);
+    js_spool_write(o, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+/* Enters document d in the table: its source (path, format, encoding)
+ * once per run of documents from the same source, then its own strings.
+ * Returns 0 or an error. */
+static int add_document(js_builder *b, const js_document *d)
+{
+    const char *src[3] = {d->source ? d->source : "",
+                          d->format ? d->format : "",
+                          d->encoding ? d->encoding : ""};
+    int same = b->nsources > 0;
+    for (int i = 0; same && i < 3; i++)
+        same = !strcmp(src[i], b->last_source[i]);
+    if (!same) {
+        if (b->nsources == UINT32_MAX)
+            return fail(b, JS_ELIMIT, "too many sources");
+        for (int i = 0; i < 3; i++) {
+            char *c = strdup(src[i]);
+            if (!c)
+                return fail(b, JS_ENOMEM, "out of memory");
+            free(b->last_source[i]);
+            b->last_source[i] = c;
+            put_str(&b->src_strings, src[i]);
+        }
+        js_spool_u64(&b->src_offsets, b->src_strings.total);
+        b->nsources++;
+    }
+    js_spool_varint(&b->doc_strings, b->nsources - 1);
+    put_str(&b->doc_strings, d->title);
+    put_str(&b->doc_strings, d->id);
+    put_str(&b->doc_strings, d->metadata);
+    js_spool_u64(&b->doc_offsets, b->doc_strings.total);
+    b->ndocs++;
+    return 0;
+}
+
+/* The first sticky error of the table spools, reported; 0 if none. */
+static int spool_failed(js_builder *b)
+{
+    js_spool *sp[7] = {&b->src_offsets, &b->src_strings, &b->doc_offsets,
+                       &b->doc_strings, &b->sections, &b->head_offsets,
+                       &b->head_strings};
+    for (int i = 0; i < 7; i++)
+        if (sp[i]->err)
+            return fail(b, sp[i]->err, "writing a temporary file in %s: %s",
+                        b->run_dir,
+                        sp[i]->err == JS_EIO ? strerror(sp[i]->saved_errno)
+                                             : "out of memory");
+    return 0;
 }
 
 /* Writes the store blocks finished so far into the STORE part. */
 static int drain_store(js_builder *b)
 {
-    int rc = js_store_drain(b->store, &b->store_out);
-    if (rc)
-        return fail(b, rc, "store: %s", js_strerror(rc));
-    if (b->store_out.len) {
-        if ((rc = js_file_write(b->fw, b->store_out.p, b->store_out.len)))
-            return fail(b, rc, "%s", js_file_errmsg(b->fw));
-        b->store_out.len = 0;
-    }
-    return 0;
+    char msg[sizeof b->err];
+    int rc = drain_store_to(b, msg, sizeof msg);
+    return rc ? fail(b, rc, "%s", msg) : 0;
 }
 
 static void report_progress(js_builder *b, int phase, int force)
@@ -245,14 +579,8 @@ static int on_section(void *ctx, const js_section *s)
         const js_document *d = s->document;
         if (b->ndocs == UINT32_MAX)
             return fail(b, JS_ELIMIT, "too many documents");
-        put_str(&b->doc_strings, d->source);
-        put_str(&b->doc_strings, d->title);
-        put_str(&b->doc_strings, d->format);
-        put_str(&b->doc_strings, d->encoding);
-        put_str(&b->doc_strings, d->id);
-        put_str(&b->doc_strings, d->metadata);
-        js_buf_u64(&b->doc_offsets, b->doc_strings.len);
-        b->ndocs++;
+        if ((rc = add_document(b, d)))
+            return rc;
     }
     if ((rc = grow_lens(b)))
         return fail(b, rc, "out of memory");
@@ -281,31 +609,58 @@ static int on_section(void *ctx, const js_section *s)
     b->body_units += body_len;
     b->head_units += head_len;
     b->text_bytes += s->body_len;
-    js_buf_u32(&b->sections, b->ndocs - 1);
-    js_buf_u32(&b->sections, s->ordinal);
-    js_buf_u64(&b->sections, s->start);
-    js_buf_u64(&b->sections, s->end);
-    js_buf_u32(&b->sections, body_len);
-    js_buf_u32(&b->sections, head_len);
-    if (b->sections.oom || b->doc_strings.oom || b->doc_offsets.oom)
-        return fail(b, JS_ENOMEM, "out of memory");
+    js_spool_u32(&b->sections, b->ndocs - 1);
+    js_spool_u32(&b->sections, s->ordinal);
+    js_spool_u64(&b->sections, s->start);
+    js_spool_u64(&b->sections, s->end);
+    js_spool_u32(&b->sections, body_len);
+    js_spool_u32(&b->sections, head_len);
+    if ((rc = spool_failed(b)))
+        return rc;
     /* Stored text: the heading path joined by U+001F, and the body. */
-    js_buf path = JS_BUF_INIT;
+    js_buf *path = &b->path;
+    path->len = 0;
     for (size_t i = 0; i < s->depth; i++) {
         if (i)
-            js_buf_u8(&path, 0x1F);
-        js_buf_put(&path, s->path[i], strlen(s->path[i]));
+            js_buf_u8(path, 0x1F);
+        js_buf_put(path, s->path[i], strlen(s->path[i]));
     }
-    if (path.oom)
+    if (path->oom)
         return fail(b, JS_ENOMEM, "out of memory");
-    rc = js_store_add(b->store, path.p ? (const char *)path.p : "", path.len,
-                      s->body, s->body_len);
-    js_buf_free(&path);
-    if (rc)
-        return fail(b, rc, "store: %s", js_strerror(rc));
-    b->nsections++;
-    if ((rc = drain_store(b)))
+    /* ... and again in the headings part, where results find it without
+     * inflating a store block */
+    if (b->head_bytes + path->len > UINT32_MAX)
+        return fail(b, JS_ELIMIT, "more than 4 GiB of heading paths");
+    b->head_bytes += path->len;
+    js_spool_write(&b->head_strings, path->p, path->len);
+    js_spool_u32(&b->head_offsets, (uint32_t)b->head_bytes);
+    if ((rc = spool_failed(b)))
         return rc;
+    if (b->threaded) {
+        if (path->len > UINT32_MAX || s->body_len > UINT32_MAX)
+            return fail(b, JS_ELIMIT, "a section of over 4 GiB");
+        js_buf *o = &b->texts.slot[b->texts.fill];
+        js_buf_u32(o, (uint32_t)path->len);
+        js_buf_put(o, path->p, path->len);
+        js_buf_u32(o, (uint32_t)s->body_len);
+        js_buf_put(o, s->body, s->body_len);
+        if (o->oom)
+            return fail(b, JS_ENOMEM, "out of memory");
+        b->nsections++;
+        if (o->len >= b->batch_bytes && (rc = chan_submit(b, &b->texts)))
+            return rc;
+        if (b->tokens.slot[b->tokens.fill].len >= b->batch_bytes &&
+            (rc = chan_submit(b, &b->tokens)))
+            return rc;
+    } else {
+        rc = js_store_add(b->store, path->p ? (const char *)path->p : "",
+                          path->len, s->body, s->body_len);
+        if (rc)
+            return fail(b, rc, "store: %s", js_strerror(rc));
+        b->nsections++;
+        if ((rc = drain_store(b)))
+            return rc;
+    }
     report_progress(b, 0, 0);
     return 0;
 }
@@ -414,6 +769,26 @@ static int write_part(js_builder *b, uint32_t id, const js_buf *data)
     return 0;
 }
 
+/* Writes a part: head, then the spools' bytes in order. */
+static int copy_part(js_builder *b, uint32_t id, const js_buf *head,
+                     js_spool **spools, int n)
+{
+    if (head->oom)
+        return fail(b, JS_ENOMEM, "out of memory");
+    int rc = js_file_begin_part(b->fw, id);
+    if (!rc)
+        rc = js_file_write(b->fw, head->p, head->len);
+    for (int i = 0; !rc && i < n; i++)
+        if ((rc = js_spool_copy(spools[i], b->fw)) && spools[i]->err)
+            return spool_failed(b);
+    if (!rc)
+        rc = js_file_end_part(b->fw);
+    if (rc)
+        return fail(b, rc, "writing the %s part: %s", js_part_name(id),
+                    js_file_errmsg(b->fw));
+    return 0;
+}
+
 int js_builder_commit(js_builder *b)
 {
     if (!b)
@@ -423,6 +798,13 @@ int js_builder_commit(js_builder *b)
     if (b->committed)
         return fail(b, JS_EINVALID, "the build was already committed");
     int rc;
+    /* The workers' last batches. */
+    if (b->threaded) {
+        b->threaded = 0;
+        int r1 = chan_finish(b, &b->tokens), r2 = chan_finish(b, &b->texts);
+        if (r1 || r2)
+            return b->rc;
+    }
     /* The store's last block. */
     js_buf store_index = JS_BUF_INIT;
     if ((rc = js_store_finish(b->store, &b->store_out, &store_index)))
@@ -478,17 +860,26 @@ int js_builder_commit(js_builder *b)
     if (!b->rc) {
         js_buf d = JS_BUF_INIT;
         js_buf_u32(&d, b->ndocs);
-        js_buf_put(&d, b->doc_offsets.p, b->doc_offsets.len);
-        js_buf_put(&d, b->doc_strings.p, b->doc_strings.len);
-        write_part(b, JS_PART_DOCUMENTS, &d);
+        js_buf_u32(&d, b->nsources);
+        js_spool *parts[4] = {&b->src_offsets, &b->doc_offsets,
+                              &b->src_strings, &b->doc_strings};
+        copy_part(b, JS_PART_DOCUMENTS, &d, parts, 4);
         js_buf_free(&d);
     }
     if (!b->rc) {
         js_buf s = JS_BUF_INIT;
         js_buf_u32(&s, b->nsections);
-        js_buf_put(&s, b->sections.p, b->sections.len);
-        write_part(b, JS_PART_SECTIONS, &s);
+        js_spool *parts[1] = {&b->sections};
+        copy_part(b, JS_PART_SECTIONS, &s, parts, 1);
         js_buf_free(&s);
+    }
+    if (!b->rc) {
+        js_buf h = JS_BUF_INIT;
+        js_buf_u32(&h, b->nsections);
+        js_buf_u32(&h, 0);
+        js_spool *parts[2] = {&b->head_offsets, &b->head_strings};
+        copy_part(b, JS_PART_HEADINGS, &h, parts, 2);
+        js_buf_free(&h);
     }
     b->st.text_bytes = b->text_bytes;
     b->st.seconds = elapsed(&b->t0);
@@ -511,7 +902,7 @@ int js_builder_commit(js_builder *b)
                          "{\"memory_mib\":%zu,\"threads\":%u,\"runs\":%u,"
                          "\"seconds\":%.3f,\"created\":%lld,"
                          "\"jiansuo\":\"%s\"}",
-                         b->o.memory_mib, b->o.threads ? b->o.threads : 1,
+                         b->o.memory_mib, b->threads_used,
                          b->st.runs, b->st.seconds, (long long)time(NULL),
                          js_version());
         js_buf_u32(&st, (uint32_t)n);
@@ -539,6 +930,15 @@ void js_builder_close(js_builder *b)
 {
     if (!b)
         return;
+    if (b->threaded) { /* abandoned mid-build: stop the workers first */
+        b->threaded = 0;
+        b->rc = b->rc ? b->rc : JS_EINVALID;
+        chan_finish(b, &b->tokens);
+        chan_finish(b, &b->texts);
+    }
+    chan_free(&b->tokens);
+    chan_free(&b->texts);
+    js_buf_free(&b->path);
     js_file_abort(b->fw); /* removes an unpublished temporary file */
     js_accum_free(b->acc);
     if (b->run_dir)
@@ -546,9 +946,15 @@ void js_builder_close(js_builder *b)
     js_store_writer_free(b->store);
     js_ingest_close(b->ing);
     js_buf_free(&b->store_out);
-    js_buf_free(&b->doc_strings);
-    js_buf_free(&b->doc_offsets);
-    js_buf_free(&b->sections);
+    js_spool_close(&b->src_offsets);
+    js_spool_close(&b->src_strings);
+    js_spool_close(&b->doc_offsets);
+    js_spool_close(&b->doc_strings);
+    js_spool_close(&b->sections);
+    js_spool_close(&b->head_offsets);
+    js_spool_close(&b->head_strings);
+    for (int i = 0; i < 3; i++)
+        free(b->last_source[i]);
     free(b->body_lens);
     free(b->head_lens);
     free(b->run_dir);

@@ -4,8 +4,10 @@
  *
  * In (writer): a term's entries — section ids strictly increasing, term
  *      frequencies, and optionally the positions of each entry.
- * Out: the bytes of the term's postings record (skip table when it has
- *      more than one block, then the blocks).
+ * Out: the bytes of the term's postings record (the blocks, then a skip
+ *      table when it has more than one), all at once (js_postings_encode)
+ *      or block by block as entries come (js_postings_writer_*), so that
+ *      a term's postings never need to be in memory whole.
  * In (reader): those bytes from disk, untrusted, plus the df, block size
  *      and flags the lexicon gives.
  * Out: a cursor that walks the entries, skips whole blocks by the skip
@@ -42,6 +44,48 @@ int js_postings_encode(js_buf *out, const uint32_t *ids, const uint32_t *tfs,
                        const uint32_t *positions, const uint32_t *lens,
                        uint32_t n, uint32_t block_size, js_postings_info *info);
 
+/* A streaming encoder for one term: entries go in chunks of any size,
+ * each finished block is appended to `out` at once (the caller may write
+ * it away and empty out between calls), and the skip table follows the
+ * last block.  Memory: one block of entries and positions, and 16 bytes
+ * a block for the table.  The output is the same as js_postings_encode's
+ * for the same entries, however they were cut into chunks. */
+typedef struct js_postings_writer {
+    uint32_t block_size;
+    int has_pos, any_lens, err;
+    uint32_t n, npos;      /* entries and positions pending */
+    uint32_t df, last_id, max_tf, prev_last, nblocks;
+    uint64_t cf, blocks_len;
+    uint32_t ids[JS_BLOCK_SIZE * 8], tfs[JS_BLOCK_SIZE * 8],
+        lens[JS_BLOCK_SIZE * 8];
+    uint32_t *pos, *tmp;
+    size_t pos_cap, tmp_cap;
+    js_buf table;
+} js_postings_writer;
+
+/* Starts a term (w may be reused after finish; buffers are kept).
+ * Returns 0 or JS_EINVALID (block size outside 1..JS_BLOCK_SIZE*8). */
+int js_postings_writer_init(js_postings_writer *w, uint32_t block_size,
+                            int has_positions);
+
+/* Adds n entries (rules as js_postings_encode; ids strictly above the
+ * previous call's), appending any block they complete to out.  Returns
+ * 0, JS_ENOMEM or JS_EINVALID; after an error the writer is spent and
+ * out is as it was. */
+int js_postings_writer_add(js_postings_writer *w, js_buf *out,
+                           const uint32_t *ids, const uint32_t *tfs,
+                           const uint32_t *positions, const uint32_t *lens,
+                           uint32_t n);
+
+/* Appends the last block and the skip table; fills *info when not NULL.
+ * Returns 0, JS_ENOMEM or JS_EINVALID (no entries, or an earlier
+ * error). */
+int js_postings_writer_finish(js_postings_writer *w, js_buf *out,
+                              js_postings_info *info);
+
+/* Frees the writer's buffers (not w itself). */
+void js_postings_writer_free(js_postings_writer *w);
+
 /* A cursor over one term's record.  Fields are read-only for callers;
  * `id` and `tf` describe the current entry once next/seek returned 1. */
 typedef struct js_postings_cursor {
@@ -72,6 +116,16 @@ typedef struct js_postings_cursor {
 int js_postings_open(js_postings_cursor *c, const uint8_t *data, size_t len,
                      uint32_t df, uint32_t block_size, int has_positions,
                      uint32_t max_id);
+
+/* js_postings_open, but with table_checked non-zero it trusts the skip
+ * table (crc and structure) because an earlier js_postings_open of the
+ * very same bytes with the same arguments returned 0: opening is then
+ * O(1) whatever the record's size.  Blocks are still checked as they
+ * load.  (js_index_postings remembers which records it has checked.) */
+int js_postings_open_ex(js_postings_cursor *c, const uint8_t *data,
+                        size_t len, uint32_t df, uint32_t block_size,
+                        int has_positions, uint32_t max_id,
+                        int table_checked);
 
 /* Moves to the next entry.  Returns 1 (c->id, c->tf set), 0 at the end,
  * or JS_ECORRUPT (a block fails its crc or its decoding rules). */

@@ -28,7 +28,8 @@ enum {
     JS_PART_LEXICON = 6,
     JS_PART_LEXICON_INDEX = 7,
     JS_PART_POSTINGS = 8,
-    JS_PART_MAX = 8
+    JS_PART_HEADINGS = 9,
+    JS_PART_MAX = 9
 };
 
 /* Returns the name of a part id ("stats", "postings", ...), or "?". */

@@ -39,6 +39,12 @@ const char *js_index_errmsg(const js_index *ix) { return ix ? ix->err : ""; }
 
 const char *js_index_part_name(unsigned id) { return js_part_name(id); }
 
+static uint32_t rd32(const uint8_t *p)
+{
+    js_rd r = js_rd_make(p, 4);
+    return js_rd_u32(&r);
+}
+
 static uint64_t rd64(const uint8_t *p)
 {
     js_rd r = js_rd_make(p, 8);
@@ -56,22 +62,90 @@ void js_index_section(const js_index *ix, uint32_t id, js_section_rec *out)
     out->head_len = js_rd_u32(&r);
 }
 
+/* Points out[0..n) at the n NUL-terminated strings that make up exactly
+ * s[0..len).  Returns 0 or JS_ECORRUPT. */
+static int split_strings(const char *s, uint64_t len, const char **out[],
+                         int n)
+{
+    const char *end = s + len;
+    for (int i = 0; i < n; i++) {
+        const char *nul = s < end ? memchr(s, 0, (size_t)(end - s)) : NULL;
+        if (!nul)
+            return JS_ECORRUPT;
+        *out[i] = s;
+        s = nul + 1;
+    }
+    return s == end ? 0 : JS_ECORRUPT;
+}
+
 int js_index_document(const js_index *ix, uint32_t id, js_doc_rec *out)
 {
     uint64_t a = rd64(ix->doc_offsets + 8 * (size_t)id);
     uint64_t b = rd64(ix->doc_offsets + 8 * ((size_t)id + 1));
-    const char *s = (const char *)ix->doc_strings + a;
-    const char *end = (const char *)ix->doc_strings + b;
-    const char **f[6] = {&out->source, &out->title, &out->format,
-                         &out->encoding, &out->id, &out->metadata};
-    for (int i = 0; i < 6; i++) {
-        const char *nul = s < end ? memchr(s, 0, (size_t)(end - s)) : NULL;
-        if (!nul)
-            return JS_ECORRUPT;
-        *f[i] = s;
-        s = nul + 1;
+    js_rd r = js_rd_make(ix->doc_strings + a, (size_t)(b - a));
+    uint64_t src = js_rd_varint(&r);
+    if (r.bad || src >= ix->nsources)
+        return JS_ECORRUPT;
+    const char **d[3] = {&out->title, &out->id, &out->metadata};
+    if (split_strings((const char *)r.p, js_rd_left(&r), d, 3))
+        return JS_ECORRUPT;
+    a = rd64(ix->src_offsets + 8 * (size_t)src);
+    b = rd64(ix->src_offsets + 8 * ((size_t)src + 1));
+    const char **f[3] = {&out->source, &out->format, &out->encoding};
+    return split_strings((const char *)ix->src_strings + a, b - a, f, 3);
+}
+
+/* Checks a table of n + 1 u64 offsets into an area of len bytes: from 0,
+ * non-decreasing, ending at len.  Returns the first bad index, or -1. */
+static int64_t bad_offsets(const uint8_t *offs, uint32_t n, uint64_t len)
+{
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i <= n; i++) {
+        uint64_t o = rd64(offs + 8 * (size_t)i);
+        if (o < prev || o > len || (i == 0 && o != 0) || (i == n && o != len))
+            return i;
+        prev = o;
     }
-    return s == end ? 0 : JS_ECORRUPT;
+    return -1;
+}
+
+#define CHECKED_PROBES 32
+
+/* Whether the record at offset is in the cache of checked records. */
+static int checked_has(const js_index *ix, uint64_t offset)
+{
+    if (!ix->checked)
+        return 0;
+    uint64_t key = offset + 1, h = key * 0x9E3779B97F4A7C15ull;
+    uint32_t i = (uint32_t)(h >> 32) & ix->checked_mask;
+    for (int k = 0; k < CHECKED_PROBES; k++) {
+        uint64_t v = atomic_load_explicit(&ix->checked[i], memory_order_acquire);
+        if (v == key)
+            return 1;
+        if (v == 0)
+            return 0;
+        i = (i + 1) & ix->checked_mask;
+    }
+    return 0;
+}
+
+/* Enters the record at offset in the cache (silently not, when its
+ * neighbourhood is full). */
+static void checked_add(const js_index *ix, uint64_t offset)
+{
+    if (!ix->checked)
+        return;
+    uint64_t key = offset + 1, h = key * 0x9E3779B97F4A7C15ull;
+    uint32_t i = (uint32_t)(h >> 32) & ix->checked_mask;
+    for (int k = 0; k < CHECKED_PROBES; k++) {
+        uint64_t v = 0;
+        if (atomic_compare_exchange_strong_explicit(
+                &ix->checked[i], &v, key, memory_order_acq_rel,
+                memory_order_acquire) ||
+            v == key)
+            return;
+        i = (i + 1) & ix->checked_mask;
+    }
 }
 
 int js_index_postings(const js_index *ix, const char *term, size_t len,
@@ -81,10 +155,15 @@ int js_index_postings(const js_index *ix, const char *term, size_t len,
     if (rc)
         return rc;
     const js_part *p = &ix->f.parts[JS_PART_POSTINGS];
-    return js_postings_open(c, p->p + info->offset, info->length, info->df,
-                            ix->st.block_size,
-                            (info->flags & JS_TERM_POSITIONS) != 0,
-                            ix->nsections);
+    int multi = info->df > ix->st.block_size;
+    int known = multi && checked_has(ix, info->offset);
+    rc = js_postings_open_ex(c, p->p + info->offset, info->length, info->df,
+                             ix->st.block_size,
+                             (info->flags & JS_TERM_POSITIONS) != 0,
+                             ix->nsections, known);
+    if (!rc && multi && !known)
+        checked_add(ix, info->offset);
+    return rc;
 }
 
 /* Parses STATS, DOCUMENTS and SECTIONS and opens the lexicon and store. */
@@ -123,24 +202,31 @@ static int load(js_index *ix)
     for (unsigned i = 1; i <= JS_PART_MAX; i++)
         st->part_bytes[i] = P[i].len;
 
-    /* Documents: count, offsets[n+1], strings. */
+    /* Documents: counts, source offsets, document offsets, source
+     * strings, document strings. */
     r = js_rd_make(P[JS_PART_DOCUMENTS].p, P[JS_PART_DOCUMENTS].len);
     uint32_t nd = js_rd_u32(&r);
+    uint32_t nsrc = js_rd_u32(&r);
     if (r.bad || nd != st->documents ||
-        js_rd_left(&r) / 8 < (uint64_t)nd + 1)
+        js_rd_left(&r) / 8 < (uint64_t)nd + nsrc + 2)
         return fail(ix, JS_ECORRUPT, "the documents part has a bad size");
     ix->ndocs = nd;
+    ix->nsources = nsrc;
+    ix->src_offsets = js_rd_bytes(&r, 8 * ((size_t)nsrc + 1));
     ix->doc_offsets = js_rd_bytes(&r, 8 * ((size_t)nd + 1));
+    ix->src_strings_len = rd64(ix->src_offsets + 8 * (size_t)nsrc);
+    if (ix->src_strings_len > js_rd_left(&r))
+        return fail(ix, JS_ECORRUPT, "the documents part has a bad size");
+    ix->src_strings = js_rd_bytes(&r, (size_t)ix->src_strings_len);
     ix->doc_strings = r.p;
     ix->doc_strings_len = js_rd_left(&r);
-    uint64_t prev = 0;
-    for (uint32_t i = 0; i <= nd; i++) {
-        uint64_t o = rd64(ix->doc_offsets + 8 * (size_t)i);
-        if (o < prev || o > ix->doc_strings_len || (i == 0 && o != 0) ||
-            (i == nd && o != ix->doc_strings_len))
-            return fail(ix, JS_ECORRUPT, "document %u has a bad offset", i);
-        prev = o;
-    }
+    int64_t bad = bad_offsets(ix->src_offsets, nsrc, ix->src_strings_len);
+    if (bad >= 0)
+        return fail(ix, JS_ECORRUPT, "source %lld has a bad offset",
+                    (long long)bad);
+    if ((bad = bad_offsets(ix->doc_offsets, nd, ix->doc_strings_len)) >= 0)
+        return fail(ix, JS_ECORRUPT, "document %lld has a bad offset",
+                    (long long)bad);
 
     /* Sections. */
     r = js_rd_make(P[JS_PART_SECTIONS].p, P[JS_PART_SECTIONS].len);
@@ -156,6 +242,17 @@ static int load(js_index *ix)
         if (s.document >= nd || s.start > s.end)
             return fail(ix, JS_ECORRUPT, "section %u has a bad record", i);
     }
+
+    /* Heading paths: u32 count, u32 offsets[n + 1], bytes.  The offsets
+     * are checked where they are read (js_index_headings), so opening an
+     * index costs nothing per section here. */
+    r = js_rd_make(P[JS_PART_HEADINGS].p, P[JS_PART_HEADINGS].len);
+    if (js_rd_u32(&r) != ns || r.bad ||
+        js_rd_left(&r) / 4 < (uint64_t)ns + 1)
+        return fail(ix, JS_ECORRUPT, "the headings part has a bad size");
+    ix->head_offsets = js_rd_bytes(&r, 4 * ((size_t)ns + 1));
+    ix->head_strings = r.p;
+    ix->head_strings_len = js_rd_left(&r);
 
     int rc = js_lexicon_open(&ix->lex, P[JS_PART_LEXICON].p,
                              P[JS_PART_LEXICON].len,
@@ -174,6 +271,14 @@ static int load(js_index *ix)
                        ns);
     if (rc)
         return fail(ix, rc, "the store cannot be opened");
+    /* The checked-records cache: a slot per 4 KiB of postings (a record
+     * with a skip table is some hundreds of bytes at least), zeroed
+     * lazily by the kernel; without memory it is simply not used. */
+    uint64_t slots = 1024;
+    while (slots < P[JS_PART_POSTINGS].len / 4096 && slots < (1u << 26))
+        slots *= 2;
+    ix->checked = calloc((size_t)slots, sizeof *ix->checked);
+    ix->checked_mask = (uint32_t)slots - 1;
     return 0;
 }
 
@@ -199,6 +304,7 @@ void js_index_close(js_index *ix)
         return;
     js_lexicon_close(ix->lex);
     js_store_close(ix->store);
+    free((void *)ix->checked);
     js_file_close(&ix->f);
     free(ix->build_info);
     free(ix->dir);
@@ -292,6 +398,53 @@ static int check_term(void *ctx, const char *term, size_t len,
     return 0;
 }
 
+int js_index_headings(const js_index *ix, uint32_t id, const char **path,
+                      size_t *len)
+{
+    *path = "";
+    *len = 0;
+    if (id >= ix->nsections)
+        return JS_ECORRUPT;
+    uint32_t a = rd32(ix->head_offsets + 4 * (size_t)id);
+    uint32_t b = rd32(ix->head_offsets + 4 * ((size_t)id + 1));
+    if (a > b || b > ix->head_strings_len)
+        return JS_ECORRUPT;
+    *path = (const char *)ix->head_strings + a;
+    *len = b - a;
+    return 0;
+}
+
+/* Checks the headings part: offsets from 0, non-decreasing, ending at the
+ * end of the part, and each path equal to the one in the stored text.
+ * Returns 0 or JS_ECORRUPT / JS_ENOMEM with the message set. */
+static int check_headings(js_index *ix)
+{
+    if (ix->nsections == 0 || rd32(ix->head_offsets) != 0 ||
+        rd32(ix->head_offsets + 4 * (size_t)ix->nsections) !=
+            ix->head_strings_len)
+        return fail(ix, JS_ECORRUPT, "the headings part's offsets do not "
+                    "span it");
+    for (uint32_t i = 0; i < ix->nsections; i++) {
+        const char *h;
+        size_t hl;
+        if (js_index_headings(ix, i, &h, &hl))
+            return fail(ix, JS_ECORRUPT, "section %u has a bad heading "
+                        "offset", i);
+        char *path;
+        size_t pl;
+        int rc = js_store_get(ix->store, i, &path, &pl, NULL, NULL);
+        if (rc)
+            return fail(ix, rc, "stored text of section %u: %s", i,
+                        js_strerror(rc));
+        int same = pl == hl && !memcmp(path, h, hl);
+        free(path);
+        if (!same)
+            return fail(ix, JS_ECORRUPT, "section %u's heading path differs "
+                        "from its stored text", i);
+    }
+    return 0;
+}
+
 int js_index_check(js_index *ix)
 {
     if (!ix || !ix->lex)
@@ -301,12 +454,33 @@ int js_index_check(js_index *ix)
         if (js_file_verify_part(&ix->f, id))
             return fail(ix, JS_ECORRUPT, "the %s part fails its checksum",
                         js_part_name(id));
-    /* Documents: six strings each. */
+    /* Sources: three strings each, each one used, in runs; documents: a
+     * source and three strings each. */
+    uint32_t next_src = 0;
+    for (uint32_t i = 0; i < ix->nsources; i++) {
+        const char *a, *b, *c;
+        const char **f[3] = {&a, &b, &c};
+        uint64_t o = rd64(ix->src_offsets + 8 * (size_t)i);
+        if (split_strings((const char *)ix->src_strings + o,
+                          rd64(ix->src_offsets + 8 * ((size_t)i + 1)) - o, f,
+                          3))
+            return fail(ix, JS_ECORRUPT, "source %u is malformed", i);
+    }
     for (uint32_t i = 0; i < ix->ndocs; i++) {
         js_doc_rec d;
         if (js_index_document(ix, i, &d))
             return fail(ix, JS_ECORRUPT, "document %u is malformed", i);
+        uint64_t a = rd64(ix->doc_offsets + 8 * (size_t)i);
+        js_rd r = js_rd_make(ix->doc_strings + a,
+                             rd64(ix->doc_offsets + 8 * ((size_t)i + 1)) - a);
+        uint64_t src = js_rd_varint(&r);
+        if (src != next_src && src + 1 != next_src)
+            return fail(ix, JS_ECORRUPT, "document %u refers to source %llu "
+                        "out of order", i, (unsigned long long)src);
+        next_src = (uint32_t)src + 1;
     }
+    if (next_src != ix->nsources)
+        return fail(ix, JS_ECORRUPT, "sources no document refers to");
     /* Sections: documents in order, ordinals from 0, lengths summed. */
     uint64_t body = 0, head = 0;
     js_section_rec prev = {0, 0, 0, 0, 0, 0};
@@ -335,6 +509,8 @@ int js_index_check(js_index *ix)
     int rc = js_store_verify(ix->store, &bad_block);
     if (rc)
         return fail(ix, rc, "stored text block %u is damaged", bad_block);
+    if (ix->nsections && (rc = check_headings(ix)))
+        return rc;
     check_ctx k;
     memset(&k, 0, sizeof k);
     k.ix = ix;

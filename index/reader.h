@@ -5,11 +5,13 @@
  * Out: sections' metadata and lengths, documents' strings, terms'
  *      postings cursors and stored text, all bounds-checked against the
  *      file.  Every function here is safe to call from many threads at
- *      once on one handle: none of them changes it.
+ *      once on one handle: none of them changes it but for a cache of
+ *      postings records already checked, updated atomically.
  */
 #ifndef JS_READER_H
 #define JS_READER_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "codec.h"
@@ -35,13 +37,26 @@ struct js_index {
     char *build_info;
     uint32_t positions_for;
     uint32_t ndocs;
-    const uint8_t *doc_offsets; /* u64 [ndocs + 1] */
-    const uint8_t *doc_strings;
+    const uint8_t *doc_offsets; /* u64 [ndocs + 1] into doc_strings */
+    const uint8_t *doc_strings; /* per document: source index, 3 strings */
     uint64_t doc_strings_len;
+    uint32_t nsources;
+    const uint8_t *src_offsets; /* u64 [nsources + 1] into src_strings */
+    const uint8_t *src_strings; /* per source: path, format, encoding */
+    uint64_t src_strings_len;
     uint32_t nsections;
     const uint8_t *sections; /* 32-byte records */
+    const uint8_t *head_offsets; /* u32 [nsections + 1] into head_strings */
+    const uint8_t *head_strings; /* heading paths, U+001F between headings */
+    uint64_t head_strings_len;
     js_lexicon *lex;
     js_store *store;
+    /* postings records (offset + 1) whose skip table js_index_postings
+     * has checked: open addressing, written with compare-and-swap, so
+     * that many threads may share the handle; a full neighbourhood only
+     * means checking again */
+    _Atomic uint64_t *checked;
+    uint32_t checked_mask;
     char err[1024];
 };
 
@@ -52,8 +67,16 @@ void js_index_section(const js_index *ix, uint32_t id, js_section_rec *out);
  * Returns 0 or JS_ECORRUPT. */
 int js_index_document(const js_index *ix, uint32_t id, js_doc_rec *out);
 
+/* Points *path at section id's heading path (headings joined by U+001F,
+ * *len bytes, not NUL-terminated, inside the mapped index).  Returns 0 or
+ * JS_ECORRUPT (id out of range, offsets that fail their checks). */
+int js_index_headings(const js_index *ix, uint32_t id, const char **path,
+                      size_t *len);
+
 /* Opens a cursor on a term's postings (the term's lexicon entry in
- * *info).  Returns 0, JS_ENOTFOUND, JS_ECORRUPT. */
+ * *info).  A record's skip table (crc and structure) is checked the
+ * first time the record is opened through this handle only, so opening
+ * a long list again is O(1).  Returns 0, JS_ENOTFOUND, JS_ECORRUPT. */
 int js_index_postings(const js_index *ix, const char *term, size_t len,
                       js_term_info *info, js_postings_cursor *c);
 

@@ -181,7 +181,7 @@ int js_cmd_stats(int argc, char **argv)
         json_object_set_new(o, "source_bytes", json_integer((json_int_t)st.source_bytes));
         json_object_set_new(o, "text_bytes", json_integer((json_int_t)st.text_bytes));
         json_object_set_new(o, "file_bytes", json_integer((json_int_t)st.file_bytes));
-        for (unsigned i = 1; i <= 8; i++)
+        for (unsigned i = 1; i <= 9; i++)
             json_object_set_new(parts, js_index_part_name(i),
                                 json_integer((json_int_t)st.part_bytes[i]));
         json_object_set_new(o, "part_bytes", parts);
@@ -208,7 +208,7 @@ int js_cmd_stats(int argc, char **argv)
         if (st.text_bytes)
             printf(" (%.2f x the text)", (double)st.file_bytes / (double)st.text_bytes);
         printf("\n");
-        for (unsigned i = 1; i <= 8; i++) {
+        for (unsigned i = 1; i <= 9; i++) {
             printf("  %-13s %12llu", js_index_part_name(i),
                    (unsigned long long)st.part_bytes[i]);
             if (st.text_bytes)

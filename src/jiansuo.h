@@ -374,15 +374,16 @@ typedef struct js_index_stats {
     uint32_t block_size;
     unsigned analyze_flags;
     uint64_t file_bytes;
-    uint64_t part_bytes[9];      /* by part id, see js_index_part_name */
+    uint64_t part_bytes[10];     /* by part id, see js_index_part_name */
     const char *build_info;      /* JSON object text, owned by ix */
 } js_index_stats;
 
 /* Fills *out.  Returns 0. */
 JS_API int js_index_get_stats(const js_index *ix, js_index_stats *out);
 
-/* Returns the name of part id 1..8 ("stats", "documents", "sections",
- * "store", "store index", "lexicon", "lexicon index", "postings"). */
+/* Returns the name of part id 1..9 ("stats", "documents", "sections",
+ * "store", "store index", "lexicon", "lexicon index", "postings",
+ * "headings"). */
 JS_API const char *js_index_part_name(unsigned id);
 
 /* Verifies every checksum and structural invariant of the index: sorted

@@ -100,6 +100,7 @@ struct js_it {
     double max;      /* bound on any score */
     double estimate; /* matching sections, estimated */
     int exact;       /* estimate is exact */
+    double floor;    /* scores at or below it cannot rank (js_it_floor) */
 };
 
 int js_it_next(js_it *it, uint32_t target)
@@ -125,6 +126,20 @@ int js_it_bound(js_it *it, uint32_t target, double *ub, uint32_t *upto)
 }
 
 double js_it_max(const js_it *it) { return it->max; }
+
+struct multi_it;
+static uint32_t or_nonessential(const struct multi_it *m);
+static int is_or(const js_it *it);
+static js_it *lone_child(const js_it *it);
+
+int js_it_floor(js_it *it, double floor)
+{
+    it->floor = floor;
+    if (is_or(it))
+        return or_nonessential((const struct multi_it *)it) > 0;
+    js_it *k = lone_child(it);
+    return k ? js_it_floor(k, floor) : 0;
+}
 
 double js_it_estimate(const js_it *it, int *exact)
 {
@@ -675,10 +690,61 @@ static const it_ops and_ops = {and_next, and_score, multi_bound, multi_free};
  * children hold.  Pivoting (as in WAND): with the children's next ids
  * sorted, no id below the min_match-th smallest can gather min_match
  * children, so the search jumps there. */
+/* MaxScore, once the caller's floor is known: the children (sorted by
+ * max score, smallest first) whose max scores add up to no more than the
+ * floor cannot make a hit on their own, so only the others ("essential")
+ * are walked for candidates; the rest are moved to each candidate to
+ * count and score it.  Returns the number of non-essential children. */
+static uint32_t or_nonessential(const multi_it *m)
+{
+    double sum = 0;
+    uint32_t n = 0;
+    while (n < m->nkids && sum + m->kids[n]->max <= m->it.floor) {
+        sum += m->kids[n]->max;
+        n++;
+    }
+    return n;
+}
+
 static int or_next(js_it *it, uint32_t target)
 {
     multi_it *m = (multi_it *)it;
     uint32_t need = m->min_match ? m->min_match : 1;
+    uint32_t ne = or_nonessential(m);
+    while (ne > 0) {
+        if (ne == m->nkids) { /* nothing left can beat the floor */
+            it->id = JS_IT_END;
+            return 0;
+        }
+        uint32_t id = JS_IT_END;
+        for (uint32_t i = ne; i < m->nkids; i++) {
+            int rc = js_it_next(m->kids[i], target);
+            if (rc)
+                return rc;
+            if (js_it_id(m->kids[i]) < id)
+                id = js_it_id(m->kids[i]);
+        }
+        if (id == JS_IT_END) {
+            it->id = JS_IT_END;
+            return 0;
+        }
+        uint32_t count = 0;
+        for (uint32_t i = 0; i < m->nkids; i++) {
+            int rc = js_it_next(m->kids[i], id);
+            if (rc)
+                return rc;
+            count += js_it_id(m->kids[i]) == id;
+        }
+        if (count >= need) {
+            it->id = id;
+            return 0;
+        }
+        if (id == JS_IT_END - 1) {
+            it->id = JS_IT_END;
+            return 0;
+        }
+        target = id + 1;
+    }
     for (;;) {
         uint32_t id = JS_IT_END, count = 0;
         for (uint32_t i = 0; i < m->nkids; i++) {
@@ -737,6 +803,16 @@ static int or_score(js_it *it, double *out)
 
 static const it_ops or_ops = {or_next, or_score, multi_bound, multi_free};
 
+static int is_or(const js_it *it) { return it->ops == &or_ops; }
+
+/* The positive child of an AND that has only one (its score is that
+ * child's, so the child may use the AND's floor), else NULL. */
+static js_it *lone_child(const js_it *it)
+{
+    const multi_it *m = (const multi_it *)it;
+    return it->ops == &and_ops && m->nkids == 1 ? m->kids[0] : NULL;
+}
+
 static int multi_new(multi_it **out, const it_ops *ops, uint32_t nkids,
                      uint32_t nnegs)
 {
@@ -785,8 +861,18 @@ static void and_finish(multi_it *m)
     }
 }
 
+static int cmp_max(const void *a, const void *b)
+{
+    double x = (*(js_it *const *)a)->max;
+    double y = (*(js_it *const *)b)->max;
+    return (x > y) - (x < y);
+}
+
+/* Finishes an OR: children by max score, smallest first (for MaxScore),
+ * estimates and bounds. */
 static void or_finish(multi_it *m)
 {
+    qsort(m->kids, m->nkids, sizeof *m->kids, cmp_max);
     double max = 0, est = 0;
     for (uint32_t i = 0; i < m->nkids; i++) {
         max += m->kids[i]->max;
@@ -932,7 +1018,11 @@ static int build_partial(js_it **out, const js_scorer *s, const js_qnode *q,
     }
     if (rc)
         goto fail;
+    /* at least the share, and two grams once there are three: a single
+     * shared bigram says little about a longer query */
     double mm = ceil(share * gl.n - 1e-9);
+    if (gl.n >= 3 && mm < 2)
+        mm = 2;
     or->min_match = mm < 1 ? 1 : (uint32_t)mm;
     or_finish(or);
     /* the root's exclusions still apply */

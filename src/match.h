@@ -87,6 +87,13 @@ int js_it_bound(js_it *it, uint32_t target, double *ub, uint32_t *upto);
 /* An upper bound on any score the iterator can give. */
 double js_it_max(const js_it *it);
 
+/* Tells the iterator that only scores above `floor` matter from now on
+ * (top-k's k-th score); an OR then skips sections that only its
+ * low-scoring children hold (MaxScore).  Floors only rise.  Returns 1
+ * when the iterator may now skip matches (so counting them is no longer
+ * exact), else 0. */
+int js_it_floor(js_it *it, double floor);
+
 /* The estimated number of matching sections, and whether it is exact
  * (a single part counted in full). */
 double js_it_estimate(const js_it *it, int *exact);

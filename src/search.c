@@ -108,6 +108,8 @@ static int top_k(js_it *root, js_it *skip, uint32_t k, int no_prune,
                 *pruned = 1;
                 break;
             }
+            if (js_it_floor(root, theta - eps))
+                *pruned = 1;
             if (!have_bound || target > upto) {
                 if ((rc = js_it_bound(root, target, &ub, &upto)))
                     return rc;
@@ -168,12 +170,17 @@ static int make_hit(js_results *r, js_index *ix, const js_qnode *q,
     if (rc)
         return fail(r, rc, "the index is corrupt: document %u of section %u",
                     rec.document, sc->id);
-    char *path = NULL, *body = NULL;
-    size_t path_len = 0, body_len = 0;
-    int want_body = !(o->flags & JS_SEARCH_NO_SNIPPET);
-    rc = js_store_get(ix->store, sc->id, &path, &path_len,
-                      want_body ? &body : NULL, want_body ? &body_len : NULL);
-    if (rc)
+    /* the heading path from its own part, so that hits without snippets
+     * never inflate a store block */
+    const char *path;
+    size_t path_len;
+    if ((rc = js_index_headings(ix, sc->id, &path, &path_len)))
+        return fail(r, rc, "the index is corrupt: heading path of section %u",
+                    sc->id);
+    char *body = NULL;
+    size_t body_len = 0;
+    if (!(o->flags & JS_SEARCH_NO_SNIPPET) &&
+        (rc = js_store_get(ix->store, sc->id, NULL, NULL, &body, &body_len)))
         return fail(r, rc, "the index is corrupt: stored text of section %u",
                     sc->id);
     js_hit_src src = {
@@ -186,7 +193,6 @@ static int make_hit(js_results *r, js_index *ix, const js_qnode *q,
         .body = body, .body_len = body_len,
     };
     rc = js_results_add(r, &src, q, ix->st.analyze_flags, o);
-    free(path);
     free(body);
     return rc;
 }

@@ -552,6 +552,9 @@ int js_xsearch_run(js_results **out, js_xdb *db, uint64_t doccount,
     if ((rc = partial_query(r, q, &gl, strict, o.heading_weight, &part)))
         goto out;
     double mm = ceil(PARTIAL_SHARE * gl.n - 1e-9);
+    /* match.c's rule: two grams at least once there are three */
+    if (gl.n >= 3 && mm < 2)
+        mm = 2;
     uint32_t need = mm < 1 ? 1 : (uint32_t)mm;
     size_t want = k - nstrict, got = 0, at = nstrict;
     uint32_t batch = want < 50 ? 100 : 2 * (uint32_t)want;

@@ -27,7 +27,8 @@
  *  - partial hits: the grams of the positive parts ORed (each in the
  *    body or, scaled, in the heading field), minus the strict matches
  *    and the root's exclusions, keeping the documents that hold at least
- *    40% of the grams (counted from Xapian's matching terms).
+ *    40% of the grams, and two once there are three (match.c's rule;
+ *    counted from Xapian's matching terms).
  */
 #ifndef JS_XAPIAN_SEARCH_H
 #define JS_XAPIAN_SEARCH_H

@@ -955,6 +955,7 @@ static void build_crafted(js_buf *out, const crafted *cr)
     }
     for (uint32_t i = 0; i < cr->tail; i++)
         js_buf_u8(&blocks, 0);
+    js_buf_put(out, blocks.p, blocks.len);
     if (cr->nblocks > 1) {
         uint8_t table[3 * 16];
         for (uint32_t b = 0; b < cr->nblocks; b++) {
@@ -970,7 +971,6 @@ static void build_crafted(js_buf *out, const crafted *cr)
         js_buf_put(out, table, 16 * cr->nblocks);
         js_buf_u32(out, (uint32_t)crc32(0L, table, 16 * cr->nblocks));
     }
-    js_buf_put(out, blocks.p, blocks.len);
     js_buf_free(&blocks);
     ck_assert(!out->oom);
 }
@@ -1147,11 +1147,12 @@ static void fix_crcs(uint8_t *rec, size_t len, uint32_t df, uint32_t bs)
     size_t tlen = (size_t)nblocks * 16;
     if (len < tlen + 4)
         return;
-    const uint8_t *blocks = rec + tlen + 4;
+    const uint8_t *blocks = rec;
+    uint8_t *table = rec + len - tlen - 4;
     size_t blen = len - tlen - 4, start = 0;
     for (uint32_t b = 0; b < nblocks; b++) {
         uint32_t end;
-        memcpy(&end, rec + 16 * b + 4, 4);
+        memcpy(&end, table + 16 * b + 4, 4);
         if (end > blen || end < start + 4)
             break;
         uint32_t crc = (uint32_t)crc32(0L, blocks + start + 4,
@@ -1159,9 +1160,77 @@ static void fix_crcs(uint8_t *rec, size_t len, uint32_t df, uint32_t bs)
         memcpy((uint8_t *)blocks + start, &crc, 4);
         start = end;
     }
-    uint32_t crc = (uint32_t)crc32(0L, rec, (uInt)tlen);
-    memcpy(rec + tlen, &crc, 4);
+    uint32_t crc = (uint32_t)crc32(0L, table, (uInt)tlen);
+    memcpy(table + tlen, &crc, 4);
 }
+
+/* The streaming writer, fed in chunks of random sizes (one entry, whole
+ * blocks, none), writes what js_postings_encode writes; open_ex with a
+ * table already checked walks it the same. */
+START_TEST(test_writer_chunks)
+{
+    static const struct {
+        uint32_t n, bs;
+        int pos;
+    } lists[] = {{1, 128, 1}, {128, 128, 0}, {129, 128, 1}, {1000, 16, 1},
+                 {5000, 128, 1}, {777, 1, 0}};
+    rng_state = 4242;
+    for (size_t li = 0; li < sizeof lists / sizeof *lists; li++) {
+        plist L;
+        plist_make(&L, lists[li].n, G_ZIPF, T_SMALL,
+                   lists[li].pos ? P_RANDOM : P_NONE, 1);
+        js_buf want = encode_list(&L, lists[li].bs);
+        for (int round = 0; round < 5; round++) {
+            js_postings_writer w;
+            js_buf got = JS_BUF_INIT;
+            ck_assert_int_eq(js_buf_put(&got, "xyz", 3), 0);
+            ck_assert_int_eq(js_postings_writer_init(&w, lists[li].bs,
+                                                     L.pos != NULL), 0);
+            uint32_t i = 0;
+            while (i < L.n) {
+                uint32_t k = rnd() % 4 == 0 ? 0 : 1 + rnd() % (round * 100 + 1);
+                if (k > L.n - i)
+                    k = L.n - i;
+                ck_assert_int_eq(js_postings_writer_add(
+                                     &w, &got, L.ids + i, L.tfs + i,
+                                     L.pos ? L.pos + L.pos_off[i] : NULL,
+                                     L.lens ? L.lens + i : NULL, k),
+                                 0);
+                i += k;
+            }
+            js_postings_info info;
+            ck_assert_int_eq(js_postings_writer_finish(&w, &got, &info), 0);
+            ck_assert_uint_eq(got.len, want.len);
+            ck_assert(!memcmp(got.p, want.p, want.len));
+            /* ids must keep increasing across chunks */
+            uint32_t again = L.ids[0];
+            ck_assert_int_eq(js_postings_writer_init(&w, lists[li].bs, 0), 0);
+            ck_assert_int_eq(js_postings_writer_add(&w, &got, &again, L.tfs,
+                                                    NULL, NULL, 1), 0);
+            ck_assert_int_eq(js_postings_writer_add(&w, &got, &again, L.tfs,
+                                                    NULL, NULL, 1),
+                             JS_EINVALID);
+            js_postings_writer_free(&w);
+            js_buf_free(&got);
+        }
+        js_postings_cursor c;
+        const uint32_t max_id = L.ids[L.n - 1] + 1;
+        ck_assert_int_eq(js_postings_open_ex(&c, want.p + 3, want.len - 3, L.n,
+                                             lists[li].bs, L.pos != NULL,
+                                             max_id, 1), 0);
+        uint32_t n = 0;
+        while (js_postings_next(&c) == 1) {
+            ck_assert_uint_eq(c.id, L.ids[n]);
+            ck_assert_uint_eq(c.tf, L.tfs[n]);
+            n++;
+        }
+        ck_assert_uint_eq(n, L.n);
+        js_postings_close(&c);
+        js_buf_free(&want);
+        plist_free(&L);
+    }
+}
+END_TEST
 
 START_TEST(test_damage_behind_crcs)
 {
@@ -1450,6 +1519,7 @@ static Suite *codec_suite(void)
                         sizeof wrong_args / sizeof *wrong_args);
     tcase_add_loop_test(tc, test_damage_sweep, 0, sizeof sweeps / sizeof *sweeps);
     tcase_add_test(tc, test_damage_behind_crcs);
+    tcase_add_test(tc, test_writer_chunks);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("figures");

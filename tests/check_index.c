@@ -78,12 +78,14 @@ static void remove_dir(const char *d)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static int build(const char *dir, const char *corpus, size_t len,
-                 size_t memory_mib, uint32_t block_size, js_build_stats *st)
+static int build_threads(const char *dir, const char *corpus, size_t len,
+                         size_t memory_mib, uint32_t block_size,
+                         unsigned threads, js_build_stats *st)
 {
     js_build_options o = JS_BUILD_OPTIONS_INIT;
     o.memory_mib = memory_mib;
     o.block_size = block_size;
+    o.threads = threads;
     js_builder *b = NULL;
     int rc = js_builder_open(&b, dir, &o);
     if (!rc)
@@ -95,6 +97,36 @@ static int build(const char *dir, const char *corpus, size_t len,
         js_builder_get_stats(b, st);
     js_builder_close(b);
     return rc;
+}
+
+static int build(const char *dir, const char *corpus, size_t len,
+                 size_t memory_mib, uint32_t block_size, js_build_stats *st)
+{
+    return build_threads(dir, corpus, len, memory_mib, block_size, 1, st);
+}
+
+/* Asserts that the indexes in a and b are the same byte for byte but for
+ * the build information at the end of STATS (time, threads, runs). */
+static void assert_same_index(const char *a, const char *b)
+{
+    js_file fa, fb;
+    char err[512];
+    ck_assert_int_eq(js_file_open(&fa, a, err, sizeof err), 0);
+    ck_assert_int_eq(js_file_open(&fb, b, err, sizeof err), 0);
+    for (uint32_t id = JS_PART_STATS; id <= JS_PART_MAX; id++) {
+        size_t n = fa.parts[id].len;
+        if (id == JS_PART_STATS) {
+            n = 9 * 8 + 3 * 4; /* the counts, up to the build info */
+            ck_assert_uint_ge(fa.parts[id].len, n);
+            ck_assert_uint_ge(fb.parts[id].len, n);
+        } else {
+            ck_assert_uint_eq(fa.parts[id].len, fb.parts[id].len);
+        }
+        ck_assert_msg(!memcmp(fa.parts[id].p, fb.parts[id].p, n),
+                      "part %s differs", js_part_name(id));
+    }
+    js_file_close(&fa);
+    js_file_close(&fb);
 }
 
 /* ---- reference postings, from the text pipeline directly ---- */
@@ -249,6 +281,50 @@ START_TEST(test_build_read_back)
 }
 END_TEST
 
+/* Documents from one file share a source entry; each reads back whole. */
+START_TEST(test_document_sources)
+{
+    char *dir = temp_dir();
+    js_builder *b = NULL;
+    ck_assert_int_eq(js_builder_open(&b, dir, NULL), 0);
+    const char *a = "{\"id\":\"a1\",\"title\":\"春風\",\"text\":\"小城\",\"author\":\"甲\"}\n"
+                    "{\"id\":\"a2\",\"title\":\"夏夜\",\"text\":\"星空\"}\n";
+    const char *m = "# 標題\n\n正文一\n\n## 小節\n\n正文二\n";
+    ck_assert_int_eq(js_builder_add_memory(b, "a.jsonl", a, strlen(a)), 0);
+    ck_assert_int_eq(js_builder_add_memory(b, "m.md", m, strlen(m)), 0);
+    ck_assert_int_eq(js_builder_add_memory(b, "c.jsonl", a, strlen(a)), 0);
+    ck_assert_msg(js_builder_commit(b) == 0, "%s", js_builder_errmsg(b));
+    js_builder_close(b);
+    js_index *ix;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    ck_assert_uint_eq(ix->ndocs, 5);
+    ck_assert_uint_eq(ix->nsources, 3);
+    static const char *const src[5] = {"a.jsonl", "a.jsonl", "m.md", "c.jsonl",
+                                       "c.jsonl"};
+    static const char *const fmt[5] = {"jsonl", "jsonl", "markdown", "jsonl",
+                                       "jsonl"};
+    static const char *const id[5] = {"a1", "a2", "", "a1", "a2"};
+    for (uint32_t i = 0; i < 5; i++) {
+        js_doc_rec d;
+        ck_assert_int_eq(js_index_document(ix, i, &d), 0);
+        ck_assert_str_eq(d.source, src[i]);
+        ck_assert_str_eq(d.format, fmt[i]);
+        ck_assert_str_eq(d.id, id[i]);
+        ck_assert_str_eq(d.encoding, "UTF-8");
+    }
+    js_doc_rec d;
+    ck_assert_int_eq(js_index_document(ix, 0, &d), 0);
+    ck_assert_str_eq(d.title, "春風");
+    ck_assert(strstr(d.metadata, "甲") != NULL);
+    ck_assert_int_eq(js_index_document(ix, 2, &d), 0);
+    ck_assert_str_eq(d.title, "標題");
+    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
+    js_index_close(ix);
+    remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_spilled_build_identical)
 {
     size_t len;
@@ -259,22 +335,78 @@ START_TEST(test_spilled_build_identical)
     build(b, corpus, len, 1, 0, &sb);
     ck_assert_uint_eq(sa.runs, 0);
     ck_assert_msg(sb.runs > 1, "a 1 MiB budget spilled %u runs", sb.runs);
-    js_file fa, fb;
-    char err[512];
-    ck_assert_int_eq(js_file_open(&fa, a, err, sizeof err), 0);
-    ck_assert_int_eq(js_file_open(&fb, b, err, sizeof err), 0);
-    for (uint32_t id = JS_PART_DOCUMENTS; id <= JS_PART_MAX; id++) {
-        ck_assert_uint_eq(fa.parts[id].len, fb.parts[id].len);
-        ck_assert_msg(!memcmp(fa.parts[id].p, fb.parts[id].p, fa.parts[id].len),
-                      "part %s differs", js_part_name(id));
-    }
-    js_file_close(&fa);
-    js_file_close(&fb);
+    assert_same_index(a, b);
     compare_with_reference(b, corpus, len);
     remove_dir(a);
     remove_dir(b);
     free(a);
     free(b);
+    free(corpus);
+}
+END_TEST
+
+/* One thread or several, spilled or not: the same index. */
+START_TEST(test_threads_identical)
+{
+    size_t len;
+    char *corpus = make_corpus(8000, &len);
+    char *d1 = temp_dir(), *d2 = temp_dir(), *d3 = temp_dir(),
+         *d4 = temp_dir();
+    js_build_stats s1, s2, s3, s4;
+    build_threads(d1, corpus, len, 512, 16, 1, &s1);
+    build_threads(d2, corpus, len, 512, 16, 2, &s2);
+    build_threads(d3, corpus, len, 1, 16, 2, &s3); /* spills, and small */
+    build_threads(d4, corpus, len, 1, 16, 1, &s4); /* batches */
+    ck_assert_uint_eq(s1.runs, 0);
+    ck_assert_msg(s3.runs > 1 && s4.runs > 1, "runs: %u, %u", s3.runs,
+                  s4.runs);
+    assert_same_index(d1, d2);
+    assert_same_index(d1, d3);
+    assert_same_index(d1, d4);
+    compare_with_reference(d3, corpus, len);
+    char *dirs[4] = {d1, d2, d3, d4};
+    for (int i = 0; i < 4; i++) {
+        remove_dir(dirs[i]);
+        free(dirs[i]);
+    }
+    free(corpus);
+}
+END_TEST
+
+/* js_index_postings checks a long record's skip table once: a second
+ * cursor on it walks the same entries; check still reads every table. */
+START_TEST(test_postings_reopen)
+{
+    size_t len;
+    char *corpus = make_corpus(2000, &len);
+    char *dir = temp_dir();
+    build(dir, corpus, len, 64, 4, NULL);
+    js_index *ix;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    const char *t = "的";
+    js_term_info ti;
+    js_postings_cursor c1, c2;
+    ck_assert_int_eq(js_index_postings(ix, t, strlen(t), &ti, &c1), 0);
+    ck_assert_uint_gt(ti.df, 4 * 4); /* several blocks */
+    ck_assert_int_eq(js_index_postings(ix, t, strlen(t), &ti, &c2), 0);
+    uint32_t n = 0;
+    int r1, r2;
+    while ((r1 = js_postings_next(&c1)) == 1) {
+        r2 = js_postings_next(&c2);
+        ck_assert_int_eq(r2, 1);
+        ck_assert_uint_eq(c1.id, c2.id);
+        ck_assert_uint_eq(c1.tf, c2.tf);
+        n++;
+    }
+    ck_assert_int_eq(r1, 0);
+    ck_assert_int_eq(js_postings_next(&c2), 0);
+    ck_assert_uint_eq(n, ti.df);
+    js_postings_close(&c1);
+    js_postings_close(&c2);
+    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
+    js_index_close(ix);
+    remove_dir(dir);
+    free(dir);
     free(corpus);
 }
 END_TEST
@@ -348,7 +480,10 @@ static Suite *index_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_build_read_back);
+    tcase_add_test(tc, test_document_sources);
     tcase_add_test(tc, test_spilled_build_identical);
+    tcase_add_test(tc, test_threads_identical);
+    tcase_add_test(tc, test_postings_reopen);
     tcase_add_test(tc, test_reader_survives_republication);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
