@@ -9,36 +9,75 @@
 
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "jiansuo.h"
+#include "xapian_build.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: jiansuo check [-d DIR]\n"
+    fprintf(f, "usage: jiansuo check [-d DIR] [--backend B]\n"
                "\n"
                "Verifies every checksum and structural invariant of an index\n"
                "(sorted lexicon, increasing ids, positions within section\n"
-               "lengths, counts that agree) and names the first problem.\n"
+               "lengths, counts that agree) and names the first problem.  A\n"
+               "Xapian index: Xapian's check of every shard, and info.json\n"
+               "against the shards.\n"
                "\n"
                "  -d, --index DIR  index directory (default as for 'jiansuo index')\n"
+               "  --backend B      native or xapian (default: native, else the\n"
+               "                   Xapian index when DIR holds only that)\n"
                "  -h, --help       this text\n");
+}
+
+/* Checks the Xapian index in dir.  Returns the exit status. */
+static int check_xapian(const char *dir)
+{
+    js_xindex *xi = NULL;
+    int rc = js_xindex_open(&xi, dir);
+    if (!rc)
+        rc = js_xindex_check(xi);
+    if (rc) {
+        js_cli_error("check", "%s", xi ? js_xindex_errmsg(xi) : js_strerror(rc));
+        js_xindex_close(xi);
+        return JS_EXIT_FAIL;
+    }
+    js_xindex_stats st;
+    js_xindex_get_stats(xi, &st);
+    printf("%s: ok: xapian, %u shard%s, %llu documents, %llu sections "
+           "checked\n", dir, st.shards, st.shards == 1 ? "" : "s",
+           (unsigned long long)st.documents, (unsigned long long)st.sections);
+    js_xindex_close(xi);
+    return JS_EXIT_OK;
 }
 
 int js_cmd_check(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"index", required_argument, NULL, 'd'},
+        {"backend", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *dir_arg = NULL;
-    int c;
+    int c, backend = -1; /* -1: detect, 0: native, 1: xapian */
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'd':
             dir_arg = optarg;
+            break;
+        case 'b':
+            if (!strcmp(optarg, "native"))
+                backend = 0;
+            else if (!strcmp(optarg, "xapian"))
+                backend = 1;
+            else {
+                js_cli_error("check", "--backend takes native or xapian, not '%s'",
+                             optarg);
+                return JS_EXIT_USAGE;
+            }
             break;
         case 'h':
             usage(stdout);
@@ -50,6 +89,17 @@ int js_cmd_check(int argc, char **argv)
     }
     js_index *ix;
     char *dir;
+    if (backend != 0 && optind >= argc) {
+        /* argument errors are js_cli_open_index's to report */
+        if (!(dir = js_cli_index_dir("check", dir_arg)))
+            return JS_EXIT_USAGE;
+        if (backend == 1 || js_xindex_detect(dir)) {
+            int status = check_xapian(dir);
+            free(dir);
+            return status;
+        }
+        free(dir);
+    }
     int status = js_cli_open_index("check", argc, argv, optind, dir_arg, &ix,
                                    &dir);
     if (status)

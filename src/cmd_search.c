@@ -28,6 +28,9 @@ typedef struct params {
     js_search_options o;
     int json, explain, bold;
     const char *queries;
+    /* the index searched: native (ix) or Xapian (xi), never both */
+    js_index *ix;
+    js_xindex *xi;
 } params;
 
 static void usage(FILE *f)
@@ -43,6 +46,11 @@ static void usage(FILE *f)
             "Traditional characters find each other.\n"
             "\n"
             "  -d, --index DIR       index directory (default as for 'jiansuo index')\n"
+            "      --backend B       native or xapian (default: native, else the\n"
+            "                        Xapian index when DIR holds only that)\n"
+            "      --remote H:P[,H:P...]  search Xapian shards served by xapian-tcpsrv,\n"
+            "                        in shard order, as one index\n"
+            "      --no-fold         with --remote: the index was built with --no-fold\n"
             "  -n, --limit N         show N hits (default 10)\n"
             "      --offset K        skip the K best hits (paging)\n"
             "      --json            one JSON object per line, for programs\n"
@@ -221,12 +229,12 @@ static void print_json(const params *p, const js_results *r,
 
 /* Runs one query and prints its results.  line: the line in --queries
  * (0 for a query from the arguments).  Returns 0 or the JS_E* code. */
-static int run(const params *p, js_index *ix, const char *query, size_t len,
-               long line)
+static int run(const params *p, const char *query, size_t len, long line)
 {
     js_results *r = NULL;
     double t0 = now_us();
-    int rc = js_search(&r, ix, query, len, &p->o);
+    int rc = p->xi ? js_xindex_search(&r, p->xi, query, len, &p->o)
+                   : js_search(&r, p->ix, query, len, &p->o);
     double us = now_us() - t0;
     if (rc) {
         const char *msg = r ? js_results_errmsg(r) : js_strerror(rc);
@@ -255,7 +263,7 @@ static int run(const params *p, js_index *ix, const char *query, size_t len,
 }
 
 /* Runs every line of the file as a query.  Returns the exit status. */
-static int run_file(const params *p, js_index *ix)
+static int run_file(const params *p)
 {
     FILE *f = strcmp(p->queries, "-") ? fopen(p->queries, "r") : stdin;
     if (!f) {
@@ -278,7 +286,7 @@ static int run_file(const params *p, js_index *ix)
             continue; /* blank lines are not queries */
         if (!p->json)
             printf("%s== line %ld\n", line > 1 ? "\n" : "", line);
-        if (run(p, ix, buf, (size_t)n, line))
+        if (run(p, buf, (size_t)n, line))
             failed++;
     }
     int bad = ferror(f);
@@ -331,6 +339,9 @@ int js_cmd_search(int argc, char **argv)
         {"b", required_argument, NULL, 'b'},
         {"heading-weight", required_argument, NULL, 'w'},
         {"snippet-chars", required_argument, NULL, 'c'},
+        {"backend", required_argument, NULL, 'B'},
+        {"remote", required_argument, NULL, 'R'},
+        {"no-fold", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -374,8 +385,9 @@ int js_cmd_search(int argc, char **argv)
     free(query_words);
     argc = nargs;
     argv = args;
-    const char *dir_arg = NULL;
-    int c;
+    const char *dir_arg = NULL, *remote = NULL;
+    int c, backend = -1; /* -1: detect, 0: native, 1: xapian */
+    unsigned analyze_flags = 0;
     double v;
     optind = 1;
     int status = JS_EXIT_USAGE;
@@ -429,6 +441,23 @@ int js_cmd_search(int argc, char **argv)
                 goto done;
             p.o.snippet_chars = (uint32_t)v;
             break;
+        case 'B':
+            if (!strcmp(optarg, "native"))
+                backend = 0;
+            else if (!strcmp(optarg, "xapian"))
+                backend = 1;
+            else {
+                js_cli_error("search", "--backend takes native or xapian, not '%s'",
+                             optarg);
+                goto done;
+            }
+            break;
+        case 'R':
+            remote = optarg;
+            break;
+        case 'F':
+            analyze_flags |= JS_ANALYZE_NO_FOLD;
+            break;
         case 'h':
             usage(stdout);
             status = JS_EXIT_OK;
@@ -440,6 +469,16 @@ int js_cmd_search(int argc, char **argv)
     }
     if (p.queries && optind < argc) {
         js_cli_error("search", "give either --queries FILE or a query, not both");
+        goto done;
+    }
+    if (remote && (dir_arg || backend == 0)) {
+        js_cli_error("search", "--remote searches Xapian servers: no -d or "
+                               "--backend native with it");
+        goto done;
+    }
+    if (analyze_flags && !remote) {
+        js_cli_error("search", "--no-fold goes with --remote (a local index "
+                               "records its flags)");
         goto done;
     }
     if (!p.queries && optind == argc) {
@@ -456,23 +495,43 @@ int js_cmd_search(int argc, char **argv)
         status = JS_EXIT_FAIL;
         goto done;
     }
-    js_index *ix;
-    char *dir;
-    status = js_cli_open_index("search", argc, argv, argc, dir_arg, &ix, &dir);
-    if (status) {
+    char *dir = NULL;
+    if (!remote && !(dir = js_cli_index_dir("search", dir_arg))) {
         free(query);
         goto done;
     }
+    if (remote || backend == 1 || (backend < 0 && js_xindex_detect(dir))) {
+        int rc = remote ? js_xindex_open_remote(&p.xi, remote, analyze_flags)
+                        : js_xindex_open(&p.xi, dir);
+        if (rc) {
+            js_cli_error("search", "%s",
+                         p.xi ? js_xindex_errmsg(p.xi) : js_strerror(rc));
+            js_xindex_close(p.xi);
+            free(dir);
+            free(query);
+            status = JS_EXIT_FAIL;
+            goto done;
+        }
+    } else {
+        free(dir); /* js_cli_open_index finds it again */
+        status = js_cli_open_index("search", argc, argv, argc, dir_arg, &p.ix,
+                                   &dir);
+        if (status) {
+            free(query);
+            goto done;
+        }
+    }
     if (p.queries)
-        status = run_file(&p, ix);
+        status = run_file(&p);
     else
-        status = run(&p, ix, query, qlen, 0) ? JS_EXIT_FAIL : JS_EXIT_OK;
+        status = run(&p, query, qlen, 0) ? JS_EXIT_FAIL : JS_EXIT_OK;
     if (fflush(stdout) == EOF && !status) {
         js_cli_error("search", "writing the results: %s", strerror(errno));
         status = JS_EXIT_FAIL;
     }
     free(query);
-    js_index_close(ix);
+    js_index_close(p.ix);
+    js_xindex_close(p.xi);
     free(dir);
 done:
     free(args);

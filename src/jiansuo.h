@@ -485,6 +485,64 @@ JS_API const char *js_results_errmsg(const js_results *r);
 /* Frees results; NULL is fine. */
 JS_API void js_results_free(js_results *r);
 
+/* ---------------------------------------------------------------------
+ * Searching a Xapian index (`jiansuo index --backend xapian`)
+ *
+ * The same query language, options and js_results as js_search, run by
+ * libxapian on DIR/xapian (its shards opened as one database) or on
+ * shards served by xapian-tcpsrv.  Strict matches are the native
+ * engine's, except that a phrase spanning a separator ("工匠 学院" in
+ * quotes) also matches where its sides stand closer; scores are
+ * Xapian's BM25 (README "The Xapian backend").
+ *
+ * Thread safety: a js_xindex may be shared by threads, but its searches
+ * run one at a time (a Xapian database handle is not thread-safe; the
+ * handle holds a mutex).  Threads that must search in parallel open one
+ * js_xindex each.
+ * ------------------------------------------------------------------- */
+
+typedef struct js_xindex js_xindex;
+
+/* Returns 1 when dir holds a Xapian index (dir/xapian/info.json) and no
+ * native index (dir/index.jsi), else 0: the index to use by default. */
+JS_API int js_xindex_detect(const char *dir);
+
+/* Opens the Xapian index in dir: reads and checks info.json (analysis
+ * flags, counts) and opens every shard.  Returns 0 and *out, or
+ * JS_ENOTFOUND (no Xapian index there), JS_EVERSION, JS_ECORRUPT, JS_EIO,
+ * JS_ENOMEM; *out is set when memory allows, with the message (close it
+ * either way). */
+JS_API int js_xindex_open(js_xindex **out, const char *dir);
+
+/* Opens the shards served by xapian-tcpsrv at remote, "HOST:PORT" items
+ * separated by commas in shard order ("[::1]:8000" for IPv6), as one
+ * database.  info.json is not served, so the caller gives the analysis
+ * flags the index was built with (JS_ANALYZE_NO_FOLD or 0).  Returns 0
+ * and *out, or JS_EINVALID (a malformed address), JS_EIO (a server
+ * cannot be reached), JS_ENOMEM; *out as for js_xindex_open. */
+JS_API int js_xindex_open_remote(js_xindex **out, const char *remote,
+                                 unsigned analyze_flags);
+
+/* Runs query[0..len) on xi, as js_search does on a native index.
+ * Returns 0 and *out, or js_search's codes, or JS_EIO (a server lost);
+ * *out is set when memory allows, with the message (free it either
+ * way). */
+JS_API int js_xindex_search(js_results **out, js_xindex *xi,
+                            const char *query, size_t len,
+                            const js_search_options *opts);
+
+/* Checks a local Xapian index: Xapian's own check of every shard, then
+ * info.json against the shards (sections, total length, docids without
+ * holes).  Returns 0, or JS_ECORRUPT (message names the problem),
+ * JS_EINVALID (a remote index), JS_EIO, JS_ENOMEM; message on xi. */
+JS_API int js_xindex_check(js_xindex *xi);
+
+/* Returns the message of the last failed call on xi ("" if none). */
+JS_API const char *js_xindex_errmsg(const js_xindex *xi);
+
+/* Closes the shards and frees the handle; NULL is fine. */
+JS_API void js_xindex_close(js_xindex *xi);
+
 #ifdef __cplusplus
 }
 #endif

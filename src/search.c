@@ -28,7 +28,7 @@
 #include "match.h"
 #include "query.h"
 #include "reader.h"
-#include "snippet.h"
+#include "results.h"
 
 /* A partial hit must hold this share of the query's grams. */
 #define PARTIAL_SHARE 0.4
@@ -38,37 +38,8 @@ typedef struct scored {
     uint32_t id;
 } scored;
 
-typedef struct hit_store {
-    js_hit h;
-    char *strs[6];   /* source, title, format, encoding, id, metadata */
-    char *path;      /* heading path, U+001F replaced by NULs */
-    const char **headings;
-    char *snippet;
-    size_t *hl;
-} hit_store;
-
-struct js_results {
-    hit_store *hits;
-    size_t n;
-    uint64_t total;
-    int exact;
-    char *query;
-    char err[512];
-};
-
-/* Sets the message of r (when there is one) and returns rc. */
-static int fail(js_results *r, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(js_results *r, int rc, const char *fmt, ...)
-{
-    if (r) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(r->err, sizeof r->err, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
+/* messages go on the results (results.c) */
+#define fail js_results_fail
 
 /* a ranks before b */
 static int better(const scored *a, const scored *b)
@@ -186,22 +157,12 @@ static int top_k(js_it *root, js_it *skip, uint32_t k, int no_prune,
     return 0;
 }
 
-static char *dup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
-/* Fills hit h for section id: document, headings, snippet.  Returns 0 or
+/* Adds the hit for section id to r: document, headings and body from
+ * the index, then results.c makes the hit and its snippet.  Returns 0 or
  * a negative code with r's message set. */
-static int make_hit(js_results *r, hit_store *hs, js_index *ix,
-                    const js_qnode *q, const scored *sc, int partial,
-                    const js_search_options *o)
+static int make_hit(js_results *r, js_index *ix, const js_qnode *q,
+                    const scored *sc, int partial, const js_search_options *o)
 {
-    js_hit *h = &hs->h;
     js_section_rec rec;
     js_doc_rec doc;
     js_index_section(ix, sc->id, &rec);
@@ -209,132 +170,45 @@ static int make_hit(js_results *r, hit_store *hs, js_index *ix,
     if (rc)
         return fail(r, rc, "the index is corrupt: document %u of section %u",
                     rec.document, sc->id);
-    const char *src[6] = {doc.source, doc.title,    doc.format,
-                          doc.encoding, doc.id, doc.metadata};
-    for (int i = 0; i < 6; i++)
-        if (!(hs->strs[i] = dup(src[i])))
-            return fail(r, JS_ENOMEM, "out of memory");
-    h->section = sc->id;
-    h->ordinal = rec.ordinal;
-    h->score = sc->score;
-    h->partial = partial;
-    h->source = hs->strs[0];
-    h->title = hs->strs[1];
-    h->format = hs->strs[2];
-    h->encoding = hs->strs[3];
-    h->id = hs->strs[4];
-    h->metadata = hs->strs[5];
-    h->start = rec.start;
-    h->end = rec.end;
-    h->snippet = "";
-
     /* the heading path from its own part, so that hits without snippets
      * never inflate a store block */
-    const char *hp;
+    const char *path;
     size_t path_len;
-    if ((rc = js_index_headings(ix, sc->id, &hp, &path_len)))
+    if ((rc = js_index_headings(ix, sc->id, &path, &path_len)))
         return fail(r, rc, "the index is corrupt: heading path of section %u",
                     sc->id);
-    if (!(hs->path = malloc(path_len + 1)))
-        return fail(r, JS_ENOMEM, "out of memory");
-    memcpy(hs->path, hp, path_len);
-    hs->path[path_len] = 0;
-    size_t depth = path_len ? 1 : 0;
-    for (size_t i = 0; i < path_len; i++)
-        depth += hs->path[i] == 0x1F;
-    if (!(hs->headings = calloc(depth + 1, sizeof *hs->headings)))
-        return fail(r, JS_ENOMEM, "out of memory");
-    if (depth) {
-        size_t d = 0;
-        hs->headings[d++] = hs->path;
-        for (size_t i = 0; i < path_len; i++)
-            if (hs->path[i] == 0x1F) {
-                hs->path[i] = 0;
-                hs->headings[d++] = hs->path + i + 1;
-            }
-    }
-    h->headings = hs->headings;
-    h->depth = depth;
-    if (o->flags & JS_SEARCH_NO_SNIPPET)
-        return 0;
-
     char *body = NULL;
     size_t body_len = 0;
-    if ((rc = js_store_get(ix->store, sc->id, NULL, NULL, &body, &body_len)))
+    if (!(o->flags & JS_SEARCH_NO_SNIPPET) &&
+        (rc = js_store_get(ix->store, sc->id, NULL, NULL, &body, &body_len)))
         return fail(r, rc, "the index is corrupt: stored text of section %u",
                     sc->id);
-    js_range *found = NULL;
-    size_t nfound = 0;
-    rc = js_snippet_find(&found, &nfound, body, body_len, q,
-                         ix->st.analyze_flags, partial ? JS_FIND_GRAMS : 0);
-    js_snippet sn = {0};
-    if (!rc)
-        rc = js_snippet_make(&sn, body, body_len, found, nfound,
-                             o->snippet_chars);
-    free(found);
+    js_hit_src src = {
+        .doc = {doc.source, doc.title, doc.format, doc.encoding, doc.id,
+                doc.metadata},
+        .path = path, .path_len = path_len,
+        .section = sc->id, .ordinal = rec.ordinal,
+        .start = rec.start, .end = rec.end,
+        .score = sc->score, .partial = partial,
+        .body = body, .body_len = body_len,
+    };
+    rc = js_results_add(r, &src, q, ix->st.analyze_flags, o);
     free(body);
-    if (rc)
-        return fail(r, rc, "making the snippet of section %u: %s", sc->id,
-                    js_strerror(rc));
-    hs->snippet = sn.text;
-    h->snippet = sn.text;
-    h->snippet_len = sn.len;
-    if (sn.nhl) {
-        if (!(hs->hl = malloc(2 * sn.nhl * sizeof *hs->hl))) {
-            js_snippet_clear(&sn);
-            hs->snippet = NULL;
-            return fail(r, JS_ENOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < sn.nhl; i++) {
-            hs->hl[2 * i] = sn.hl[i].start;
-            hs->hl[2 * i + 1] = sn.hl[i].end;
-        }
-    }
-    h->highlights = hs->hl;
-    h->nhighlights = sn.nhl;
-    free(sn.hl); /* the text now belongs to hs */
-    return 0;
-}
-
-/* Checks and completes the options.  Returns 0 or JS_EINVALID. */
-static int options(js_results *r, const js_search_options *in,
-                   js_search_options *o)
-{
-    js_search_options d = JS_SEARCH_OPTIONS_INIT;
-    *o = in ? *in : d;
-    if (o->version != JS_SEARCH_OPTIONS_VERSION)
-        return fail(r, JS_EINVALID, "unknown search options version %u",
-                    o->version);
-    if (!(o->k1 >= 0 && o->k1 <= 100))
-        return fail(r, JS_EINVALID, "k1 must lie in 0..100");
-    if (!(o->b >= 0 && o->b <= 1))
-        return fail(r, JS_EINVALID, "b must lie in 0..1");
-    if (!(o->heading_weight >= 0 && o->heading_weight <= 1000))
-        return fail(r, JS_EINVALID, "the heading weight must lie in 0..1000");
-    if ((uint64_t)o->offset + o->limit > JS_SEARCH_MAX_HITS)
-        return fail(r, JS_ELIMIT, "offset + limit is over %u",
-                    JS_SEARCH_MAX_HITS);
-    if (o->snippet_chars == 0)
-        o->snippet_chars = 80;
-    if (o->snippet_chars < 10)
-        o->snippet_chars = 10;
-    if (o->snippet_chars > 10000)
-        o->snippet_chars = 10000;
-    return 0;
+    return rc;
 }
 
 int js_search(js_results **out, js_index *ix, const char *query, size_t len,
               const js_search_options *opts)
 {
     *out = NULL;
-    js_results *r = calloc(1, sizeof *r);
+    js_results *r = js_results_new();
     if (!r)
         return JS_ENOMEM;
     *out = r;
     if (!ix || (!query && len))
         return fail(r, JS_EINVALID, "no index or no query");
     js_search_options o;
-    int rc = options(r, opts, &o);
+    int rc = js_results_options(r, opts, &o);
     if (rc)
         return rc;
 
@@ -405,16 +279,8 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
 
     uint32_t all = nstrict + npart;
     uint32_t first = o.offset < all ? o.offset : all;
-    if (all > first) {
-        if (!(r->hits = calloc(all - first, sizeof *r->hits))) {
-            rc = fail(r, JS_ENOMEM, "out of memory");
-            goto out;
-        }
-    }
     for (uint32_t i = first; i < all; i++) {
-        r->n++;
-        rc = make_hit(r, &r->hits[i - first], ix, q, &heap[i], i >= nstrict,
-                      &o);
+        rc = make_hit(r, ix, q, &heap[i], i >= nstrict, &o);
         if (rc)
             goto out;
     }
@@ -427,43 +293,4 @@ out:
     if (rc && !r->err[0])
         fail(r, rc, "%s", js_strerror(rc));
     return rc;
-}
-
-size_t js_results_count(const js_results *r) { return r ? r->n : 0; }
-
-const js_hit *js_results_hit(const js_results *r, size_t i)
-{
-    return r && i < r->n ? &r->hits[i].h : NULL;
-}
-
-uint64_t js_results_total(const js_results *r, int *exact)
-{
-    if (exact)
-        *exact = r ? r->exact : 0;
-    return r ? r->total : 0;
-}
-
-const char *js_results_query(const js_results *r)
-{
-    return r && r->query ? r->query : "";
-}
-
-const char *js_results_errmsg(const js_results *r) { return r ? r->err : ""; }
-
-void js_results_free(js_results *r)
-{
-    if (!r)
-        return;
-    for (size_t i = 0; i < r->n; i++) {
-        hit_store *hs = &r->hits[i];
-        for (int j = 0; j < 6; j++)
-            free(hs->strs[j]);
-        free(hs->path);
-        free(hs->headings);
-        free(hs->snippet);
-        free(hs->hl);
-    }
-    free(r->hits);
-    free(r->query);
-    free(r);
 }

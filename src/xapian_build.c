@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@
 #include "file.h"
 #include "utf8.h"
 #include "xapian_build.h"
+#include "results.h"
+#include "xapian_search.h"
 #include "xapian_shim.h"
 
 /* One token of the current section: term bytes at off in the scratch
@@ -717,6 +720,11 @@ struct js_xindex {
     js_xindex_stats st;
     js_xindex_shard *shard;
     char *build_info;
+    char *top;      /* dir/xapian (NULL for a remote index) */
+    js_xdb *db;     /* every shard as one database, for searching */
+    /* a Xapian::Database must not be used by two threads at once: one
+     * search (or check) at a time per handle */
+    pthread_mutex_t mu;
     char err[1024];
 };
 
@@ -756,11 +764,178 @@ static int get_count(json_t *o, const char *key, uint64_t *out)
     return 0;
 }
 
+/* A handle with its mutex ready, or NULL when out of memory. */
+static js_xindex *xindex_new(void)
+{
+    js_xindex *xi = calloc(1, sizeof *xi);
+    if (xi && pthread_mutex_init(&xi->mu, NULL)) {
+        free(xi);
+        return NULL;
+    }
+    return xi;
+}
+
+/* Opens top/shard-0 .. shard-(n-1) as one database in xi->db.  Returns
+ * 0 or a code with xi's message. */
+static int open_all(js_xindex *xi, const char *top, unsigned n)
+{
+    js_xsource *src = calloc(n, sizeof *src);
+    char **paths = calloc(n, sizeof *paths);
+    int rc = 0;
+    if (!src || !paths)
+        rc = xfail(xi, JS_ENOMEM, "out of memory");
+    for (unsigned i = 0; i < n && !rc; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "shard-%u", i);
+        if (!(paths[i] = join(top, name)))
+            rc = xfail(xi, JS_ENOMEM, "out of memory");
+        src[i].path_or_host = paths[i];
+    }
+    if (!rc && (rc = js_xdb_open(&xi->db, src, n, 0)))
+        xfail(xi, rc, "%s", xi->db ? js_xdb_errmsg(xi->db) : js_strerror(rc));
+    for (unsigned i = 0; paths && i < n; i++)
+        free(paths[i]);
+    free(paths);
+    free(src);
+    return rc;
+}
+
+int js_xindex_open_remote(js_xindex **out, const char *remote,
+                          unsigned analyze_flags)
+{
+    if (!out)
+        return JS_EINVALID;
+    js_xindex *xi = xindex_new();
+    *out = xi;
+    if (!xi)
+        return JS_ENOMEM;
+    if (!remote || !remote[0])
+        return xfail(xi, JS_EINVALID, "no remote servers given");
+    size_t n = 1;
+    for (const char *p = remote; *p; p++)
+        n += *p == ',';
+    if (n > JS_XAPIAN_MAX_SHARDS)
+        return xfail(xi, JS_ELIMIT, "more than %d remote servers",
+                     JS_XAPIAN_MAX_SHARDS);
+    js_xsource *src = calloc(n, sizeof *src);
+    char *hosts = calloc(n, 256);
+    char *spec = strdup(remote);
+    int rc = 0;
+    if (!src || !hosts || !spec)
+        rc = xfail(xi, JS_ENOMEM, "out of memory");
+    char *save = NULL, *tok = spec;
+    for (size_t i = 0; i < n && !rc; i++, tok = NULL) {
+        /* strtok_r would skip an empty item; the address check names it */
+        char *item = tok ? tok : save;
+        char *comma = item ? strchr(item, ',') : NULL;
+        if (comma)
+            *comma = 0;
+        save = comma ? comma + 1 : NULL;
+        char err[256];
+        if (!item || js_xsource_parse(item, hosts + 256 * i, 256,
+                                      &src[i].port, err, sizeof err)) {
+            rc = xfail(xi, JS_EINVALID, "--remote: '%s': %s", item ? item : "",
+                       item ? err : "missing");
+            break;
+        }
+        src[i].path_or_host = hosts + 256 * i;
+    }
+    if (!rc && (rc = js_xdb_open(&xi->db, src, n, 0)))
+        xfail(xi, rc, "%s", xi->db ? js_xdb_errmsg(xi->db) : js_strerror(rc));
+    js_xdb_stats xs;
+    if (!rc && (rc = js_xdb_get_stats(xi->db, 0, &xs)))
+        xfail(xi, rc, "%s", js_xdb_errmsg(xi->db));
+    if (!rc) {
+        /* info.json is not served: what Xapian knows, and the caller's
+         * analysis flags */
+        xi->st.format_version = JS_XAPIAN_FORMAT_VERSION;
+        xi->st.shards = (unsigned)n;
+        xi->st.sections = xs.doccount;
+        xi->st.total_length = xs.total_length;
+        xi->st.analyze_flags = analyze_flags;
+        if (!(xi->shard = calloc(n, sizeof *xi->shard)) ||
+            !(xi->build_info = strdup("{}")))
+            rc = xfail(xi, JS_ENOMEM, "out of memory");
+        xi->st.shard = xi->shard;
+        xi->st.build_info = xi->build_info;
+    }
+    free(spec);
+    free(hosts);
+    free(src);
+    return rc;
+}
+
+int js_xindex_search(js_results **out, js_xindex *xi, const char *query,
+                     size_t len, const js_search_options *opts)
+{
+    if (!out)
+        return JS_EINVALID;
+    *out = NULL;
+    if (!xi || !xi->db) {
+        js_results *r = js_results_new();
+        *out = r;
+        return r ? js_results_fail(r, JS_EINVALID, "no open Xapian index")
+                 : JS_ENOMEM;
+    }
+    pthread_mutex_lock(&xi->mu);
+    int rc = js_xsearch_run(out, xi->db, xi->st.sections, xi->st.analyze_flags,
+                            query, len, opts);
+    pthread_mutex_unlock(&xi->mu);
+    return rc;
+}
+
+int js_xindex_check(js_xindex *xi)
+{
+    if (!xi)
+        return JS_EINVALID;
+    if (!xi->top || !xi->db)
+        return xfail(xi, JS_EINVALID, "only a local, open Xapian index can be "
+                                      "checked");
+    pthread_mutex_lock(&xi->mu);
+    int rc = 0;
+    uint64_t sections = 0;
+    for (unsigned i = 0; i < xi->st.shards && !rc; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "shard-%u", i);
+        char *p = join(xi->top, name);
+        if (!p) {
+            rc = xfail(xi, JS_ENOMEM, "out of memory");
+            break;
+        }
+        rc = js_xdb_check_path(p, NULL, xi->err, sizeof xi->err);
+        free(p);
+        sections += xi->shard[i].sections;
+    }
+    /* info.json against the shards: sections (also checked at open),
+     * their sum of lengths, and every document's data naming its
+     * section as the docid says (section = docid - 1) */
+    js_xdb_stats xs;
+    if (!rc && (rc = js_xdb_get_stats(xi->db, 0, &xs)))
+        xfail(xi, rc, "%s", js_xdb_errmsg(xi->db));
+    if (!rc && (xs.doccount != xi->st.sections || sections != xi->st.sections))
+        rc = xfail(xi, JS_ECORRUPT, "%s: the shards hold %llu sections, "
+                   "info.json says %llu", xi->top,
+                   (unsigned long long)xs.doccount,
+                   (unsigned long long)xi->st.sections);
+    if (!rc && xs.total_length != xi->st.total_length)
+        rc = xfail(xi, JS_ECORRUPT, "%s: the shards' total length is %llu, "
+                   "info.json says %llu", xi->top,
+                   (unsigned long long)xs.total_length,
+                   (unsigned long long)xi->st.total_length);
+    if (!rc && xs.doccount && xs.lastdocid != xs.doccount)
+        rc = xfail(xi, JS_ECORRUPT, "%s: docids run to %llu for %llu sections "
+                   "(a section is missing)", xi->top,
+                   (unsigned long long)xs.lastdocid,
+                   (unsigned long long)xs.doccount);
+    pthread_mutex_unlock(&xi->mu);
+    return rc;
+}
+
 int js_xindex_open(js_xindex **out, const char *dir)
 {
     if (!out || !dir)
         return JS_EINVALID;
-    js_xindex *xi = calloc(1, sizeof *xi);
+    js_xindex *xi = xindex_new();
     *out = xi;
     if (!xi)
         return JS_ENOMEM;
@@ -856,10 +1031,12 @@ int js_xindex_open(js_xindex **out, const char *dir)
                    (unsigned long long)s->sections);
     s->shard = xi->shard;
     s->build_info = xi->build_info;
+    if (!rc)
+        rc = open_all(xi, top, shards);
 done:
     json_decref(o);
     free(info);
-    free(top);
+    xi->top = top;
     return rc;
 }
 
@@ -875,7 +1052,10 @@ void js_xindex_close(js_xindex *xi)
 {
     if (!xi)
         return;
+    js_xdb_close(xi->db);
+    pthread_mutex_destroy(&xi->mu);
     free(xi->shard);
     free(xi->build_info);
+    free(xi->top);
     free(xi);
 }

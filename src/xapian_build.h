@@ -28,9 +28,9 @@
  *    xapian-tcpsrv, one server per shard in shard order — reports docid
  *    i + 1, and the data's "section" says i in any case.
  *
- * These functions are exported from libjiansuo (JS_API) for the CLI but
- * not yet declared in jiansuo.h: their public shape is settled with the
- * Xapian search side.  Conventions are jiansuo.h's.
+ * The builder and the statistics are exported from libjiansuo (JS_API)
+ * for the CLI but not declared in jiansuo.h; opening, searching and
+ * checking a Xapian index are (jiansuo.h).  Conventions are jiansuo.h's.
  */
 #ifndef JS_XAPIAN_BUILD_H
 #define JS_XAPIAN_BUILD_H
@@ -89,11 +89,9 @@ JS_API const char *js_xbuild_errmsg(const js_xbuild *b);
  * temporary directory is removed.  NULL is fine. */
 JS_API void js_xbuild_close(js_xbuild *b);
 
-/* Returns 1 when dir holds a Xapian index (dir/xapian/info.json) and no
- * native index (dir/index.jsi), else 0: the index to use by default. */
-JS_API int js_xindex_detect(const char *dir);
-
-typedef struct js_xindex js_xindex;
+/* js_xindex_detect, js_xindex_open, js_xindex_errmsg and
+ * js_xindex_close are declared in jiansuo.h ("Searching a Xapian
+ * index"). */
 
 typedef struct js_xindex_shard {
     uint64_t sections;     /* documents in the shard, read from Xapian */
@@ -113,21 +111,8 @@ typedef struct js_xindex_stats {
     const char *build_info;       /* JSON object text, owned by the handle */
 } js_xindex_stats;
 
-/* Opens the Xapian index in dir: reads and checks info.json and opens
- * every shard.  Returns 0 and *out, or JS_ENOTFOUND (no Xapian index
- * there), JS_EVERSION, JS_ECORRUPT (info.json malformed, or a shard's
- * count disagrees with it), JS_EIO, JS_ENOMEM; *out is set when memory
- * allows, with the message (close it either way). */
-JS_API int js_xindex_open(js_xindex **out, const char *dir);
-
 /* Fills *out (pointers owned by xi, valid until its close).  Returns 0. */
 JS_API int js_xindex_get_stats(const js_xindex *xi, js_xindex_stats *out);
-
-/* Returns the message of the last failed call on xi ("" if none). */
-JS_API const char *js_xindex_errmsg(const js_xindex *xi);
-
-/* Frees the handle; NULL is fine. */
-JS_API void js_xindex_close(js_xindex *xi);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -157,6 +158,8 @@ struct js_xq {
 };
 
 struct js_xmset {
+    /* kept for get_matching_terms (js_xmset_matching) */
+    std::unique_ptr<Xapian::Enquire> enq;
     Xapian::MSet mset;
     std::string data; /* the last hit's document data */
     char err[kErrLen] = "";
@@ -556,7 +559,8 @@ extern "C" int js_xdb_search(js_xdb *db, const js_xq *q, const js_xsearch *p,
     int rc = guard(db->err, "searching", [&] {
         /* MSet's constructor allocates, so the handle is made in here. */
         m = new js_xmset;
-        Xapian::Enquire enq(db->db);
+        m->enq.reset(new Xapian::Enquire(db->db));
+        Xapian::Enquire &enq = *m->enq;
         enq.set_query(q->q);
         enq.set_weighting_scheme(Xapian::BM25Weight(p->k1, 0, 1, p->b, p->min_normlen));
         m->mset = enq.get_mset(p->offset, p->count, p->check_at_least);
@@ -610,3 +614,51 @@ extern "C" int js_xmset_hit(js_xmset *m, size_t i, js_xhit *out)
 extern "C" const char *js_xmset_errmsg(const js_xmset *m) { return m ? m->err : ""; }
 
 extern "C" void js_xmset_close(js_xmset *m) { delete m; }
+
+extern "C" int js_xmset_matching(js_xmset *m, size_t i, js_xterm_fn fn, void *ctx)
+{
+    if (!m)
+        return JS_EINVALID;
+    m->err[0] = 0;
+    if (!fn || !m->enq || i >= m->mset.size())
+        return set_err(m->err, JS_EINVALID, "", "no such hit");
+    return guard(m->err, "reading a hit's matching terms", [&] {
+        Xapian::MSetIterator it = m->mset[(Xapian::doccount)i];
+        for (auto t = m->enq->get_matching_terms_begin(it);
+             t != m->enq->get_matching_terms_end(it); ++t) {
+            const std::string &s = *t;
+            int r = fn(ctx, s.data(), s.size());
+            if (r)
+                return r;
+        }
+        return 0;
+    });
+}
+
+extern "C" int js_xdb_check_path(const char *path, uint64_t *errors, char *err,
+                                 size_t errlen)
+{
+    char buf[kErrLen] = "";
+    if (errors)
+        *errors = 0;
+    if (!path || !path[0]) {
+        if (err && errlen)
+            std::snprintf(err, errlen, "no database path");
+        return JS_EINVALID;
+    }
+    int rc = guard(buf, path, [&]() -> int {
+        /* no output stream: Xapian only counts the problems it finds */
+        size_t n = Xapian::Database::check(std::string(path), 0, nullptr);
+        if (errors)
+            *errors = n;
+        if (n) {
+            std::snprintf(buf, kErrLen, "%s: Xapian's check found %zu problem%s",
+                          path, n, n == 1 ? "" : "s");
+            return JS_ECORRUPT;
+        }
+        return 0;
+    });
+    if (err && errlen)
+        std::snprintf(err, errlen, "%s", buf);
+    return rc;
+}

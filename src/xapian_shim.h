@@ -275,6 +275,27 @@ typedef struct js_xhit {
  * a Xapian error's code; message in js_xmset_errmsg. */
 int js_xmset_hit(js_xmset *m, size_t i, js_xhit *out);
 
+/* Called once per matching term; a non-zero return stops the walk and is
+ * returned. */
+typedef int (*js_xterm_fn)(void *ctx, const char *term, size_t len);
+
+/* Calls fn with each term of the query that hit i (< js_xmset_size)
+ * holds (as indexed: heading terms with their 0x01 prefix, a term over
+ * JS_XAPIAN_TERM_MAX bytes in its hashed form), in term order, each
+ * once.  Reads the document's term list (remote: one exchange).
+ * Returns 0, fn's non-zero value, JS_EINVALID, or a Xapian error's code;
+ * message in js_xmset_errmsg. */
+int js_xmset_matching(js_xmset *m, size_t i, js_xterm_fn fn, void *ctx);
+
+/* Runs Xapian::Database::check on the (local) database at path: every
+ * table's structure and, as far as Xapian checks them, the consistency
+ * between tables.  *errors (may be NULL) gets the number of problems.
+ * Returns 0, JS_ECORRUPT when problems were found (or a table cannot be
+ * read as one), JS_ENOTFOUND, JS_EIO, JS_EINVALID; err (errlen bytes)
+ * gets a message. */
+int js_xdb_check_path(const char *path, uint64_t *errors, char *err,
+                      size_t errlen);
+
 /* Returns the message of the last failed call on m ("" if none). */
 const char *js_xmset_errmsg(const js_xmset *m);
 

@@ -9,6 +9,10 @@
 # Out: builds the index once (from inside $SEARCH_CASES, so that sources
 #      are the stable relative paths corpus/...), points JIANSUO_INDEX at
 #      it, and lets cli.sh run the cases: "cli: N passed, M failed".
+#      Then the same cases on a Xapian build of the corpus (2 shards):
+#      scores differ, so each case that searches (no paging, --queries,
+#      --help or error) is run on both with --json --no-partial and
+#      every hit, and the sets of sections and the totals must agree.
 set -u
 : "${JIANSUO:?JIANSUO must name the jiansuo binary}"
 : "${SEARCH_CASES:?SEARCH_CASES must name the folder of cases}"
@@ -25,5 +29,46 @@ fi
 JIANSUO_INDEX=$tmp/index CLI_CASES=$SEARCH_CASES sh "$here/cli.sh" \
     >"$tmp/result"
 status=$?
+
+# The cases on the Xapian backend: the same strict sections.
+xpass=0
+xfail=0
+if (cd "$SEARCH_CASES" && "$JIANSUO" index --backend xapian --shards 2 \
+        -d "$tmp/xindex" corpus) >"$tmp/log" 2>&1; then
+    for cmd in "$SEARCH_CASES"/*.cmd; do
+        args=$(cat "$cmd")
+        case "$args" in
+        "search "*) ;;
+        *) continue ;;
+        esac
+        case " $args " in
+        *" -- "* | *--offset* | *--queries* | *--help* | *" -n x "*) continue ;;
+        esac
+        for b in native xapian; do
+            if [ $b = native ]; then d=$tmp/index; else d=$tmp/xindex; fi
+            (
+                cd "$SEARCH_CASES" || exit 125
+                eval "set -- $args --json --no-partial --exact-total -n 10000 -d \"\$d\""
+                exec "$JIANSUO" "$@"
+            ) >"$tmp/$b.json" 2>/dev/null
+            echo "status $?" >"$tmp/$b.sum"
+            grep -o '"total":[0-9]*' "$tmp/$b.json" >>"$tmp/$b.sum"
+            grep -o '"section":[0-9]*' "$tmp/$b.json" | sort >>"$tmp/$b.sum"
+        done
+        if cmp -s "$tmp/native.sum" "$tmp/xapian.sum"; then
+            xpass=$((xpass + 1))
+        else
+            xfail=$((xfail + 1))
+            echo "not ok xapian $(basename "$cmd"): sections differ"
+            diff "$tmp/native.sum" "$tmp/xapian.sum"
+        fi
+    done
+else
+    echo "not ok: indexing the search corpus with Xapian failed:"
+    cat "$tmp/log"
+    xfail=$((xfail + 1))
+fi
 sed 's/^cli: /search_cli: /' "$tmp/result"
+echo "search_xapian: $xpass passed, $xfail failed"
+[ "$xfail" = 0 ] || status=1
 exit $status
