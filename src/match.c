@@ -948,58 +948,14 @@ static int build(js_it **out, const js_scorer *s, const js_qnode *q,
     }
 }
 
-/* Collects the grams of the positive leaves under q (not under NOT),
- * without duplicates, into *g / *hd (heading-only flag). */
-typedef struct gram_list {
-    const js_qunit **g;
-    int *heading;
-    uint32_t n, cap;
-} gram_list;
-
-static int collect_grams(gram_list *gl, const js_qnode *q)
-{
-    if (q->op == JS_Q_NOT)
-        return 0;
-    if (q->op != JS_Q_LEAF) {
-        for (uint32_t i = 0; i < q->nkids; i++) {
-            int rc = collect_grams(gl, q->kids[i]);
-            if (rc)
-                return rc;
-        }
-        return 0;
-    }
-    for (uint32_t i = 0; i < q->ngrams; i++) {
-        const js_qunit *u = &q->grams[i];
-        uint32_t j;
-        for (j = 0; j < gl->n; j++)
-            if (gl->heading[j] == q->heading_only && gl->g[j]->len == u->len &&
-                !memcmp(gl->g[j]->term, u->term, u->len))
-                break;
-        if (j < gl->n)
-            continue;
-        if (gl->n == gl->cap) {
-            uint32_t cap = gl->cap ? gl->cap * 2 : 16;
-            const js_qunit **g = realloc(gl->g, cap * sizeof *g);
-            if (!g)
-                return JS_ENOMEM;
-            gl->g = g;
-            int *h = realloc(gl->heading, cap * sizeof *h);
-            if (!h)
-                return JS_ENOMEM;
-            gl->heading = h;
-            gl->cap = cap;
-        }
-        gl->g[gl->n] = u;
-        gl->heading[gl->n++] = q->heading_only;
-    }
-    return 0;
-}
-
 static int build_partial(js_it **out, const js_scorer *s, const js_qnode *q,
-                         double share, char *err, size_t errlen)
+                         char *err, size_t errlen)
 {
-    gram_list gl = {0};
-    int rc = collect_grams(&gl, q);
+    struct {
+        js_qgram *g;
+        uint32_t n;
+    } gl = {NULL, 0};
+    int rc = js_query_grams(q, &gl.g, &gl.n);
     multi_it *or = NULL, *and = NULL;
     if (rc)
         goto fail;
@@ -1011,19 +967,14 @@ static int build_partial(js_it **out, const js_scorer *s, const js_qnode *q,
     if ((rc = multi_new(&or, &or_ops, gl.n, 0)))
         goto fail;
     for (uint32_t i = 0; i < gl.n && !rc; i++) {
-        js_qunit u = *gl.g[i];
+        js_qunit u = *gl.g[i].u;
         u.rel = 0;
-        rc = leaf_new(&or->kids[or->nkids++], s, &u, 1, gl.heading[i], err,
+        rc = leaf_new(&or->kids[or->nkids++], s, &u, 1, gl.g[i].heading, err,
                       errlen);
     }
     if (rc)
         goto fail;
-    /* at least the share, and two grams once there are three: a single
-     * shared bigram says little about a longer query */
-    double mm = ceil(share * gl.n - 1e-9);
-    if (gl.n >= 3 && mm < 2)
-        mm = 2;
-    or->min_match = mm < 1 ? 1 : (uint32_t)mm;
+    or->min_match = js_query_partial_need(gl.n);
     or_finish(or);
     /* the root's exclusions still apply */
     uint32_t nneg = 0;
@@ -1033,7 +984,6 @@ static int build_partial(js_it **out, const js_scorer *s, const js_qnode *q,
     if (nneg == 0) {
         *out = &or->it;
         free(gl.g);
-        free(gl.heading);
         return 0;
     }
     if ((rc = multi_new(&and, &and_ops, 1, nneg)))
@@ -1049,7 +999,6 @@ static int build_partial(js_it **out, const js_scorer *s, const js_qnode *q,
     and_finish(and);
     *out = &and->it;
     free(gl.g);
-    free(gl.heading);
     return 0;
 fail:
     if (or)
@@ -1057,15 +1006,13 @@ fail:
     if (and)
         multi_free(&and->it);
     free(gl.g);
-    free(gl.heading);
     return rc;
 }
 
 int js_match_build(js_it **out, const js_scorer *s, const js_qnode *q,
-                   int partial, double min_grams_share, char *err,
-                   size_t errlen)
+                   int partial, char *err, size_t errlen)
 {
     if (partial)
-        return build_partial(out, s, q, min_grams_share, err, errlen);
+        return build_partial(out, s, q, err, errlen);
     return build(out, s, q, err, errlen);
 }

@@ -56,14 +56,13 @@ double js_scorer_idf(const js_scorer *s, double df);
 typedef struct js_it js_it;
 
 /* Builds the iterator tree for q.  partial: instead of q itself, match
- * sections holding at least `min_grams` of the grams of q's positive
- * leaves (leaves under NOT stay excluded where they are children of the
+ * sections holding at least js_query_partial_need of the grams of q's
+ * positive leaves (leaves under NOT stay excluded where they are children of the
  * root AND).  *out is freed with js_it_free.  Returns 0, JS_ENOMEM,
  * JS_ECORRUPT (a postings record fails its checks), JS_EINVALID (the
  * index lacks positions a part needs); err gets a message. */
 int js_match_build(js_it **out, const js_scorer *s, const js_qnode *q,
-                   int partial, double min_grams_share, char *err,
-                   size_t errlen);
+                   int partial, char *err, size_t errlen);
 
 /* Moves to the first matching section with id >= target.  Returns 0 with
  * js_it_id giving the id (JS_IT_END when none is left), or a negative

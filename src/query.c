@@ -27,6 +27,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -844,4 +845,59 @@ char *js_query_format(const js_qnode *q)
         return NULL;
     }
     return b.s;
+}
+
+/* Walks q for js_query_grams. */
+static int collect_grams(const js_qnode *q, js_qgram **g, size_t *cap,
+                         uint32_t *n)
+{
+    if (q->op == JS_Q_NOT)
+        return 0;
+    if (q->op != JS_Q_LEAF) {
+        for (uint32_t i = 0; i < q->nkids; i++) {
+            int rc = collect_grams(q->kids[i], g, cap, n);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    for (uint32_t i = 0; i < q->ngrams; i++) {
+        const js_qunit *u = &q->grams[i];
+        uint32_t j;
+        for (j = 0; j < *n; j++)
+            if ((*g)[j].heading == q->heading_only && (*g)[j].u->len == u->len &&
+                !memcmp((*g)[j].u->term, u->term, u->len))
+                break;
+        if (j < *n)
+            continue;
+        if (js_q_grow(g, cap, (size_t)*n + 1, sizeof **g))
+            return JS_ENOMEM;
+        (*g)[*n].u = u;
+        (*g)[(*n)++].heading = q->heading_only;
+    }
+    return 0;
+}
+
+int js_query_grams(const js_qnode *q, js_qgram **out, uint32_t *n)
+{
+    js_qgram *g = NULL;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    int rc = collect_grams(q, &g, &cap, n);
+    if (rc) {
+        free(g);
+        *n = 0;
+        return rc;
+    }
+    *out = g;
+    return 0;
+}
+
+uint32_t js_query_partial_need(uint32_t n)
+{
+    double mm = ceil(JS_PARTIAL_SHARE * n - 1e-9);
+    if (n >= 3 && mm < 2)
+        mm = 2;
+    return mm < 1 ? 1 : (uint32_t)mm;
 }

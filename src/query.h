@@ -117,6 +117,25 @@ int js_q_grow(void *pp, size_t *cap, size_t need, size_t elsize);
 int js_query_parse(js_qnode **out, const char *query, size_t len,
                    unsigned analyze_flags, char *err, size_t errlen);
 
+/* A gram of a positive leaf, for partial matching. */
+typedef struct js_qgram {
+    const js_qunit *u; /* points into the tree */
+    int heading;       /* the leaf is title: only */
+} js_qgram;
+
+/* Collects the grams of q's leaves that are not under a NOT, without
+ * duplicates (same bytes and field), in tree order.  *out gets a malloc'ed
+ * array the caller frees (NULL when *n is 0).  Returns 0 or JS_ENOMEM. */
+int js_query_grams(const js_qnode *q, js_qgram **out, uint32_t *n);
+
+/* Share of a query's grams a partial hit must hold. */
+#define JS_PARTIAL_SHARE 0.4
+
+/* How many of n grams a partial hit must hold: JS_PARTIAL_SHARE of them
+ * rounded up, and at least two once there are three (one shared bigram
+ * says little about a longer query); 1 for n <= 1. */
+uint32_t js_query_partial_need(uint32_t n);
+
 /* Frees a tree from js_query_parse; NULL is fine. */
 void js_query_free(js_qnode *q);
 

@@ -30,8 +30,6 @@
 #include "reader.h"
 #include "results.h"
 
-/* A partial hit must hold this share of the query's grams. */
-#define PARTIAL_SHARE 0.4
 
 typedef struct scored {
     double score;
@@ -225,7 +223,7 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
     }
     js_scorer sc;
     js_scorer_init(&sc, ix, o.k1, o.b, o.heading_weight);
-    if ((rc = js_match_build(&strict, &sc, q, 0, 0, r->err, sizeof r->err)))
+    if ((rc = js_match_build(&strict, &sc, q, 0, r->err, sizeof r->err)))
         goto out;
 
     uint32_t k = o.offset + o.limit, nstrict = 0, npart = 0;
@@ -263,10 +261,10 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
     /* partial hits fill what the strict ones leave of the k asked for */
     scored *pheap = heap + nstrict;
     if (nstrict < k && !(o.flags & JS_SEARCH_NO_PARTIAL)) {
-        rc = js_match_build(&part, &sc, q, 1, PARTIAL_SHARE, r->err,
+        rc = js_match_build(&part, &sc, q, 1, r->err,
                             sizeof r->err);
         if (!rc)
-            rc = js_match_build(&skip, &sc, q, 0, 0, r->err, sizeof r->err);
+            rc = js_match_build(&skip, &sc, q, 0, r->err, sizeof r->err);
         if (rc)
             goto out;
         uint64_t pseen;

@@ -22,9 +22,6 @@
 #include "results.h"
 #include "xapian_search.h"
 
-/* A partial hit must hold this share of the query's grams (search.c's
- * PARTIAL_SHARE). */
-#define PARTIAL_SHARE 0.4
 /* Candidates a partial search examines at most for the share filter:
  * Xapian cannot count matching terms in its matcher, so they are counted
  * per hit here, in batches. */
@@ -279,53 +276,13 @@ static int tree_query(js_results *r, const js_qnode *q, double w, js_xq **out)
     return rc;
 }
 
-/* The grams of the positive leaves, without duplicates (match.c's
- * collect_grams): the terms partial matching counts. */
-typedef struct gram {
-    const js_qunit *u;
-    int heading;
-} gram;
-
+/* The grams of the positive leaves (js_query_grams): the terms partial
+ * matching counts, and which of them the current hit holds. */
 typedef struct grams {
-    gram *g;
-    uint32_t n, cap;
+    js_qgram *g;
+    uint32_t n;
     unsigned char *seen; /* per hit: which grams it holds */
 } grams;
-
-static int collect(grams *gl, const js_qnode *q)
-{
-    if (q->op == JS_Q_NOT)
-        return 0;
-    if (q->op != JS_Q_LEAF) {
-        for (uint32_t i = 0; i < q->nkids; i++) {
-            int rc = collect(gl, q->kids[i]);
-            if (rc)
-                return rc;
-        }
-        return 0;
-    }
-    for (uint32_t i = 0; i < q->ngrams; i++) {
-        const js_qunit *u = &q->grams[i];
-        uint32_t j;
-        for (j = 0; j < gl->n; j++)
-            if (gl->g[j].heading == q->heading_only && gl->g[j].u->len == u->len &&
-                !memcmp(gl->g[j].u->term, u->term, u->len))
-                break;
-        if (j < gl->n)
-            continue;
-        if (gl->n == gl->cap) {
-            uint32_t cap = gl->cap ? 2 * gl->cap : 16;
-            gram *g = realloc(gl->g, cap * sizeof *g);
-            if (!g)
-                return JS_ENOMEM;
-            gl->g = g;
-            gl->cap = cap;
-        }
-        gl->g[gl->n].u = u;
-        gl->g[gl->n++].heading = q->heading_only;
-    }
-    return 0;
-}
 
 /* The partial query: OR of the grams, each in the body or (scaled) in
  * the heading field, minus strict and the root's exclusions.  Returns 0
@@ -545,17 +502,14 @@ int js_xsearch_run(js_results **out, js_xdb *db, uint64_t doccount,
     /* partial hits fill what the strict ones leave of the k asked for */
     if (nstrict >= k || (o.flags & JS_SEARCH_NO_PARTIAL))
         goto out;
-    if ((rc = collect(&gl, q)) || !(gl.seen = malloc(gl.n + 1))) {
+    if ((rc = js_query_grams(q, &gl.g, &gl.n)) ||
+        !(gl.seen = malloc(gl.n + 1))) {
         rc = fail(r, JS_ENOMEM, "out of memory");
         goto out;
     }
     if ((rc = partial_query(r, q, &gl, strict, o.heading_weight, &part)))
         goto out;
-    double mm = ceil(PARTIAL_SHARE * gl.n - 1e-9);
-    /* match.c's rule: two grams at least once there are three */
-    if (gl.n >= 3 && mm < 2)
-        mm = 2;
-    uint32_t need = mm < 1 ? 1 : (uint32_t)mm;
+    uint32_t need = js_query_partial_need(gl.n);
     size_t want = k - nstrict, got = 0, at = nstrict;
     uint32_t batch = want < 50 ? 100 : 2 * (uint32_t)want;
     for (uint32_t from = 0; got < want && from < PARTIAL_SCAN_MAX;
