@@ -26,37 +26,13 @@
 #include <jansson.h>
 
 #include "jiansuo.h"
+#include "testutil.h"
 #include "xapian_build.h"
 #include "xapian_shim.h"
 
-static char scratch[256];
+static void setup(void) { tu_scratch_make("xbuild"); }
 
-static int rm_one(const char *p, const struct stat *s, int f, struct FTW *w)
-{
-    (void)s;
-    (void)f;
-    (void)w;
-    remove(p);
-    return 0;
-}
-
-static void setup(void)
-{
-    snprintf(scratch, sizeof scratch, "%s/jiansuo-xbuild.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(scratch));
-}
-
-static void teardown(void) { nftw(scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
-
-static char *path_in(const char *name)
-{
-    static char p[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", scratch, name);
-    return p[k];
-}
+static void teardown(void) { tu_scratch_remove(); }
 
 static int exists(const char *p)
 {
@@ -82,7 +58,7 @@ static const char records[] =
 static uint64_t build(unsigned shards)
 {
     js_xbuild *b = NULL;
-    int rc = js_xbuild_open(&b, path_in("idx"), NULL, shards);
+    int rc = js_xbuild_open(&b, tu_scratch_path("idx"), NULL, shards);
     ck_assert_msg(rc == 0, "open: %s", js_xbuild_errmsg(b));
     ck_assert_int_eq(js_xbuild_add_memory(b, "manual.md", manual, strlen(manual)), 0);
     ck_assert_int_eq(js_xbuild_add_memory(b, "records.jsonl", records, strlen(records)), 0);
@@ -104,7 +80,7 @@ static js_xdb *open_shards(unsigned shards)
     js_xsource src[4];
     char names[4][600];
     for (unsigned i = 0; i < shards; i++) {
-        snprintf(names[i], sizeof names[i], "%s/xapian/shard-%u", path_in("idx"), i);
+        snprintf(names[i], sizeof names[i], "%s/xapian/shard-%u", tu_scratch_path("idx"), i);
         src[i] = (js_xsource){names[i], 0};
     }
     js_xdb *db = NULL;
@@ -160,11 +136,11 @@ START_TEST(test_docid_mapping)
     unsigned shards = (unsigned)_i;
     uint64_t n = build(shards);
     ck_assert_uint_eq(n, 5);
-    ck_assert(exists(path_in("idx/xapian/info.json")));
+    ck_assert(exists(tu_scratch_path("idx/xapian/info.json")));
     for (unsigned i = 0; i < shards; i++) {
         char name[64];
         snprintf(name, sizeof name, "idx/xapian/shard-%u", i);
-        ck_assert(exists(path_in(name)));
+        ck_assert(exists(tu_scratch_path(name)));
     }
     js_xdb *db = open_shards(shards);
     js_xdb_stats st;
@@ -257,7 +233,7 @@ END_TEST
 /* Returns 1 when idx holds a build's temporary or swapped-out directory. */
 static int leftovers(void)
 {
-    DIR *d = opendir(path_in("idx"));
+    DIR *d = opendir(tu_scratch_path("idx"));
     ck_assert_ptr_nonnull(d);
     int found = 0;
     struct dirent *de;
@@ -273,22 +249,22 @@ START_TEST(test_replace_and_abandon)
 {
     build(3);
     build(1); /* replaces the 3-shard index */
-    ck_assert(!exists(path_in("idx/xapian/shard-1")));
+    ck_assert(!exists(tu_scratch_path("idx/xapian/shard-1")));
     ck_assert(!leftovers());
     /* A build that is never committed leaves the index as it was. */
     js_xbuild *b = NULL;
-    ck_assert_int_eq(js_xbuild_open(&b, path_in("idx"), NULL, 2), 0);
+    ck_assert_int_eq(js_xbuild_open(&b, tu_scratch_path("idx"), NULL, 2), 0);
     ck_assert_int_eq(js_xbuild_add_memory(b, "x.md", "# 新\n\n新的内容", 17), 0);
     ck_assert(leftovers()); /* its temporary directory, until closed */
     /* A second build of the same directory is refused meanwhile. */
     js_xbuild *b2 = NULL;
-    ck_assert_int_eq(js_xbuild_open(&b2, path_in("idx"), NULL, 1), JS_EIO);
+    ck_assert_int_eq(js_xbuild_open(&b2, tu_scratch_path("idx"), NULL, 1), JS_EIO);
     ck_assert_ptr_nonnull(strstr(js_xbuild_errmsg(b2), "another jiansuo build"));
     js_xbuild_close(b2);
     js_xbuild_close(b);
     ck_assert(!leftovers());
     js_xindex *xi = NULL;
-    ck_assert_int_eq(js_xindex_open(&xi, path_in("idx")), 0);
+    ck_assert_int_eq(js_xindex_open(&xi, tu_scratch_path("idx")), 0);
     js_xindex_stats st;
     ck_assert_int_eq(js_xindex_get_stats(xi, &st), 0);
     ck_assert_uint_eq(st.shards, 1);
@@ -296,11 +272,11 @@ START_TEST(test_replace_and_abandon)
     js_xindex_close(xi);
     /* A missing path keeps the build alive; a bad shard count does not
      * start one. */
-    ck_assert_int_eq(js_xbuild_open(&b, path_in("idx"), NULL, 1), 0);
-    ck_assert_int_eq(js_xbuild_add_path(b, path_in("no/such/file")), JS_ENOTFOUND);
+    ck_assert_int_eq(js_xbuild_open(&b, tu_scratch_path("idx"), NULL, 1), 0);
+    ck_assert_int_eq(js_xbuild_add_path(b, tu_scratch_path("no/such/file")), JS_ENOTFOUND);
     ck_assert_str_ne(js_xbuild_errmsg(b), "");
     js_xbuild_close(b);
-    ck_assert_int_eq(js_xbuild_open(&b, path_in("idx"), NULL, 0), JS_EINVALID);
+    ck_assert_int_eq(js_xbuild_open(&b, tu_scratch_path("idx"), NULL, 0), JS_EINVALID);
     ck_assert_ptr_nonnull(strstr(js_xbuild_errmsg(b), "shards"));
     js_xbuild_close(b);
     ck_assert_int_eq(js_xbuild_open(&b, NULL, NULL, 1), JS_EINVALID);
@@ -311,9 +287,9 @@ END_TEST
 START_TEST(test_stats)
 {
     build(2);
-    ck_assert(js_xindex_detect(path_in("idx")));
+    ck_assert(js_xindex_detect(tu_scratch_path("idx")));
     js_xindex *xi = NULL;
-    ck_assert_int_eq(js_xindex_open(&xi, path_in("idx")), 0);
+    ck_assert_int_eq(js_xindex_open(&xi, tu_scratch_path("idx")), 0);
     js_xindex_stats st;
     ck_assert_int_eq(js_xindex_get_stats(xi, &st), 0);
     ck_assert_uint_eq(st.format_version, JS_XAPIAN_FORMAT_VERSION);
@@ -330,11 +306,11 @@ START_TEST(test_stats)
     ck_assert_str_eq(js_xindex_errmsg(xi), "");
     js_xindex_close(xi);
     /* A native index next to it takes precedence. */
-    FILE *f = fopen(path_in("idx/index.jsi"), "w");
+    FILE *f = fopen(tu_scratch_path("idx/index.jsi"), "w");
     ck_assert_ptr_nonnull(f);
     fclose(f);
-    ck_assert(!js_xindex_detect(path_in("idx")));
-    ck_assert(!js_xindex_detect(path_in("none")));
+    ck_assert(!js_xindex_detect(tu_scratch_path("idx")));
+    ck_assert(!js_xindex_detect(tu_scratch_path("none")));
     js_xindex_close(NULL);
 }
 END_TEST
@@ -365,7 +341,7 @@ static const struct {
 START_TEST(test_info_errors)
 {
     build(2);
-    const char *info = path_in("idx/xapian/info.json");
+    const char *info = tu_scratch_path("idx/xapian/info.json");
     if (info_cases[_i].text) {
         FILE *f = fopen(info, "w");
         ck_assert_ptr_nonnull(f);
@@ -375,7 +351,7 @@ START_TEST(test_info_errors)
         ck_assert_int_eq(unlink(info), 0);
     }
     js_xindex *xi = NULL;
-    int rc = js_xindex_open(&xi, path_in("idx"));
+    int rc = js_xindex_open(&xi, tu_scratch_path("idx"));
     ck_assert_ptr_nonnull(xi);
     ck_assert_msg(rc == info_cases[_i].rc, "case %d: rc %d (%s)", _i, rc,
                   js_xindex_errmsg(xi));

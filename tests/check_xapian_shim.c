@@ -33,38 +33,14 @@
 #include <unistd.h>
 
 #include "jiansuo.h"
+#include "testutil.h"
 #include "xapian_shim.h"
 
 /* ---- scratch directory ---- */
 
-static char scratch[256];
+static void setup(void) { tu_scratch_make("xshim"); }
 
-static int rm_one(const char *p, const struct stat *s, int f, struct FTW *w)
-{
-    (void)s;
-    (void)f;
-    (void)w;
-    remove(p);
-    return 0;
-}
-
-static void setup(void)
-{
-    snprintf(scratch, sizeof scratch, "%s/jiansuo-xshim.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(scratch));
-}
-
-static void teardown(void) { nftw(scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
-
-static char *path_in(const char *name)
-{
-    static char p[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", scratch, name);
-    return p[k];
-}
+static void teardown(void) { tu_scratch_remove(); }
 
 /* ---- documents from text, through the real pipeline ---- */
 
@@ -145,7 +121,7 @@ static void write_corpus(unsigned shards)
     for (unsigned s = 0; s < shards; s++) {
         char name[8];
         snprintf(name, sizeof name, shards == 1 ? "db" : "s%u", s);
-        int rc = js_xw_open(&w[s], path_in(name), JS_XW_CREATE_OR_OVERWRITE);
+        int rc = js_xw_open(&w[s], tu_scratch_path(name), JS_XW_CREATE_OR_OVERWRITE);
         ck_assert_msg(rc == 0, "open: %s", js_xw_errmsg(w[s]));
     }
     for (size_t i = 0; i < NCORPUS; i++) {
@@ -161,7 +137,7 @@ static void write_corpus(unsigned shards)
 
 static js_xdb *open_local(const char *name)
 {
-    js_xsource src = {path_in(name), 0};
+    js_xsource src = {tu_scratch_path(name), 0};
     js_xdb *db = NULL;
     int rc = js_xdb_open(&db, &src, 1, 0);
     ck_assert_msg(rc == 0, "open %s: %s", name, js_xdb_errmsg(db));
@@ -340,7 +316,7 @@ END_TEST
 START_TEST(test_odd_documents)
 {
     js_xw *w = NULL;
-    ck_assert_int_eq(js_xw_open(&w, path_in("odd"), JS_XW_CREATE_OR_OPEN), 0);
+    ck_assert_int_eq(js_xw_open(&w, tu_scratch_path("odd"), JS_XW_CREATE_OR_OPEN), 0);
     char longa[JS_TERM_MAX_BYTES + 1], longb[JS_TERM_MAX_BYTES + 1];
     memset(longa, 'a', sizeof longa);
     memcpy(longb, longa, sizeof longb);
@@ -566,9 +542,9 @@ START_TEST(test_bad_arguments)
     js_xw *w = NULL;
     ck_assert_int_eq(js_xw_open(&w, "", JS_XW_CREATE_OR_OPEN), JS_EINVALID);
     js_xw_close(w);
-    ck_assert_int_eq(js_xw_open(&w, path_in("x"), (js_xw_mode)9), JS_EINVALID);
+    ck_assert_int_eq(js_xw_open(&w, tu_scratch_path("x"), (js_xw_mode)9), JS_EINVALID);
     js_xw_close(w);
-    ck_assert_int_eq(js_xw_open(&w, path_in("w"), JS_XW_CREATE_OR_OPEN), 0);
+    ck_assert_int_eq(js_xw_open(&w, tu_scratch_path("w"), JS_XW_CREATE_OR_OPEN), 0);
     js_xterm empty = {"", 0, 1, NULL, 0}, nopos = {"a", 1, 0, NULL, 3};
     ck_assert_int_eq(js_xw_put(w, 0, &empty, 1, "", 0, NULL), JS_EINVALID);
     ck_assert_str_ne(js_xw_errmsg(w), "");
@@ -651,15 +627,15 @@ static void expect_open(const js_xsource *src, int rc, const char *want)
 
 START_TEST(test_missing_database)
 {
-    js_xsource src = {path_in("none"), 0};
-    expect_open(&src, JS_ENOTFOUND, path_in("none"));
+    js_xsource src = {tu_scratch_path("none"), 0};
+    expect_open(&src, JS_ENOTFOUND, tu_scratch_path("none"));
     js_xw *w = NULL;
-    ck_assert_int_eq(js_xw_open(&w, path_in("none"), JS_XW_OPEN), JS_ENOTFOUND);
+    ck_assert_int_eq(js_xw_open(&w, tu_scratch_path("none"), JS_XW_OPEN), JS_ENOTFOUND);
     ck_assert_str_ne(js_xw_errmsg(w), "");
     js_xw_close(w);
     /* A directory that holds no database. */
-    mkdir(path_in("empty"), 0755);
-    js_xsource e = {path_in("empty"), 0};
+    mkdir(tu_scratch_path("empty"), 0755);
+    js_xsource e = {tu_scratch_path("empty"), 0};
     expect_open(&e, JS_ENOTFOUND, "empty");
 }
 END_TEST
@@ -693,10 +669,10 @@ static int search_all(js_xdb *db)
 START_TEST(test_corrupt_database)
 {
     /* Garbage files with glass's names. */
-    mkdir(path_in("junk"), 0755);
-    write_file(path_in("junk/iamglass"), "not a version file\n", 19);
-    write_file(path_in("junk/postlist.glass"), "garbage", 7);
-    js_xsource src = {path_in("junk"), 0};
+    mkdir(tu_scratch_path("junk"), 0755);
+    write_file(tu_scratch_path("junk/iamglass"), "not a version file\n", 19);
+    write_file(tu_scratch_path("junk/postlist.glass"), "garbage", 7);
+    js_xsource src = {tu_scratch_path("junk"), 0};
     js_xdb *db = NULL;
     int rc = js_xdb_open(&db, &src, 1, 0);
     ck_assert_msg(rc == JS_ECORRUPT || rc == JS_EVERSION, "junk: %d %s", rc,
@@ -707,21 +683,21 @@ START_TEST(test_corrupt_database)
     /* A real database with its postlist table cut in half. */
     write_corpus(1);
     struct stat st;
-    ck_assert_int_eq(stat(path_in("db/postlist.glass"), &st), 0);
-    ck_assert_int_eq(truncate(path_in("db/postlist.glass"), st.st_size / 2), 0);
-    js_xsource s2 = {path_in("db"), 0};
+    ck_assert_int_eq(stat(tu_scratch_path("db/postlist.glass"), &st), 0);
+    ck_assert_int_eq(truncate(tu_scratch_path("db/postlist.glass"), st.st_size / 2), 0);
+    js_xsource s2 = {tu_scratch_path("db"), 0};
     rc = js_xdb_open(&db, &s2, 1, 0);
     if (rc == 0)
         rc = search_all(db);
     ck_assert_msg(rc == JS_ECORRUPT, "truncated: %d %s", rc, js_xdb_errmsg(db));
-    ck_assert_ptr_nonnull(strstr(js_xdb_errmsg(db), path_in("db")));
+    ck_assert_ptr_nonnull(strstr(js_xdb_errmsg(db), tu_scratch_path("db")));
     js_xdb_close(db);
 
     /* A table overwritten with garbage from its first block. */
-    nftw(path_in("db"), rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    tu_remove_dir(tu_scratch_path("db"));
     write_corpus(1);
-    ck_assert_int_eq(stat(path_in("db/termlist.glass"), &st), 0);
-    int fd = open(path_in("db/termlist.glass"), O_WRONLY);
+    ck_assert_int_eq(stat(tu_scratch_path("db/termlist.glass"), &st), 0);
+    int fd = open(tu_scratch_path("db/termlist.glass"), O_WRONLY);
     ck_assert_int_ge(fd, 0);
     char junk[8192];
     memset(junk, 0x5A, sizeof junk);
@@ -738,7 +714,7 @@ START_TEST(test_corrupt_database)
      * (it reads the mangled table as a stub file): JS_EIO, message kept. */
     ck_assert_msg(rc == JS_ECORRUPT || rc == JS_EIO, "overwritten: %d %s", rc,
                   js_xdb_errmsg(db));
-    ck_assert_ptr_nonnull(strstr(js_xdb_errmsg(db), path_in("db")));
+    ck_assert_ptr_nonnull(strstr(js_xdb_errmsg(db), tu_scratch_path("db")));
     js_xdb_close(db);
 }
 END_TEST
@@ -746,8 +722,8 @@ END_TEST
 START_TEST(test_locked_database)
 {
     js_xw *a = NULL, *b = NULL;
-    ck_assert_int_eq(js_xw_open(&a, path_in("lk"), JS_XW_CREATE_OR_OPEN), 0);
-    int rc = js_xw_open(&b, path_in("lk"), JS_XW_CREATE_OR_OPEN);
+    ck_assert_int_eq(js_xw_open(&a, tu_scratch_path("lk"), JS_XW_CREATE_OR_OPEN), 0);
+    int rc = js_xw_open(&b, tu_scratch_path("lk"), JS_XW_CREATE_OR_OPEN);
     ck_assert_int_eq(rc, JS_EIO);
     ck_assert_ptr_nonnull(b);
     ck_assert_msg(strstr(js_xw_errmsg(b), "DatabaseLockError") &&
@@ -757,7 +733,7 @@ START_TEST(test_locked_database)
     js_xw_close(b);
     js_xw_close(a);
     /* Released on close. */
-    ck_assert_int_eq(js_xw_open(&b, path_in("lk"), JS_XW_OPEN), 0);
+    ck_assert_int_eq(js_xw_open(&b, tu_scratch_path("lk"), JS_XW_OPEN), 0);
     js_xw_close(b);
 }
 END_TEST
@@ -885,14 +861,14 @@ START_TEST(test_remote_loopback)
     write_corpus(1); /* "db": every section, docid i + 1 */
     write_corpus(2); /* "s0", "s1": interleaved */
     unsigned p0 = free_port();
-    pid_t s0 = start_server(exe, p0, path_in("s0"));
+    pid_t s0 = start_server(exe, p0, tu_scratch_path("s0"));
     unsigned p1 = free_port();
     while (p1 == p0)
         p1 = free_port();
-    pid_t s1 = start_server(exe, p1, path_in("s1"));
+    pid_t s1 = start_server(exe, p1, tu_scratch_path("s1"));
 
     js_xsource remote[] = {{"127.0.0.1", p0}, {"127.0.0.1", p1}};
-    js_xsource local2[] = {{path_in("s0"), 0}, {path_in("s1"), 0}};
+    js_xsource local2[] = {{tu_scratch_path("s0"), 0}, {tu_scratch_path("s1"), 0}};
     js_xdb *r = NULL, *l2 = NULL;
     int rc = js_xdb_open(&r, remote, 2, 5000);
     ck_assert_msg(rc == 0, "remote: %s", js_xdb_errmsg(r));

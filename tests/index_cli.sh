@@ -15,25 +15,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/jiansuo-icli.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 pass=0
 fail=0
-# expect STATUS PATTERN-FILE-OR-EMPTY -- command...: runs the command, checks
-# its exit status and that its stdout+stderr matches every line of $want.
-want=
-expect() {
-    status=$1
-    shift
-    "$@" >"$tmp/out" 2>&1
-    got=$?
-    ok=1
-    if [ "$got" != "$status" ]; then
-        echo "not ok: $*: exit status $got, want $status"
-        ok=0
-    fi
-    printf '%s\n' "$want" | while IFS= read -r pat; do
-        [ -z "$pat" ] && continue
-        grep -q -e "$pat" "$tmp/out" || { echo "not ok: $*: no line matching: $pat"; exit 1; }
-    done || ok=0
-    if [ $ok = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); sed 's/^/    /' "$tmp/out"; fi
-}
+# shellcheck source=tests/expect.sh
+. "$(dirname "$0")/expect.sh"
 
 d=$tmp/index
 want='indexed 9 documents, 25 sections from 8 files

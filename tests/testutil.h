@@ -278,4 +278,33 @@ static inline void tu_remove_dir(const char *d)
     free(cmd);
 }
 
+/* One scratch directory per test (Check runs each test in its own
+ * process): tu_scratch_make in a fixture's setup, tu_scratch_remove in
+ * its teardown, tu_scratch_path for names inside it (up to four results
+ * live at once). */
+static inline char *tu_scratch(void)
+{
+    static char dir[256];
+    return dir;
+}
+
+static inline void tu_scratch_make(const char *name)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(tu_scratch(), 256, "%s/jiansuo-%s.XXXXXX", tmp ? tmp : "/tmp",
+             name);
+    ck_assert_ptr_nonnull(mkdtemp(tu_scratch()));
+}
+
+static inline void tu_scratch_remove(void) { tu_remove_dir(tu_scratch()); }
+
+static inline char *tu_scratch_path(const char *name)
+{
+    static char p[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(p[k], sizeof p[k], "%s/%s", tu_scratch(), name);
+    return p[k];
+}
+
 #endif
