@@ -39,6 +39,7 @@ void js_scorer_init(js_scorer *s, const js_index *ix, double k1, double b,
                     double w)
 {
     s->ix = ix;
+    s->match_only = 0;
     s->k1 = k1;
     s->b = b;
     s->w = w;
@@ -561,8 +562,11 @@ static int leaf_new(js_it **out, const js_scorer *s, const js_qunit *units,
     l->it.ops = &leaf_ops;
     l->s = s;
     int rc = leaf_open_fields(l, s->ix, units, n, heading_only, err, errlen);
-    if (!rc)
+    if (!rc && !s->match_only)
         rc = leaf_count(l, s->ix, units, n, heading_only, err, errlen);
+    else if (!rc) /* a bound, enough to order an AND's children */
+        for (int k = 0; k < 2; k++)
+            l->it.estimate += l->f[k] ? l->f[k]->df_min : 0;
     if (rc) {
         leaf_free(&l->it);
         return rc;

@@ -223,6 +223,10 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
     }
     js_scorer sc;
     js_scorer_init(&sc, ix, o.k1, o.b, o.heading_weight);
+    /* the partial pass skips strict matches with an iterator that only
+     * matches, so its parts are not counted a second time */
+    js_scorer match_only = sc;
+    match_only.match_only = 1;
     if ((rc = js_match_build(&strict, &sc, q, 0, r->err, sizeof r->err)))
         goto out;
 
@@ -264,7 +268,8 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
         rc = js_match_build(&part, &sc, q, 1, r->err,
                             sizeof r->err);
         if (!rc)
-            rc = js_match_build(&skip, &sc, q, 0, r->err, sizeof r->err);
+            rc = js_match_build(&skip, &match_only, q, 0, r->err,
+                                sizeof r->err);
         if (rc)
             goto out;
         uint64_t pseen;
