@@ -42,6 +42,10 @@ void js_cli_progress_clear(void);
  * newline; the next call or js_cli_progress_clear replaces it. */
 void js_cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Reads a --backend argument: 0 native, 1 xapian, or -1 after printing
+ * an error for `cmd`. */
+int js_cli_backend(const char *cmd, const char *arg);
+
 /* Returns the index directory to use: `given` if not NULL, else the
  * default (js_index_default_dir), as a malloc'ed string the caller frees;
  * prints an error for `cmd` and returns NULL when there is none. */

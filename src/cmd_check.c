@@ -69,15 +69,8 @@ int js_cmd_check(int argc, char **argv)
             dir_arg = optarg;
             break;
         case 'b':
-            if (!strcmp(optarg, "native"))
-                backend = 0;
-            else if (!strcmp(optarg, "xapian"))
-                backend = 1;
-            else {
-                js_cli_error("check", "--backend takes native or xapian, not '%s'",
-                             optarg);
+            if ((backend = js_cli_backend("check", optarg)) < 0)
                 return JS_EXIT_USAGE;
-            }
             break;
         case 'h':
             usage(stdout);

@@ -201,15 +201,8 @@ int js_cmd_index(int argc, char **argv)
             o.analyze_flags |= JS_ANALYZE_NO_FOLD;
             break;
         case 'b':
-            if (!strcmp(optarg, "native"))
-                xapian = 0;
-            else if (!strcmp(optarg, "xapian"))
-                xapian = 1;
-            else {
-                js_cli_error("index", "--backend takes native or xapian, not '%s'",
-                             optarg);
+            if ((xapian = js_cli_backend("index", optarg)) < 0)
                 return JS_EXIT_USAGE;
-            }
             break;
         case 's':
             if (parse_count(optarg, JS_XAPIAN_MAX_SHARDS, &shards)) {

@@ -442,15 +442,8 @@ int js_cmd_search(int argc, char **argv)
             p.o.snippet_chars = (uint32_t)v;
             break;
         case 'B':
-            if (!strcmp(optarg, "native"))
-                backend = 0;
-            else if (!strcmp(optarg, "xapian"))
-                backend = 1;
-            else {
-                js_cli_error("search", "--backend takes native or xapian, not '%s'",
-                             optarg);
+            if ((backend = js_cli_backend("search", optarg)) < 0)
                 goto done;
-            }
             break;
         case 'R':
             remote = optarg;

@@ -132,15 +132,8 @@ int js_cmd_stats(int argc, char **argv)
             json = 1;
             break;
         case 'b':
-            if (!strcmp(optarg, "native"))
-                backend = 0;
-            else if (!strcmp(optarg, "xapian"))
-                backend = 1;
-            else {
-                js_cli_error("stats", "--backend takes native or xapian, not '%s'",
-                             optarg);
+            if ((backend = js_cli_backend("stats", optarg)) < 0)
                 return JS_EXIT_USAGE;
-            }
             break;
         case 'h':
             usage(stdout);

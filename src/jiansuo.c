@@ -86,6 +86,16 @@ void js_cli_warning(void *ctx, const char *file, uint64_t line,
         fprintf(stderr, "jiansuo %s: %s: %s\n", cmd, file, msg);
 }
 
+int js_cli_backend(const char *cmd, const char *arg)
+{
+    if (!strcmp(arg, "native"))
+        return 0;
+    if (!strcmp(arg, "xapian"))
+        return 1;
+    js_cli_error(cmd, "--backend takes native or xapian, not '%s'", arg);
+    return -1;
+}
+
 char *js_cli_index_dir(const char *cmd, const char *given)
 {
     char *d = given ? strdup(given) : js_index_default_dir();
