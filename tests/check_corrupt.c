@@ -1,0 +1,221 @@
+/*
+ * check_corrupt.c — a damaged index is refused or searched safely, and
+ * `check` names every damage.
+ *
+ * In:  a small index built from a generated corpus (several documents,
+ *      headings, both scripts, postings that cross 4-entry blocks).
+ * Out: for every part, and the header and table of contents, at many
+ *      offsets: one byte flipped, the file truncated, a run zero-filled.
+ *      Opening then either fails with JS_ECORRUPT / JS_EVERSION, or
+ *      succeeds, and then searches return hits or JS_ECORRUPT (never a
+ *      crash, a hang or a sanitizer report) and js_index_check reports
+ *      JS_ECORRUPT: no damage goes unnoticed by `check`.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "jiansuo.h"
+#include "reader.h"
+#include "testutil.h"
+
+static const char *const queries[] = {
+    "工匠学院", "學院", "山水 -风", "\"江天\" OR 人心", "title:手册",
+    "2023年8月", "蚌埠工匠學院在哪裡成立的", "山",
+};
+
+/* Builds the corpus into dir (4-entry blocks so lists cross blocks). */
+static void build(const char *dir)
+{
+    tu_render c = {0};
+    tu_appendf(&c, "%s", "");
+    static const char *const words[] = {"山", "水", "风", "江", "天", "人",
+                                        "心", "工匠", "學院", "学院", "2023年8月"};
+    uint64_t seed = 12345;
+    for (int i = 0; i < 120; i++) {
+        tu_appendf(&c, "{\"id\":\"r%d\",\"title\":\"手册%d\",\"sections\":[", i, i);
+        for (int s = 0; s < 3; s++) {
+            tu_appendf(&c, "%s{\"heading\":\"第%d节\",\"text\":\"", s ? "," : "", s);
+            int n = 3 + (int)(tu_rnd(&seed) % 20);
+            for (int k = 0; k < n; k++)
+                tu_appendf(&c, "%s", words[tu_rnd(&seed) % 11]);
+            tu_appendf(&c, "\"}");
+        }
+        tu_appendf(&c, "]}\n");
+    }
+    js_build_options o = JS_BUILD_OPTIONS_INIT;
+    o.block_size = 4;
+    o.threads = 1;
+    js_builder *b = NULL;
+    int rc = js_builder_open(&b, dir, &o);
+    if (!rc)
+        rc = js_builder_add_memory(b, "c.jsonl", c.buf, c.len);
+    if (!rc)
+        rc = js_builder_commit(b);
+    ck_assert_msg(rc == 0, "build: %s", js_builder_errmsg(b));
+    js_builder_close(b);
+    free(c.buf);
+}
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *p = malloc((size_t)len);
+    ck_assert_int_eq(fread(p, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return p;
+}
+
+static void spit(const char *path, const unsigned char *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+static int damaged, refused, searched;
+
+/* Opens the (damaged) index in dir, searches it, checks it. */
+static void try_index(const char *dir, const char *what)
+{
+    js_index *ix = NULL;
+    int rc = js_index_open(&ix, dir);
+    if (rc) {
+        ck_assert_msg(rc == JS_ECORRUPT || rc == JS_EVERSION,
+                      "%s: open gave %d (%s)", what, rc,
+                      ix ? js_index_errmsg(ix) : "");
+        js_index_close(ix);
+        refused++;
+        return;
+    }
+    for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
+        js_results *r = NULL;
+        rc = js_search(&r, ix, queries[i], strlen(queries[i]), NULL);
+        ck_assert_msg(rc == 0 || rc == JS_ECORRUPT, "%s: search %s gave %d (%s)",
+                      what, queries[i], rc, js_results_errmsg(r));
+        js_results_free(r);
+    }
+    searched++;
+    rc = js_index_check(ix);
+    ck_assert_msg(rc == JS_ECORRUPT, "%s: check gave %d, damage unnoticed",
+                  what, rc);
+    js_index_close(ix);
+}
+
+START_TEST(test_damage_everywhere)
+{
+    char *dir = tu_temp_dir("corrupt");
+    build(dir);
+    char path[600];
+    snprintf(path, sizeof path, "%s/index.jsi", dir);
+    size_t n;
+    unsigned char *orig = slurp(path, &n);
+    unsigned char *buf = malloc(n);
+
+    /* the regions: header, each part, table of contents and trailer */
+    js_index *ix = NULL;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    uint64_t start[JS_PART_MAX + 2], len[JS_PART_MAX + 2];
+    const char *name[JS_PART_MAX + 2];
+    int nreg = 0;
+    start[nreg] = 0, len[nreg] = 32, name[nreg++] = "header";
+    uint64_t end_parts = 32;
+    for (unsigned id = 1; id <= JS_PART_MAX; id++) {
+        const js_part *p = &ix->f.parts[id];
+        start[nreg] = (uint64_t)(p->p - (const uint8_t *)ix->f.map);
+        len[nreg] = p->len;
+        name[nreg++] = js_index_part_name(id);
+        if (start[nreg - 1] + p->len > end_parts)
+            end_parts = start[nreg - 1] + p->len;
+    }
+    start[nreg] = end_parts, len[nreg] = n - end_parts, name[nreg++] = "table";
+    js_index_close(ix);
+
+    uint64_t seed = 99;
+    for (int r = 0; r < nreg; r++) {
+        if (len[r] == 0)
+            continue;
+        int tries = len[r] < 150 ? (int)len[r] : 150;
+        for (int t = 0; t < tries; t++) {
+            char what[128];
+            uint64_t off = start[r] + (tries == (int)len[r] ? (uint64_t)t
+                                                            : tu_rnd(&seed) % len[r]);
+            /* a flipped byte */
+            memcpy(buf, orig, n);
+            buf[off] ^= (unsigned char)(1u << (tu_rnd(&seed) % 8));
+            spit(path, buf, n);
+            snprintf(what, sizeof what, "%s: bit flipped at %llu", name[r],
+                     (unsigned long long)off);
+            try_index(dir, what);
+            damaged++;
+            /* a zero-filled run of up to 64 bytes */
+            if (t % 4 == 0) {
+                memcpy(buf, orig, n);
+                size_t z = 1 + tu_rnd(&seed) % 64;
+                if (off + z > n)
+                    z = n - off;
+                int changed = 0;
+                for (size_t k = 0; k < z; k++)
+                    changed |= buf[off + k] != 0;
+                memset(buf + off, 0, z);
+                if (changed) {
+                    spit(path, buf, n);
+                    snprintf(what, sizeof what, "%s: %zu bytes zeroed at %llu",
+                             name[r], z, (unsigned long long)off);
+                    try_index(dir, what);
+                    damaged++;
+                }
+            }
+        }
+    }
+    /* truncations at many lengths */
+    for (int t = 0; t < 40; t++) {
+        size_t cut = t == 0 ? 0 : tu_rnd(&seed) % n;
+        spit(path, orig, cut);
+        char what[64];
+        snprintf(what, sizeof what, "truncated to %zu bytes", cut);
+        try_index(dir, what);
+        damaged++;
+    }
+    spit(path, orig, n);
+    fprintf(stderr, "corrupt: %d damaged copies, %d refused on open, %d opened, "
+                    "searched and caught by check\n",
+            damaged, refused, searched);
+    free(buf);
+    free(orig);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
+static Suite *corrupt_suite(void)
+{
+    Suite *s = suite_create("corrupt");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_damage_everywhere);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(corrupt_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
