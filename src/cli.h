@@ -46,6 +46,14 @@ void js_cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  * an error for `cmd`. */
 int js_cli_backend(const char *cmd, const char *arg);
 
+/* For the commands that read either backend: whether the index to use
+ * is a Xapian one (backend 1, or backend -1 and js_xindex_detect finds
+ * one).  stray: arguments are left, which js_cli_open_index will report,
+ * so nothing is detected.  Returns 1 with *dir (the caller frees it), 0
+ * for the native index, or -1 after printing an error for `cmd`. */
+int js_cli_xapian_dir(const char *cmd, int backend, const char *given,
+                      int stray, char **dir);
+
 /* Returns the index directory to use: `given` if not NULL, else the
  * default (js_index_default_dir), as a malloc'ed string the caller frees;
  * prints an error for `cmd` and returns NULL when there is none. */

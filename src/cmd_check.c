@@ -82,16 +82,13 @@ int js_cmd_check(int argc, char **argv)
     }
     js_index *ix;
     char *dir;
-    if (backend != 0 && optind >= argc) {
-        /* argument errors are js_cli_open_index's to report */
-        if (!(dir = js_cli_index_dir("check", dir_arg)))
-            return JS_EXIT_USAGE;
-        if (backend == 1 || js_xindex_detect(dir)) {
-            int status = check_xapian(dir);
-            free(dir);
-            return status;
-        }
+    int x = js_cli_xapian_dir("check", backend, dir_arg, optind < argc, &dir);
+    if (x < 0)
+        return JS_EXIT_USAGE;
+    if (x) {
+        int status = check_xapian(dir);
         free(dir);
+        return status;
     }
     int status = js_cli_open_index("check", argc, argv, optind, dir_arg, &ix,
                                    &dir);

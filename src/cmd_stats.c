@@ -20,6 +20,31 @@
 #include "jiansuo.h"
 #include "xapian_build.h"
 
+/* The counts both backends report, printed as aligned text. */
+typedef struct counts {
+    uint64_t documents, sections, terms, postings, positions;
+    uint64_t source_bytes, text_bytes, file_bytes;
+    int has_total_length; /* Xapian: the sum of its document lengths */
+    uint64_t total_length;
+} counts;
+
+static void print_counts(const counts *c)
+{
+    printf("documents      %llu\n", (unsigned long long)c->documents);
+    printf("sections       %llu\n", (unsigned long long)c->sections);
+    printf("terms          %llu\n", (unsigned long long)c->terms);
+    printf("postings       %llu\n", (unsigned long long)c->postings);
+    printf("positions      %llu\n", (unsigned long long)c->positions);
+    if (c->has_total_length)
+        printf("total length   %llu\n", (unsigned long long)c->total_length);
+    printf("source bytes   %llu\n", (unsigned long long)c->source_bytes);
+    printf("text bytes     %llu\n", (unsigned long long)c->text_bytes);
+    printf("file bytes     %llu", (unsigned long long)c->file_bytes);
+    if (c->text_bytes)
+        printf(" (%.2f x the text)", (double)c->file_bytes / (double)c->text_bytes);
+    printf("\n");
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: jiansuo stats [-d DIR] [--backend B] [--json]\n"
@@ -83,18 +108,10 @@ static int stats_xapian(const char *dir, int json)
         printf("backend        xapian\n");
         printf("format version %u\n", st.format_version);
         printf("shards         %u\n", st.shards);
-        printf("documents      %llu\n", (unsigned long long)st.documents);
-        printf("sections       %llu\n", (unsigned long long)st.sections);
-        printf("terms          %llu\n", (unsigned long long)st.terms);
-        printf("postings       %llu\n", (unsigned long long)st.postings);
-        printf("positions      %llu\n", (unsigned long long)st.positions);
-        printf("total length   %llu\n", (unsigned long long)st.total_length);
-        printf("source bytes   %llu\n", (unsigned long long)st.source_bytes);
-        printf("text bytes     %llu\n", (unsigned long long)st.text_bytes);
-        printf("file bytes     %llu", (unsigned long long)st.file_bytes);
-        if (st.text_bytes)
-            printf(" (%.2f x the text)", (double)st.file_bytes / (double)st.text_bytes);
-        printf("\n");
+        counts c = {st.documents, st.sections,    st.terms,
+                    st.postings,  st.positions,   st.source_bytes,
+                    st.text_bytes, st.file_bytes, 1, st.total_length};
+        print_counts(&c);
         for (unsigned i = 0; i < st.shards; i++) {
             char name[32];
             snprintf(name, sizeof name, "shard-%u", i);
@@ -145,16 +162,13 @@ int js_cmd_stats(int argc, char **argv)
     }
     js_index *ix;
     char *dir;
-    if (backend != 0 && optind >= argc) {
-        /* Argument errors are js_cli_open_index's to report. */
-        if (!(dir = js_cli_index_dir("stats", dir_arg)))
-            return JS_EXIT_USAGE;
-        if (backend == 1 || js_xindex_detect(dir)) {
-            int status = stats_xapian(dir, json);
-            free(dir);
-            return status;
-        }
+    int x = js_cli_xapian_dir("stats", backend, dir_arg, optind < argc, &dir);
+    if (x < 0)
+        return JS_EXIT_USAGE;
+    if (x) {
+        int status = stats_xapian(dir, json);
         free(dir);
+        return status;
     }
     int status = js_cli_open_index("stats", argc, argv, optind, dir_arg, &ix,
                                    &dir);
@@ -190,17 +204,10 @@ int js_cmd_stats(int argc, char **argv)
     } else {
         printf("index          %s\n", dir);
         printf("format version %u\n", st.format_version);
-        printf("documents      %llu\n", (unsigned long long)st.documents);
-        printf("sections       %llu\n", (unsigned long long)st.sections);
-        printf("terms          %llu\n", (unsigned long long)st.terms);
-        printf("postings       %llu\n", (unsigned long long)st.postings);
-        printf("positions      %llu\n", (unsigned long long)st.positions);
-        printf("source bytes   %llu\n", (unsigned long long)st.source_bytes);
-        printf("text bytes     %llu\n", (unsigned long long)st.text_bytes);
-        printf("file bytes     %llu", (unsigned long long)st.file_bytes);
-        if (st.text_bytes)
-            printf(" (%.2f x the text)", (double)st.file_bytes / (double)st.text_bytes);
-        printf("\n");
+        counts n = {st.documents, st.sections,    st.terms,
+                    st.postings,  st.positions,   st.source_bytes,
+                    st.text_bytes, st.file_bytes, 0, 0};
+        print_counts(&n);
         for (unsigned i = 1; i <= 9; i++) {
             printf("  %-13s %12llu", js_index_part_name(i),
                    (unsigned long long)st.part_bytes[i]);

@@ -96,6 +96,21 @@ int js_cli_backend(const char *cmd, const char *arg)
     return -1;
 }
 
+int js_cli_xapian_dir(const char *cmd, int backend, const char *given,
+                      int stray, char **dir)
+{
+    *dir = NULL;
+    if (backend == 0 || stray)
+        return 0; /* stray arguments are js_cli_open_index's to report */
+    if (!(*dir = js_cli_index_dir(cmd, given)))
+        return -1;
+    if (backend == 1 || js_xindex_detect(*dir))
+        return 1;
+    free(*dir);
+    *dir = NULL;
+    return 0;
+}
+
 char *js_cli_index_dir(const char *cmd, const char *given)
 {
     char *d = given ? strdup(given) : js_index_default_dir();
