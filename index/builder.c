@@ -803,6 +803,11 @@ static int term_piece(merge_ctx *m, const char *term, size_t len,
     int rc;
     if (!m->in_term) {
         js_postings_writer_init(&m->pw, b->o.block_size, positions != NULL);
+        /* the norms' averages: the scorer's (match.c), bit for bit */
+        js_postings_writer_avg(&m->pw,
+                               len && term[0] == 1
+                                   ? js_norm_avg(b->head_units, b->nsections)
+                                   : js_norm_avg(b->body_units, b->nsections));
         m->in_term = 1;
         m->df = 0;
         m->rec_len = 0;

@@ -9,7 +9,7 @@
  * Out: the record appended to a js_buf:
  *        block 0 | block 1 | ...
  *        [skip table: nblocks x {u32 last id, u32 end, u32 max tf,
- *         u32 min body length}, u32 crc32 of those nblocks*16 bytes]
+ *         f32 max norm}, u32 crc32 of those nblocks*16 bytes]
  *                                              (only when nblocks > 1)
  *      "end" is the offset just past the block, counted from the start
  *      of the record.  The table comes last so that a writer can stream
@@ -33,7 +33,9 @@
  *     leave >= 4 bytes per block and the last one is the record's end,
  *     last ids strictly increase by at least the block's entry count
  *     (so the block can hold that many distinct ids) and stay below the
- *     section count, and max tfs are >= 1.
+ *     section count, max tfs are >= 1 and max norms finite and >= 0.
+ *     (A norm set too high only slows a search; one too low could hide a
+ *     hit, which `jiansuo check` finds by recomputing every norm.)
  *   loading a block (next, seek, or skip_block on a one-block record):
  *     the block's crc; the lengths the Stream VByte control bytes announce
  *     fit the block *before* the library decodes (see the next paragraph);
@@ -283,6 +285,7 @@ int js_postings_writer_init(js_postings_writer *w, uint32_t block_size,
      * zeroed it, or it is on the stack: see codec.h) */
     w->err = 0;
     w->any_lens = 0;
+    w->avg = 0;
     w->n = w->npos = 0;
     w->df = w->last_id = w->max_tf = w->prev_last = w->nblocks = 0;
     w->cf = w->blocks_len = 0;
@@ -295,13 +298,35 @@ int js_postings_writer_init(js_postings_writer *w, uint32_t block_size,
     return 0;
 }
 
+void js_postings_writer_avg(js_postings_writer *w, double avg)
+{
+    if (w)
+        w->avg = avg;
+}
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static float bits_f32(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
 /* Encodes the pending entries as one block onto out and notes its skip
  * table entry.  Returns 0, JS_ENOMEM or JS_EINVALID (4 GiB of blocks). */
 static int put_block(js_postings_writer *w, js_buf *out)
 {
     const uint32_t cnt = w->n;
     const size_t block_off = out->len;
-    uint32_t bmax_tf = 0, bmin_len = UINT32_MAX;
+    uint32_t bmax_tf = 0;
+    float bmax_norm = 0;
+    const int norms = w->any_lens && w->avg > 0;
     int rc;
     if (grow(&w->tmp, &w->tmp_cap, cnt > w->npos ? cnt : w->npos))
         return JS_ENOMEM;
@@ -313,8 +338,11 @@ static int put_block(js_postings_writer *w, js_buf *out)
         w->tmp[i] = w->tfs[i] - 1;
         if (w->tfs[i] > bmax_tf)
             bmax_tf = w->tfs[i];
-        if (w->lens[i] < bmin_len)
-            bmin_len = w->lens[i];
+        if (norms) {
+            float t = js_norm_bound(w->tfs[i], w->lens[i], w->avg);
+            if (t > bmax_norm)
+                bmax_norm = t;
+        }
     }
     if ((rc = svb_put(out, w->tmp, cnt, SVB_0124, 0)))
         return rc;
@@ -341,7 +369,7 @@ static int put_block(js_postings_writer *w, js_buf *out)
     put32(e, w->ids[cnt - 1]);
     put32(e + 4, (uint32_t)end);
     put32(e + 8, bmax_tf);
-    put32(e + 12, w->any_lens ? bmin_len : 0);
+    put32(e + 12, f32_bits(bmax_norm));
     if (js_buf_put(&w->table, e, SKIP_ENTRY))
         return JS_ENOMEM;
     w->blocks_len = end;
@@ -455,7 +483,8 @@ void js_postings_writer_free(js_postings_writer *w)
  * appends nothing. */
 int js_postings_encode(js_buf *out, const uint32_t *ids, const uint32_t *tfs,
                        const uint32_t *positions, const uint32_t *lens,
-                       uint32_t n, uint32_t block_size, js_postings_info *info)
+                       double avg, uint32_t n, uint32_t block_size,
+                       js_postings_info *info)
 {
     if (!out || !ids || !tfs || n == 0 || block_size == 0 ||
         block_size > BLOCK_MAX)
@@ -465,6 +494,7 @@ int js_postings_encode(js_buf *out, const uint32_t *ids, const uint32_t *tfs,
         return JS_ENOMEM;
     const size_t start = out->len;
     int rc = js_postings_writer_init(w, block_size, positions != NULL);
+    js_postings_writer_avg(w, avg);
     if (!rc)
         rc = js_postings_writer_add(w, out, ids, tfs, positions, lens, n);
     if (!rc)
@@ -523,7 +553,20 @@ static void set_block_meta(js_postings_cursor *c, uint32_t b)
     const uint8_t *e = skip_entry(c, b);
     c->block_last_id = get32(e);
     c->block_max_tf = get32(e + 8);
-    c->block_min_len = get32(e + 12);
+    c->block_max_norm = bits_f32(get32(e + 12));
+}
+
+float js_postings_max_norm(const js_postings_cursor *c)
+{
+    float m = 0;
+    if (c->block_loaded < 0 || c->nblocks < 2)
+        return 0;
+    for (uint32_t b = 0; b < c->nblocks; b++) {
+        float t = bits_f32(get32(skip_entry(c, b) + 12));
+        if (t > m)
+            m = t;
+    }
+    return m;
 }
 
 /* Moves to block b (> the current one, <= nblocks) without decoding. */
@@ -565,7 +608,8 @@ int js_postings_open_ex(js_postings_cursor *c, const uint8_t *data,
     c->nblocks = 0;
     c->block = 0;
     c->id = c->tf = 0;
-    c->block_last_id = c->block_max_tf = c->block_min_len = 0;
+    c->block_last_id = c->block_max_tf = 0;
+    c->block_max_norm = 0;
     if ((!data && len) || df == 0 || block_size == 0 || block_size > BLOCK_MAX)
         return JS_EINVALID;
     if (df > max_id || len < 4) /* ids are distinct and below max_id */
@@ -607,12 +651,15 @@ int js_postings_open_ex(js_postings_cursor *c, const uint8_t *data,
             uint32_t last = get32(e);
             uint64_t end = get32(e + 4);
             uint32_t max_tf = get32(e + 8);
+            float norm = bits_f32(get32(e + 12));
             uint32_t cnt = block_count(c, b);
             /* block b holds cnt distinct ids in (prev_last, last], or in
              * [0, last] for block 0 */
             if (b == 0 ? last < cnt - 1 : last <= prev_last || last - prev_last < cnt)
                 return JS_ECORRUPT;
             if (end < prev_end + 4 || end > c->blocks_len || max_tf == 0)
+                return JS_ECORRUPT;
+            if (!(norm >= 0 && norm <= 3.4e38f)) /* NaN or infinite */
                 return JS_ECORRUPT;
             prev_end = end;
             prev_last = last;
@@ -712,7 +759,7 @@ static int load_block(js_postings_cursor *c)
     if (!multi) { /* no skip table: the block's own values */
         c->block_last_id = c->ids[cnt - 1];
         c->block_max_tf = max_tf;
-        c->block_min_len = 0; /* not stored: 0 bounds any length below */
+        c->block_max_norm = 0; /* no table: unknown */
     }
     return 0;
 }
@@ -838,8 +885,8 @@ int js_postings_seek(js_postings_cursor *c, uint32_t target)
  * nothing is decoded; the block fields come from the skip table.  A
  * one-block record has no skip table, so its block is decoded here (the
  * next call then returns its first entry without decoding again), and
- * block_min_len is 0 there: the lengths are not stored, and 0 is the
- * bound that never overestimates a length's effect on a score.  After it
+ * block_max_norm is 0 there: unknown (the lengths are not stored), so
+ * callers bound by max tf alone.  After it
  * returns 0 the block fields keep their last values. */
 int js_postings_skip_block(js_postings_cursor *c, uint32_t target)
 {

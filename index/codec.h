@@ -18,11 +18,39 @@
 #define JS_CODEC_H
 
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 
 #include "buf.h"
 
 #define JS_BLOCK_SIZE 128 /* entries per block; tests use smaller ones */
+
+/* Block-max scoring.  BM25's length normalisation makes a field's
+ * contribution grow with t = tf / (1 - b + b len / avg).  Each skip table
+ * entry stores the largest such t in its block, for b = JS_NORM_B and the
+ * field's average length over the index (js_norm_avg): for the default
+ * b it bounds every entry's score exactly, where the block's max tf and
+ * smallest length, taken from different entries, bound it loosely. */
+#define JS_NORM_B 0.75
+
+/* The average field length the norms use: units / sections, 1 when that
+ * is 0.  The builder and the scorer compute it alike (bit for bit). */
+static inline double js_norm_avg(uint64_t units, uint64_t sections)
+{
+    double avg = sections ? (double)units / (double)sections : 1;
+    return avg > 0 ? avg : 1;
+}
+
+/* t for JS_NORM_B as a float never below the exact (double) value, so
+ * that a stored bound never undercuts a score computed in double. */
+static inline float js_norm_bound(uint32_t tf, uint32_t len, double avg)
+{
+    double d = (double)tf / (1.0 - JS_NORM_B + JS_NORM_B * (double)len / avg);
+    float f = (float)d;
+    if ((double)f < d)
+        f = nextafterf(f, INFINITY);
+    return f;
+}
 
 /* Summary of an encoded record, for the lexicon entry. */
 typedef struct js_postings_info {
@@ -35,14 +63,17 @@ typedef struct js_postings_info {
  *   tfs[n]    frequencies >= 1
  *   positions NULL, or for each entry in order its tfs[i] positions,
  *             strictly increasing within the entry (sum(tfs) values)
- *   lens[n]   NULL, or each entry's section body length, for the skip
- *             table's "smallest body length" (0 is written when NULL)
+ *   lens[n]   NULL, or each entry's field length (the section's body or
+ *             heading length), for the skip table's largest norm
+ *   avg       the field's average length (js_norm_avg); with lens NULL
+ *             or avg <= 0 the table's norms are 0, "unknown"
  *   block_size entries per block, 1..JS_BLOCK_SIZE*8
  * Fills *info when not NULL.  Returns 0, JS_ENOMEM, or JS_EINVALID for
  * input that breaks the rules above. */
 int js_postings_encode(js_buf *out, const uint32_t *ids, const uint32_t *tfs,
                        const uint32_t *positions, const uint32_t *lens,
-                       uint32_t n, uint32_t block_size, js_postings_info *info);
+                       double avg, uint32_t n, uint32_t block_size,
+                       js_postings_info *info);
 
 /* A streaming encoder for one term: entries go in chunks of any size,
  * each finished block is appended to `out` at once (the caller may write
@@ -56,6 +87,7 @@ typedef struct js_postings_writer {
     uint32_t n, npos;      /* entries and positions pending */
     uint32_t df, last_id, max_tf, prev_last, nblocks;
     uint64_t cf, blocks_len;
+    double avg; /* field's average length, 0 until js_postings_writer_avg */
     uint32_t ids[JS_BLOCK_SIZE * 8], tfs[JS_BLOCK_SIZE * 8],
         lens[JS_BLOCK_SIZE * 8];
     uint32_t *pos, *tmp;
@@ -68,6 +100,10 @@ typedef struct js_postings_writer {
  * Returns 0 or JS_EINVALID (block size outside 1..JS_BLOCK_SIZE*8). */
 int js_postings_writer_init(js_postings_writer *w, uint32_t block_size,
                             int has_positions);
+
+/* Sets the field's average length (js_norm_avg) for the skip table's
+ * norms of the term begun by the last init; without it they are 0. */
+void js_postings_writer_avg(js_postings_writer *w, double avg);
 
 /* Adds n entries (rules as js_postings_encode; ids strictly above the
  * previous call's), appending any block they complete to out.  Returns
@@ -92,7 +128,9 @@ void js_postings_writer_free(js_postings_writer *w);
 typedef struct js_postings_cursor {
     uint32_t id, tf;
     /* current block, for block-max scoring */
-    uint32_t block_last_id, block_max_tf, block_min_len;
+    uint32_t block_last_id, block_max_tf;
+    float block_max_norm; /* largest t (JS_NORM_B) in the block; 0 when
+                           * unknown (a one-block record has no table) */
     /* private */
     const uint8_t *data, *blocks;
     size_t len, blocks_len;
@@ -136,8 +174,12 @@ int js_postings_next(js_postings_cursor *c);
  * only the block that may hold it.  Returns as js_postings_next. */
 int js_postings_seek(js_postings_cursor *c, uint32_t target);
 
+/* The largest block_max_norm of the record's skip table (the term's
+ * largest t for JS_NORM_B), or 0 for a one-block record (unknown). */
+float js_postings_max_norm(const js_postings_cursor *c);
+
 /* Moves to the first block whose last id is >= target without decoding
- * it, and sets block_last_id / block_max_tf / block_min_len; the next
+ * it, and sets block_last_id / block_max_tf / block_max_norm; the next
  * js_postings_next or js_postings_seek decodes it.  For block-max WAND.
  * Returns 1, 0 when no block is left, or JS_ECORRUPT. */
 int js_postings_skip_block(js_postings_cursor *c, uint32_t target);

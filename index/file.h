@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JS_FORMAT_VERSION 2
+#define JS_FORMAT_VERSION 3
 #define JS_INDEX_FILE "index.jsi"
 
 enum {

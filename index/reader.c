@@ -353,8 +353,21 @@ static int check_term(void *ctx, const char *term, size_t len,
                               ix->nsections);
     uint32_t n = 0, max_tf = 0;
     uint64_t cf = 0;
+    /* the skip table's norms, recomputed block by block (a norm too low
+     * would make block-max search skip a hit) */
+    const double avg = heading ? js_norm_avg(ix->st.heading_units, ix->nsections)
+                               : js_norm_avg(ix->st.body_units, ix->nsections);
+    uint32_t nblock = UINT32_MAX;
+    float want_norm = 0, got_norm = 0;
     while (!rc && (rc = js_postings_next(&k->c)) == 1) {
         rc = 0;
+        if (k->c.nblocks > 1 && k->c.block != nblock) {
+            if (nblock != UINT32_MAX && want_norm != got_norm)
+                break;
+            nblock = k->c.block;
+            want_norm = k->c.block_max_norm;
+            got_norm = 0;
+        }
         n++;
         cf += k->c.tf;
         if (k->c.tf > max_tf)
@@ -362,6 +375,9 @@ static int check_term(void *ctx, const char *term, size_t len,
         js_section_rec s;
         js_index_section(ix, k->c.id, &s);
         uint32_t flen = heading ? s.head_len : s.body_len;
+        float t = js_norm_bound(k->c.tf, flen, avg);
+        if (t > got_norm)
+            got_norm = t;
         if (k->c.tf > flen) {
             rc = fail(ix, JS_ECORRUPT, "postings of '%s': frequency %u in "
                       "section %u of length %u", shown, k->c.tf, k->c.id, flen);
@@ -380,6 +396,12 @@ static int check_term(void *ctx, const char *term, size_t len,
         }
     }
     js_postings_close(&k->c);
+    if (rc >= 0 && nblock != UINT32_MAX && want_norm != got_norm)
+        return k->rc = fail(ix, JS_ECORRUPT,
+                            "postings of '%s': block %u's score bound %g "
+                            "differs from its entries' %g",
+                            shown, nblock, (double)want_norm,
+                            (double)got_norm);
     if (rc < 0) {
         if (!ix->err[0] || rc != JS_ECORRUPT)
             fail(ix, rc, "postings of '%s' are damaged", shown);

@@ -39,17 +39,13 @@ void js_scorer_init(js_scorer *s, const js_index *ix, double k1, double b,
                     double w)
 {
     s->ix = ix;
-    s->match_only = 0;
     s->k1 = k1;
     s->b = b;
     s->w = w;
     s->n = (double)ix->nsections;
-    s->avg_b = ix->nsections ? (double)ix->st.body_units / ix->nsections : 1;
-    s->avg_h = ix->nsections ? (double)ix->st.heading_units / ix->nsections : 1;
-    if (s->avg_b <= 0)
-        s->avg_b = 1;
-    if (s->avg_h <= 0)
-        s->avg_h = 1;
+    /* as the builder computed them for the postings' norms */
+    s->avg_b = js_norm_avg(ix->st.body_units, ix->nsections);
+    s->avg_h = js_norm_avg(ix->st.heading_units, ix->nsections);
 }
 
 double js_scorer_idf(const js_scorer *s, double df)
@@ -377,49 +373,95 @@ end:
     return 0;
 }
 
-/* Bounds the phrase's frequency over [target, *upto] and gives the
- * smallest field length there.  Returns 0 or a negative code. */
+/* Bounds the phrase's frequency over [target, *upto] by its rarest
+ * unit's block: *max_tf, and *max_norm, the block's largest t for
+ * JS_NORM_B (0: unknown; the phrase's t never exceeds its rarest unit's,
+ * as its frequency never does).  Returns 0 or a negative code. */
 static int fphrase_bound(fphrase *f, uint32_t target, uint32_t *max_tf,
-                         uint32_t *min_len, uint32_t *upto)
+                         float *max_norm, uint32_t *upto)
 {
-    if (f->done) {
-        *max_tf = 0;
-        *min_len = 0;
-        *upto = JS_IT_END;
+    *max_tf = 0;
+    *max_norm = 0;
+    *upto = JS_IT_END;
+    if (f->done)
         return 0;
-    }
     if (f->started && f->id >= target) {
         /* the current match lies in the range: bound by its block */
         target = f->id;
     }
     int r = js_postings_skip_block(f->c[0], target);
-    if (r < 0)
+    if (r <= 0)
         return r;
-    if (r == 0) {
-        *max_tf = 0;
-        *min_len = 0;
-        *upto = JS_IT_END;
-        return 0;
-    }
     *max_tf = f->c[0]->block_max_tf;
-    *min_len = f->c[0]->block_min_len;
+    *max_norm = f->c[0]->block_max_norm;
     *upto = f->c[0]->block_last_id;
     return 0;
 }
 
+/* A bound on t (match.h) in one field from a frequency bound and, when
+ * known and the scorer's b is the one the index's norms were made for,
+ * the norm bound.  Without the norm: a section holding the part tf times
+ * is at least tf long, and t grows with tf, so t <= tf / (1 - b + b tf /
+ * avg). */
+static double field_t_bound(const js_scorer *s, int heading, uint32_t max_tf,
+                            float max_norm)
+{
+    if (max_tf == 0)
+        return 0;
+    double t;
+    if (max_norm > 0 && s->b == JS_NORM_B) {
+        t = max_norm;
+    } else {
+        double avg = heading ? s->avg_h : s->avg_b;
+        t = max_tf / (1.0 - s->b + s->b * max_tf / avg);
+    }
+    return heading ? s->w * t : t;
+}
+
 /* ------------------------------------------------------------------ */
 /* Leaf: a part in the body and heading fields                          */
+
+/* Matches of a part kept from counting its df (leaf_count), replayed
+ * instead of intersecting the postings a second time: ids ascending and
+ * each one's t (match.h), with the largest t of every REPLAY_CHUNK
+ * entries for bounds. */
+#define REPLAY_CHUNK 64
+
+typedef struct replay {
+    uint32_t n, i;   /* matches, the current one */
+    uint32_t *id;
+    double *t;
+    double *chunk_max;
+} replay;
 
 typedef struct leaf_it {
     js_it it;
     const js_scorer *s;
     fphrase *f[2]; /* body, heading; NULL when that field cannot match */
     double idf;
+    replay *r;     /* NULL: walk the field phrases */
 } leaf_it;
+
+static void replay_free(replay *r)
+{
+    if (!r)
+        return;
+    free(r->id);
+    free(r->t);
+    free(r->chunk_max);
+    free(r);
+}
 
 static int leaf_next(js_it *it, uint32_t target)
 {
     leaf_it *l = (leaf_it *)it;
+    if (l->r) {
+        replay *r = l->r;
+        while (r->i < r->n && r->id[r->i] < target)
+            r->i++;
+        it->id = r->i < r->n ? r->id[r->i] : JS_IT_END;
+        return 0;
+    }
     uint32_t id = JS_IT_END;
     for (int k = 0; k < 2; k++) {
         if (!l->f[k])
@@ -434,35 +476,71 @@ static int leaf_next(js_it *it, uint32_t target)
     return 0;
 }
 
+/* t of the current match (both fields' cursors on it or past it). */
+static double leaf_t(leaf_it *l, const js_section_rec *r)
+{
+    uint32_t id = l->it.id;
+    uint32_t tb = l->f[0] && l->f[0]->id == id ? l->f[0]->tf : 0;
+    uint32_t th = l->f[1] && l->f[1]->id == id ? l->f[1]->tf : 0;
+    return pseudo_tf(l->s, tb, r->body_len, th, r->head_len);
+}
+
 static int leaf_score(js_it *it, double *out)
 {
     leaf_it *l = (leaf_it *)it;
+    if (l->r) {
+        *out = saturate(l->s, l->idf, l->r->t[l->r->i]);
+        return 0;
+    }
     js_section_rec r;
     if (it->id >= l->s->ix->nsections)
         return JS_ECORRUPT;
     js_index_section(l->s->ix, it->id, &r);
-    uint32_t tb = l->f[0] && l->f[0]->id == it->id ? l->f[0]->tf : 0;
-    uint32_t th = l->f[1] && l->f[1]->id == it->id ? l->f[1]->tf : 0;
-    *out = js_scorer_score(l->s, l->idf, tb, r.body_len, th, r.head_len);
+    *out = saturate(l->s, l->idf, leaf_t(l, &r));
     return 0;
 }
 
+/* The sum of the fields' bounds over the shortest of their ranges.  A
+ * field whose next match lies beyond target adds nothing before it: in a
+ * part common in bodies and rare in headings, body blocks far from any
+ * heading match are then bounded by the body alone. */
 static int leaf_bound(js_it *it, uint32_t target, double *ub, uint32_t *upto)
 {
     leaf_it *l = (leaf_it *)it;
-    uint32_t mtf[2] = {0, 0}, mlen[2] = {0, 0}, last = JS_IT_END;
+    if (l->r) { /* the largest t of the chunk holding the next match */
+        replay *r = l->r;
+        while (r->i < r->n && r->id[r->i] < target)
+            r->i++;
+        if (r->i == r->n) {
+            *ub = 0;
+            *upto = JS_IT_END;
+            return 0;
+        }
+        uint32_t c = r->i / REPLAY_CHUNK, end = (c + 1) * REPLAY_CHUNK;
+        *ub = saturate(l->s, l->idf, r->chunk_max[c]);
+        *upto = r->id[(end < r->n ? end : r->n) - 1];
+        return 0;
+    }
+    uint32_t last = JS_IT_END;
+    double t = 0;
     for (int k = 0; k < 2; k++) {
-        if (!l->f[k])
+        fphrase *f = l->f[k];
+        if (!f)
             continue;
-        uint32_t u;
-        int rc = fphrase_bound(l->f[k], target, &mtf[k], &mlen[k], &u);
-        if (rc)
-            return rc;
+        uint32_t u, mtf;
+        float mnorm;
+        if (f->started && !f->done && f->id > target) {
+            u = f->id - 1;
+        } else {
+            int rc = fphrase_bound(f, target, &mtf, &mnorm, &u);
+            if (rc)
+                return rc;
+            t += field_t_bound(l->s, k, mtf, mnorm);
+        }
         if (u < last)
             last = u;
     }
-    *ub = saturate(l->s, l->idf,
-                   pseudo_tf(l->s, mtf[0], mlen[0], mtf[1], mlen[1]));
+    *ub = saturate(l->s, l->idf, t);
     *upto = last;
     return 0;
 }
@@ -472,6 +550,7 @@ static void leaf_free(js_it *it)
     leaf_it *l = (leaf_it *)it;
     fphrase_free(l->f[0]);
     fphrase_free(l->f[1]);
+    replay_free(l->r);
     free(l);
 }
 
@@ -489,13 +568,71 @@ static int leaf_open_fields(leaf_it *l, const js_index *ix,
     return fphrase_open(&l->f[1], ix, units, n, 1, err, errlen);
 }
 
-/* Counts the sections where the part occurs (either field), for its idf:
- * in full when the rarest units offer at most COUNT_BUDGET candidates,
- * else over the ids below a cut-off that holds about that many, scaled
- * up to the whole index (sections are in corpus order, so a prefix is a
- * fair sample of a large collection).  A one-unit part needs no
- * counting: its df is the sum of its fields' dfs (sections holding it in
- * both fields count twice, a small overestimate).  Returns 0 or an
+/* Walks l's field phrases to their end, keeping every match and its t
+ * (l->r, replay mode from then on).  Returns 0 or an error. */
+static int leaf_record(leaf_it *l)
+{
+    replay *r = calloc(1, sizeof *r);
+    if (!r)
+        return JS_ENOMEM;
+    uint32_t cap = 0, target = 0;
+    int rc = 0;
+    for (;;) {
+        if ((rc = leaf_next(&l->it, target)))
+            break;
+        uint32_t id = l->it.id;
+        if (id == JS_IT_END)
+            break;
+        if (id >= l->s->ix->nsections) {
+            rc = JS_ECORRUPT;
+            break;
+        }
+        if (r->n == cap) {
+            uint32_t nc = cap ? 2 * cap : 64;
+            uint32_t *ids = realloc(r->id, nc * sizeof *ids);
+            if (ids)
+                r->id = ids;
+            double *ts = ids ? realloc(r->t, nc * sizeof *ts) : NULL;
+            if (!ts) {
+                rc = JS_ENOMEM;
+                break;
+            }
+            r->t = ts;
+            cap = nc;
+        }
+        js_section_rec sec;
+        js_index_section(l->s->ix, id, &sec);
+        r->id[r->n] = id;
+        r->t[r->n++] = leaf_t(l, &sec);
+        if (id == JS_IT_END - 1)
+            break;
+        target = id + 1;
+    }
+    uint32_t nchunks = (r->n + REPLAY_CHUNK - 1) / REPLAY_CHUNK;
+    if (!rc && !(r->chunk_max = calloc(nchunks ? nchunks : 1,
+                                       sizeof *r->chunk_max)))
+        rc = JS_ENOMEM;
+    if (rc) {
+        replay_free(r);
+        return rc;
+    }
+    for (uint32_t i = 0; i < r->n; i++)
+        if (r->t[i] > r->chunk_max[i / REPLAY_CHUNK])
+            r->chunk_max[i / REPLAY_CHUNK] = r->t[i];
+    l->r = r;
+    l->it.id = 0;
+    return 0;
+}
+
+/* Counts the sections where the part occurs (either field), for its idf.
+ * When the rarest units offer at most COUNT_BUDGET candidates, in full,
+ * keeping the matches (leaf_record): the search then replays them rather
+ * than intersecting the postings again.  Else over the ids below a
+ * cut-off that holds about that many, scaled up to the whole index
+ * (sections are in corpus order, so a prefix is a fair sample of a large
+ * collection), on a second opening of the fields.  A one-unit part needs
+ * no counting: its df is the sum of its fields' dfs (sections holding it
+ * in both fields count twice, a small overestimate).  Returns 0 or an
  * error. */
 static int leaf_count(leaf_it *l, const js_index *ix, const js_qunit *units,
                       uint32_t n, int heading_only, char *err, size_t errlen)
@@ -515,15 +652,24 @@ static int leaf_count(leaf_it *l, const js_index *ix, const js_qunit *units,
         it->exact = !(l->f[0] && l->f[1]);
         return 0;
     }
+    int rc;
+    if (cand <= COUNT_BUDGET) {
+        if ((rc = leaf_record(l))) {
+            snprintf(err, errlen, "corrupt postings while counting \"%s\"",
+                     units[0].term);
+            return rc;
+        }
+        it->estimate = l->r->n;
+        it->exact = 1;
+        return 0;
+    }
     leaf_it tmp = {0};
     tmp.it.ops = &leaf_ops;
     tmp.s = l->s;
-    int rc = leaf_open_fields(&tmp, ix, units, n, heading_only, err, errlen);
+    rc = leaf_open_fields(&tmp, ix, units, n, heading_only, err, errlen);
     if (rc)
         return rc;
-    uint64_t cut = JS_IT_END;
-    if (cand > COUNT_BUDGET)
-        cut = (uint64_t)((double)ix->nsections * COUNT_BUDGET / cand);
+    uint64_t cut = (uint64_t)((double)ix->nsections * COUNT_BUDGET / cand);
     if (cut < 1)
         cut = 1;
     double count = 0;
@@ -543,7 +689,7 @@ static int leaf_count(leaf_it *l, const js_index *ix, const js_qunit *units,
                  units[0].term);
         return rc;
     }
-    if (cut == JS_IT_END || cut >= ix->nsections) {
+    if (cut >= ix->nsections) {
         it->estimate = count;
         it->exact = 1;
     } else {
@@ -562,19 +708,37 @@ static int leaf_new(js_it **out, const js_scorer *s, const js_qunit *units,
     l->it.ops = &leaf_ops;
     l->s = s;
     int rc = leaf_open_fields(l, s->ix, units, n, heading_only, err, errlen);
-    if (!rc && !s->match_only)
+    if (!rc)
         rc = leaf_count(l, s->ix, units, n, heading_only, err, errlen);
-    else if (!rc) /* a bound, enough to order an AND's children */
-        for (int k = 0; k < 2; k++)
-            l->it.estimate += l->f[k] ? l->f[k]->df_min : 0;
     if (rc) {
         leaf_free(&l->it);
         return rc;
     }
     double df = l->it.estimate < 1 ? 1 : l->it.estimate;
     l->idf = js_scorer_idf(s, df);
-    l->it.max = l->idf * (s->k1 + 1.0);
-    if (!l->f[0] && !l->f[1]) {
+    /* the part's best score anywhere: its matches' when replayed, else
+     * from its rarest units' lists */
+    double t = 0;
+    if (l->r) {
+        for (uint32_t c = 0; c * REPLAY_CHUNK < l->r->n; c++)
+            if (l->r->chunk_max[c] > t)
+                t = l->r->chunk_max[c];
+        /* the cursors are spent; the replay needs none of their memory */
+        fphrase_free(l->f[0]);
+        fphrase_free(l->f[1]);
+        l->f[0] = l->f[1] = NULL;
+        if (l->r->n == 0) {
+            l->it.started = 1;
+            l->it.id = JS_IT_END;
+        }
+    } else {
+        for (int k = 0; k < 2; k++)
+            if (l->f[k])
+                t += field_t_bound(s, k, l->f[k]->max_tf,
+                                   js_postings_max_norm(l->f[k]->c[0]));
+    }
+    l->it.max = saturate(s, l->idf, t);
+    if (!l->r && !l->f[0] && !l->f[1]) {
         l->it.started = 1;
         l->it.id = JS_IT_END;
         l->it.max = 0;

@@ -40,8 +40,6 @@ typedef struct js_scorer {
     double k1, b, w;      /* BM25 parameters and the heading weight */
     double avg_b, avg_h;  /* average body and heading lengths */
     double n;             /* sections */
-    int match_only;       /* iterators only match, never score: parts are
-                           * not counted for their idf */
 } js_scorer;
 
 /* Fills s for index ix with the given parameters. */

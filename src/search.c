@@ -82,15 +82,22 @@ static int cmp_rank(const void *a, const void *b)
     return better(x, y) ? -1 : better(y, x) ? 1 : 0;
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* Runs root to its best k sections into heap (n of them, sorted best
- * first on return).  Sections where `skip` (may be NULL) matches are
+ * first on return).  The sections in skip[0..nskip) (ascending) are
  * passed over.  *seen counts the matches scored; *pruned tells whether
  * blocks were skipped (then *seen is not the total).  Returns 0 or a
  * negative JS_E* code. */
-static int top_k(js_it *root, js_it *skip, uint32_t k, int no_prune,
-                 scored *heap, uint32_t *n, uint64_t *seen, int *pruned)
+static int top_k(js_it *root, const uint32_t *skip, uint32_t nskip,
+                 uint32_t k, int no_prune, scored *heap, uint32_t *n,
+                 uint64_t *seen, int *pruned)
 {
-    uint32_t target = 0, upto = 0;
+    uint32_t target = 0, upto = 0, si = 0;
     double ub = 0;
     int have_bound = 0, rc;
     *n = 0;
@@ -128,12 +135,10 @@ static int top_k(js_it *root, js_it *skip, uint32_t k, int no_prune,
         if (id == JS_IT_END)
             break;
         target = id + 1;
-        if (skip) {
-            if ((rc = js_it_next(skip, id)))
-                return rc;
-            if (js_it_id(skip) == id)
-                goto next;
-        }
+        while (si < nskip && skip[si] < id)
+            si++;
+        if (si < nskip && skip[si] == id)
+            goto next;
         (*seen)++;
         if (k == 0)
             goto next;
@@ -211,8 +216,9 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
         return rc;
 
     js_qnode *q = NULL;
-    js_it *strict = NULL, *part = NULL, *skip = NULL;
+    js_it *strict = NULL, *part = NULL;
     scored *heap = NULL;
+    uint32_t *skip = NULL;
     rc = js_query_parse(&q, query ? query : "", len, ix->st.analyze_flags,
                         r->err, sizeof r->err);
     if (rc)
@@ -223,10 +229,6 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
     }
     js_scorer sc;
     js_scorer_init(&sc, ix, o.k1, o.b, o.heading_weight);
-    /* the partial pass skips strict matches with an iterator that only
-     * matches, so its parts are not counted a second time */
-    js_scorer match_only = sc;
-    match_only.match_only = 1;
     if ((rc = js_match_build(&strict, &sc, q, 0, r->err, sizeof r->err)))
         goto out;
 
@@ -241,7 +243,7 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
         double est = js_it_estimate(strict, &r->exact);
         r->total = (uint64_t)llround(est);
     } else {
-        rc = top_k(strict, NULL, k, (o.flags & JS_SEARCH_EXACT_TOTAL) != 0,
+        rc = top_k(strict, NULL, 0, k, (o.flags & JS_SEARCH_EXACT_TOTAL) != 0,
                    heap, &nstrict, &seen, &pruned);
         if (rc) {
             fail(r, rc, "the index is corrupt: %s", js_strerror(rc));
@@ -262,18 +264,23 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
         }
     }
 
-    /* partial hits fill what the strict ones leave of the k asked for */
+    /* partial hits fill what the strict ones leave of the k asked for.
+     * With fewer than k strict hits none was pruned: the heap holds every
+     * strict match, the ones the partial pass must pass over. */
     scored *pheap = heap + nstrict;
     if (nstrict < k && !(o.flags & JS_SEARCH_NO_PARTIAL)) {
-        rc = js_match_build(&part, &sc, q, 1, r->err,
-                            sizeof r->err);
-        if (!rc)
-            rc = js_match_build(&skip, &match_only, q, 0, r->err,
-                                sizeof r->err);
-        if (rc)
+        if ((rc = js_match_build(&part, &sc, q, 1, r->err, sizeof r->err)))
             goto out;
+        if (!(skip = malloc(((size_t)nstrict + 1) * sizeof *skip))) {
+            rc = fail(r, JS_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (uint32_t i = 0; i < nstrict; i++)
+            skip[i] = heap[i].id;
+        qsort(skip, nstrict, sizeof *skip, cmp_id);
         uint64_t pseen;
-        rc = top_k(part, skip, k - nstrict, 0, pheap, &npart, &pseen, &pruned);
+        rc = top_k(part, skip, nstrict, k - nstrict, 0, pheap, &npart, &pseen,
+                   &pruned);
         if (rc) {
             fail(r, rc, "the index is corrupt: %s", js_strerror(rc));
             goto out;
@@ -290,7 +297,7 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
 out:
     js_it_free(strict);
     js_it_free(part);
-    js_it_free(skip);
+    free(skip);
     js_query_free(q);
     free(heap);
     if (rc && !r->err[0])

@@ -223,6 +223,9 @@ static uint32_t lower_bound(const plist *L, uint32_t t)
     return lo;
 }
 
+/* The field average the tests' records are encoded with. */
+#define TEST_AVG 37.5
+
 /* Encodes L into a fresh buffer after 3 bytes of other data (records are
  * appended).  Returns the buffer; the record is at .p + 3. */
 static js_buf encode_list(const plist *L, uint32_t bs)
@@ -230,7 +233,7 @@ static js_buf encode_list(const plist *L, uint32_t bs)
     js_buf b = JS_BUF_INIT;
     ck_assert_int_eq(js_buf_put(&b, "xyz", 3), 0);
     js_postings_info info = {0, 0};
-    int rc = js_postings_encode(&b, L->ids, L->tfs, L->pos, L->lens, L->n, bs,
+    int rc = js_postings_encode(&b, L->ids, L->tfs, L->pos, L->lens, TEST_AVG, L->n, bs,
                                 &info);
     ck_assert_int_eq(rc, 0);
     ck_assert(!memcmp(b.p, "xyz", 3));
@@ -361,24 +364,34 @@ static void check_state(js_postings_cursor *c, const model *m, const plist *L,
     }
 }
 
-/* Checks block_last_id / block_max_tf / block_min_len for block b. */
+/* The largest norm of entries [lo, hi) of tfs / lens. */
+static float max_norm(const uint32_t *tfs, const uint32_t *lens, uint32_t lo,
+                      uint32_t hi, double avg)
+{
+    float m = 0;
+    for (uint32_t i = lo; i < hi; i++) {
+        float t = js_norm_bound(tfs[i], lens[i], avg);
+        m = t > m ? t : m;
+    }
+    return m;
+}
+
+/* Checks block_last_id / block_max_tf / block_max_norm for block b. */
 static void check_block_fields(const js_postings_cursor *c, const plist *L,
                                uint32_t bs, uint32_t b, int step)
 {
     uint32_t lo = b * bs, hi = block_end(L, bs, b);
-    uint32_t mt = 0, ml = UINT32_MAX;
-    for (uint32_t i = lo; i < hi; i++) {
+    uint32_t mt = 0;
+    for (uint32_t i = lo; i < hi; i++)
         mt = L->tfs[i] > mt ? L->tfs[i] : mt;
-        if (L->lens && L->lens[i] < ml)
-            ml = L->lens[i];
-    }
     int multi = L->n > bs;
-    uint32_t want_len = multi && L->lens ? ml : 0;
+    float want = multi && L->lens ? max_norm(L->tfs, L->lens, lo, hi, TEST_AVG)
+                                  : 0;
     REQUIRE(c->block_last_id == L->ids[hi - 1] && c->block_max_tf == mt &&
-                c->block_min_len == want_len,
-            "step %d: block %u fields %u/%u/%u, want %u/%u/%u", step, b,
-            c->block_last_id, c->block_max_tf, c->block_min_len,
-            L->ids[hi - 1], mt, want_len);
+                c->block_max_norm == want,
+            "step %d: block %u fields %u/%u/%g, want %u/%u/%g", step, b,
+            c->block_last_id, c->block_max_tf, (double)c->block_max_norm,
+            L->ids[hi - 1], mt, (double)want);
 }
 
 /* Runs nops random next / seek / skip_block calls against the model. */
@@ -634,7 +647,7 @@ START_TEST(test_skip_block_steps)
         lens[i] = 100 - i;
     }
     js_buf b = JS_BUF_INIT;
-    ck_assert_int_eq(js_postings_encode(&b, ids, tfs, NULL, lens, 10, 4, NULL),
+    ck_assert_int_eq(js_postings_encode(&b, ids, tfs, NULL, lens, TEST_AVG, 10, 4, NULL),
                      0);
     const uint8_t *rec = guard_place(b.p, b.len);
     js_postings_cursor c;
@@ -642,7 +655,8 @@ START_TEST(test_skip_block_steps)
     /* open exposes block 0 */
     ck_assert_uint_eq(c.block_last_id, 40);
     ck_assert_uint_eq(c.block_max_tf, 3);
-    ck_assert_uint_eq(c.block_min_len, 97);
+    ck_assert(c.block_max_norm == max_norm(tfs, lens, 0, 4, TEST_AVG));
+    ck_assert(c.block_max_norm > 0);
     /* a target inside the current block stays */
     ck_assert_int_eq(js_postings_skip_block(&c, 35), 1);
     ck_assert_uint_eq(c.block_last_id, 40);
@@ -650,7 +664,10 @@ START_TEST(test_skip_block_steps)
     ck_assert_int_eq(js_postings_skip_block(&c, 41), 1);
     ck_assert_uint_eq(c.block_last_id, 80);
     ck_assert_uint_eq(c.block_max_tf, 3);
-    ck_assert_uint_eq(c.block_min_len, 93);
+    ck_assert(c.block_max_norm == max_norm(tfs, lens, 4, 8, TEST_AVG));
+    /* the record's largest is the largest block's */
+    float all = max_norm(tfs, lens, 0, 10, TEST_AVG);
+    ck_assert(js_postings_max_norm(&c) == all);
     const uint32_t *p;
     ck_assert_int_eq(js_postings_positions(&c, &p), JS_EINVALID);
     ck_assert_int_eq(js_postings_next(&c), 1);
@@ -663,7 +680,7 @@ START_TEST(test_skip_block_steps)
     ck_assert_int_eq(js_postings_skip_block(&c, 81), 1);
     ck_assert_uint_eq(c.block_last_id, 100);
     ck_assert_uint_eq(c.block_max_tf, 3);
-    ck_assert_uint_eq(c.block_min_len, 91);
+    ck_assert(c.block_max_norm == max_norm(tfs, lens, 8, 10, TEST_AVG));
     ck_assert_int_eq(js_postings_seek(&c, 95), 1);
     ck_assert_uint_eq(c.id, 100);
     ck_assert_int_eq(js_postings_skip_block(&c, 101), 0);
@@ -672,14 +689,15 @@ START_TEST(test_skip_block_steps)
 
     /* one block: skip_block decodes it and reports its own values */
     b.len = 0;
-    ck_assert_int_eq(js_postings_encode(&b, ids, tfs, NULL, lens, 3, 4, NULL),
+    ck_assert_int_eq(js_postings_encode(&b, ids, tfs, NULL, lens, TEST_AVG, 3, 4, NULL),
                      0);
     rec = guard_place(b.p, b.len);
     ck_assert_int_eq(js_postings_open(&c, rec, b.len, 3, 4, 0, 1000), 0);
     ck_assert_int_eq(js_postings_skip_block(&c, 5), 1);
     ck_assert_uint_eq(c.block_last_id, 30);
     ck_assert_uint_eq(c.block_max_tf, 3);
-    ck_assert_uint_eq(c.block_min_len, 0);
+    ck_assert(c.block_max_norm == 0); /* unknown without a table */
+    ck_assert(js_postings_max_norm(&c) == 0);
     ck_assert_int_eq(js_postings_next(&c), 1);
     ck_assert_uint_eq(c.id, 10);
     ck_assert_int_eq(js_postings_skip_block(&c, 31), 0);
@@ -721,7 +739,7 @@ START_TEST(test_encode_bad_input)
     js_postings_info info = {77, 77};
     int rc = js_postings_encode(&b, bad_input[_i].ids, bad_input[_i].tfs,
                                 bad_input[_i].with_pos ? bad_input[_i].pos : NULL,
-                                NULL, bad_input[_i].n, bad_input[_i].bs, &info);
+                                NULL, 0, bad_input[_i].n, bad_input[_i].bs, &info);
     ck_assert_msg(rc == JS_EINVALID, "%s: got %d", bad_input[_i].name, rc);
     ck_assert_uint_eq(b.len, 3); /* nothing appended */
     ck_assert(!memcmp(b.p, "abc", 3));
@@ -734,20 +752,20 @@ START_TEST(test_arguments)
 {
     uint32_t ids[3] = {1, 5, 9}, tfs[3] = {1, 2, 1}, pos[4] = {0, 1, 2, 3};
     js_buf b = JS_BUF_INIT;
-    ck_assert_int_eq(js_postings_encode(NULL, ids, tfs, NULL, NULL, 3, 4, NULL),
+    ck_assert_int_eq(js_postings_encode(NULL, ids, tfs, NULL, NULL, 0, 3, 4, NULL),
                      JS_EINVALID);
-    ck_assert_int_eq(js_postings_encode(&b, NULL, tfs, NULL, NULL, 3, 4, NULL),
+    ck_assert_int_eq(js_postings_encode(&b, NULL, tfs, NULL, NULL, 0, 3, 4, NULL),
                      JS_EINVALID);
-    ck_assert_int_eq(js_postings_encode(&b, ids, NULL, NULL, NULL, 3, 4, NULL),
+    ck_assert_int_eq(js_postings_encode(&b, ids, NULL, NULL, NULL, 0, 3, 4, NULL),
                      JS_EINVALID);
     ck_assert_uint_eq(b.len, 0);
     /* a buffer whose allocation failed before stays failed */
     b.oom = 1;
-    ck_assert_int_eq(js_postings_encode(&b, ids, tfs, NULL, NULL, 3, 4, NULL),
+    ck_assert_int_eq(js_postings_encode(&b, ids, tfs, NULL, NULL, 0, 3, 4, NULL),
                      JS_ENOMEM);
     ck_assert_uint_eq(b.len, 0);
     b.oom = 0;
-    ck_assert_int_eq(js_postings_encode(&b, ids, tfs, pos, NULL, 3, 2, NULL), 0);
+    ck_assert_int_eq(js_postings_encode(&b, ids, tfs, pos, NULL, 0, 3, 2, NULL), 0);
 
     js_postings_cursor c;
     const uint8_t *rec = guard_place(b.p, b.len);
@@ -787,7 +805,7 @@ START_TEST(test_arguments)
     js_postings_close(&c); /* twice is harmless */
     ck_assert_int_eq(js_postings_next(&c), 0); /* closed: as exhausted */
     b.len = 0;
-    ck_assert_int_eq(js_postings_encode(&b, ids, tfs, NULL, NULL, 3, 2, NULL), 0);
+    ck_assert_int_eq(js_postings_encode(&b, ids, tfs, NULL, NULL, 0, 3, 2, NULL), 0);
     rec = guard_place(b.p, b.len);
     ck_assert_int_eq(js_postings_open(&c, rec, b.len, 3, 2, 0, 10), 0);
     ck_assert_int_eq(js_postings_next(&c), 1);
@@ -1187,6 +1205,7 @@ START_TEST(test_writer_chunks)
             ck_assert_int_eq(js_buf_put(&got, "xyz", 3), 0);
             ck_assert_int_eq(js_postings_writer_init(&w, lists[li].bs,
                                                      L.pos != NULL), 0);
+            js_postings_writer_avg(&w, TEST_AVG);
             uint32_t i = 0;
             while (i < L.n) {
                 uint32_t k = rnd() % 4 == 0 ? 0 : 1 + rnd() % (round * 100 + 1);
@@ -1355,12 +1374,12 @@ START_TEST(test_figures)
         plist L;
         realistic(&L, (uint32_t)(0.4 * nsec / r) + 1, nsec);
         b.len = 0;
-        ck_assert_int_eq(js_postings_encode(&b, L.ids, L.tfs, NULL, L.lens, L.n,
+        ck_assert_int_eq(js_postings_encode(&b, L.ids, L.tfs, NULL, L.lens, TEST_AVG, L.n,
                                             JS_BLOCK_SIZE, NULL),
                          0);
         bytes_nopos += b.len;
         b.len = 0;
-        ck_assert_int_eq(js_postings_encode(&b, L.ids, L.tfs, L.pos, L.lens,
+        ck_assert_int_eq(js_postings_encode(&b, L.ids, L.tfs, L.pos, L.lens, TEST_AVG,
                                             L.n, JS_BLOCK_SIZE, NULL),
                          0);
         bytes_pos += b.len;
@@ -1384,7 +1403,7 @@ START_TEST(test_figures)
     plist L;
     realistic(&L, 1000000, 3000000);
     b.len = 0;
-    ck_assert_int_eq(js_postings_encode(&b, L.ids, L.tfs, L.pos, L.lens, L.n,
+    ck_assert_int_eq(js_postings_encode(&b, L.ids, L.tfs, L.pos, L.lens, TEST_AVG, L.n,
                                         JS_BLOCK_SIZE, NULL),
                      0);
     const uint32_t n = L.n;
@@ -1392,7 +1411,7 @@ START_TEST(test_figures)
     double best_next = 1e9, best_pos = 1e9, best_seek = 1e9, best_skip = 1e9;
     double best_open = 1e9, best_nopos = 1e9;
     js_buf nopos = JS_BUF_INIT;
-    ck_assert_int_eq(js_postings_encode(&nopos, L.ids, L.tfs, NULL, L.lens,
+    ck_assert_int_eq(js_postings_encode(&nopos, L.ids, L.tfs, NULL, L.lens, TEST_AVG,
                                         L.n, JS_BLOCK_SIZE, NULL),
                      0);
     uint64_t sink = 0;
