@@ -1132,6 +1132,11 @@ static int build_partial(js_it **out, const js_scorer *s, const js_qnode *q,
         rc = JS_EINVALID;
         goto fail;
     }
+    if (gl.n == 1) { /* the one gram is the query: nothing to add */
+        *out = NULL;
+        free(gl.g);
+        return 0;
+    }
     if ((rc = multi_new(&or, &or_ops, gl.n, 0)))
         goto fail;
     for (uint32_t i = 0; i < gl.n && !rc; i++) {

@@ -58,7 +58,8 @@ typedef struct js_it js_it;
 /* Builds the iterator tree for q.  partial: instead of q itself, match
  * sections holding at least js_query_partial_need of the grams of q's
  * positive leaves (leaves under NOT stay excluded where they are children of the
- * root AND).  *out is freed with js_it_free.  Returns 0, JS_ENOMEM,
+ * root AND); *out is NULL when q has one gram, its partial matches being
+ * its strict ones.  *out is freed with js_it_free.  Returns 0, JS_ENOMEM,
  * JS_ECORRUPT (a postings record fails its checks), JS_EINVALID (the
  * index lacks positions a part needs); err gets a message. */
 int js_match_build(js_it **out, const js_scorer *s, const js_qnode *q,

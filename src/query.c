@@ -897,7 +897,7 @@ int js_query_grams(const js_qnode *q, js_qgram **out, uint32_t *n)
 uint32_t js_query_partial_need(uint32_t n)
 {
     double mm = ceil(JS_PARTIAL_SHARE * n - 1e-9);
-    if (n >= 3 && mm < 2)
+    if (n >= 2 && mm < 2)
         mm = 2;
     return mm < 1 ? 1 : (uint32_t)mm;
 }

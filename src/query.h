@@ -132,8 +132,10 @@ int js_query_grams(const js_qnode *q, js_qgram **out, uint32_t *n);
 #define JS_PARTIAL_SHARE 0.4
 
 /* How many of n grams a partial hit must hold: JS_PARTIAL_SHARE of them
- * rounded up, and at least two once there are three (one shared bigram
- * says little about a longer query); 1 for n <= 1. */
+ * rounded up, and at least two once there are two (one shared bigram
+ * says little about a longer query: for 蚌埠工 a section holding 蚌埠
+ * somewhere and 埠工 elsewhere is a fair partial hit, one holding only 蚌埠
+ * is not); 1 for n <= 1. */
 uint32_t js_query_partial_need(uint32_t n);
 
 /* Frees a tree from js_query_parse; NULL is fine. */

@@ -271,6 +271,8 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
     if (nstrict < k && !(o.flags & JS_SEARCH_NO_PARTIAL)) {
         if ((rc = js_match_build(&part, &sc, q, 1, r->err, sizeof r->err)))
             goto out;
+    }
+    if (part) {
         if (!(skip = malloc(((size_t)nstrict + 1) * sizeof *skip))) {
             rc = fail(r, JS_ENOMEM, "out of memory");
             goto out;
