@@ -29,6 +29,7 @@
  */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -300,6 +301,11 @@ struct js_lexicon {
      * densest layout; a lookup then needs one line of `blk`. */
     uint64_t *key; /* [nblocks] term_key of each first term */
     lex_blk *blk;  /* [nblocks+1] */
+    /* [nblocks] 1 once a lookup has checked the block's crc: a block's
+     * bytes cannot change under an open index (they are mapped from a
+     * file that is replaced, never rewritten), so each is checked once,
+     * not on every lookup.  Atomic: lookups run on many threads. */
+    atomic_uchar *ok;
 };
 
 /* Returns the length of block i's first term. */
@@ -349,7 +355,8 @@ int js_lexicon_open(js_lexicon **out, const uint8_t *blocks, size_t blocks_len,
     /* nb <= index_len / 12, so these sizes cannot overflow. */
     js_lexicon *lx = calloc(1, sizeof *lx);
     void *arr = malloc((size_t)nb * sizeof(uint64_t) +
-                       ((size_t)nb + 1) * sizeof(lex_blk));
+                       ((size_t)nb + 1) * sizeof(lex_blk) +
+                       (size_t)nb * sizeof(atomic_uchar));
     if (!lx || !arr) {
         free(lx);
         free(arr);
@@ -357,6 +364,9 @@ int js_lexicon_open(js_lexicon **out, const uint8_t *blocks, size_t blocks_len,
     }
     lx->key = arr;
     lx->blk = (lex_blk *)(lx->key + nb); /* 8-byte aligned after keys */
+    lx->ok = (atomic_uchar *)(lx->blk + nb + 1);
+    for (uint32_t i = 0; i < nb; i++)
+        atomic_init(&lx->ok[i], 0);
 
     size_t t = 0;
     for (uint32_t i = 0; i < nb; i++) {
@@ -437,9 +447,10 @@ typedef struct lex_cur {
     uint8_t term[LEX_TERM_MAX];
 } lex_cur;
 
-/* Checks block i's frame (declared length = its span - 8, crc32) and
+/* Checks block i's frame (declared length = its span - 8, crc32; the
+ * crc only once per open lexicon when `once`, see js_lexicon.ok) and
  * points c at its entries.  Returns 0 or JS_ECORRUPT. */
-static int cur_open(const js_lexicon *lx, uint32_t i, lex_cur *c)
+static int cur_open(const js_lexicon *lx, uint32_t i, lex_cur *c, int once)
 {
     const uint8_t *p = lx->blocks + lx->blk[i].boff;
     size_t len = lx->blk[i + 1].boff - lx->blk[i].boff - LEX_FRAME; /* >= 1 */
@@ -452,8 +463,13 @@ static int cur_open(const js_lexicon *lx, uint32_t i, lex_cur *c)
 #endif
     if (len > UINT32_MAX || get_u32(p) != len)
         return JS_ECORRUPT;
-    if ((uint32_t)crc32(0L, p + 4, (uInt)len) != get_u32(p + 4 + len))
-        return JS_ECORRUPT;
+    int known = once && atomic_load_explicit(&lx->ok[i], memory_order_acquire);
+    if (!known) {
+        if ((uint32_t)crc32(0L, p + 4, (uInt)len) != get_u32(p + 4 + len))
+            return JS_ECORRUPT;
+        if (once)
+            atomic_store_explicit(&lx->ok[i], 1, memory_order_release);
+    }
     c->rd = js_rd_make(p + 4, len);
     c->blk = i;
     c->n = 0;
@@ -605,7 +621,7 @@ int js_lexicon_lookup(const js_lexicon *lx, const char *term, size_t len,
 
     lex_cur c;
     js_term_info info;
-    int rc = cur_open(lx, lo - 1, &c);
+    int rc = cur_open(lx, lo - 1, &c, 1);
     if (rc)
         return rc;
     /* Every term decoded so far is below the target; m is how many bytes
@@ -662,7 +678,7 @@ int js_lexicon_iter(const js_lexicon *lx,
         if (i && term_cmp(c.term, c.len, lx->firsts + lx->blk[i].toff,
                           first_len(lx, i)) >= 0)
             return JS_ECORRUPT;
-        int rc = cur_open(lx, i, &c);
+        int rc = cur_open(lx, i, &c, 0);
         if (rc)
             return rc;
         while ((rc = cur_next(lx, &c, &info)) == 1) {

@@ -63,6 +63,19 @@ struct js_index {
 /* Reads section id's record (id < ix->nsections). */
 void js_index_section(const js_index *ix, uint32_t id, js_section_rec *out);
 
+/* Section id's body and heading lengths alone (id < nsections): the two
+ * u32 at bytes 24..32 of its record, read directly, as scoring needs
+ * them for every candidate. */
+static inline void js_index_section_lens(const js_index *ix, uint32_t id,
+                                         uint32_t *body, uint32_t *head)
+{
+    const uint8_t *p = ix->sections + (size_t)id * 32 + 24;
+    *body = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+            (uint32_t)p[3] << 24;
+    *head = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+            (uint32_t)p[7] << 24;
+}
+
 /* Reads document id's strings (id < ix->ndocs); absent ones are "".
  * Returns 0 or JS_ECORRUPT. */
 int js_index_document(const js_index *ix, uint32_t id, js_doc_rec *out);

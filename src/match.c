@@ -476,13 +476,15 @@ static int leaf_next(js_it *it, uint32_t target)
     return 0;
 }
 
-/* t of the current match (both fields' cursors on it or past it). */
-static double leaf_t(leaf_it *l, const js_section_rec *r)
+/* t of the current match (both fields' cursors on it or past it; its id
+ * checked against the section count). */
+static double leaf_t(leaf_it *l)
 {
-    uint32_t id = l->it.id;
+    uint32_t id = l->it.id, lb, lh;
+    js_index_section_lens(l->s->ix, id, &lb, &lh);
     uint32_t tb = l->f[0] && l->f[0]->id == id ? l->f[0]->tf : 0;
     uint32_t th = l->f[1] && l->f[1]->id == id ? l->f[1]->tf : 0;
-    return pseudo_tf(l->s, tb, r->body_len, th, r->head_len);
+    return pseudo_tf(l->s, tb, lb, th, lh);
 }
 
 static int leaf_score(js_it *it, double *out)
@@ -492,11 +494,9 @@ static int leaf_score(js_it *it, double *out)
         *out = saturate(l->s, l->idf, l->r->t[l->r->i]);
         return 0;
     }
-    js_section_rec r;
     if (it->id >= l->s->ix->nsections)
         return JS_ECORRUPT;
-    js_index_section(l->s->ix, it->id, &r);
-    *out = saturate(l->s, l->idf, leaf_t(l, &r));
+    *out = saturate(l->s, l->idf, leaf_t(l));
     return 0;
 }
 
@@ -600,10 +600,8 @@ static int leaf_record(leaf_it *l)
             r->t = ts;
             cap = nc;
         }
-        js_section_rec sec;
-        js_index_section(l->s->ix, id, &sec);
         r->id[r->n] = id;
-        r->t[r->n++] = leaf_t(l, &sec);
+        r->t[r->n++] = leaf_t(l);
         if (id == JS_IT_END - 1)
             break;
         target = id + 1;
