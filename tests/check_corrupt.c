@@ -116,14 +116,23 @@ static void try_index(const char *dir, const char *what)
     js_index_close(ix);
 }
 
+/* Builds the corpus in a new temporary directory (returned; the caller
+ * removes and frees it), names its index file in path and returns the
+ * file's bytes (n of them, malloc'ed). */
+static unsigned char *build_file(const char *name, char **dir,
+                                 char path[600], size_t *n)
+{
+    *dir = tu_temp_dir(name);
+    build(*dir);
+    snprintf(path, 600, "%s/index.jsi", *dir);
+    return slurp(path, n);
+}
+
 START_TEST(test_damage_everywhere)
 {
-    char *dir = tu_temp_dir("corrupt");
-    build(dir);
-    char path[600];
-    snprintf(path, sizeof path, "%s/index.jsi", dir);
+    char *dir, path[600];
     size_t n;
-    unsigned char *orig = slurp(path, &n);
+    unsigned char *orig = build_file("corrupt", &dir, path, &n);
     unsigned char *buf = malloc(n);
 
     /* the regions: header, each part, table of contents and trailer */
@@ -207,12 +216,9 @@ END_TEST
  * block's best hit; `check` must recompute the norm and say so. */
 START_TEST(test_low_norm)
 {
-    char *dir = tu_temp_dir("lownorm");
-    build(dir);
-    char path[600];
-    snprintf(path, sizeof path, "%s/index.jsi", dir);
+    char *dir, path[600];
     size_t n;
-    unsigned char *buf = slurp(path, &n);
+    unsigned char *buf = build_file("lownorm", &dir, path, &n);
     js_index *ix = NULL;
     ck_assert_int_eq(js_index_open(&ix, dir), 0);
     ck_assert_int_eq(js_index_check(ix), 0);
