@@ -501,9 +501,12 @@ static int leaf_score(js_it *it, double *out)
 }
 
 /* The sum of the fields' bounds over the shortest of their ranges.  A
- * field whose next match lies beyond target adds nothing before it: in a
- * part common in bodies and rare in headings, body blocks far from any
- * heading match are then bounded by the body alone. */
+ * field whose next match lies beyond target adds nothing before it.
+ * The sparser field (a part common in bodies is usually rare in
+ * headings) is moved to its next match at or after target, so that its
+ * contribution is confined to that one id: a body block far from heading
+ * matches is bounded by the body alone, and one holding a heading match
+ * is split around it.  The denser field is bounded by its blocks. */
 static int leaf_bound(js_it *it, uint32_t target, double *ub, uint32_t *upto)
 {
     leaf_it *l = (leaf_it *)it;
@@ -521,21 +524,29 @@ static int leaf_bound(js_it *it, uint32_t target, double *ub, uint32_t *upto)
         *upto = r->id[(end < r->n ? end : r->n) - 1];
         return 0;
     }
+    int sparse = -1;
+    if (l->f[0] && l->f[1])
+        sparse = l->f[1]->df_min <= l->f[0]->df_min ? 1 : 0;
     uint32_t last = JS_IT_END;
     double t = 0;
     for (int k = 0; k < 2; k++) {
         fphrase *f = l->f[k];
         if (!f)
             continue;
+        int rc;
+        if (k == sparse && (!f->started || (!f->done && f->id < target)) &&
+            (rc = fphrase_next(f, target)))
+            return rc;
         uint32_t u, mtf;
         float mnorm;
         if (f->started && !f->done && f->id > target) {
             u = f->id - 1;
         } else {
-            int rc = fphrase_bound(f, target, &mtf, &mnorm, &u);
-            if (rc)
+            if ((rc = fphrase_bound(f, target, &mtf, &mnorm, &u)))
                 return rc;
             t += field_t_bound(l->s, k, mtf, mnorm);
+            if (k == sparse && !f->done)
+                u = f->id; /* == target: its next match is unknown */
         }
         if (u < last)
             last = u;
@@ -1007,11 +1018,21 @@ static int cmp_estimate(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Finishes an AND: rarest child first, estimates and bounds. */
-static void and_finish(multi_it *m)
+/* Finishes an AND over an index of n sections: rarest child first,
+ * estimates and bounds. */
+static void and_finish(multi_it *m, double n)
 {
     qsort(m->kids, m->nkids, sizeof *m->kids, cmp_estimate);
+    /* matches: as if the parts occurred independently, N * prod(df/N),
+     * never above the rarest part's count; top-k reports it as "about"
+     * when it pruned (it then also knows the matches it saw) */
     double max = 0, est = m->nkids ? m->kids[0]->estimate : 0;
+    if (m->nkids > 1 && n > 0) {
+        double p = n;
+        for (uint32_t i = 0; i < m->nkids; i++)
+            p *= m->kids[i]->estimate / n;
+        est = p < est ? p : est;
+    }
     int exact = m->nkids == 1 && m->kids[0]->exact && m->nnegs == 0;
     for (uint32_t i = 0; i < m->nkids; i++)
         max += m->kids[i]->max;
@@ -1077,7 +1098,7 @@ static int build_and(js_it **out, const js_scorer *s, const js_qnode *q,
         }
         return rc;
     }
-    and_finish(m);
+    and_finish(m, s->n);
     *out = &m->it;
     return 0;
 }
@@ -1167,7 +1188,7 @@ static int build_partial(js_it **out, const js_scorer *s, const js_qnode *q,
                        errlen);
     if (rc)
         goto fail;
-    and_finish(and);
+    and_finish(and, s->n);
     *out = &and->it;
     free(gl.g);
     return 0;

@@ -80,8 +80,9 @@ int js_it_score(js_it *it, double *score);
 /* An upper bound on the score of any match with id in [target, *upto],
  * from the skip data of the postings blocks that hold target; *upto >=
  * target (JS_IT_END when the bound holds to the end).  Moves cursors
- * forward without decoding, so call it only with targets that do not
- * go back.  Returns 0 or a negative JS_E* code. */
+ * forward (dense lists without decoding, a part's sparser field to its
+ * next match), so call it only with targets that do not go back.
+ * Returns 0 or a negative JS_E* code. */
 int js_it_bound(js_it *it, uint32_t target, double *ub, uint32_t *upto);
 
 /* An upper bound on any score the iterator can give. */
