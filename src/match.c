@@ -676,8 +676,11 @@ static int leaf_count(leaf_it *l, const js_index *ix, const js_qunit *units,
     tmp.it.ops = &leaf_ops;
     tmp.s = l->s;
     rc = leaf_open_fields(&tmp, ix, units, n, heading_only, err, errlen);
-    if (rc)
+    if (rc) { /* the body's phrase may be open when the heading's failed */
+        fphrase_free(tmp.f[0]);
+        fphrase_free(tmp.f[1]);
         return rc;
+    }
     uint64_t cut = (uint64_t)((double)ix->nsections * COUNT_BUDGET / cand);
     if (cut < 1)
         cut = 1;
