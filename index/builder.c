@@ -34,6 +34,7 @@
 #include "accum.h"
 #include "buf.h"
 #include "codec.h"
+#include "fields.h"
 #include "file.h"
 #include "jiansuo.h"
 #include "lexicon.h"
@@ -109,8 +110,7 @@ struct js_builder {
     size_t lens_cap;
     uint64_t body_units, head_units, text_bytes;
     /* analysis of the current section */
-    uint32_t cur_id, cur_max;
-    int cur_any, prefix;
+    uint32_t cur_id;
     /* pipeline (threads > 1): the batches being filled are
      * tokens.slot[tokens.fill] and texts.slot[texts.fill] */
     int threaded;
@@ -462,22 +462,19 @@ static int work_texts(js_builder *b, const js_buf *x, char *msg,
     return drain_store_to(b, msg, msglen);
 }
 
-/* Token callback: one occurrence into the accumulator. */
-static int on_token(void *ctx, const js_token *t)
+/* Token callback (fields.h): one occurrence into the accumulator. */
+static int on_token(void *ctx, const js_token *t, int heading)
 {
     js_builder *b = ctx;
     char term[JS_TERM_MAX_BYTES + 1];
     const char *p = t->term;
     size_t len = t->term_len;
-    if (b->prefix) { /* heading field */
+    if (heading) {
         term[0] = 1;
         memcpy(term + 1, t->term, t->term_len);
         p = term;
         len++;
     }
-    if (t->position > b->cur_max || !b->cur_any)
-        b->cur_max = t->position;
-    b->cur_any = 1;
     if (!b->threaded)
         return js_accum_add(b->acc, p, len, b->cur_id, t->position);
     /* Token record: u16 length, term, u32 position; a new section is
@@ -501,17 +498,6 @@ static int on_token(void *ctx, const js_token *t)
     memcpy(q, &t->position, 4);
     o->len = (size_t)(q + 4 - o->p);
     return 0;
-}
-
-/* Analyses text into field `prefix` of the current section, continuing
- * positions after what the field already used.  Returns 0 or an error. */
-static int analyze(js_builder *b, const char *text, size_t len, int prefix)
-{
-    js_analyze_options ao = JS_ANALYZE_OPTIONS_INIT;
-    ao.flags = b->o.analyze_flags;
-    ao.first_position = b->cur_any ? b->cur_max + 2 : 0;
-    b->prefix = prefix;
-    return js_text_analyze(text, len, &ao, on_token, b);
 }
 
 /* Grows the length arrays (8 bytes a section, kept for the skip tables
@@ -636,25 +622,11 @@ static int on_section(void *ctx, const js_section *s)
     if ((rc = grow_lens(b)))
         return fail(b, rc, "out of memory");
     b->cur_id = b->nsections;
-    /* Heading field: the document title, then the headings above and of
-     * this section (a heading equal to the title is not counted twice). */
-    const char *title = s->document->title;
-    b->cur_any = 0;
-    b->cur_max = 0;
-    if ((rc = analyze(b, title, strlen(title), 1)))
-        return fail(b, rc, "indexing the heading: %s", js_strerror(rc));
-    for (size_t i = 0; i < s->depth; i++) {
-        if (!strcmp(s->path[i], title))
-            continue;
-        if ((rc = analyze(b, s->path[i], strlen(s->path[i]), 1)))
-            return fail(b, rc, "indexing the heading: %s", js_strerror(rc));
-    }
-    uint32_t head_len = b->cur_any ? b->cur_max + 1 : 0;
-    b->cur_any = 0;
-    b->cur_max = 0;
-    if ((rc = analyze(b, s->body, s->body_len, 0)))
-        return fail(b, rc, "indexing the body: %s", js_strerror(rc));
-    uint32_t body_len = b->cur_any ? b->cur_max + 1 : 0;
+    uint32_t head_len, body_len;
+    const char *field;
+    if ((rc = js_fields_analyze(s, b->o.analyze_flags, on_token, b, &head_len,
+                                &body_len, &field)))
+        return fail(b, rc, "indexing the %s: %s", field, js_strerror(rc));
     b->body_lens[b->nsections] = body_len;
     b->head_lens[b->nsections] = head_len;
     b->body_units += body_len;

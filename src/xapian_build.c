@@ -35,6 +35,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "fields.h"
 #include "file.h"
 #include "utf8.h"
 #include "xapian_build.h"
@@ -63,8 +64,6 @@ struct js_xbuild {
     js_buf bytes;
     xtok *toks;
     size_t ntoks, toks_cap;
-    uint32_t cur_max;
-    int cur_any, prefix;
     /* what the shim gets for it */
     js_xterm *xt;
     size_t xt_cap;
@@ -240,7 +239,7 @@ int js_xbuild_open(js_xbuild **out, const char *dir,
 }
 
 /* Token callback: one token into the scratch list. */
-static int on_token(void *ctx, const js_token *t)
+static int on_token(void *ctx, const js_token *t, int heading)
 {
     js_xbuild *b = ctx;
     if (b->ntoks == b->toks_cap) {
@@ -255,28 +254,13 @@ static int on_token(void *ctx, const js_token *t)
         return JS_ELIMIT; /* cannot happen below JS_SECTION_MAX_BYTES */
     xtok *k = &b->toks[b->ntoks++];
     k->off = (uint32_t)b->bytes.len;
-    k->len = (uint32_t)t->term_len + (b->prefix ? 1 : 0);
+    k->len = (uint32_t)t->term_len + (heading ? 1 : 0);
     k->pos = t->position;
-    if (b->prefix)
+    if (heading)
         js_buf_u8(&b->bytes, 1);
     if (js_buf_put(&b->bytes, t->term, t->term_len))
         return JS_ENOMEM;
-    if (t->position > b->cur_max || !b->cur_any)
-        b->cur_max = t->position;
-    b->cur_any = 1;
     return 0;
-}
-
-/* Analyses text into field `prefix` of the current section, continuing
- * after the positions the field already used (index/builder.c's rule).
- * Returns 0 or an error. */
-static int analyze(js_xbuild *b, const char *text, size_t len, int prefix)
-{
-    js_analyze_options ao = JS_ANALYZE_OPTIONS_INIT;
-    ao.flags = b->o.analyze_flags;
-    ao.first_position = b->cur_any ? b->cur_max + 2 : 0;
-    b->prefix = prefix;
-    return js_text_analyze(text, len, &ao, on_token, b);
 }
 
 /* Orders tokens by term bytes, then position (qsort_r context: the
@@ -424,24 +408,11 @@ static int on_section(void *ctx, const js_section *s)
     int rc;
     b->ntoks = 0;
     b->bytes.len = 0;
-    /* Heading field: the title, then the path's headings but the title. */
-    const char *title = s->document->title ? s->document->title : "";
-    b->cur_any = 0;
-    b->cur_max = 0;
-    if ((rc = analyze(b, title, strlen(title), 1)))
-        return fail(b, rc, "indexing the heading: %s", js_strerror(rc));
-    for (size_t i = 0; i < s->depth; i++) {
-        if (!strcmp(s->path[i], title))
-            continue;
-        if ((rc = analyze(b, s->path[i], strlen(s->path[i]), 1)))
-            return fail(b, rc, "indexing the heading: %s", js_strerror(rc));
-    }
-    uint32_t head_len = b->cur_any ? b->cur_max + 1 : 0;
-    b->cur_any = 0;
-    b->cur_max = 0;
-    if ((rc = analyze(b, s->body, s->body_len, 0)))
-        return fail(b, rc, "indexing the body: %s", js_strerror(rc));
-    uint32_t body_len = b->cur_any ? b->cur_max + 1 : 0;
+    uint32_t head_len, body_len;
+    const char *field;
+    if ((rc = js_fields_analyze(s, b->o.analyze_flags, on_token, b, &head_len,
+                                &body_len, &field)))
+        return fail(b, rc, "indexing the %s: %s", field, js_strerror(rc));
     if (b->bytes.oom)
         return fail(b, JS_ENOMEM, "out of memory");
     if (b->ntoks)

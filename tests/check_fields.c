@@ -1,0 +1,130 @@
+/*
+ * check_fields.c — the heading field and body of a section as tokens
+ * (src/fields.c), table-driven.
+ *
+ * In:  sections built here: a title, a heading path, a body.
+ * Out: Check results.  Each case lists the tokens expected, in order, as
+ *      "h:TERM@POS" (heading field) or "b:TERM@POS" (body), and both
+ *      fields' lengths.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fields.h"
+#include "testutil.h"
+
+typedef struct {
+    char got[2048];
+    int stop_at; /* return 99 from this token (1-based), 0 never */
+    int n;
+} seen;
+
+static int on_token(void *ctx, const js_token *t, int heading)
+{
+    seen *s = ctx;
+    size_t len = strlen(s->got);
+    snprintf(s->got + len, sizeof s->got - len, "%s%c:%.*s@%u",
+             len ? " " : "", heading ? 'h' : 'b', (int)t->term_len, t->term,
+             t->position);
+    return ++s->n == s->stop_at ? 99 : 0;
+}
+
+static const struct {
+    const char *title;
+    const char *path[3];
+    size_t depth;
+    const char *body;
+    const char *want;
+    uint32_t head_len, body_len;
+} cases[] = {
+    /* title then body; a CJK run gives unigrams and bigrams */
+    {"工匠", {NULL}, 0, "學院",
+     "h:工@0 h:工匠@0 h:匠@1 b:学@0 b:学院@0 b:院@1", 2, 2},
+    /* headings continue two positions after the title's last */
+    {"手册", {"历史", "课程"}, 2, "春",
+     "h:手@0 h:手册@0 h:册@1 h:历@3 h:历史@3 h:史@4 h:课@6 h:课程@6 h:程@7 "
+     "b:春@0",
+     8, 1},
+    /* a heading equal to the title is not counted twice */
+    {"手册", {"手册", "课程"}, 2, "",
+     "h:手@0 h:手册@0 h:册@1 h:课@3 h:课程@3 h:程@4", 5, 0},
+    /* no title and no headings: an empty heading field */
+    {NULL, {NULL}, 0, "linux 2023",
+     "b:linux@0 b:2023@2", 0, 3}, /* words stand two positions apart (text.c) */
+    /* nothing at all */
+    {"", {NULL}, 0, "。，", "", 0, 0},
+};
+
+START_TEST(test_fields_table)
+{
+    js_document d = {0};
+    d.title = cases[_i].title;
+    js_section s = {0};
+    s.document = &d;
+    s.path = cases[_i].path;
+    s.depth = cases[_i].depth;
+    s.body = cases[_i].body;
+    s.body_len = strlen(cases[_i].body);
+    seen got = {{0}, 0, 0};
+    uint32_t hl = 77, bl = 77;
+    const char *field = NULL;
+    ck_assert_int_eq(js_fields_analyze(&s, 0, on_token, &got, &hl, &bl, &field),
+                     0);
+    ck_assert_str_eq(got.got, cases[_i].want);
+    ck_assert_uint_eq(hl, cases[_i].head_len);
+    ck_assert_uint_eq(bl, cases[_i].body_len);
+}
+END_TEST
+
+/* A callback's error stops the analysis, names the field, comes back. */
+START_TEST(test_fields_stop)
+{
+    const char *path[] = {"课程"};
+    js_document d = {0};
+    d.title = "手册";
+    js_section s = {0};
+    s.document = &d;
+    s.path = path;
+    s.depth = 1;
+    s.body = "春风";
+    s.body_len = strlen(s.body);
+    static const struct {
+        int stop_at;
+        const char *field;
+    } stops[] = {{1, "heading"}, {4, "heading"}, {7, "body"}, {9, "body"}};
+    for (size_t i = 0; i < sizeof stops / sizeof *stops; i++) {
+        seen got = {{0}, stops[i].stop_at, 0};
+        uint32_t hl, bl;
+        const char *field = NULL;
+        ck_assert_int_eq(js_fields_analyze(&s, 0, on_token, &got, &hl, &bl,
+                                           &field),
+                         99);
+        ck_assert_str_eq(field, stops[i].field);
+        ck_assert_int_eq(got.n, stops[i].stop_at);
+    }
+}
+END_TEST
+
+static Suite *fields_suite(void)
+{
+    Suite *s = suite_create("fields");
+    TCase *tc = tcase_create("core");
+    tcase_add_loop_test(tc, test_fields_table, 0,
+                        (int)(sizeof cases / sizeof *cases));
+    tcase_add_test(tc, test_fields_stop);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(fields_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
