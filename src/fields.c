@@ -9,6 +9,7 @@
 
 #include "fields.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* The field being analysed: where its positions have reached. */
@@ -62,4 +63,23 @@ int js_fields_analyze(const js_section *s, unsigned flags,
         return rc;
     *body_len = f.any ? f.max + 1 : 0;
     return 0;
+}
+
+int js_fields_feed(js_ingest *ing, const char *path, const char *name,
+                   const void *data, size_t len, js_section_fn fn, void *ctx,
+                   int *sticky, char *err, size_t errlen)
+{
+    if (*sticky)
+        return *sticky;
+    int rc = path ? js_ingest_path(ing, path, fn, ctx)
+                  : js_ingest_memory(ing, name, data, len, fn, ctx);
+    if (!rc)
+        return 0;
+    if (*sticky)
+        return *sticky; /* failed inside fn: the build is lost */
+    snprintf(err, errlen, "%s", js_ingest_errmsg(ing));
+    if (rc == JS_ENOTFOUND || rc == JS_EIO)
+        return rc; /* a path the user must fix; the build can go on */
+    *sticky = rc;
+    return rc;
 }

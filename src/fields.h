@@ -7,7 +7,8 @@
  * In:  a js_section (ingest.h) and the text pipeline's flags.
  * Out: the tokens of the heading field, then of the body, to a callback
  *      that is told which field each belongs to; and the two fields'
- *      lengths in positions.
+ *      lengths in positions.  Also how a builder drives ingest
+ *      (js_fields_feed), the other half the two builders share.
  *
  * The heading field is the document's title, then each heading of the
  * section's path except one equal to the title (so a Markdown file whose
@@ -37,5 +38,17 @@ typedef int (*js_field_token_fn)(void *ctx, const js_token *t, int heading);
 int js_fields_analyze(const js_section *s, unsigned flags,
                       js_field_token_fn fn, void *ctx, uint32_t *head_len,
                       uint32_t *body_len, const char **field);
+
+/* Feeds a builder from ingest: the files under path (path not NULL) or
+ * one document from memory (name, data, len), each section to fn(ctx,
+ * ...).  *sticky is the builder's sticky error: non-zero, nothing runs
+ * and it is returned; a failure inside fn (which sets *sticky) or in
+ * ingest itself is kept there, as the build cannot go on, except
+ * JS_ENOTFOUND and JS_EIO, a path the user must fix, which leave the
+ * build usable.  On failure err gets ingest's message unless fn failed.
+ * Returns 0 or the negative JS_E* code. */
+int js_fields_feed(js_ingest *ing, const char *path, const char *name,
+                   const void *data, size_t len, js_section_fn fn, void *ctx,
+                   int *sticky, char *err, size_t errlen);
 
 #endif /* JS_FIELDS_H */

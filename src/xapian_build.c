@@ -437,25 +437,14 @@ static int on_section(void *ctx, const js_section *s)
     return 0;
 }
 
-/* Runs ingest on a path or memory document. */
+/* Runs ingest on a path or memory document (fields.h). */
 static int add(js_xbuild *b, const char *path, const char *name,
                const void *data, size_t len)
 {
-    if (b->rc)
-        return b->rc;
-    if (b->committed)
+    if (!b->rc && b->committed)
         return fail(b, JS_EINVALID, "the build was already committed");
-    int rc = path ? js_ingest_path(b->ing, path, on_section, b)
-                  : js_ingest_memory(b->ing, name, data, len, on_section, b);
-    if (!rc)
-        return 0;
-    if (b->rc)
-        return b->rc; /* failed inside on_section: the build is lost */
-    snprintf(b->err, sizeof b->err, "%s", js_ingest_errmsg(b->ing));
-    if (rc == JS_ENOTFOUND || rc == JS_EIO)
-        return rc; /* a path the user must fix; the build can go on */
-    b->rc = rc;
-    return rc;
+    return js_fields_feed(b->ing, path, name, data, len, on_section, b, &b->rc,
+                          b->err, sizeof b->err);
 }
 
 int js_xbuild_add_path(js_xbuild *b, const char *path)
