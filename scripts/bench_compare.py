@@ -368,6 +368,22 @@ def write_md(path, r):
       'the references, which need every n-gram or the whole string, mostly '
       'find nothing.')
     w('')
+    w('### Each system against jiansuo native (its figure ÷ native\'s; above 1: native is faster or smaller)')
+    w('')
+    w('| measure | ' + ' | '.join(LABEL[s] for s in SYSTEMS[1:]) + ' |')
+    w('| --- | ' + ' | '.join(['---:'] * (len(SYSTEMS) - 1)) + ' |')
+
+    def ratio(x, y):
+        return '%.2f' % (x / y) if x and y else '—'
+    for name, get in (('build seconds', lambda s: r['build'][s]['seconds']),
+                      ('build peak RSS', lambda s: r['build'][s]['peak_rss_kb']),
+                      ('index bytes', lambda s: r['build'][s]['index_bytes']),
+                      ('query p50', lambda s: r['systems'][s]['all']['p50']),
+                      ('query p95', lambda s: r['systems'][s]['all']['p95']),
+                      ('query p99', lambda s: r['systems'][s]['all']['p99']),
+                      ('queries/s (native\'s ÷ its)', lambda s: 1.0 / r['systems'][s]['qps'])):
+        w('| %s | %s |' % (name, ' | '.join(ratio(get(s), get('native')) for s in SYSTEMS[1:])))
+    w('')
     measures = [('p50', 'Latency p50, µs', fnum), ('p95', 'Latency p95, µs', fnum),
                 ('p99', 'Latency p99, µs', fnum),
                 ('success10', 'success@10 (the section the query was drawn from is in the top 10)', fq3),
