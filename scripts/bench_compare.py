@@ -349,7 +349,9 @@ def write_md(path, r):
       'a build over %d s is not repeated); MB/s of section text.  jiansuo reads the '
       'corpus files (JSON Lines, gzip man pages, HTML) and cuts them itself; the '
       'references read the sections already cut, which took %.1f s (`jiansuo sections '
-      '--json`, not counted in their build).  Every index keeps the section text '
+      '--json`, not counted in their build).  jiansuo builds with its defaults '
+      '(native: an ingest thread and two workers, 512 MiB; Xapian backend: one '
+      'shard); the references in one thread.  Every index keeps the section text '
       '(jiansuo its store, Xapian n-gram the document data, FTS5 its content table).  '
       'Search processes peaked at %s MB RSS.' % (
           r['build_budget'], r['export_seconds'],
