@@ -46,6 +46,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_search  # noqa: E402  (draw, to_simplified, pct, KINDS)
 
