@@ -346,8 +346,9 @@ def write_md(path, r):
             fnum(a['p99']), fnum(r['systems'][s]['qps']), a['answered'], a['success10'], a['mrr10'],
             fq3(a['precision10'])))
     w('')
-    w('Build: seconds of the build (median of the builds in brackets, if more than one; '
-      'a build over %d s is not repeated); MB/s of section text.  jiansuo reads the '
+    w('Build: seconds of the build (the median, and in brackets the number of builds '
+      'if more than one: a system is built again while one more build fits in %d s); '
+      'MB/s of section text.  jiansuo reads the '
       'corpus files (JSON Lines, gzip man pages, HTML) and cuts them itself; the '
       'references read the sections already cut, which took %.1f s (`jiansuo sections '
       '--json`, not counted in their build).  jiansuo builds with its defaults '
@@ -445,7 +446,9 @@ def charts(out, r):
             vals = []
             for s in SYSTEMS:
                 v = r['systems'][s]['kind'].get(k)
-                vals.append('%g' % max(v['p50'], 1) if v else '?')
+                # no bar where the system found nothing: its time is not
+                # that of answering
+                vals.append('%g' % max(v['p50'], 1) if v and v['answered'] else '?')
             f.write('"%s" %s\n' % (KIND_LABEL[k], ' '.join(vals)))
     machine = r.get('machine', '')
     colors = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a']
@@ -472,16 +475,20 @@ def charts(out, r):
           '"" using 0:3:(sprintf("%%.2f (%%.0f MB)", $3, $4)) with labels offset 0,0.8' % dat,
           # latency CDF
           'set output "%s"' % os.path.join(out, 'latency.png'),
-          'set title "Query latency, all queries: share answered within x (up and left is better)\\n{/*0.8 %s}"' % machine,
+          'set title "Query latency, all queries: share answered within x (up and left is better)\\n'
+          '{/*0.8 %s; FTS5\'s step near 10 µs: the queries it cannot match, returning nothing}"' % machine,
           'set logscale x', 'set xrange [*:*]', 'set yrange [0:1]', 'set key bottom right',
+          'set xtics ("1 µs" 1, "10 µs" 10, "100 µs" 100, "1 ms" 1000, "10 ms" 10000, '
+          '"100 ms" 100000, "1 s" 1000000)',
           'set xlabel "microseconds per query, in-process, top 10 (log scale)"',
           'set ylabel "share of queries"', 'set grid xtics ytics lc rgb "#dddddd"',
           'plot ' + ', '.join('"%s/cdf.%s.dat" using 1:2 with lines lw 2.5 lc rgb "%s" title "%s"'
                               % (dat, s, colors[i], LABEL[s]) for i, s in enumerate(SYSTEMS)),
-          'unset logscale x', 'unset xlabel', 'set xrange [*:*]',
+          'unset logscale x', 'unset xlabel', 'set xrange [*:*]', 'set xtics auto',
           # p50 by kind
           'set output "%s"' % os.path.join(out, 'latency_kind.png'),
-          'set title "Median latency by query kind, µs (log scale; lower is better)\\n{/*0.8 %s}"' % machine,
+          'set title "Median latency by query kind, µs (log scale; lower is better)\\n'
+          '{/*0.8 %s; no bar: the system found nothing for any such query}"' % machine,
           'set style data histogram', 'set style histogram clustered gap 1',
           'set logscale y', 'set yrange [1:*]', 'set ylabel "µs"', 'set key top left',
           'set boxwidth 0.9',
