@@ -1256,6 +1256,13 @@ static void do_heading(man *m, int level, const char *t, size_t n,
     m->join = 0;
     if (n == 0 || m->rc)
         return;
+    /* An argument-less .SH still waiting for its text line is replaced
+     * by this heading: its section would start before this one's, and
+     * sections must start in document order. */
+    if (m->head_level) {
+        m->head_level = 0;
+        sb_clear(&m->head);
+    }
     if (m->k)
         sink_rc(m, js_sink_heading(m->k, level, t, n, offset));
     m->at_break = 1;
