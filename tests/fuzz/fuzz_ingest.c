@@ -170,7 +170,7 @@ static uint8_t *gzip(const uint8_t *in, size_t n, size_t *out_len)
     return out;
 }
 
-static char tmpdir[64];
+static char tmpdir[256];
 
 static void remove_tmpdir(void)
 {
@@ -221,12 +221,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc;
     if (sel & 0x20) {
         if (!tmpdir[0]) {
-            snprintf(tmpdir, sizeof tmpdir, "/tmp/fuzz-ingest.XXXXXX");
+            const char *tmp = getenv("TMPDIR");
+            snprintf(tmpdir, sizeof tmpdir, "%s/jiansuo-fuzz-ingest.XXXXXX",
+                     tmp ? tmp : "/tmp");
             if (!mkdtemp(tmpdir))
                 abort();
             atexit(remove_tmpdir);
         }
-        char path[128];
+        char path[300];
         snprintf(path, sizeof path, "%s/%s", tmpdir, names[f]);
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (fd < 0 || write(fd, bytes, len) != (ssize_t)len || close(fd) != 0)

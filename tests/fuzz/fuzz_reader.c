@@ -30,12 +30,39 @@
 #include "fuzz.h"
 #include "fuzz_index.h"
 #include "jiansuo.h"
+#include "reader.h"
 
 static uint8_t *orig;
 static size_t orig_len;
 static char path[300];
 /* Regions of the original file: 0 header, 1..9 parts, 10 table. */
 static uint64_t reg_off[12], reg_len[12];
+/* Postings records of the original file (offset in POSTINGS, length,
+ * blocks), so that their block checksums can be recomputed. */
+typedef struct rec {
+    uint64_t off, len;
+    uint32_t nblocks;
+} rec;
+static rec *recs;
+static size_t nrecs, caprecs;
+static uint32_t block_size;
+
+static void fix_crcs(uint8_t *b, size_t n, int blocks);
+
+static int collect(void *ctx, const char *term, size_t len,
+                   const js_term_info *info)
+{
+    (void)ctx, (void)term, (void)len;
+    if (nrecs == caprecs) {
+        caprecs = caprecs ? 2 * caprecs : 256;
+        recs = realloc(recs, caprecs * sizeof *recs);
+        if (!recs)
+            abort();
+    }
+    recs[nrecs++] = (rec){info->offset, info->length,
+                          (info->df + block_size - 1) / block_size};
+    return 0;
+}
 
 static uint64_t get64(const uint8_t *p)
 {
@@ -91,14 +118,62 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     reg_off[10] = toc, reg_len[10] = orig_len - toc;
     reg_off[11] = 0, reg_len[11] = orig_len;
+
+    js_index *ix = NULL;
+    if (js_index_open(&ix, dir) != 0)
+        FUZZ_FAIL("opening the fixture index: %s", js_index_errmsg(ix));
+    block_size = ix->st.block_size;
+    if (!block_size || js_lexicon_iter(ix->lex, collect, NULL) != 0)
+        FUZZ_FAIL("cannot list the fixture's terms");
+    js_index_close(ix);
+
+    /* Recomputing the checksums of the intact file must change nothing,
+     * or the edits would not be the only damage. */
+    uint8_t *copy = malloc(orig_len);
+    if (!copy)
+        abort();
+    memcpy(copy, orig, orig_len);
+    fix_crcs(copy, orig_len, 1);
+    for (size_t i = 0; i < orig_len; i++)
+        if (copy[i] != orig[i])
+            FUZZ_FAIL("recomputed checksums change byte %zu", i);
+    free(copy);
     return 0;
 }
 
-/* Recomputes the crc32 of each store block and lexicon block that lies
- * inside its part (the part's place from the damaged table when sane). */
+/* Recomputes the crc32 of each store block, lexicon block and postings
+ * block (with the skip table's) that lies inside its part (the part's
+ * place from the damaged table when sane; postings records where the
+ * intact lexicon put them, block ends from the damaged skip table). */
 static void fix_blocks(uint8_t *b, size_t n, const uint64_t *off,
                        const uint64_t *len)
 {
+    if (off[8] + len[8] <= n && len[8] <= n) { /* POSTINGS */
+        uint8_t *p = b + off[8];
+        for (size_t i = 0; i < nrecs; i++) {
+            const rec *r = &recs[i];
+            if (r->off > len[8] || r->len > len[8] - r->off || r->len < 4)
+                continue;
+            uint8_t *q = p + r->off;
+            if (r->nblocks <= 1) {
+                put32(q, crc(q + 4, r->len - 4));
+                continue;
+            }
+            uint64_t tab = 16 * (uint64_t)r->nblocks + 4;
+            if (tab > r->len)
+                continue;
+            uint8_t *t = q + r->len - tab;
+            uint64_t start = 0;
+            for (uint32_t k = 0; k < r->nblocks; k++) {
+                uint64_t end = get32(t + 16 * k + 4);
+                if (end < start + 4 || end > r->len - tab)
+                    break;
+                put32(q + start, crc(q + start + 4, end - start - 4));
+                start = end;
+            }
+            put32(t + tab - 4, crc(t, tab - 4));
+        }
+    }
     if (off[4] + len[4] <= n && len[4] <= n) { /* STORE */
         uint8_t *p = b + off[4];
         uint64_t at = 0;
