@@ -346,6 +346,12 @@ static int check_term(void *ctx, const char *term, size_t len,
                             "postings of '%s' do not follow the previous "
                             "term's", shown);
     k->next_offset = ti->offset + ti->length;
+    /* The search treats such a term as damage too (match.c). */
+    if (!(ti->flags & JS_TERM_POSITIONS) &&
+        (ix->positions_for & JS_POSITIONS_ALL) == JS_POSITIONS_ALL)
+        return k->rc = fail(ix, JS_ECORRUPT, "lexicon: '%s' has no positions, "
+                            "though the index stores them for every term",
+                            shown);
     const js_part *p = &ix->f.parts[JS_PART_POSTINGS];
     int rc = js_postings_open(&k->c, p->p + ti->offset, ti->length, ti->df,
                               ix->st.block_size,

@@ -49,6 +49,11 @@
                                   define a few dozen; lookups are linear) */
 #define MAN_MAX_DEF_BYTES (1u << 20) /* one macro body or string */
 #define MAN_LINE_BUDGET 20000  /* macro body lines one input line may run */
+/* Bytes of macro lines and strings a whole page may expand to.  The
+ * limits above bound one input line; without this, every line of a
+ * small page could call a recursive macro or a 1 MiB string (an 8 KB
+ * page ran for minutes).  Real pages expand to far less. */
+#define MAN_PAGE_EXPANSION ((long long)16 << 20)
 #define MAN_BUF_MAX (2 * (size_t)JS_LINE_MAX_BYTES) /* one expanded line */
 #define MAN_MAX_ESCAPE_WARNINGS 10 /* per page */
 #define MAN_MAX_LINE_NESTING 128 /* requests within requests and macros */
@@ -274,8 +279,10 @@ typedef struct man {
     frame *fr[MAN_MAX_DEPTH];
     int depth;
     long budget;
+    long long page_budget; /* MAN_PAGE_EXPANSION, counted down */
     int nesting; /* process_line calls on the stack */
     int warned_depth, warned_budget, warned_full, warned_defs, warned_nesting;
+    int warned_page;
     int escape_warnings; /* reported so far; a garbled page stops at a few */
 } man;
 
@@ -293,6 +300,20 @@ static void warn(man *m, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     js_sink_warn(m->k, m->lineno, m->offset, "%s", msg);
+}
+
+/* Charges n bytes of expansion to the page; returns 0 while the page's
+ * budget lasts, else warns once and returns 1: expand nothing more. */
+static int page_spend(man *m, size_t n)
+{
+    m->page_budget -= (long long)n;
+    if (m->page_budget >= 0)
+        return 0;
+    if (!m->warned_page)
+        warn(m, "macros and strings expand to more than %lld MiB on this "
+             "page; the rest is not expanded", MAN_PAGE_EXPANSION >> 20);
+    m->warned_page = 1;
+    return 1;
 }
 
 /* Records a sink call's result: the first non-zero one stops the parse. */
@@ -861,8 +882,9 @@ static size_t esc_one(man *m, const char *s, size_t i, size_t n, sbuf *out,
             /* \*[name arg...]: groff string arguments are not used here */
             const char *sp = memchr(nm, ' ', nl);
             const char *v = str_get(m, nm, sp ? (size_t)(sp - nm) : nl);
-            if (v)
-                esc_expand(m, v, strlen(v), out, depth + 1);
+            size_t vl = v ? strlen(v) : 0;
+            if (v && !page_spend(m, vl))
+                esc_expand(m, v, vl, out, depth + 1);
         }
         return r;
     case '(':
@@ -950,6 +972,7 @@ int js_man_unescape(const char *s, size_t len, char **out, size_t *out_len)
     man m;
     sbuf b = {0};
     memset(&m, 0, sizeof m);
+    m.page_budget = MAN_PAGE_EXPANSION;
     esc_expand(&m, s, len, &b, 0);
     sb_add(&b, "", 0);
     if (b.oom || (!b.p && !(b.p = calloc(1, 1)))) {
@@ -1256,6 +1279,13 @@ static void do_heading(man *m, int level, const char *t, size_t n,
     m->join = 0;
     if (n == 0 || m->rc)
         return;
+    /* An argument-less .SH still waiting for its text line is replaced
+     * by this heading: its section would start before this one's, and
+     * sections must start in document order. */
+    if (m->head_level) {
+        m->head_level = 0;
+        sb_clear(&m->head);
+    }
     if (m->k)
         sink_rc(m, js_sink_heading(m->k, level, t, n, offset));
     m->at_break = 1;
@@ -1508,9 +1538,13 @@ static void call_macro(man *m, mdef *d, const margs *a)
             m->warned_budget = 1;
             break;
         }
+        if (m->page_budget < 0)
+            break; /* reported by page_spend */
         sbuf line = {0};
         subst_args(m, b->line[i], strlen(b->line[i]), &line);
-        feed(m, sb_str(&line), line.n);
+        /* + 64: empty lines cost time too */
+        if (!page_spend(m, line.n + 64))
+            feed(m, sb_str(&line), line.n);
         sb_done(m, &line);
     }
     m->depth--;
@@ -2670,6 +2704,7 @@ static int man_parse(js_source *src, js_sink *k)
         js_sink_warn(k, 0, UINT64_MAX, "out of memory");
         return JS_ENOMEM;
     }
+    m->page_budget = MAN_PAGE_EXPANSION;
     m->src = src;
     m->k = k;
     m->at_break = 1;

@@ -239,10 +239,15 @@ static int fphrase_open(fphrase **out, const js_index *ix,
             goto out;
         }
         if (n > 1 && !(info.flags & JS_TERM_POSITIONS)) {
-            rc = JS_EINVALID;
+            /* Where the index stores positions for every kind of term,
+             * a term without them is damage, not an impossible query. */
+            int all = (ix->positions_for & JS_POSITIONS_ALL) == JS_POSITIONS_ALL;
+            rc = all ? JS_ECORRUPT : JS_EINVALID;
             snprintf(err, errlen,
-                     "the index has no positions for \"%.*s\", which this "
-                     "query needs",
+                     all ? "the lexicon entry of \"%.*s\" is corrupt: it has "
+                           "no positions, though the index stores them"
+                         : "the index has no positions for \"%.*s\", which "
+                           "this query needs",
                      (int)len, units[i].term);
             goto out;
         }

@@ -617,6 +617,12 @@ int js_source_open(js_source **out, const char *name, int fd,
     src->mem_len = len;
     src->cd = (iconv_t)-1;
     int rc;
+    /* buf is never NULL, even for an empty file: the readers compute
+     * buf + pos, and NULL + 0 is undefined behaviour. */
+    if (grow(&src->buf, &src->cap, 1)) {
+        rc = JS_ENOMEM;
+        goto fail;
+    }
 
     /* gzip? Look at the first two stored bytes. */
     unsigned char magic[2];
