@@ -519,8 +519,11 @@ static int leaf_count(leaf_it *l, const js_index *ix, const js_qunit *units,
     tmp.it.ops = &leaf_ops;
     tmp.s = l->s;
     int rc = leaf_open_fields(&tmp, ix, units, n, heading_only, err, errlen);
-    if (rc)
+    if (rc) { /* the body's phrase may be open when the heading's failed */
+        fphrase_free(tmp.f[0]);
+        fphrase_free(tmp.f[1]);
         return rc;
+    }
     uint64_t cut = JS_IT_END;
     if (cand > COUNT_BUDGET)
         cut = (uint64_t)((double)ix->nsections * COUNT_BUDGET / cand);
