@@ -118,9 +118,10 @@ char *js_index_default_dir(void)
 int js_dir_lock(const char *dir, char *err, size_t errlen)
 {
     if (make_dirs(dir) != 0) {
+        int e = errno;
         fmt_err(err, errlen, "%s: cannot create the index directory: %s",
-                dir, strerror(errno));
-        return JS_EIO;
+                dir, strerror(e));
+        return e == ENOMEM ? JS_ENOMEM : JS_EIO;
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/lock", dir);
@@ -238,6 +239,7 @@ int js_file_create(js_file_writer **out, const char *dir, char *err,
         if (w)
             free(w->buf);
         free(w);
+        fmt_err(err, errlen, "out of memory");
         return JS_ENOMEM;
     }
     size_t n = strlen(dir) + sizeof(JS_INDEX_FILE) + 32;
@@ -245,6 +247,7 @@ int js_file_create(js_file_writer **out, const char *dir, char *err,
         free(w->dir);
         free(w->buf);
         free(w);
+        fmt_err(err, errlen, "out of memory");
         return JS_ENOMEM;
     }
     snprintf(w->tmp, n, "%s/" JS_INDEX_FILE ".tmp-%ld", dir, (long)getpid());
@@ -346,6 +349,7 @@ int js_file_publish(js_file_writer *w, char *err, size_t errlen)
     if (toc.oom) {
         js_buf_free(&toc);
         js_file_abort(w);
+        fmt_err(err, errlen, "out of memory");
         return JS_ENOMEM;
     }
     int rc = put_raw(w, toc.p, toc.len);
@@ -361,6 +365,7 @@ int js_file_publish(js_file_writer *w, char *err, size_t errlen)
         js_buf_u32(&h, 0);
         js_buf_u32(&h, h.oom ? 0 : (uint32_t)crc32(0L, h.p, 28));
         if (h.oom) {
+            snprintf(w->err, sizeof w->err, "out of memory");
             rc = JS_ENOMEM;
         } else if (pwrite(w->fd, h.p, HEADER_SIZE, 0) != HEADER_SIZE) {
             snprintf(w->err, sizeof w->err, "%s: write failed: %s", w->tmp,
