@@ -175,7 +175,8 @@ int js_builder_open(js_builder **out, const char *dir,
     *out = b;
     b->lock_fd = -1;
     b->src_offsets = b->src_strings = b->doc_offsets = b->doc_strings =
-        b->sections = (js_spool)JS_SPOOL_INIT;
+        b->sections = b->head_offsets = b->head_strings =
+            (js_spool)JS_SPOOL_INIT; /* fd -1: close must not close fd 0 */
     js_build_options o = JS_BUILD_OPTIONS_INIT;
     if (opts) {
         if (opts->version != JS_BUILD_OPTIONS_VERSION)
@@ -1164,8 +1165,18 @@ void js_builder_close(js_builder *b)
     if (b->threaded) { /* abandoned mid-build: stop the workers first */
         b->threaded = 0;
         b->rc = b->rc ? b->rc : JS_EINVALID;
-        chan_finish(b, &b->tokens);
-        chan_finish(b, &b->texts);
+        chan *chs[2] = {&b->tokens, &b->texts};
+        for (int i = 0; i < 2; i++) {
+            /* Nothing more is worth doing, and the batch being filled
+             * may end in half a record (a failed append): drop it, and
+             * have the worker skip what it was handed. */
+            pthread_mutex_lock(&chs[i]->mu);
+            chs[i]->slot[chs[i]->fill].len = 0;
+            if (!chs[i]->err)
+                chs[i]->err = b->rc;
+            pthread_mutex_unlock(&chs[i]->mu);
+            chan_finish(b, chs[i]);
+        }
     }
     chan_free(&b->tokens);
     chan_free(&b->texts);
