@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,36 @@ static void fmt_err(char *err, size_t n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, n, fmt, ap);
     va_end(ap);
+}
+
+/* Bytes the test hook still lets through: -2 before the environment was
+ * read, -1 for no limit (see file.h). */
+static _Atomic long long write_room = -2;
+
+int js_test_write_check(size_t n)
+{
+    long long room = atomic_load_explicit(&write_room, memory_order_relaxed);
+    if (room == -2) {
+        const char *e = getenv("JIANSUO_TEST_ENOSPC_AFTER");
+        long long v = e && *e ? strtoll(e, NULL, 10) : -1;
+        room = v < 0 ? -1 : v;
+        long long unread = -2;
+        if (!atomic_compare_exchange_strong(&write_room, &unread, room))
+            room = unread; /* another thread read it first */
+    }
+    if (room == -1)
+        return 0;
+    /* Take n bytes of the room; a write that does not fit fails whole. */
+    while (room >= 0) {
+        if ((unsigned long long)room < n) {
+            errno = ENOSPC;
+            return -1;
+        }
+        if (atomic_compare_exchange_weak(&write_room, &room,
+                                         room - (long long)n))
+            return 0;
+    }
+    return 0;
 }
 
 /* mkdir -p.  Returns 0 or -1 with errno set. */
@@ -188,6 +219,8 @@ uint64_t js_file_part_length(const js_file_writer *w, uint32_t id)
 static int write_all(int fd, const void *p, size_t n)
 {
     const uint8_t *s = p;
+    if (js_test_write_check(n))
+        return -1;
     while (n) {
         ssize_t r = write(fd, s, n);
         if (r < 0) {
@@ -367,7 +400,8 @@ int js_file_publish(js_file_writer *w, char *err, size_t errlen)
         if (h.oom) {
             snprintf(w->err, sizeof w->err, "out of memory");
             rc = JS_ENOMEM;
-        } else if (pwrite(w->fd, h.p, HEADER_SIZE, 0) != HEADER_SIZE) {
+        } else if (js_test_write_check(HEADER_SIZE) ||
+                   pwrite(w->fd, h.p, HEADER_SIZE, 0) != HEADER_SIZE) {
             snprintf(w->err, sizeof w->err, "%s: write failed: %s", w->tmp,
                      strerror(errno));
             rc = JS_EIO;
