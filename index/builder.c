@@ -414,7 +414,9 @@ static int work_tokens(js_builder *b, const js_buf *x, char *msg,
         memcpy(&pos, p + len, 4);
         int rc = js_accum_add(b->acc, (const char *)p, len, section, pos);
         if (rc) {
-            snprintf(msg, msglen, "indexing: %s", js_strerror(rc));
+            snprintf(msg, msglen, "indexing: %s%s%s",
+                     rc == JS_EIO ? b->run_dir : "", rc == JS_EIO ? ": " : "",
+                     rc == JS_EIO ? strerror(errno) : js_strerror(rc));
             return rc;
         }
         p += len + 4;
@@ -502,6 +504,15 @@ static int on_token(void *ctx, const js_token *t)
     memcpy(q, &t->position, 4);
     o->len = (size_t)(q + 4 - o->p);
     return 0;
+}
+
+/* Fails with an error of analysis or of the accumulator, whose JS_EIO
+ * (a sorted run could not be written: a full disk) keeps errno. */
+static int index_failed(js_builder *b, int rc, const char *what)
+{
+    if (rc == JS_EIO)
+        return fail(b, rc, "%s: %s: %s", what, b->run_dir, strerror(errno));
+    return fail(b, rc, "%s: %s", what, js_strerror(rc));
 }
 
 /* Analyses text into field `prefix` of the current section, continuing
@@ -643,18 +654,18 @@ static int on_section(void *ctx, const js_section *s)
     b->cur_any = 0;
     b->cur_max = 0;
     if ((rc = analyze(b, title, strlen(title), 1)))
-        return fail(b, rc, "indexing the heading: %s", js_strerror(rc));
+        return index_failed(b, rc, "indexing the heading");
     for (size_t i = 0; i < s->depth; i++) {
         if (!strcmp(s->path[i], title))
             continue;
         if ((rc = analyze(b, s->path[i], strlen(s->path[i]), 1)))
-            return fail(b, rc, "indexing the heading: %s", js_strerror(rc));
+            return index_failed(b, rc, "indexing the heading");
     }
     uint32_t head_len = b->cur_any ? b->cur_max + 1 : 0;
     b->cur_any = 0;
     b->cur_max = 0;
     if ((rc = analyze(b, s->body, s->body_len, 0)))
-        return fail(b, rc, "indexing the body: %s", js_strerror(rc));
+        return index_failed(b, rc, "indexing the body");
     uint32_t body_len = b->cur_any ? b->cur_max + 1 : 0;
     b->body_lens[b->nsections] = body_len;
     b->head_lens[b->nsections] = head_len;
@@ -788,8 +799,18 @@ static int drain_lexicon(merge_ctx *m, char *msg, size_t msglen)
     if (!rc)
         rc = js_spool_write(&m->lex_firsts, m->firsts_out.p,
                             m->firsts_out.len);
-    if (rc)
-        snprintf(msg, msglen, "lexicon: %s", js_strerror(rc));
+    if (rc) { /* a spool's I/O error (a full disk) says why */
+        js_spool *sp[3] = {&m->lex_blocks, &m->lex_idx, &m->lex_firsts};
+        int e = 0;
+        for (int i = 0; i < 3; i++)
+            if (sp[i]->err == JS_EIO)
+                e = sp[i]->saved_errno;
+        if (e)
+            snprintf(msg, msglen, "lexicon: %s: %s", m->b->run_dir,
+                     strerror(e));
+        else
+            snprintf(msg, msglen, "lexicon: %s", js_strerror(rc));
+    }
     return rc;
 }
 
@@ -1024,12 +1045,14 @@ int js_builder_commit(js_builder *b)
     if (!b->rc)
         js_file_begin_part(b->fw, JS_PART_POSTINGS);
     size_t piece = (b->o.memory_mib << 20) / 32; /* arrays grow to 2x */
+    int merge_errno = 0;
     if (!b->rc && b->threads_used > 1) {
         if ((rc = chan_start(&b->terms, b, work_terms))) {
             fail(b, rc, "cannot start a thread");
         } else {
             b->threaded = 1;
             rc = js_accum_merge_chunks(b->acc, on_piece_queued, m, piece);
+            merge_errno = errno;
             b->threaded = 0;
             int rc2 = chan_finish(b, &b->terms);
             if (!rc)
@@ -1037,13 +1060,16 @@ int js_builder_commit(js_builder *b)
         }
     } else if (!b->rc) {
         rc = js_accum_merge_chunks(b->acc, on_piece, m, piece);
+        merge_errno = errno;
     }
     chan_free(&b->terms);
     js_file_end_part(b->fw);
     b->st.runs = js_accum_runs(b->acc);
     b->st.peak_memory = js_accum_peak_bytes(b->acc);
-    if (rc && !b->rc)
-        fail(b, rc, "merging postings: %s", js_strerror(rc));
+    if (rc && !b->rc) {
+        errno = merge_errno; /* the runs' I/O error, if that is what it was */
+        index_failed(b, rc, "merging postings");
+    }
     report_progress(b, 2, 1);
     /* The lexicon's last block, then its parts from the spools. */
     uint32_t lex_blocks = 0;
