@@ -16,6 +16,7 @@ set -u
 : "${JIANSUO:?JIANSUO must name the jiansuo binary}"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/jiansuo-limits.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
+exec 3>&1 # the figures, whatever the commands' output goes to
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
@@ -32,7 +33,7 @@ timed() {
         st=$?
         read -r secs kb <"$tmp/time"
         peak_mb=$((kb / 1024))
-        echo "limits: $what: ${secs} s, peak RSS ${peak_mb} MB"
+        echo "limits: $what: ${secs} s, peak RSS ${peak_mb} MB" >&3
     else
         "$@"
         st=$?
