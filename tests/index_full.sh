@@ -12,7 +12,8 @@
 #      1 naming the file and "No space left on device", the previous index
 #      must pass `check` and answer a search as before, the failed build
 #      must leave no temporary file behind, and the next build must
-#      succeed.
+#      succeed.  JIANSUO_TEST_SMALL=1 (make check-valgrind) builds a
+#      smaller corpus and fails it at fewer points.
 set -u
 : "${JIANSUO:?JIANSUO must name the jiansuo binary}"
 
@@ -92,7 +93,12 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/jiansuo-full.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 corpus "$tmp/small.jsonl" 300 1
 corpus "$tmp/small2.jsonl" 300 2
-corpus "$tmp/big.jsonl" 20000 3
+if [ "${JIANSUO_TEST_SMALL:-0}" = 1 ]; then
+    big=5000 points="0 20 400 999" memory=1
+else
+    big=20000 points="0 1 20 100 250 400 550 700 850 999" memory=2
+fi
+corpus "$tmp/big.jsonl" $big 3
 
 idx=$tmp/index
 if "$JIANSUO" index -d "$idx" "$tmp/small.jsonl" >/dev/null; then ok; else bad "first build"; fi
@@ -102,18 +108,18 @@ if grep -q '春風' "$tmp/want"; then ok; else bad "first search: $(cat "$tmp/wa
 # A whole build writes more than the index it publishes (sorted runs,
 # spools): failing at fractions of the new index's size fails in every
 # phase, reading, spilling, merging, writing the parts, the header.
-"$JIANSUO" index -d "$tmp/sizing" --memory 2 "$tmp/big.jsonl" >/dev/null 2>&1
+"$JIANSUO" index -d "$tmp/sizing" --memory $memory "$tmp/big.jsonl" >/dev/null 2>&1
 size=$(wc -c <"$tmp/sizing/index.jsi")
 rm -rf "$tmp/sizing"
 threads=1
-for per_mille in 0 1 20 100 250 400 550 700 850 999; do
+for per_mille in $points; do
     n=$((size / 1000 * per_mille))
-    JIANSUO_TEST_ENOSPC_AFTER=$n "$JIANSUO" index -d "$idx" --memory 2 \
+    JIANSUO_TEST_ENOSPC_AFTER=$n "$JIANSUO" index -d "$idx" --memory $memory \
         --threads $threads "$tmp/big.jsonl" >/dev/null 2>"$tmp/out"
     after_full "$idx" "$tmp/out" $? "ENOSPC after $n bytes, $threads threads"
     threads=$((3 - threads))
 done
-if "$JIANSUO" index -d "$idx" --memory 2 "$tmp/big.jsonl" >/dev/null 2>"$tmp/err"; then
+if "$JIANSUO" index -d "$idx" --memory $memory "$tmp/big.jsonl" >/dev/null 2>"$tmp/err"; then
     ok
 else
     bad "build after the failures: $(cat "$tmp/err")"
