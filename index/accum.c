@@ -156,6 +156,7 @@
 
 #include "accum.h"
 #include "buf.h"
+#include "file.h" /* js_test_write_check */
 #include "jiansuo.h"
 
 #define TERM_MAX (JS_TERM_MAX_BYTES + 1) /* a heading term has a prefix */
@@ -676,6 +677,8 @@ static ssize_t read_full(int fd, void *buf, size_t n)
 static int write_full(int fd, const void *buf, size_t n)
 {
     size_t done = 0;
+    if (js_test_write_check(n))
+        return JS_EIO;
     while (done < n) {
         ssize_t r = write(fd, (const char *)buf + done, n - done);
         if (r < 0) {

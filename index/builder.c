@@ -175,7 +175,8 @@ int js_builder_open(js_builder **out, const char *dir,
     *out = b;
     b->lock_fd = -1;
     b->src_offsets = b->src_strings = b->doc_offsets = b->doc_strings =
-        b->sections = (js_spool)JS_SPOOL_INIT;
+        b->sections = b->head_offsets = b->head_strings =
+            (js_spool)JS_SPOOL_INIT; /* fd -1: close must not close fd 0 */
     js_build_options o = JS_BUILD_OPTIONS_INIT;
     if (opts) {
         if (opts->version != JS_BUILD_OPTIONS_VERSION)
@@ -413,7 +414,9 @@ static int work_tokens(js_builder *b, const js_buf *x, char *msg,
         memcpy(&pos, p + len, 4);
         int rc = js_accum_add(b->acc, (const char *)p, len, section, pos);
         if (rc) {
-            snprintf(msg, msglen, "indexing: %s", js_strerror(rc));
+            snprintf(msg, msglen, "indexing: %s%s%s",
+                     rc == JS_EIO ? b->run_dir : "", rc == JS_EIO ? ": " : "",
+                     rc == JS_EIO ? strerror(errno) : js_strerror(rc));
             return rc;
         }
         p += len + 4;
@@ -498,6 +501,18 @@ static int on_token(void *ctx, const js_token *t, int heading)
     memcpy(q, &t->position, 4);
     o->len = (size_t)(q + 4 - o->p);
     return 0;
+}
+
+/* Fails with an error of analysis or of the accumulator, whose JS_EIO
+ * (a sorted run could not be written: a full disk) keeps errno; `field`
+ * names where it happened (fields.h). */
+static int index_failed(js_builder *b, int rc, const char *field)
+{
+    int e = errno;
+    if (rc == JS_EIO)
+        return fail(b, rc, "indexing the %s: %s: %s", field, b->run_dir,
+                    strerror(e));
+    return fail(b, rc, "indexing the %s: %s", field, js_strerror(rc));
 }
 
 /* Grows the length arrays (8 bytes a section, kept for the skip tables
@@ -626,7 +641,7 @@ static int on_section(void *ctx, const js_section *s)
     const char *field;
     if ((rc = js_fields_analyze(s, b->o.analyze_flags, on_token, b, &head_len,
                                 &body_len, &field)))
-        return fail(b, rc, "indexing the %s: %s", field, js_strerror(rc));
+        return index_failed(b, rc, field);
     b->body_lens[b->nsections] = body_len;
     b->head_lens[b->nsections] = head_len;
     b->body_units += body_len;
@@ -748,8 +763,18 @@ static int drain_lexicon(merge_ctx *m, char *msg, size_t msglen)
     if (!rc)
         rc = js_spool_write(&m->lex_firsts, m->firsts_out.p,
                             m->firsts_out.len);
-    if (rc)
-        snprintf(msg, msglen, "lexicon: %s", js_strerror(rc));
+    if (rc) { /* a spool's I/O error (a full disk) says why */
+        js_spool *sp[3] = {&m->lex_blocks, &m->lex_idx, &m->lex_firsts};
+        int e = 0;
+        for (int i = 0; i < 3; i++)
+            if (sp[i]->err == JS_EIO)
+                e = sp[i]->saved_errno;
+        if (e)
+            snprintf(msg, msglen, "lexicon: %s: %s", m->b->run_dir,
+                     strerror(e));
+        else
+            snprintf(msg, msglen, "lexicon: %s", js_strerror(rc));
+    }
     return rc;
 }
 
@@ -989,12 +1014,14 @@ int js_builder_commit(js_builder *b)
     if (!b->rc)
         js_file_begin_part(b->fw, JS_PART_POSTINGS);
     size_t piece = (b->o.memory_mib << 20) / 32; /* arrays grow to 2x */
+    int merge_errno = 0;
     if (!b->rc && b->threads_used > 1) {
         if ((rc = chan_start(&b->terms, b, work_terms))) {
             fail(b, rc, "cannot start a thread");
         } else {
             b->threaded = 1;
             rc = js_accum_merge_chunks(b->acc, on_piece_queued, m, piece);
+            merge_errno = errno;
             b->threaded = 0;
             int rc2 = chan_finish(b, &b->terms);
             if (!rc)
@@ -1002,13 +1029,16 @@ int js_builder_commit(js_builder *b)
         }
     } else if (!b->rc) {
         rc = js_accum_merge_chunks(b->acc, on_piece, m, piece);
+        merge_errno = errno;
     }
     chan_free(&b->terms);
     js_file_end_part(b->fw);
     b->st.runs = js_accum_runs(b->acc);
     b->st.peak_memory = js_accum_peak_bytes(b->acc);
-    if (rc && !b->rc)
-        fail(b, rc, "merging postings: %s", js_strerror(rc));
+    if (rc && !b->rc) {
+        errno = merge_errno; /* the runs' I/O error, if that is what it was */
+        index_failed(b, rc, "merging postings");
+    }
     report_progress(b, 2, 1);
     /* The lexicon's last block, then its parts from the spools. */
     uint32_t lex_blocks = 0;
@@ -1130,8 +1160,18 @@ void js_builder_close(js_builder *b)
     if (b->threaded) { /* abandoned mid-build: stop the workers first */
         b->threaded = 0;
         b->rc = b->rc ? b->rc : JS_EINVALID;
-        chan_finish(b, &b->tokens);
-        chan_finish(b, &b->texts);
+        chan *chs[2] = {&b->tokens, &b->texts};
+        for (int i = 0; i < 2; i++) {
+            /* Nothing more is worth doing, and the batch being filled
+             * may end in half a record (a failed append): drop it, and
+             * have the worker skip what it was handed. */
+            pthread_mutex_lock(&chs[i]->mu);
+            chs[i]->slot[chs[i]->fill].len = 0;
+            if (!chs[i]->err)
+                chs[i]->err = b->rc;
+            pthread_mutex_unlock(&chs[i]->mu);
+            chan_finish(b, chs[i]);
+        }
     }
     chan_free(&b->tokens);
     chan_free(&b->texts);

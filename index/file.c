@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,36 @@ static void fmt_err(char *err, size_t n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, n, fmt, ap);
     va_end(ap);
+}
+
+/* Bytes the test hook still lets through: -2 before the environment was
+ * read, -1 for no limit (see file.h). */
+static _Atomic long long write_room = -2;
+
+int js_test_write_check(size_t n)
+{
+    long long room = atomic_load_explicit(&write_room, memory_order_relaxed);
+    if (room == -2) {
+        const char *e = getenv("JIANSUO_TEST_ENOSPC_AFTER");
+        long long v = e && *e ? strtoll(e, NULL, 10) : -1;
+        room = v < 0 ? -1 : v;
+        long long unread = -2;
+        if (!atomic_compare_exchange_strong(&write_room, &unread, room))
+            room = unread; /* another thread read it first */
+    }
+    if (room == -1)
+        return 0;
+    /* Take n bytes of the room; a write that does not fit fails whole. */
+    while (room >= 0) {
+        if ((unsigned long long)room < n) {
+            errno = ENOSPC;
+            return -1;
+        }
+        if (atomic_compare_exchange_weak(&write_room, &room,
+                                         room - (long long)n))
+            return 0;
+    }
+    return 0;
 }
 
 /* mkdir -p.  Returns 0 or -1 with errno set. */
@@ -118,9 +149,10 @@ char *js_index_default_dir(void)
 int js_dir_lock(const char *dir, char *err, size_t errlen)
 {
     if (make_dirs(dir) != 0) {
+        int e = errno;
         fmt_err(err, errlen, "%s: cannot create the index directory: %s",
-                dir, strerror(errno));
-        return JS_EIO;
+                dir, strerror(e));
+        return e == ENOMEM ? JS_ENOMEM : JS_EIO;
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/lock", dir);
@@ -187,6 +219,8 @@ uint64_t js_file_part_length(const js_file_writer *w, uint32_t id)
 static int write_all(int fd, const void *p, size_t n)
 {
     const uint8_t *s = p;
+    if (js_test_write_check(n))
+        return -1;
     while (n) {
         ssize_t r = write(fd, s, n);
         if (r < 0) {
@@ -238,6 +272,7 @@ int js_file_create(js_file_writer **out, const char *dir, char *err,
         if (w)
             free(w->buf);
         free(w);
+        fmt_err(err, errlen, "out of memory");
         return JS_ENOMEM;
     }
     size_t n = strlen(dir) + sizeof(JS_INDEX_FILE) + 32;
@@ -245,6 +280,7 @@ int js_file_create(js_file_writer **out, const char *dir, char *err,
         free(w->dir);
         free(w->buf);
         free(w);
+        fmt_err(err, errlen, "out of memory");
         return JS_ENOMEM;
     }
     snprintf(w->tmp, n, "%s/" JS_INDEX_FILE ".tmp-%ld", dir, (long)getpid());
@@ -346,6 +382,7 @@ int js_file_publish(js_file_writer *w, char *err, size_t errlen)
     if (toc.oom) {
         js_buf_free(&toc);
         js_file_abort(w);
+        fmt_err(err, errlen, "out of memory");
         return JS_ENOMEM;
     }
     int rc = put_raw(w, toc.p, toc.len);
@@ -361,8 +398,10 @@ int js_file_publish(js_file_writer *w, char *err, size_t errlen)
         js_buf_u32(&h, 0);
         js_buf_u32(&h, h.oom ? 0 : (uint32_t)crc32(0L, h.p, 28));
         if (h.oom) {
+            snprintf(w->err, sizeof w->err, "out of memory");
             rc = JS_ENOMEM;
-        } else if (pwrite(w->fd, h.p, HEADER_SIZE, 0) != HEADER_SIZE) {
+        } else if (js_test_write_check(HEADER_SIZE) ||
+                   pwrite(w->fd, h.p, HEADER_SIZE, 0) != HEADER_SIZE) {
             snprintf(w->err, sizeof w->err, "%s: write failed: %s", w->tmp,
                      strerror(errno));
             rc = JS_EIO;

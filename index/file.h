@@ -35,6 +35,13 @@ enum {
 /* Returns the name of a part id ("stats", "postings", ...), or "?". */
 const char *js_part_name(uint32_t id);
 
+/* Test hook for a full disk: with JIANSUO_TEST_ENOSPC_AFTER=BYTES in the
+ * environment, once BYTES have been written in all (index file, spools,
+ * sorted runs), every write fails with ENOSPC.  Called before each write
+ * of n bytes: returns 0, or -1 with errno ENOSPC.  Without the variable
+ * it costs one atomic load. */
+int js_test_write_check(size_t n);
+
 /* ---- the directory ---- */
 
 /* Creates dir (and its parents) if needed, takes the builder lock on

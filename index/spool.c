@@ -39,6 +39,10 @@ static int flush(js_spool *s)
 {
     const uint8_t *p = s->buf;
     size_t n = s->len;
+    if (js_test_write_check(n)) {
+        s->saved_errno = errno;
+        return s->err = JS_EIO;
+    }
     while (n) {
         ssize_t r = write(s->fd, p, n);
         if (r < 0 && errno == EINTR)

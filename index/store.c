@@ -503,6 +503,40 @@ int js_store_verify(const js_store *st, uint32_t *bad_block)
     return 0;
 }
 
+int js_store_each_path(const js_store *st, js_store_path_fn fn, void *ctx,
+                       uint32_t *bad_block)
+{
+    if (!st)
+        return JS_EINVALID;
+    for (uint32_t b = 0; b < st->nblocks; b++) {
+        uint8_t *raw;
+        size_t raw_len;
+        int rc = inflate_block(st, b, &raw, &raw_len);
+        if (rc == JS_ECORRUPT && bad_block)
+            *bad_block = b;
+        if (rc)
+            return rc;
+        uint32_t stop = b + 1 < st->nblocks ? st->ref[b + 1].first
+                                            : st->sections;
+        js_rd r = js_rd_make(raw, raw_len);
+        for (uint32_t id = st->ref[b].first; id < stop && !rc; id++) {
+            size_t pl = 0, bl = 0;
+            const uint8_t *p = rd_field(&r, &pl);
+            rd_field(&r, &bl);
+            rc = r.bad ? JS_ECORRUPT : fn(ctx, id, (const char *)p, pl);
+        }
+        if (!rc && js_rd_left(&r))
+            rc = JS_ECORRUPT;
+        free(raw);
+        if (rc) {
+            if (rc == JS_ECORRUPT && bad_block)
+                *bad_block = b;
+            return rc;
+        }
+    }
+    return 0;
+}
+
 void js_store_close(js_store *st)
 {
     if (!st)

@@ -74,6 +74,18 @@ int js_store_get(const js_store *st, uint32_t id, char **path,
  * for want of memory; *bad_block untouched). */
 int js_store_verify(const js_store *st, uint32_t *bad_block);
 
+/* Called by js_store_each_path with a section's heading path (len bytes,
+ * not NUL-terminated, valid during the call).  Non-zero stops the walk. */
+typedef int (*js_store_path_fn)(void *ctx, uint32_t id, const char *path,
+                                size_t len);
+
+/* Calls fn for every section's heading path in id order, inflating each
+ * block once (js_store_get per section would inflate a block per
+ * section).  Returns 0, fn's non-zero value, JS_ECORRUPT with the bad
+ * block's number in *bad_block when not NULL, or JS_ENOMEM. */
+int js_store_each_path(const js_store *st, js_store_path_fn fn, void *ctx,
+                       uint32_t *bad_block);
+
 /* Frees the reader; NULL is fine. */
 void js_store_close(js_store *st);
 
