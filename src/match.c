@@ -447,6 +447,13 @@ typedef struct leaf_it {
     replay *r;     /* NULL: walk the field phrases */
 } leaf_it;
 
+/* Moves r to its first match >= target (never back). */
+static void replay_seek(replay *r, uint32_t target)
+{
+    while (r->i < r->n && r->id[r->i] < target)
+        r->i++;
+}
+
 static void replay_free(replay *r)
 {
     if (!r)
@@ -462,8 +469,7 @@ static int leaf_next(js_it *it, uint32_t target)
     leaf_it *l = (leaf_it *)it;
     if (l->r) {
         replay *r = l->r;
-        while (r->i < r->n && r->id[r->i] < target)
-            r->i++;
+        replay_seek(r, target);
         it->id = r->i < r->n ? r->id[r->i] : JS_IT_END;
         return 0;
     }
@@ -517,8 +523,7 @@ static int leaf_bound(js_it *it, uint32_t target, double *ub, uint32_t *upto)
     leaf_it *l = (leaf_it *)it;
     if (l->r) { /* the largest t of the chunk holding the next match */
         replay *r = l->r;
-        while (r->i < r->n && r->id[r->i] < target)
-            r->i++;
+        replay_seek(r, target);
         if (r->i == r->n) {
             *ub = 0;
             *upto = JS_IT_END;

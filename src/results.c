@@ -29,6 +29,29 @@ int js_results_fail(js_results *r, int rc, const char *fmt, ...)
     return rc;
 }
 
+int js_results_begin(js_results **out, int have_source, const char *query,
+                     size_t len, unsigned analyze_flags,
+                     const js_search_options *opts, js_search_options *o,
+                     js_qnode **q)
+{
+    *q = NULL;
+    js_results *r = *out = js_results_new();
+    if (!r)
+        return JS_ENOMEM;
+    if (!have_source || (!query && len))
+        return js_results_fail(r, JS_EINVALID, "no index or no query");
+    int rc = js_results_options(r, opts, o);
+    if (rc)
+        return rc;
+    rc = js_query_parse(q, query ? query : "", len, analyze_flags, r->err,
+                        sizeof r->err);
+    if (rc)
+        return rc;
+    if (!(r->query = js_query_format(*q)))
+        return js_results_fail(r, JS_ENOMEM, "out of memory");
+    return 0;
+}
+
 /* Checks and completes the options.  Returns 0 or JS_EINVALID. */
 int js_results_options(js_results *r, const js_search_options *in,
                        js_search_options *o)

@@ -73,6 +73,17 @@ int js_results_fail(js_results *r, int rc, const char *fmt, ...)
 int js_results_options(js_results *r, const js_search_options *in,
                        js_search_options *o);
 
+/* The start both backends share: makes *out (new results; NULL only
+ * when that allocation fails), checks the arguments (have_source: the
+ * index or database is there) and options into *o, parses the query into
+ * *q (the caller frees it with js_query_free; NULL on failure) and keeps
+ * its formatted reading on the results.  Returns 0, JS_ENOMEM, or
+ * JS_EINVALID / JS_ELIMIT with the results' message set. */
+int js_results_begin(js_results **out, int have_source, const char *query,
+                     size_t len, unsigned analyze_flags,
+                     const js_search_options *opts, js_search_options *o,
+                     js_qnode **q);
+
 /* Appends hit s to r: copies the document strings and the heading path,
  * and (unless o->flags has JS_SEARCH_NO_SNIPPET) finds q's matches in
  * s->body (re-analysed with analyze_flags; a partial hit matches grams)

@@ -203,30 +203,18 @@ static int make_hit(js_results *r, js_index *ix, const js_qnode *q,
 int js_search(js_results **out, js_index *ix, const char *query, size_t len,
               const js_search_options *opts)
 {
-    *out = NULL;
-    js_results *r = js_results_new();
-    if (!r)
-        return JS_ENOMEM;
-    *out = r;
-    if (!ix || (!query && len))
-        return fail(r, JS_EINVALID, "no index or no query");
     js_search_options o;
-    int rc = js_results_options(r, opts, &o);
-    if (rc)
-        return rc;
-
     js_qnode *q = NULL;
     js_it *strict = NULL, *part = NULL;
     scored *heap = NULL;
     uint32_t *skip = NULL;
-    rc = js_query_parse(&q, query ? query : "", len, ix->st.analyze_flags,
-                        r->err, sizeof r->err);
+    int rc = js_results_begin(out, ix != NULL, query, len,
+                              ix ? ix->st.analyze_flags : 0, opts, &o, &q);
+    js_results *r = *out;
+    if (!r)
+        return rc;
     if (rc)
         goto out;
-    if (!(r->query = js_query_format(q))) {
-        rc = fail(r, JS_ENOMEM, "out of memory");
-        goto out;
-    }
     js_scorer sc;
     js_scorer_init(&sc, ix, o.k1, o.b, o.heading_weight);
     if ((rc = js_match_build(&strict, &sc, q, 0, r->err, sizeof r->err)))

@@ -446,30 +446,18 @@ int js_xsearch_run(js_results **out, js_xdb *db, uint64_t doccount,
                    unsigned analyze_flags, const char *query, size_t len,
                    const js_search_options *opts)
 {
-    *out = NULL;
-    js_results *r = js_results_new();
-    if (!r)
-        return JS_ENOMEM;
-    *out = r;
-    if (!db || (!query && len))
-        return fail(r, JS_EINVALID, "no index or no query");
     js_search_options o;
-    int rc = js_results_options(r, opts, &o);
-    if (rc)
-        return rc;
-
     js_qnode *q = NULL;
     js_xq *strict = NULL, *part = NULL;
     js_xmset *m = NULL;
     grams gl = {0};
-    rc = js_query_parse(&q, query ? query : "", len, analyze_flags, r->err,
-                        sizeof r->err);
+    int rc = js_results_begin(out, db != NULL, query, len, analyze_flags,
+                              opts, &o, &q);
+    js_results *r = *out;
+    if (!r)
+        return rc;
     if (rc)
         goto out;
-    if (!(r->query = js_query_format(q))) {
-        rc = fail(r, JS_ENOMEM, "out of memory");
-        goto out;
-    }
     if ((rc = tree_query(r, q, o.heading_weight, &strict)))
         goto out;
 
