@@ -458,7 +458,8 @@ static int same_heading(void *ctx, uint32_t id, const char *path, size_t len)
 }
 
 /* Checks the headings part: offsets from 0, non-decreasing, ending at the
- * end of the part, and each path equal to the one in the stored text.
+ * end of the part, and each path equal to the one in the stored text;
+ * and so every block of the stored text (js_store_each_path).
  * Returns 0 or JS_ECORRUPT / JS_ENOMEM with the message set. */
 static int check_headings(js_index *ix)
 {
@@ -471,6 +472,8 @@ static int check_headings(js_index *ix)
      * (that took minutes for a million sections). */
     uint32_t bad = 0;
     int rc = js_store_each_path(ix->store, same_heading, ix, &bad);
+    if (rc == JS_ECORRUPT && !ix->err[0])
+        return fail(ix, rc, "stored text block %u is damaged", bad);
     if (rc && !ix->err[0])
         return fail(ix, rc, "stored text block %u: %s", bad, js_strerror(rc));
     return rc;
@@ -536,11 +539,14 @@ int js_index_check(js_index *ix)
     if (body != ix->st.body_units || head != ix->st.heading_units)
         return fail(ix, JS_ECORRUPT, "section lengths do not add up to the "
                     "stats");
+    /* the store's blocks: checked by the headings' walk, which inflates
+     * each once, or on their own when there is no section */
     uint32_t bad_block = 0;
-    int rc = js_store_verify(ix->store, &bad_block);
-    if (rc)
+    int rc = ix->nsections ? check_headings(ix)
+                           : js_store_verify(ix->store, &bad_block);
+    if (rc && !ix->err[0])
         return fail(ix, rc, "stored text block %u is damaged", bad_block);
-    if (ix->nsections && (rc = check_headings(ix)))
+    if (rc)
         return rc;
     check_ctx k;
     memset(&k, 0, sizeof k);

@@ -482,25 +482,7 @@ int js_store_get(const js_store *st, uint32_t id, char **path,
  * JS_ENOMEM when a block could not be inflated for want of memory. */
 int js_store_verify(const js_store *st, uint32_t *bad_block)
 {
-    if (!st)
-        return JS_EINVALID;
-    for (uint32_t b = 0; b < st->nblocks; b++) {
-        uint8_t *raw;
-        size_t raw_len;
-        int rc = inflate_block(st, b, &raw, &raw_len);
-        if (!rc) {
-            const uint8_t *p, *s;
-            size_t pl, bl;
-            rc = walk_block(st, b, raw, raw_len, UINT32_MAX, &p, &pl, &s, &bl);
-            free(raw);
-        }
-        if (rc) {
-            if (rc == JS_ECORRUPT && bad_block)
-                *bad_block = b;
-            return rc;
-        }
-    }
-    return 0;
+    return js_store_each_path(st, NULL, NULL, bad_block);
 }
 
 int js_store_each_path(const js_store *st, js_store_path_fn fn, void *ctx,
@@ -523,7 +505,7 @@ int js_store_each_path(const js_store *st, js_store_path_fn fn, void *ctx,
             size_t pl = 0, bl = 0;
             const uint8_t *p = rd_field(&r, &pl);
             rd_field(&r, &bl);
-            rc = r.bad ? JS_ECORRUPT : fn(ctx, id, (const char *)p, pl);
+            rc = r.bad ? JS_ECORRUPT : fn ? fn(ctx, id, (const char *)p, pl) : 0;
         }
         if (!rc && js_rd_left(&r))
             rc = JS_ECORRUPT;

@@ -81,7 +81,8 @@ typedef int (*js_store_path_fn)(void *ctx, uint32_t id, const char *path,
 
 /* Calls fn for every section's heading path in id order, inflating each
  * block once (js_store_get per section would inflate a block per
- * section).  Returns 0, fn's non-zero value, JS_ECORRUPT with the bad
+ * section), checking each as js_store_verify does (which is this walk
+ * with fn NULL).  Returns 0, fn's non-zero value, JS_ECORRUPT with the bad
  * block's number in *bad_block when not NULL, or JS_ENOMEM. */
 int js_store_each_path(const js_store *st, js_store_path_fn fn, void *ctx,
                        uint32_t *bad_block);

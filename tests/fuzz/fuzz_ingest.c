@@ -31,38 +31,11 @@
 #include "jiansuo.h"
 #include "fuzz.h"
 
-/* 1 if s[0..n) is valid UTF-8 (NUL allowed: a body may hold one after
- * the first 8 KiB, and then body_len, not strlen, is its length). */
+/* Valid UTF-8, NUL allowed: a body may hold one after the first 8 KiB,
+ * and then body_len, not strlen, is its length. */
 static int valid_utf8(const uint8_t *s, size_t n)
 {
-    for (size_t i = 0; i < n;) {
-        uint8_t c = s[i];
-        size_t len;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            len = 2, cp = c & 0x1F, min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3, cp = c & 0x0F, min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += len;
-    }
-    return 1;
+    return fuzz_utf8_valid(s, n, 1);
 }
 
 /* Invalid UTF-8 in a UTF-8 file is kept as it is (source.c: the text

@@ -20,48 +20,6 @@
 #include "jiansuo.h"
 #include "fuzz.h"
 
-/* Length of the strict UTF-8 sequence at s[0..n), 0 if invalid (bad
- * lead, truncated, overlong, surrogate, above U+10FFFF). */
-static size_t strict_char(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    uint32_t cp, min;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2, cp = c & 0x1F, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3, cp = c & 0x0F, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
-/* 1 if s[0..n) is whole valid UTF-8 characters without NUL. */
-static int strict_utf8(const uint8_t *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        size_t l = strict_char(s + i, n - i);
-        if (!l || s[i] == 0)
-            return 0;
-        i += l;
-    }
-    return 1;
-}
-
 typedef struct tok {
     js_token_kind kind;
     uint32_t position;
@@ -83,12 +41,12 @@ static int on_token(void *ctx, const js_token *t)
     if (t->start >= t->end || t->end > r->len)
         FUZZ_FAIL("token range [%zu,%zu) outside input of %zu bytes",
                   t->start, t->end, r->len);
-    if (!strict_utf8(r->in + t->start, t->end - t->start))
+    if (!fuzz_utf8_valid(r->in + t->start, t->end - t->start, 0))
         FUZZ_FAIL("token range [%zu,%zu) not on UTF-8 boundaries", t->start,
                   t->end);
     if (t->term_len < 1 || t->term_len > JS_TERM_MAX_BYTES || !t->term)
         FUZZ_FAIL("term of %zu bytes", t->term_len);
-    if (!strict_utf8((const uint8_t *)t->term, t->term_len))
+    if (!fuzz_utf8_valid((const uint8_t *)t->term, t->term_len, 0))
         FUZZ_FAIL("term is not valid UTF-8");
     if (t->kind < JS_TOKEN_WORD || t->kind > JS_TOKEN_BIGRAM)
         FUZZ_FAIL("token kind %d", (int)t->kind);
