@@ -30,9 +30,11 @@
 #include <unistd.h>
 
 #include <libxml/parser.h>
+#include <zlib.h>
 
 #include "accum.h"
 #include "buf.h"
+#include "champ.h"
 #include "codec.h"
 #include "fields.h"
 #include "file.h"
@@ -191,6 +193,8 @@ int js_builder_open(js_builder **out, const char *dir,
     if (o.block_size > JS_BLOCK_SIZE * 8)
         return fail(b, JS_EINVALID, "block size %u is above %u", o.block_size,
                     JS_BLOCK_SIZE * 8);
+    if (o.champion_df == 0)
+        o.champion_df = JS_CHAMP_MIN_DF;
     b->o = o;
     clock_gettime(CLOCK_MONOTONIC, &b->t0);
     if (!(b->dir = strdup(dir)))
@@ -748,6 +752,27 @@ typedef struct merge_ctx {
     uint32_t df;
     int in_term;
     uint64_t terms_seen;   /* by the merging thread, for progress */
+    /* Champion lists (champ.h).  Heading terms (0x01 first) all come
+     * before body terms; each one's record is noted in `heads`, and a
+     * body term reads its heading twin's entries back from the file to
+     * rank the sections holding it in either field. */
+    js_champ_ranker rk;
+    int champ_term;       /* ranking the current term */
+    js_spool heads;       /* heading terms: u32 len, u32 df, u32 flags,
+                             u64 offset, u64 length, term without 0x01 */
+    uint64_t heads_at;    /* read offset in heads */
+    js_buf hbuf;          /* heads read back, from offset hbuf_at */
+    uint64_t hbuf_at;
+    js_buf head_term;     /* the head record read last (term bytes) */
+    uint32_t head_df, head_flags;
+    uint64_t head_off, head_len;
+    int head_state;       /* 0 none read yet, 1 one held, 2 all read */
+    js_buf hrec;          /* the heading twin's postings record */
+    js_postings_cursor hc;
+    int hc_live;          /* hc is on an entry */
+    js_spool ch_table, ch_lists;
+    uint32_t ch_n, ch_table_crc;
+    js_buf ch_out;
 } merge_ctx;
 
 /* Moves the lexicon's finished blocks to the spools. */
@@ -778,6 +803,210 @@ static int drain_lexicon(merge_ctx *m, char *msg, size_t msglen)
     return rc;
 }
 
+/* ---- champion lists (champ.h) ---- */
+
+/* A spool's failure as a message: "what: dir: reason". */
+static int spool_msg(js_spool *s, const char *what, const char *dir,
+                     char *msg, size_t msglen)
+{
+    snprintf(msg, msglen, "%s: %s: %s", what, dir,
+             s->err == JS_EIO ? strerror(s->saved_errno) : "out of memory");
+    return s->err ? s->err : JS_EIO;
+}
+
+/* Notes a finished heading term (0x01 first) for its body twin. */
+static int note_head(merge_ctx *m, const char *term, size_t len, uint32_t df,
+                     uint32_t flags, uint64_t off, uint64_t rlen, char *msg,
+                     size_t msglen)
+{
+    js_spool *s = &m->heads;
+    js_spool_u32(s, (uint32_t)(len - 1));
+    js_spool_u32(s, df);
+    js_spool_u32(s, flags);
+    js_spool_u64(s, off);
+    js_spool_u64(s, rlen);
+    if (js_spool_write(s, term + 1, len - 1))
+        return spool_msg(s, "champions", m->b->run_dir, msg, msglen);
+    return 0;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* Points *p at n bytes of the heads notes from offset off, read back in
+ * pieces of 64 KiB or more (m->hbuf, starting at m->hbuf_at), not with
+ * a system call per note.  Returns 0 or an error. */
+static int heads_get(merge_ctx *m, uint64_t off, size_t n, const uint8_t **p,
+                     char *msg, size_t msglen)
+{
+    js_spool *s = &m->heads;
+    if (off < m->hbuf_at || off + n > m->hbuf_at + m->hbuf.len) {
+        uint64_t left = s->total - off;
+        size_t want = n > JS_SPOOL_BUF ? n : JS_SPOOL_BUF;
+        if (want > left)
+            want = (size_t)left;
+        m->hbuf.len = 0;
+        if (js_buf_reserve(&m->hbuf, want)) {
+            snprintf(msg, msglen, "out of memory");
+            return JS_ENOMEM;
+        }
+        if (n > left || js_spool_read_at(s, off, m->hbuf.p, want))
+            return spool_msg(s, "champions", m->b->run_dir, msg, msglen);
+        m->hbuf.len = want;
+        m->hbuf_at = off;
+    }
+    *p = m->hbuf.p + (off - m->hbuf_at);
+    return 0;
+}
+
+/* Reads the next heading term noted into m (head_state 1: its 28-byte
+ * header's fields, and the term in head_term), or marks the end (2). */
+static int next_head(merge_ctx *m, char *msg, size_t msglen)
+{
+    js_spool *s = &m->heads;
+    if (m->heads_at >= s->total) {
+        m->head_state = 2;
+        return 0;
+    }
+    const uint8_t *h, *t;
+    int rc = heads_get(m, m->heads_at, 28, &h, msg, msglen);
+    if (rc)
+        return rc;
+    uint32_t len = get32(h);
+    m->head_df = get32(h + 4);
+    m->head_flags = get32(h + 8);
+    m->head_off = (uint64_t)get32(h + 12) | (uint64_t)get32(h + 16) << 32;
+    m->head_len = (uint64_t)get32(h + 20) | (uint64_t)get32(h + 24) << 32;
+    if ((rc = heads_get(m, m->heads_at + 28, len, &t, msg, msglen)))
+        return rc;
+    m->head_term.len = 0;
+    if (js_buf_put(&m->head_term, t, len)) {
+        snprintf(msg, msglen, "out of memory");
+        return JS_ENOMEM;
+    }
+    m->heads_at += 28 + (uint64_t)len;
+    m->head_state = 1;
+    return 0;
+}
+
+/* Steps the heading twin's cursor.  Returns 0 or an error. */
+static int twin_step(merge_ctx *m, char *msg, size_t msglen)
+{
+    int rc = js_postings_next(&m->hc);
+    if (rc < 0) {
+        snprintf(msg, msglen, "champions: reading back the postings just "
+                              "written failed (%s)", js_strerror(rc));
+        return rc;
+    }
+    m->hc_live = rc == 1;
+    return 0;
+}
+
+/* Positions m->hc on the first entry of body term's heading twin, if it
+ * has one (hc_live says).  Returns 0 or an error. */
+static int open_twin(merge_ctx *m, const char *term, size_t len, char *msg,
+                     size_t msglen)
+{
+    js_builder *b = m->b;
+    m->hc_live = 0;
+    int rc;
+    for (;;) {
+        if (m->head_state == 0 && (rc = next_head(m, msg, msglen)))
+            return rc;
+        if (m->head_state == 2)
+            return 0;
+        size_t hl = m->head_term.len, k = hl < len ? hl : len;
+        int c = memcmp(m->head_term.p, term, k);
+        if (c == 0)
+            c = (hl > len) - (hl < len);
+        if (c > 0)
+            return 0;
+        if (c < 0) {
+            m->head_state = 0;
+            continue;
+        }
+        break;
+    }
+    m->head_state = 0; /* the next body term is larger */
+    if (m->head_len > SIZE_MAX - 16 ||
+        js_buf_reserve(&m->hrec, (size_t)m->head_len)) {
+        snprintf(msg, msglen, "out of memory");
+        return JS_ENOMEM;
+    }
+    if ((rc = js_file_read_part(b->fw, JS_PART_POSTINGS, m->head_off,
+                                m->hrec.p, (size_t)m->head_len))) {
+        snprintf(msg, msglen, "%s", js_file_errmsg(b->fw));
+        return rc;
+    }
+    js_postings_close(&m->hc);
+    rc = js_postings_open(&m->hc, m->hrec.p, (size_t)m->head_len, m->head_df,
+                          b->o.block_size, (m->head_flags & 1) != 0,
+                          b->nsections);
+    if (rc) {
+        snprintf(msg, msglen, "champions: reading back the postings just "
+                              "written failed (%s)", js_strerror(rc));
+        return rc;
+    }
+    return twin_step(m, msg, msglen);
+}
+
+/* Ranks one piece of the current body term, with its heading twin's
+ * entries merged in by id; with `last`, the twin's rest too. */
+static int rank_piece(merge_ctx *m, const uint32_t *ids, const uint32_t *tfs,
+                      uint32_t n, int last, char *msg, size_t msglen)
+{
+    const uint32_t *lb = m->b->body_lens, *lh = m->b->head_lens;
+    int rc = 0;
+    for (uint32_t i = 0; i <= n && !rc; i++) {
+        uint32_t id = i < n ? ids[i] : UINT32_MAX;
+        if (i == n && !last)
+            break;
+        while (m->hc_live && (i == n || m->hc.id < id)) {
+            uint32_t h = m->hc.id;
+            js_champ_ranker_add(&m->rk, h, 0, lb[h], m->hc.tf, lh[h]);
+            if ((rc = twin_step(m, msg, msglen)))
+                return rc;
+        }
+        if (i == n)
+            break;
+        uint32_t th = 0;
+        if (m->hc_live && m->hc.id == id) {
+            th = m->hc.tf;
+            rc = twin_step(m, msg, msglen);
+        }
+        js_champ_ranker_add(&m->rk, id, tfs[i], lb[id], th, lh[id]);
+    }
+    return rc;
+}
+
+/* Writes the current body term's list and its table entry. */
+static int finish_list(merge_ctx *m, char *msg, size_t msglen)
+{
+    m->ch_out.len = 0;
+    int rc = js_champ_ranker_encode(&m->rk, &m->ch_out);
+    if (rc) {
+        snprintf(msg, msglen, "champions: %s", js_strerror(rc));
+        return rc;
+    }
+    uint8_t e[16];
+    uint64_t v[2] = {m->postings_off, m->ch_lists.total};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 8; i++)
+            e[8 * k + i] = (uint8_t)(v[k] >> (8 * i));
+    m->ch_table_crc = (uint32_t)crc32(m->ch_table_crc, e, sizeof e);
+    if (js_spool_write(&m->ch_table, e, sizeof e))
+        return spool_msg(&m->ch_table, "champions", m->b->run_dir, msg,
+                         msglen);
+    if (js_spool_write(&m->ch_lists, m->ch_out.p, m->ch_out.len))
+        return spool_msg(&m->ch_lists, "champions", m->b->run_dir, msg,
+                         msglen);
+    m->ch_n++;
+    return 0;
+}
+
 /* One piece of a term (see js_accum_chunk_fn).  Returns 0 or an error
  * with its message in msg. */
 static int term_piece(merge_ctx *m, const char *term, size_t len,
@@ -797,6 +1026,14 @@ static int term_piece(merge_ctx *m, const char *term, size_t len,
         m->in_term = 1;
         m->df = 0;
         m->rec_len = 0;
+        /* a body term that may reach the champions' df gets ranked */
+        m->champ_term = !(len && term[0] == 1) &&
+                        (!last || n >= b->o.champion_df);
+        if (m->champ_term) {
+            js_champ_ranker_reset(&m->rk);
+            if ((rc = open_twin(m, term, len, msg, msglen)))
+                return rc;
+        }
     }
     if (n > m->lens_cap) {
         uint32_t *l = realloc(m->lens, (size_t)n * sizeof *l);
@@ -816,6 +1053,9 @@ static int term_piece(merge_ctx *m, const char *term, size_t len,
         }
         m->lens[i] = field[ids[i]];
     }
+    if (m->champ_term &&
+        (rc = rank_piece(m, ids, tfs, n, last, msg, msglen)))
+        return rc;
     m->enc.len = 0;
     rc = js_postings_writer_add(&m->pw, &m->enc, ids, tfs, positions, m->lens,
                                 n);
@@ -836,6 +1076,13 @@ static int term_piece(merge_ctx *m, const char *term, size_t len,
         return 0;
     js_term_info ti = {m->df, pi.cf, m->postings_off, m->rec_len, pi.max_tf,
                        positions ? JS_TERM_POSITIONS : 0};
+    if (len && term[0] == 1 &&
+        (rc = note_head(m, term, len, m->df, ti.flags, m->postings_off,
+                        m->rec_len, msg, msglen)))
+        return rc;
+    if (m->champ_term && m->df >= b->o.champion_df &&
+        (rc = finish_list(m, msg, msglen)))
+        return rc;
     if ((rc = js_lexicon_add(m->lex, term, len, &ti))) {
         snprintf(msg, msglen, "lexicon: %s", js_strerror(rc));
         return rc;
@@ -963,6 +1210,43 @@ static int copy_part(js_builder *b, uint32_t id, const js_buf *head,
     return 0;
 }
 
+/* Writes the CHAMPIONS part: header, the table and its crc, the lists
+ * (FORMAT.md). */
+static int write_champions(js_builder *b, merge_ctx *m)
+{
+    js_champ_header h = {m->ch_n, JS_CHAMP_SIZE, b->o.champion_df, JS_NORM_B,
+                         JS_CHAMP_W};
+    js_buf head = JS_BUF_INIT, tail = JS_BUF_INIT;
+    js_champ_put_header(&head, &tail, &h, m->ch_table_crc,
+                        (uint64_t)m->ch_n * 16);
+    int rc = head.oom || tail.oom ? JS_ENOMEM : 0;
+    if (!rc)
+        rc = js_file_begin_part(b->fw, JS_PART_CHAMPIONS);
+    if (!rc)
+        rc = js_file_write(b->fw, head.p, head.len);
+    if (!rc && (rc = js_spool_copy(&m->ch_table, b->fw)) && m->ch_table.err)
+        rc = JS_EIO;
+    if (!rc)
+        rc = js_file_write(b->fw, tail.p, tail.len);
+    if (!rc && (rc = js_spool_copy(&m->ch_lists, b->fw)) && m->ch_lists.err)
+        rc = JS_EIO;
+    if (!rc)
+        rc = js_file_end_part(b->fw);
+    js_buf_free(&head);
+    js_buf_free(&tail);
+    if (rc == JS_ENOMEM)
+        return fail(b, rc, "out of memory");
+    if (rc) {
+        js_spool *s = m->ch_table.err ? &m->ch_table : &m->ch_lists;
+        if (s->err == JS_EIO)
+            return fail(b, rc, "champions: %s: %s", b->run_dir,
+                        strerror(s->saved_errno));
+        return fail(b, rc, "writing the %s part: %s",
+                    js_part_name(JS_PART_CHAMPIONS), js_file_errmsg(b->fw));
+    }
+    return 0;
+}
+
 int js_builder_commit(js_builder *b)
 {
     if (!b)
@@ -1003,14 +1287,23 @@ int js_builder_commit(js_builder *b)
     }
     m->b = b;
     b->merge = m;
-    m->lex_blocks = m->lex_idx = m->lex_firsts = (js_spool)JS_SPOOL_INIT;
+    m->lex_blocks = m->lex_idx = m->lex_firsts = m->heads = m->ch_table =
+        m->ch_lists = (js_spool)JS_SPOOL_INIT;
     if ((rc = js_lexicon_writer_new(&m->lex, JS_LEXICON_BLOCK_TERMS)))
         fail(b, rc, "lexicon: %s", js_strerror(rc));
-    js_spool *ls[3] = {&m->lex_blocks, &m->lex_idx, &m->lex_firsts};
-    for (int i = 0; !b->rc && i < 3; i++)
+    if (!b->rc &&
+        (rc = js_champ_ranker_init(&m->rk, JS_CHAMP_SIZE, JS_NORM_B,
+                                   JS_CHAMP_W,
+                                   js_norm_avg(b->body_units, b->nsections),
+                                   js_norm_avg(b->head_units, b->nsections))))
+        fail(b, rc, "out of memory");
+    js_spool *ls[6] = {&m->lex_blocks, &m->lex_idx,   &m->lex_firsts,
+                       &m->heads,      &m->ch_table, &m->ch_lists};
+    for (int i = 0; !b->rc && i < 6; i++)
         if ((rc = js_spool_open(ls[i], b->run_dir)))
             fail(b, rc, "%s: cannot create a temporary file: %s", b->run_dir,
-                 strerror(ls[i]->saved_errno));
+                 rc == JS_ENOMEM ? "out of memory"
+                                 : strerror(ls[i]->saved_errno));
     if (!b->rc)
         js_file_begin_part(b->fw, JS_PART_POSTINGS);
     size_t piece = (b->o.memory_mib << 20) / 32; /* arrays grow to 2x */
@@ -1061,14 +1354,22 @@ int js_builder_commit(js_builder *b)
         copy_part(b, JS_PART_LEXICON_INDEX, &head, parts, 2);
         js_buf_free(&head);
     }
+    if (!b->rc)
+        write_champions(b, m);
     b->merge = NULL;
     js_lexicon_writer_free(m->lex);
     js_postings_writer_free(&m->pw);
+    js_champ_ranker_free(&m->rk);
+    js_postings_close(&m->hc);
+    js_buf_free(&m->hbuf);
+    js_buf_free(&m->head_term);
+    js_buf_free(&m->hrec);
+    js_buf_free(&m->ch_out);
     js_buf_free(&m->enc);
     js_buf_free(&m->lex_out);
     js_buf_free(&m->idx_out);
     js_buf_free(&m->firsts_out);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 6; i++)
         js_spool_close(ls[i]);
     free(m->lens);
     free(m);

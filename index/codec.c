@@ -185,30 +185,24 @@ static void svb_decode_scalar(const uint8_t *in, uint32_t *out, uint32_t count,
     }
 }
 
-enum { SVB_1234, SVB_DELTA, SVB_0124 };
 
-/* Validates and decodes one Stream VByte array of `count` values at p,
- * where `avail` bytes of the block and `room` bytes of the record
- * (room >= avail) start at p.  Returns the array's length in bytes, or 0
- * when the control bytes or the data they announce do not fit in avail
- * (count > 0 arrays are never empty).  count == 0 returns 0 too, which
- * callers never pass. */
-static size_t svb_take(const uint8_t *p, size_t avail, size_t room,
-                       uint32_t *out, uint32_t count, int kind, uint32_t prev)
+/* codec.h */
+size_t js_svb_take(const uint8_t *p, size_t avail, size_t room,
+                   uint32_t *out, uint32_t count, int kind, uint32_t prev)
 {
     size_t klen = ((size_t)count + 3) / 4;
     if (count == 0 || avail < klen)
         return 0;
-    uint64_t alen = klen + svb_data_len(p, count, kind == SVB_0124);
+    uint64_t alen = klen + svb_data_len(p, count, kind == JS_SVB_0124);
     if (alen > avail)
         return 0;
     size_t used;
     if (room - (size_t)alen >= SVB_SLACK) {
         switch (kind) {
-        case SVB_DELTA:
+        case JS_SVB_DELTA:
             used = streamvbyte_delta_decode(p, out, count, prev);
             break;
-        case SVB_0124:
+        case JS_SVB_0124:
             used = streamvbyte_decode_0124(p, out, count);
             break;
         default:
@@ -218,20 +212,33 @@ static size_t svb_take(const uint8_t *p, size_t avail, size_t room,
         if (used != alen) /* cannot happen; never trust it either */
             return 0;
     } else {
-        svb_decode_scalar(p, out, count, kind == SVB_0124, kind == SVB_DELTA,
+        svb_decode_scalar(p, out, count, kind == JS_SVB_0124, kind == JS_SVB_DELTA,
                           prev);
     }
     return (size_t)alen;
+}
+
+/* codec.h.  One compiled copy, so that the builder's champion lists and
+ * the search's scores agree to the last bit whatever the compiler does
+ * with floating point at each call site. */
+double js_bm25f_t(double b, double w, double avg_b, double avg_h, double tb,
+                  double lb, double th, double lh)
+{
+    double t = 0;
+    if (tb > 0)
+        t += tb / (1.0 - b + b * lb / avg_b);
+    if (th > 0)
+        t += w * th / (1.0 - b + b * lh / avg_h);
+    return t;
 }
 
 /* ---------------------------------------------------------------------
  * Encoder
  * ------------------------------------------------------------------- */
 
-/* Appends `count` values encoded by `kind` to out.  Returns 0 or
- * JS_ENOMEM. */
-static int svb_put(js_buf *out, const uint32_t *v, uint32_t count, int kind,
-                   uint32_t prev)
+/* codec.h */
+int js_svb_put(js_buf *out, const uint32_t *v, uint32_t count, int kind,
+               uint32_t prev)
 {
     /* the library asks for max_compressedbytes; the rest is margin */
     if (js_buf_reserve(out, streamvbyte_max_compressedbytes(count) + 16))
@@ -239,10 +246,10 @@ static int svb_put(js_buf *out, const uint32_t *v, uint32_t count, int kind,
     uint8_t *dst = out->p + out->len;
     size_t k;
     switch (kind) {
-    case SVB_DELTA:
+    case JS_SVB_DELTA:
         k = streamvbyte_delta_encode(v, count, dst, prev);
         break;
-    case SVB_0124:
+    case JS_SVB_0124:
         k = streamvbyte_encode_0124(v, count, dst);
         break;
     default:
@@ -332,7 +339,7 @@ static int put_block(js_postings_writer *w, js_buf *out)
         return JS_ENOMEM;
     if (js_buf_u32(out, 0)) /* the crc, once the block is written */
         return JS_ENOMEM;
-    if ((rc = svb_put(out, w->ids, cnt, SVB_DELTA, w->prev_last)))
+    if ((rc = js_svb_put(out, w->ids, cnt, JS_SVB_DELTA, w->prev_last)))
         return rc;
     for (uint32_t i = 0; i < cnt; i++) {
         w->tmp[i] = w->tfs[i] - 1;
@@ -344,7 +351,7 @@ static int put_block(js_postings_writer *w, js_buf *out)
                 bmax_norm = t;
         }
     }
-    if ((rc = svb_put(out, w->tmp, cnt, SVB_0124, 0)))
+    if ((rc = js_svb_put(out, w->tmp, cnt, JS_SVB_0124, 0)))
         return rc;
     if (w->has_pos) {
         const uint32_t *pos = w->pos;
@@ -357,7 +364,7 @@ static int put_block(js_postings_writer *w, js_buf *out)
             }
             pos += w->tfs[i];
         }
-        if ((rc = svb_put(out, w->tmp, w->npos, SVB_1234, 0)))
+        if ((rc = js_svb_put(out, w->tmp, w->npos, JS_SVB_1234, 0)))
             return rc;
     }
     put32(out->p + block_off,
@@ -701,7 +708,7 @@ static int load_block(js_postings_cursor *c)
      * block, never beyond the record (svb_take) */
     size_t room = c->blocks_len - (size_t)(p - c->blocks);
 
-    size_t k = svb_take(p, n, room, c->ids, cnt, SVB_DELTA, prev);
+    size_t k = js_svb_take(p, n, room, c->ids, cnt, JS_SVB_DELTA, prev);
     if (k == 0)
         return corrupt(c);
     p += k;
@@ -716,7 +723,7 @@ static int load_block(js_postings_cursor *c)
         (multi && c->ids[cnt - 1] != want_last))
         return corrupt(c);
 
-    k = svb_take(p, n, room, c->tfs, cnt, SVB_0124, 0);
+    k = js_svb_take(p, n, room, c->tfs, cnt, JS_SVB_0124, 0);
     if (k == 0)
         return corrupt(c);
     p += k;
@@ -930,7 +937,7 @@ static int load_positions(js_postings_cursor *c)
     }
     const uint8_t *p = c->block_pos_data;
     size_t room = c->blocks_len - (size_t)(p - c->blocks);
-    size_t k = svb_take(p, c->block_pos_len, room, c->pos, total, SVB_1234, 0);
+    size_t k = js_svb_take(p, c->block_pos_len, room, c->pos, total, JS_SVB_1234, 0);
     if (k == 0 || k != c->block_pos_len) /* the block must end here */
         return corrupt(c);
     /* per entry: first position as stored, then running sums of

@@ -52,6 +52,30 @@ static inline float js_norm_bound(uint32_t tf, uint32_t len, double avg)
     return f;
 }
 
+/* BM25F's pseudo-frequency (src/match.h): t = tb / (1 - b + b lb /
+ * avg_b) + w th / (1 - b + b lh / avg_h), a field counting only when its
+ * frequency is above 0. */
+double js_bm25f_t(double b, double w, double avg_b, double avg_h, double tb,
+                  double lb, double th, double lh);
+
+/* Stream VByte arrays, for the parts that use the postings' integer
+ * coding (champ.c): plain, differential, or 0124 (0 costs two bits). */
+enum { JS_SVB_1234, JS_SVB_DELTA, JS_SVB_0124 };
+
+/* Appends `count` values (differences from prev for JS_SVB_DELTA)
+ * encoded by `kind` to out.  Returns 0 or JS_ENOMEM. */
+int js_svb_put(js_buf *out, const uint32_t *v, uint32_t count, int kind,
+               uint32_t prev);
+
+/* Validates and decodes one array of `count` values at p, where `avail`
+ * bytes of its record and `room` bytes of the mapped part (room >=
+ * avail) start at p: the library's fast decoder reads up to 16 bytes
+ * past the array, so it runs only with that much room, else a scalar
+ * one.  Returns the array's length in bytes, or 0 when the control bytes
+ * or the data they announce do not fit in avail, or count is 0. */
+size_t js_svb_take(const uint8_t *p, size_t avail, size_t room,
+                   uint32_t *out, uint32_t count, int kind, uint32_t prev);
+
 /* Summary of an encoded record, for the lexicon entry. */
 typedef struct js_postings_info {
     uint32_t max_tf;

@@ -41,6 +41,7 @@ static const uint8_t END_MAGIC[8] = {0x4A, 0x53, 0x49, 0x58, 0x45, 0x4E, 0x44, 0
 static const char *const part_names[] = {
     "?",     "stats",   "documents",     "sections", "store",
     "store index", "lexicon", "lexicon index", "postings", "headings",
+    "champions",
 };
 
 const char *js_part_name(uint32_t id)
@@ -296,6 +297,32 @@ int js_file_create(js_file_writer **out, const char *dir, char *err,
     uint8_t zero[HEADER_SIZE] = {0};
     put_raw(w, zero, sizeof zero); /* the real header comes last */
     *out = w;
+    return 0;
+}
+
+int js_file_read_part(js_file_writer *w, uint32_t id, uint64_t off, void *p,
+                      size_t n)
+{
+    if (id < 1 || id > JS_PART_MAX || off > w->parts[id].len ||
+        n > w->parts[id].len - off)
+        return JS_EINVALID;
+    uint64_t at = w->parts[id].off + off;
+    if (at + n > w->off - w->blen && flush_buf(w))
+        return JS_EIO;
+    uint8_t *d = p;
+    while (n) {
+        ssize_t r = pread(w->fd, d, n, (off_t)at);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            snprintf(w->err, sizeof w->err, "%s: read failed: %s", w->tmp,
+                     r < 0 ? strerror(errno) : "end of file");
+            return JS_EIO;
+        }
+        d += r;
+        at += (uint64_t)r;
+        n -= (size_t)r;
+    }
     return 0;
 }
 

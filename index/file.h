@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JS_FORMAT_VERSION 3
+#define JS_FORMAT_VERSION 4
 #define JS_INDEX_FILE "index.jsi"
 
 enum {
@@ -29,7 +29,8 @@ enum {
     JS_PART_LEXICON_INDEX = 7,
     JS_PART_POSTINGS = 8,
     JS_PART_HEADINGS = 9,
-    JS_PART_MAX = 9
+    JS_PART_CHAMPIONS = 10,
+    JS_PART_MAX = 10
 };
 
 /* Returns the name of a part id ("stats", "postings", ...), or "?". */
@@ -59,6 +60,13 @@ typedef struct js_file_writer js_file_writer;
  * Returns 0 and *out, or a negative JS_E* code with a message in err. */
 int js_file_create(js_file_writer **out, const char *dir, char *err,
                    size_t errlen);
+
+/* Reads back n bytes at offset off of part id as written so far (the
+ * open part or a finished one), writing out the buffer first if they
+ * reach into it.  Returns 0, JS_EINVALID for a range outside what the
+ * part holds, or JS_EIO (message: js_file_errmsg). */
+int js_file_read_part(js_file_writer *w, uint32_t id, uint64_t off, void *p,
+                      size_t n);
 
 /* Starts part `id` (1..JS_PART_MAX, each once) at the current end of the
  * file; the bytes written until js_file_end_part belong to it.  Returns 0

@@ -266,6 +266,11 @@ static int load(js_index *ix)
                     "stats say %llu",
                     (unsigned long long)js_lexicon_count(ix->lex),
                     (unsigned long long)st->terms);
+    if ((rc = js_champs_open(&ix->champs, P[JS_PART_CHAMPIONS].p,
+                             P[JS_PART_CHAMPIONS].len,
+                             P[JS_PART_POSTINGS].len, ix->err,
+                             sizeof ix->err)))
+        return rc;
     rc = js_store_open(&ix->store, P[JS_PART_STORE].p, P[JS_PART_STORE].len,
                        P[JS_PART_STORE_INDEX].p, P[JS_PART_STORE_INDEX].len,
                        ns);
@@ -326,7 +331,92 @@ typedef struct {
     uint64_t terms, postings, positions, next_offset;
     int rc;
     js_postings_cursor c;
+    js_postings_cursor hc;  /* a heading twin, for the champion lists */
+    js_champ_ranker rk;
+    js_buf list;
+    uint32_t champ_next;    /* the next table entry to meet */
 } check_ctx;
+
+/* Ranks a body term's sections again as the builder did (champ.c), its
+ * heading twin's merged in, and compares the list with the stored one,
+ * which must be the table's next entry.  Terms below the header's df
+ * must have none.  Returns 0 or JS_ECORRUPT / JS_ENOMEM with the
+ * message set. */
+static int check_champions(check_ctx *k, const char *term, size_t len,
+                           const js_term_info *ti, const char *shown)
+{
+    js_index *ix = k->ix;
+    const js_champs *ch = &ix->champs;
+    uint64_t off = 0;
+    const uint8_t *list = NULL;
+    size_t list_len = 0;
+    int listed = k->champ_next < ch->h.n;
+    if (listed)
+        js_champs_entry(ch, k->champ_next, &off, &list, &list_len);
+    listed = listed && off == ti->offset;
+    int want = !(len && term[0] == 1) && ti->df >= ch->h.min_df;
+    if (listed != want)
+        return fail(ix, JS_ECORRUPT, "champions: '%s' (df %u) %s a list",
+                    shown, ti->df, want ? "lacks" : "has");
+    if (!want)
+        return 0;
+    k->champ_next++;
+    char twin[JS_TERM_MAX_BYTES + 2];
+    js_term_info hi;
+    int has_twin = 0, rc;
+    if (len <= JS_TERM_MAX_BYTES) {
+        twin[0] = 1;
+        memcpy(twin + 1, term, len);
+        rc = js_lexicon_lookup(ix->lex, twin, len + 1, &hi);
+        if (rc && rc != JS_ENOTFOUND)
+            return fail(ix, rc, "the lexicon entry of 'heading:%s' is "
+                        "damaged", shown);
+        has_twin = rc == 0;
+    }
+    const js_part *p = &ix->f.parts[JS_PART_POSTINGS];
+    rc = js_postings_open(&k->c, p->p + ti->offset, ti->length, ti->df,
+                          ix->st.block_size,
+                          (ti->flags & JS_TERM_POSITIONS) != 0,
+                          ix->nsections);
+    int hrc = 0;
+    if (!rc && has_twin &&
+        !(rc = js_postings_open(&k->hc, p->p + hi.offset, hi.length, hi.df,
+                                ix->st.block_size,
+                                (hi.flags & JS_TERM_POSITIONS) != 0,
+                                ix->nsections)))
+        hrc = js_postings_next(&k->hc);
+    js_champ_ranker_reset(&k->rk);
+    int brc = rc ? rc : js_postings_next(&k->c);
+    while (brc == 1 || hrc == 1) {
+        uint32_t id, tb = 0, th = 0;
+        if (hrc == 1 && (brc != 1 || k->hc.id <= k->c.id)) {
+            id = k->hc.id;
+            th = k->hc.tf;
+        } else {
+            id = k->c.id;
+        }
+        if (brc == 1 && k->c.id == id)
+            tb = k->c.tf;
+        js_section_rec s;
+        js_index_section(ix, id, &s);
+        js_champ_ranker_add(&k->rk, id, tb, s.body_len, th, s.head_len);
+        if (th)
+            hrc = js_postings_next(&k->hc);
+        if (tb)
+            brc = js_postings_next(&k->c);
+    }
+    js_postings_close(&k->c);
+    js_postings_close(&k->hc);
+    if (brc < 0 || hrc < 0)
+        return fail(ix, JS_ECORRUPT, "postings of '%s' are damaged", shown);
+    k->list.len = 0;
+    if ((rc = js_champ_ranker_encode(&k->rk, &k->list)))
+        return fail(ix, rc, "champions: %s", js_strerror(rc));
+    if (k->list.len != list_len || memcmp(k->list.p, list, list_len))
+        return fail(ix, JS_ECORRUPT, "champions: the list of '%s' differs "
+                    "from its postings' best sections", shown);
+    return 0;
+}
 
 static int check_term(void *ctx, const char *term, size_t len,
                       const js_term_info *ti)
@@ -423,6 +513,8 @@ static int check_term(void *ctx, const char *term, size_t len,
     k->postings += n;
     if (ti->flags & JS_TERM_POSITIONS)
         k->positions += cf;
+    if ((rc = check_champions(k, term, len, ti, shown)))
+        return k->rc = rc;
     return 0;
 }
 
@@ -551,9 +643,20 @@ int js_index_check(js_index *ix)
     check_ctx k;
     memset(&k, 0, sizeof k);
     k.ix = ix;
+    const js_champs *ch = &ix->champs;
+    if ((rc = js_champ_ranker_init(
+             &k.rk, ch->h.size, ch->h.b, ch->h.w,
+             js_norm_avg(ix->st.body_units, ix->nsections),
+             js_norm_avg(ix->st.heading_units, ix->nsections))))
+        return fail(ix, rc, "out of memory");
     rc = js_lexicon_iter(ix->lex, check_term, &k);
+    js_champ_ranker_free(&k.rk);
+    js_buf_free(&k.list);
     if (rc)
         return ix->err[0] ? rc : fail(ix, rc, "the lexicon is damaged");
+    if (k.champ_next != ch->h.n)
+        return fail(ix, JS_ECORRUPT, "champions: table entry %u names no "
+                    "term", k.champ_next);
     if (k.next_offset != ix->f.parts[JS_PART_POSTINGS].len)
         return fail(ix, JS_ECORRUPT, "the postings part has %llu bytes no "
                     "term uses",

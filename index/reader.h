@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "champ.h"
 #include "codec.h"
 #include "file.h"
 #include "jiansuo.h"
@@ -55,6 +56,7 @@ struct js_index {
     uint64_t head_strings_len;
     js_lexicon *lex;
     js_store *store;
+    js_champs champs; /* CHAMPIONS, its table checked on open */
     /* postings records (offset + 1) whose skip table js_index_postings
      * has checked: open addressing, written with compare-and-swap, so
      * that many threads may share the handle; a full neighbourhood only

@@ -78,6 +78,41 @@ int js_spool_write(js_spool *s, const void *p, size_t n)
     return 0;
 }
 
+/* Reads n bytes at offset off of fd (all of them, or fails). */
+static int pread_all(int fd, uint64_t off, void *p, size_t n)
+{
+    uint8_t *d = p;
+    while (n) {
+        ssize_t r = pread(fd, d, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = EIO;
+            return -1;
+        }
+        d += r;
+        off += (uint64_t)r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+int js_spool_read_at(js_spool *s, uint64_t off, void *p, size_t n)
+{
+    if (s->err)
+        return s->err;
+    if (off > s->total || n > s->total - off)
+        return JS_EINVALID;
+    if (off + n > s->total - s->len && flush(s))
+        return s->err;
+    if (pread_all(s->fd, off, p, n)) {
+        s->saved_errno = errno;
+        return s->err = JS_EIO;
+    }
+    return 0;
+}
+
 int js_spool_u32(js_spool *s, uint32_t v)
 {
     uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),

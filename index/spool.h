@@ -44,6 +44,12 @@ int js_spool_u32(js_spool *s, uint32_t v);
 int js_spool_u64(js_spool *s, uint64_t v);
 int js_spool_varint(js_spool *s, uint64_t v);
 
+/* Reads back n bytes at offset off of what was appended (off + n <=
+ * the total), writing out the buffer first if they reach into it; the
+ * spool can be appended to afterwards.  Returns 0, JS_EINVALID for a
+ * range past the end, or the sticky JS_EIO (errno kept). */
+int js_spool_read_at(js_spool *s, uint64_t off, void *p, size_t n);
+
 /* Copies everything appended into the current part of w.  Returns 0,
  * JS_EIO (reading the spool or writing w) or the sticky error. */
 int js_spool_copy(js_spool *s, js_file_writer *w);

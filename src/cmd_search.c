@@ -57,6 +57,9 @@ static void usage(FILE *f)
             "      --no-snippet      do not show snippets\n"
             "      --no-partial      strict matches only, no partial matches\n"
             "      --exact-total     count every match, even when slower\n"
+            "      --no-champions    rank one-term queries by walking their\n"
+            "                        postings, not by the index's precomputed\n"
+            "                        best sections (same hits; for checking)\n"
             "      --queries FILE    run one query per line of FILE ('-': stdin);\n"
             "                        JSON results carry the line and microseconds\n"
             "      --explain         also show how the query was read\n"
@@ -333,6 +336,7 @@ int js_cmd_search(int argc, char **argv)
         {"no-snippet", no_argument, NULL, 'S'},
         {"no-partial", no_argument, NULL, 'P'},
         {"exact-total", no_argument, NULL, 'T'},
+        {"no-champions", no_argument, NULL, 'C'},
         {"queries", required_argument, NULL, 'q'},
         {"explain", no_argument, NULL, 'e'},
         {"k1", required_argument, NULL, 'k'},
@@ -417,6 +421,9 @@ int js_cmd_search(int argc, char **argv)
             break;
         case 'T':
             p.o.flags |= JS_SEARCH_EXACT_TOTAL;
+            break;
+        case 'C':
+            p.o.flags |= JS_SEARCH_NO_CHAMPIONS;
             break;
         case 'q':
             p.queries = optarg;

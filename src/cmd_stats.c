@@ -188,7 +188,7 @@ int js_cmd_stats(int argc, char **argv)
         json_object_set_new(o, "source_bytes", json_integer((json_int_t)st.source_bytes));
         json_object_set_new(o, "text_bytes", json_integer((json_int_t)st.text_bytes));
         json_object_set_new(o, "file_bytes", json_integer((json_int_t)st.file_bytes));
-        for (unsigned i = 1; i <= 9; i++)
+        for (unsigned i = 1; i <= JS_INDEX_PARTS; i++)
             json_object_set_new(parts, js_index_part_name(i),
                                 json_integer((json_int_t)st.part_bytes[i]));
         json_object_set_new(o, "part_bytes", parts);
@@ -208,7 +208,7 @@ int js_cmd_stats(int argc, char **argv)
                     st.postings,  st.positions,   st.source_bytes,
                     st.text_bytes, st.file_bytes, 0, 0};
         print_counts(&n);
-        for (unsigned i = 1; i <= 9; i++) {
+        for (unsigned i = 1; i <= JS_INDEX_PARTS; i++) {
             printf("  %-13s %12llu", js_index_part_name(i),
                    (unsigned long long)st.part_bytes[i]);
             if (st.text_bytes)

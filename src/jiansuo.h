@@ -301,10 +301,13 @@ typedef struct js_build_options {
     void *warn_ctx;
     js_progress_fn progress; /* NULL: none */
     void *progress_ctx;
+    uint32_t champion_df;    /* terms in at least this many sections get a
+                                ranked list of their best sections for
+                                one-term queries; 0: 128 (tests: less) */
 } js_build_options;
 
-#define JS_BUILD_OPTIONS_VERSION 1
-#define JS_BUILD_OPTIONS_INIT {JS_BUILD_OPTIONS_VERSION, 512, 0, NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL}
+#define JS_BUILD_OPTIONS_VERSION 2
+#define JS_BUILD_OPTIONS_INIT {JS_BUILD_OPTIONS_VERSION, 512, 0, NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0}
 
 typedef struct js_build_stats {
     js_ingest_stats ingest;  /* files, documents, sections, skips, warnings */
@@ -374,16 +377,20 @@ typedef struct js_index_stats {
     uint32_t block_size;
     unsigned analyze_flags;
     uint64_t file_bytes;
-    uint64_t part_bytes[10];     /* by part id, see js_index_part_name */
+    uint64_t part_bytes[16];     /* by part id 1..JS_INDEX_PARTS, see
+                                    js_index_part_name */
     const char *build_info;      /* JSON object text, owned by ix */
 } js_index_stats;
 
 /* Fills *out.  Returns 0. */
 JS_API int js_index_get_stats(const js_index *ix, js_index_stats *out);
 
-/* Returns the name of part id 1..9 ("stats", "documents", "sections",
- * "store", "store index", "lexicon", "lexicon index", "postings",
- * "headings"). */
+/* The parts of an index file (index/FORMAT.md). */
+#define JS_INDEX_PARTS 10
+
+/* Returns the name of part id 1..JS_INDEX_PARTS ("stats", "documents",
+ * "sections", "store", "store index", "lexicon", "lexicon index",
+ * "postings", "headings", "champions"). */
 JS_API const char *js_index_part_name(unsigned id);
 
 /* Verifies every checksum and structural invariant of the index: sorted
@@ -416,7 +423,10 @@ JS_API int js_index_check(js_index *ix);
 enum {
     JS_SEARCH_NO_SNIPPET = 1u << 0, /* skip snippets (faster) */
     JS_SEARCH_NO_PARTIAL = 1u << 1, /* strict matches only */
-    JS_SEARCH_EXACT_TOTAL = 1u << 2 /* count every match (slower) */
+    JS_SEARCH_EXACT_TOTAL = 1u << 2, /* count every match (slower) */
+    JS_SEARCH_NO_CHAMPIONS = 1u << 3 /* rank a one-term query by walking
+                                        its postings, not by the list the
+                                        index keeps (same hits; tests) */
 };
 
 typedef struct js_search_options {

@@ -57,16 +57,12 @@ double js_scorer_idf(const js_scorer *s, double df)
     return log(1.0 + (s->n - df + 0.5) / (df + 0.5));
 }
 
-/* The pseudo-frequency t of match.h's formula. */
+/* The pseudo-frequency t of match.h's formula (codec.c: the champion
+ * lists were ranked by the same compiled code). */
 static double pseudo_tf(const js_scorer *s, double tb, double lb, double th,
                         double lh)
 {
-    double t = 0;
-    if (tb > 0)
-        t += tb / (1.0 - s->b + s->b * lb / s->avg_b);
-    if (th > 0)
-        t += s->w * th / (1.0 - s->b + s->b * lh / s->avg_h);
-    return t;
+    return js_bm25f_t(s->b, s->w, s->avg_b, s->avg_h, tb, lb, th, lh);
 }
 
 static double saturate(const js_scorer *s, double idf, double t)
@@ -164,6 +160,7 @@ typedef struct fphrase {
     int started, done;
     uint32_t df_min;           /* df of the rarest unit */
     uint32_t max_tf;           /* max tf of the rarest unit */
+    uint64_t offset0;          /* postings offset of a lone unit's term */
 } fphrase;
 
 static void fphrase_free(fphrase *f)
@@ -252,6 +249,7 @@ static int fphrase_open(fphrase **out, const js_index *ix,
             goto out;
         }
         f->rel[i] = units[i].rel;
+        f->offset0 = info.offset;
         df[i] = info.df;
         mtf[i] = info.max_tf;
     }
@@ -767,6 +765,87 @@ static int leaf_new(js_it **out, const js_scorer *s, const js_qunit *units,
     }
     *out = &l->it;
     return 0;
+}
+
+/* a ranks before b */
+static int ranks_before(const js_scored *a, const js_scored *b)
+{
+    return a->score > b->score || (a->score == b->score && a->id < b->id);
+}
+
+int js_match_champions(js_it *it, uint32_t k, js_scored *out, uint32_t *n,
+                       uint64_t *total)
+{
+    if (!it || it->ops != &leaf_ops || k == 0)
+        return 0;
+    leaf_it *l = (leaf_it *)it;
+    const js_scorer *s = l->s;
+    const js_index *ix = s->ix;
+    const js_champs *ch = &ix->champs;
+    fphrase *fb = l->f[0], *fh = l->f[1];
+    if (l->r || !fb || fb->n != 1 || it->started || s->b != ch->h.b ||
+        s->w != ch->h.w || !(s->k1 > 0))
+        return 0;
+    const uint8_t *p;
+    size_t len;
+    if (!js_champs_find(ch, fb->offset0, &p, &len))
+        return 0;
+    js_champ_list *cl = malloc(sizeof *cl);
+    js_scored *all = malloc(JS_CHAMP_MAX_SIZE * sizeof *all);
+    int rc = 0;
+    if (!cl || !all) {
+        rc = JS_ENOMEM;
+        goto out;
+    }
+    size_t room = (size_t)(ch->lists + ch->lists_len - p);
+    if ((rc = js_champ_decode(p, len, room, ch->h.size, ix->nsections, cl)))
+        goto out;
+    /* the sections holding the part lie between its fields' dfs and
+     * their sum */
+    uint64_t dh = fh ? fh->df_min : 0;
+    if (cl->sections < fb->df_min || cl->sections > fb->df_min + dh) {
+        rc = JS_ECORRUPT;
+        goto out;
+    }
+    if (k > cl->n && cl->n < cl->sections)
+        goto out; /* a page beyond the list */
+    double tmin = INFINITY;
+    for (uint32_t i = 0; i < cl->n; i++) {
+        uint32_t lb, lh;
+        js_index_section_lens(ix, cl->id[i], &lb, &lh);
+        if (cl->tb[i] > lb || cl->th[i] > lh) {
+            rc = JS_ECORRUPT;
+            goto out;
+        }
+        double t = pseudo_tf(s, cl->tb[i], lb, cl->th[i], lh);
+        if (t < tmin)
+            tmin = t;
+        all[i].id = cl->id[i];
+        all[i].score = saturate(s, l->idf, t);
+    }
+    /* insertion sort: at most a list's length, mostly short */
+    for (uint32_t i = 1; i < cl->n; i++) {
+        js_scored x = all[i];
+        uint32_t j = i;
+        for (; j > 0 && ranks_before(&x, &all[j - 1]); j--)
+            all[j] = all[j - 1];
+        all[j] = x;
+    }
+    uint32_t m = k < cl->n ? k : cl->n; /* >= 1: both are */
+    if (m == 0)
+        goto out;
+    /* a section outside the list has t <= tmin, so a score <= that of
+     * tmin: the k-th must beat it, or ties and rounding could reorder */
+    if (cl->n < cl->sections && !(all[m - 1].score > saturate(s, l->idf, tmin)))
+        goto out;
+    memcpy(out, all, (size_t)m * sizeof *out);
+    *n = m;
+    *total = cl->sections;
+    rc = 1;
+out:
+    free(cl);
+    free(all);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -99,6 +99,26 @@ int js_it_floor(js_it *it, double floor);
  * (a single part counted in full). */
 double js_it_estimate(const js_it *it, int *exact);
 
+/* A ranked section. */
+typedef struct js_scored {
+    double score;
+    uint32_t id;
+} js_scored;
+
+/* The best k sections of a one-term query from the index's champion list
+ * (index/champ.h), without walking postings.  It answers when `it` is a
+ * part of one unit in both fields (not title:, not replayed), its body
+ * term has a list ranked for the scorer's b and heading weight, k1 > 0
+ * (so that scores follow t), and the list decides the top k: it holds
+ * every section of the term, or its k-th best score is above any score
+ * a section outside it could have.  Then out[0..*n) gets them best
+ * first, ties by smaller id, with exactly the scores js_it_score gives,
+ * *n = min(k, sections holding the part), *total those sections
+ * (exact), and it returns 1.  Returns 0 when the postings must be
+ * walked, or JS_ECORRUPT / JS_ENOMEM. */
+int js_match_champions(js_it *it, uint32_t k, js_scored *out, uint32_t *n,
+                       uint64_t *total);
+
 /* Frees the tree; NULL is fine. */
 void js_it_free(js_it *it);
 

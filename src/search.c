@@ -10,7 +10,11 @@
  * Steps: parse (query.c) -> iterators (match.c) -> top-k here -> stored
  * text (index/store.c) -> snippet (snippet.c).
  *
- * Top-k is document-at-a-time with block-max skipping: once the heap
+ * A query of one common term is answered from the term's champion list
+ * when it can be (match.c, index/champ.h): its best sections were ranked
+ * when the index was built.
+ *
+ * Otherwise top-k is document-at-a-time with block-max skipping: once the heap
  * holds k hits, the iterator tree bounds the score of the ids in the
  * postings blocks ahead (js_it_bound); a range whose bound cannot beat
  * the k-th score is jumped over without decoding.  Ties break by section
@@ -31,10 +35,7 @@
 #include "results.h"
 
 
-typedef struct scored {
-    double score;
-    uint32_t id;
-} scored;
+typedef js_scored scored;
 
 /* messages go on the results (results.c) */
 #define fail js_results_fail
@@ -227,7 +228,21 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
     }
     uint64_t seen;
     int pruned;
-    if (k == 0 && !(o.flags & JS_SEARCH_EXACT_TOTAL)) {
+    int champ = 0;
+    uint64_t champ_total = 0;
+    if (!(o.flags & JS_SEARCH_NO_CHAMPIONS) &&
+        (champ = js_match_champions(strict, k, heap, &nstrict,
+                                    &champ_total)) < 0) {
+        rc = champ == JS_ENOMEM
+                 ? fail(r, champ, "out of memory")
+                 : fail(r, champ, "the index is corrupt: a champion list");
+        goto out;
+    }
+    if (champ) {
+        /* a one-term query answered by the term's champion list */
+        r->total = champ_total;
+        r->exact = 1;
+    } else if (k == 0 && !(o.flags & JS_SEARCH_EXACT_TOTAL)) {
         double est = js_it_estimate(strict, &r->exact);
         r->total = (uint64_t)llround(est);
     } else {

@@ -250,6 +250,51 @@ START_TEST(test_low_norm)
 }
 END_TEST
 
+/* A champion list with a wrong section count, its crc made right again:
+ * the reader's checks pass it, so `check` must rank the term again and
+ * say that its list differs. */
+START_TEST(test_wrong_champion)
+{
+    char *dir, path[600];
+    size_t n;
+    unsigned char *buf = build_file("champ", &dir, path, &n);
+    js_index *ix = NULL;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    ck_assert_int_eq(js_index_check(ix), 0);
+    js_term_info info;
+    ck_assert_int_eq(js_lexicon_lookup(ix->lex, "山", strlen("山"), &info), 0);
+    ck_assert_uint_ge(info.df, JS_CHAMP_MIN_DF); /* the corpus gives it one */
+    const uint8_t *list;
+    size_t len;
+    ck_assert_int_eq(js_champs_find(&ix->champs, info.offset, &list, &len), 1);
+    size_t at = (size_t)(list - (const uint8_t *)ix->f.map);
+    js_index_close(ix);
+
+    uint32_t sections = (uint32_t)buf[at] | (uint32_t)buf[at + 1] << 8;
+    sections--;
+    buf[at] = (unsigned char)sections;
+    buf[at + 1] = (unsigned char)(sections >> 8);
+    uint32_t dlen = (uint32_t)buf[at + 8] | (uint32_t)buf[at + 9] << 8;
+    uint32_t crc = (uint32_t)crc32(0, buf + at, 12);
+    crc = (uint32_t)crc32(crc, buf + at + 16, dlen);
+    for (int i = 0; i < 4; i++)
+        buf[at + 12 + i] = (unsigned char)(crc >> (8 * i));
+    spit(path, buf, n);
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    js_results *r = NULL;
+    int rc = js_search(&r, ix, "山", strlen("山"), NULL);
+    ck_assert(rc == 0 || rc == JS_ECORRUPT);
+    js_results_free(r);
+    ck_assert_int_eq(js_index_check(ix), JS_ECORRUPT);
+    ck_assert_msg(strstr(js_index_errmsg(ix), "champions") != NULL, "%s",
+                  js_index_errmsg(ix));
+    js_index_close(ix);
+    free(buf);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *corrupt_suite(void)
 {
     Suite *s = suite_create("corrupt");
@@ -257,6 +302,7 @@ static Suite *corrupt_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_damage_everywhere);
     tcase_add_test(tc, test_low_norm);
+    tcase_add_test(tc, test_wrong_champion);
     suite_add_tcase(s, tc);
     return s;
 }

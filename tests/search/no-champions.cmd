@@ -1,0 +1,1 @@
+search --no-champions -n 3 --no-snippet 学院
