@@ -752,27 +752,11 @@ typedef struct merge_ctx {
     uint32_t df;
     int in_term;
     uint64_t terms_seen;   /* by the merging thread, for progress */
-    /* Champion lists (champ.h).  Heading terms (0x01 first) all come
-     * before body terms; each one's record is noted in `heads`, and a
-     * body term reads its heading twin's entries back from the file to
-     * rank the sections holding it in either field. */
-    js_champ_ranker rk;
-    int champ_term;       /* ranking the current term */
-    js_spool heads;       /* heading terms: u32 len, u32 df, u32 flags,
-                             u64 offset, u64 length, term without 0x01 */
-    uint64_t heads_at;    /* read offset in heads */
-    js_buf hbuf;          /* heads read back, from offset hbuf_at */
-    uint64_t hbuf_at;
-    js_buf head_term;     /* the head record read last (term bytes) */
-    uint32_t head_df, head_flags;
-    uint64_t head_off, head_len;
-    int head_state;       /* 0 none read yet, 1 one held, 2 all read */
-    js_buf hrec;          /* the heading twin's postings record */
-    js_postings_cursor hc;
-    int hc_live;          /* hc is on an entry */
+    /* Champion lists (champ.h): ranked by the merging thread (cm), written
+     * with their table entries by term_piece. */
+    js_champ_merge *cm;
     js_spool ch_table, ch_lists;
     uint32_t ch_n, ch_table_crc;
-    js_buf ch_out;
 } merge_ctx;
 
 /* Moves the lexicon's finished blocks to the spools. */
@@ -814,183 +798,11 @@ static int spool_msg(js_spool *s, const char *what, const char *dir,
     return s->err ? s->err : JS_EIO;
 }
 
-/* Notes a finished heading term (0x01 first) for its body twin. */
-static int note_head(merge_ctx *m, const char *term, size_t len, uint32_t df,
-                     uint32_t flags, uint64_t off, uint64_t rlen, char *msg,
-                     size_t msglen)
+/* Writes a body term's list (ranked on the merging thread) and its table
+ * entry: the term's postings record starts at m->postings_off. */
+static int finish_list(merge_ctx *m, const uint8_t *list, size_t len,
+                       char *msg, size_t msglen)
 {
-    js_spool *s = &m->heads;
-    js_spool_u32(s, (uint32_t)(len - 1));
-    js_spool_u32(s, df);
-    js_spool_u32(s, flags);
-    js_spool_u64(s, off);
-    js_spool_u64(s, rlen);
-    if (js_spool_write(s, term + 1, len - 1))
-        return spool_msg(s, "champions", m->b->run_dir, msg, msglen);
-    return 0;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-/* Points *p at n bytes of the heads notes from offset off, read back in
- * pieces of 64 KiB or more (m->hbuf, starting at m->hbuf_at), not with
- * a system call per note.  Returns 0 or an error. */
-static int heads_get(merge_ctx *m, uint64_t off, size_t n, const uint8_t **p,
-                     char *msg, size_t msglen)
-{
-    js_spool *s = &m->heads;
-    if (off < m->hbuf_at || off + n > m->hbuf_at + m->hbuf.len) {
-        uint64_t left = s->total - off;
-        size_t want = n > JS_SPOOL_BUF ? n : JS_SPOOL_BUF;
-        if (want > left)
-            want = (size_t)left;
-        m->hbuf.len = 0;
-        if (js_buf_reserve(&m->hbuf, want)) {
-            snprintf(msg, msglen, "out of memory");
-            return JS_ENOMEM;
-        }
-        if (n > left || js_spool_read_at(s, off, m->hbuf.p, want))
-            return spool_msg(s, "champions", m->b->run_dir, msg, msglen);
-        m->hbuf.len = want;
-        m->hbuf_at = off;
-    }
-    *p = m->hbuf.p + (off - m->hbuf_at);
-    return 0;
-}
-
-/* Reads the next heading term noted into m (head_state 1: its 28-byte
- * header's fields, and the term in head_term), or marks the end (2). */
-static int next_head(merge_ctx *m, char *msg, size_t msglen)
-{
-    js_spool *s = &m->heads;
-    if (m->heads_at >= s->total) {
-        m->head_state = 2;
-        return 0;
-    }
-    const uint8_t *h, *t;
-    int rc = heads_get(m, m->heads_at, 28, &h, msg, msglen);
-    if (rc)
-        return rc;
-    uint32_t len = get32(h);
-    m->head_df = get32(h + 4);
-    m->head_flags = get32(h + 8);
-    m->head_off = (uint64_t)get32(h + 12) | (uint64_t)get32(h + 16) << 32;
-    m->head_len = (uint64_t)get32(h + 20) | (uint64_t)get32(h + 24) << 32;
-    if ((rc = heads_get(m, m->heads_at + 28, len, &t, msg, msglen)))
-        return rc;
-    m->head_term.len = 0;
-    if (js_buf_put(&m->head_term, t, len)) {
-        snprintf(msg, msglen, "out of memory");
-        return JS_ENOMEM;
-    }
-    m->heads_at += 28 + (uint64_t)len;
-    m->head_state = 1;
-    return 0;
-}
-
-/* Steps the heading twin's cursor.  Returns 0 or an error. */
-static int twin_step(merge_ctx *m, char *msg, size_t msglen)
-{
-    int rc = js_postings_next(&m->hc);
-    if (rc < 0) {
-        snprintf(msg, msglen, "champions: reading back the postings just "
-                              "written failed (%s)", js_strerror(rc));
-        return rc;
-    }
-    m->hc_live = rc == 1;
-    return 0;
-}
-
-/* Positions m->hc on the first entry of body term's heading twin, if it
- * has one (hc_live says).  Returns 0 or an error. */
-static int open_twin(merge_ctx *m, const char *term, size_t len, char *msg,
-                     size_t msglen)
-{
-    js_builder *b = m->b;
-    m->hc_live = 0;
-    int rc;
-    for (;;) {
-        if (m->head_state == 0 && (rc = next_head(m, msg, msglen)))
-            return rc;
-        if (m->head_state == 2)
-            return 0;
-        size_t hl = m->head_term.len, k = hl < len ? hl : len;
-        int c = memcmp(m->head_term.p, term, k);
-        if (c == 0)
-            c = (hl > len) - (hl < len);
-        if (c > 0)
-            return 0;
-        if (c < 0) {
-            m->head_state = 0;
-            continue;
-        }
-        break;
-    }
-    m->head_state = 0; /* the next body term is larger */
-    if (m->head_len > SIZE_MAX - 16 ||
-        js_buf_reserve(&m->hrec, (size_t)m->head_len)) {
-        snprintf(msg, msglen, "out of memory");
-        return JS_ENOMEM;
-    }
-    if ((rc = js_file_read_part(b->fw, JS_PART_POSTINGS, m->head_off,
-                                m->hrec.p, (size_t)m->head_len))) {
-        snprintf(msg, msglen, "%s", js_file_errmsg(b->fw));
-        return rc;
-    }
-    js_postings_close(&m->hc);
-    rc = js_postings_open(&m->hc, m->hrec.p, (size_t)m->head_len, m->head_df,
-                          b->o.block_size, (m->head_flags & 1) != 0,
-                          b->nsections);
-    if (rc) {
-        snprintf(msg, msglen, "champions: reading back the postings just "
-                              "written failed (%s)", js_strerror(rc));
-        return rc;
-    }
-    return twin_step(m, msg, msglen);
-}
-
-/* Ranks one piece of the current body term, with its heading twin's
- * entries merged in by id; with `last`, the twin's rest too. */
-static int rank_piece(merge_ctx *m, const uint32_t *ids, const uint32_t *tfs,
-                      uint32_t n, int last, char *msg, size_t msglen)
-{
-    const uint32_t *lb = m->b->body_lens, *lh = m->b->head_lens;
-    int rc = 0;
-    for (uint32_t i = 0; i <= n && !rc; i++) {
-        uint32_t id = i < n ? ids[i] : UINT32_MAX;
-        if (i == n && !last)
-            break;
-        while (m->hc_live && (i == n || m->hc.id < id)) {
-            uint32_t h = m->hc.id;
-            js_champ_ranker_add(&m->rk, h, 0, lb[h], m->hc.tf, lh[h]);
-            if ((rc = twin_step(m, msg, msglen)))
-                return rc;
-        }
-        if (i == n)
-            break;
-        uint32_t th = 0;
-        if (m->hc_live && m->hc.id == id) {
-            th = m->hc.tf;
-            rc = twin_step(m, msg, msglen);
-        }
-        js_champ_ranker_add(&m->rk, id, tfs[i], lb[id], th, lh[id]);
-    }
-    return rc;
-}
-
-/* Writes the current body term's list and its table entry. */
-static int finish_list(merge_ctx *m, char *msg, size_t msglen)
-{
-    m->ch_out.len = 0;
-    int rc = js_champ_ranker_encode(&m->rk, &m->ch_out);
-    if (rc) {
-        snprintf(msg, msglen, "champions: %s", js_strerror(rc));
-        return rc;
-    }
     uint8_t e[16];
     uint64_t v[2] = {m->postings_off, m->ch_lists.total};
     for (int k = 0; k < 2; k++)
@@ -1000,7 +812,7 @@ static int finish_list(merge_ctx *m, char *msg, size_t msglen)
     if (js_spool_write(&m->ch_table, e, sizeof e))
         return spool_msg(&m->ch_table, "champions", m->b->run_dir, msg,
                          msglen);
-    if (js_spool_write(&m->ch_lists, m->ch_out.p, m->ch_out.len))
+    if (js_spool_write(&m->ch_lists, list, len))
         return spool_msg(&m->ch_lists, "champions", m->b->run_dir, msg,
                          msglen);
     m->ch_n++;
@@ -1012,7 +824,8 @@ static int finish_list(merge_ctx *m, char *msg, size_t msglen)
 static int term_piece(merge_ctx *m, const char *term, size_t len,
                       const uint32_t *ids, const uint32_t *tfs,
                       const uint32_t *positions, uint32_t n, int last,
-                      char *msg, size_t msglen)
+                      const uint8_t *list, size_t list_len, char *msg,
+                      size_t msglen)
 {
     js_builder *b = m->b;
     int rc;
@@ -1026,14 +839,6 @@ static int term_piece(merge_ctx *m, const char *term, size_t len,
         m->in_term = 1;
         m->df = 0;
         m->rec_len = 0;
-        /* a body term that may reach the champions' df gets ranked */
-        m->champ_term = !(len && term[0] == 1) &&
-                        (!last || n >= b->o.champion_df);
-        if (m->champ_term) {
-            js_champ_ranker_reset(&m->rk);
-            if ((rc = open_twin(m, term, len, msg, msglen)))
-                return rc;
-        }
     }
     if (n > m->lens_cap) {
         uint32_t *l = realloc(m->lens, (size_t)n * sizeof *l);
@@ -1053,9 +858,6 @@ static int term_piece(merge_ctx *m, const char *term, size_t len,
         }
         m->lens[i] = field[ids[i]];
     }
-    if (m->champ_term &&
-        (rc = rank_piece(m, ids, tfs, n, last, msg, msglen)))
-        return rc;
     m->enc.len = 0;
     rc = js_postings_writer_add(&m->pw, &m->enc, ids, tfs, positions, m->lens,
                                 n);
@@ -1076,12 +878,7 @@ static int term_piece(merge_ctx *m, const char *term, size_t len,
         return 0;
     js_term_info ti = {m->df, pi.cf, m->postings_off, m->rec_len, pi.max_tf,
                        positions ? JS_TERM_POSITIONS : 0};
-    if (len && term[0] == 1 &&
-        (rc = note_head(m, term, len, m->df, ti.flags, m->postings_off,
-                        m->rec_len, msg, msglen)))
-        return rc;
-    if (m->champ_term && m->df >= b->o.champion_df &&
-        (rc = finish_list(m, msg, msglen)))
+    if (list && (rc = finish_list(m, list, list_len, msg, msglen)))
         return rc;
     if ((rc = js_lexicon_add(m->lex, term, len, &ti))) {
         snprintf(msg, msglen, "lexicon: %s", js_strerror(rc));
@@ -1105,8 +902,14 @@ static int on_piece(void *ctx, const char *term, size_t len,
     merge_ctx *m = ctx;
     js_builder *b = m->b;
     char msg[sizeof b->err];
-    int rc = term_piece(m, term, len, ids, tfs, positions, n, last, msg,
-                        sizeof msg);
+    const uint8_t *list;
+    size_t list_len;
+    int rc = js_champ_merge_piece(m->cm, term, len, ids, tfs, n, last, &list,
+                                  &list_len);
+    if (rc)
+        return fail(b, rc, "%s", js_champ_merge_errmsg(m->cm));
+    rc = term_piece(m, term, len, ids, tfs, positions, n, last, list,
+                    list_len, msg, sizeof msg);
     if (rc)
         return fail(b, rc, "%s", msg);
     if (last && (++m->terms_seen & 0xFFFF) == 0)
@@ -1114,27 +917,36 @@ static int on_piece(void *ctx, const char *term, size_t len,
     return 0;
 }
 
-/* Piece callback of the threaded merge: the piece is copied into the
- * batch for the terms worker (record: u32 term length, u32 n, u32
- * positions count, u32 flags (1 last, 2 has positions), the term padded
- * to 4 bytes, ids, tfs, positions: the arrays stay 4-aligned). */
+/* Piece callback of the threaded merge: the piece is ranked for the
+ * champion lists here, on the merging thread, and copied into the batch
+ * for the terms worker (record: u32 term length, u32 n, u32 positions
+ * count, u32 flags (1 last, 2 has positions), u32 length of the term's
+ * champion list (0: none), the term padded to 4 bytes, ids, tfs,
+ * positions, the list padded to 4 bytes: the arrays stay 4-aligned). */
 static int on_piece_queued(void *ctx, const char *term, size_t len,
                            const uint32_t *ids, const uint32_t *tfs,
                            const uint32_t *positions, uint32_t n, int last)
 {
     merge_ctx *m = ctx;
     js_builder *b = m->b;
+    const uint8_t *list;
+    size_t list_len;
+    int rc = js_champ_merge_piece(m->cm, term, len, ids, tfs, n, last, &list,
+                                  &list_len);
+    if (rc)
+        return fail(b, rc, "%s", js_champ_merge_errmsg(m->cm));
     uint64_t np = 0;
     if (positions)
         for (uint32_t i = 0; i < n; i++)
             np += tfs[i];
     js_buf *o = &b->terms.slot[b->terms.fill];
-    size_t tpad = (len + 3) & ~(size_t)3;
-    size_t need = 16 + tpad + ((size_t)2 * n + (size_t)np) * 4;
-    if (np > UINT32_MAX || js_buf_reserve(o, need))
+    size_t tpad = (len + 3) & ~(size_t)3, lpad = (list_len + 3) & ~(size_t)3;
+    size_t need = 20 + tpad + ((size_t)2 * n + (size_t)np) * 4 + lpad;
+    if (np > UINT32_MAX || list_len > UINT32_MAX || js_buf_reserve(o, need))
         return fail(b, JS_ENOMEM, "out of memory");
-    uint32_t head[4] = {(uint32_t)len, n, (uint32_t)np,
-                        (last ? 1u : 0u) | (positions ? 2u : 0u)};
+    uint32_t head[5] = {(uint32_t)len, n, (uint32_t)np,
+                        (last ? 1u : 0u) | (positions ? 2u : 0u),
+                        (uint32_t)list_len};
     static const uint8_t zero[4] = {0};
     js_buf_put(o, head, sizeof head);
     js_buf_put(o, term, len);
@@ -1143,6 +955,10 @@ static int on_piece_queued(void *ctx, const char *term, size_t len,
     js_buf_put(o, tfs, (size_t)n * 4);
     if (np)
         js_buf_put(o, positions, (size_t)np * 4);
+    if (list_len) {
+        js_buf_put(o, list, list_len);
+        js_buf_put(o, zero, lpad - list_len);
+    }
     if (last && (++m->terms_seen & 0xFFFF) == 0)
         report_progress(b, 1, 0);
     if (o->len >= b->batch_bytes)
@@ -1160,13 +976,16 @@ static int work_terms(js_builder *b, const js_buf *x, char *msg, size_t msglen)
         /* 4-aligned: the buffer is malloc'ed, every record a multiple */
         const uint32_t *head = (const uint32_t *)(const void *)p;
         uint32_t len = head[0], n = head[1], np = head[2], flags = head[3];
-        const char *term = (const char *)p + 16;
-        p += 16 + ((len + 3) & ~3u);
+        uint32_t list_len = head[4];
+        const char *term = (const char *)p + 20;
+        p += 20 + ((len + 3) & ~3u);
         const uint32_t *ids = (const uint32_t *)(const void *)p;
         p += ((size_t)2 * n + np) * 4;
+        const uint8_t *list = list_len ? p : NULL;
+        p += ((size_t)list_len + 3) & ~(size_t)3;
         int rc = term_piece(m, term, len, ids, ids + n,
                             (flags & 2) ? ids + 2 * (size_t)n : NULL, n,
-                            flags & 1, msg, msglen);
+                            flags & 1, list, list_len, msg, msglen);
         if (rc)
             return rc;
     }
@@ -1287,19 +1106,20 @@ int js_builder_commit(js_builder *b)
     }
     m->b = b;
     b->merge = m;
-    m->lex_blocks = m->lex_idx = m->lex_firsts = m->heads = m->ch_table =
-        m->ch_lists = (js_spool)JS_SPOOL_INIT;
+    m->lex_blocks = m->lex_idx = m->lex_firsts = m->ch_table = m->ch_lists =
+        (js_spool)JS_SPOOL_INIT;
     if ((rc = js_lexicon_writer_new(&m->lex, JS_LEXICON_BLOCK_TERMS)))
         fail(b, rc, "lexicon: %s", js_strerror(rc));
     if (!b->rc &&
-        (rc = js_champ_ranker_init(&m->rk, JS_CHAMP_SIZE, JS_NORM_B,
-                                   JS_CHAMP_W,
-                                   js_norm_avg(b->body_units, b->nsections),
-                                   js_norm_avg(b->head_units, b->nsections))))
-        fail(b, rc, "out of memory");
-    js_spool *ls[6] = {&m->lex_blocks, &m->lex_idx,   &m->lex_firsts,
-                       &m->heads,      &m->ch_table, &m->ch_lists};
-    for (int i = 0; !b->rc && i < 6; i++)
+        (rc = js_champ_merge_new(&m->cm, b->run_dir, b->o.champion_df,
+                                 JS_CHAMP_SIZE, b->body_lens, b->head_lens,
+                                 b->nsections,
+                                 js_norm_avg(b->body_units, b->nsections),
+                                 js_norm_avg(b->head_units, b->nsections))))
+        fail(b, rc, "%s", js_champ_merge_errmsg(m->cm));
+    js_spool *ls[5] = {&m->lex_blocks, &m->lex_idx, &m->lex_firsts,
+                       &m->ch_table, &m->ch_lists};
+    for (int i = 0; !b->rc && i < 5; i++)
         if ((rc = js_spool_open(ls[i], b->run_dir)))
             fail(b, rc, "%s: cannot create a temporary file: %s", b->run_dir,
                  rc == JS_ENOMEM ? "out of memory"
@@ -1359,17 +1179,12 @@ int js_builder_commit(js_builder *b)
     b->merge = NULL;
     js_lexicon_writer_free(m->lex);
     js_postings_writer_free(&m->pw);
-    js_champ_ranker_free(&m->rk);
-    js_postings_close(&m->hc);
-    js_buf_free(&m->hbuf);
-    js_buf_free(&m->head_term);
-    js_buf_free(&m->hrec);
-    js_buf_free(&m->ch_out);
+    js_champ_merge_free(m->cm);
     js_buf_free(&m->enc);
     js_buf_free(&m->lex_out);
     js_buf_free(&m->idx_out);
     js_buf_free(&m->firsts_out);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 5; i++)
         js_spool_close(ls[i]);
     free(m->lens);
     free(m);

@@ -5,17 +5,28 @@
  *      (builder.c while merging, reader.c's check when recomputing).
  * Out: list records and the part's header; on the reader's side the
  *      part opened and a list decoded, trusting nothing.
+ *
+ * During the builder's merge (js_champ_merge_*), terms come in byte
+ * order, so every heading term (0x01 first) comes before any body term.
+ * A heading term's entries are kept in a temporary file; a body term of
+ * df >= min df reads its heading twin back from it, the two walked
+ * together in id order, every section ranked by its t in both fields.
+ * This runs on the merging thread, which has time to spare while the
+ * terms worker encodes and writes the postings.
  */
 #include "config.h"
 
 #include "champ.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <zlib.h>
 
 #include "codec.h"
+#include "spool.h"
 
 /* a ranks below b: smaller t, or the same t and a larger id */
 static int worse(const js_champ_item *a, const js_champ_item *b)
@@ -293,5 +304,314 @@ int js_champ_decode(const uint8_t *p, size_t len, size_t room, uint32_t size,
     }
     out->sections = sections;
     out->n = n;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Ranking during the builder's merge
+ * ------------------------------------------------------------------- */
+
+struct js_champ_merge {
+    js_champ_ranker rk;
+    uint32_t min_df, nsections;
+    const uint32_t *lb, *lh;
+    float *inv_b;       /* per section: t of one body occurrence, rounded
+                           up */
+    js_spool heads;     /* heading terms' pieces: u32 len, u32 n, u32 last,
+                           the term without 0x01, ids[n], tfs[n] */
+    const char *dir;
+    /* the current term */
+    int in_term, heading, ranking;
+    uint64_t df;
+    /* reading heads back: a window of it, and the record at rec_at */
+    js_buf win;
+    uint64_t win_at, rec_at;
+    int rec_state;      /* 0 unread, 1 header held, 2 no more records */
+    uint32_t rec_len, rec_n, rec_last;
+    js_buf rec_term;
+    /* the twin's current piece */
+    js_buf tw_ids, tw_tfs;
+    uint32_t tw_i, tw_n;
+    int tw_more;        /* a further piece of the twin follows */
+    js_buf list;
+    char err[256];
+};
+
+const char *js_champ_merge_errmsg(const js_champ_merge *cm)
+{
+    return cm ? cm->err : "out of memory";
+}
+
+static int cm_fail(js_champ_merge *cm, int rc, const char *what)
+{
+    if (rc == JS_ENOMEM)
+        snprintf(cm->err, sizeof cm->err, "out of memory");
+    else if (cm->heads.err == JS_EIO)
+        snprintf(cm->err, sizeof cm->err, "champions: %s: %s", cm->dir,
+                 strerror(cm->heads.saved_errno));
+    else
+        snprintf(cm->err, sizeof cm->err, "champions: %s", what);
+    return rc;
+}
+
+int js_champ_merge_new(js_champ_merge **out, const char *dir, uint32_t min_df,
+                       uint32_t size, const uint32_t *body_lens,
+                       const uint32_t *head_lens, uint32_t nsections,
+                       double avg_b, double avg_h)
+{
+    js_champ_merge *cm = calloc(1, sizeof *cm);
+    *out = cm;
+    if (!cm)
+        return JS_ENOMEM;
+    cm->heads = (js_spool)JS_SPOOL_INIT;
+    cm->min_df = min_df ? min_df : 1;
+    cm->nsections = nsections;
+    cm->lb = body_lens;
+    cm->lh = head_lens;
+    cm->dir = dir;
+    int rc = js_champ_ranker_init(&cm->rk, size, JS_NORM_B, JS_CHAMP_W, avg_b,
+                                  avg_h);
+    if (rc)
+        return cm_fail(cm, rc, js_strerror(rc));
+    if ((rc = js_spool_open(&cm->heads, dir)))
+        return cm_fail(cm, rc, "cannot create a temporary file");
+    if (!(cm->inv_b = malloc(((size_t)nsections + 1) * sizeof *cm->inv_b)))
+        return cm_fail(cm, JS_ENOMEM, "");
+    for (uint32_t i = 0; i < nsections; i++) {
+        /* the margin where it is used covers tb / denominator's
+         * roundings */
+        double d = js_bm25f_t(JS_NORM_B, 0, avg_b, 1, 1, body_lens[i], 0, 0);
+        float f = (float)d;
+        if ((double)f < d)
+            f = nextafterf(f, INFINITY);
+        cm->inv_b[i] = f;
+    }
+    return 0;
+}
+
+void js_champ_merge_free(js_champ_merge *cm)
+{
+    if (!cm)
+        return;
+    js_champ_ranker_free(&cm->rk);
+    js_spool_close(&cm->heads);
+    free(cm->inv_b);
+    js_buf_free(&cm->win);
+    js_buf_free(&cm->rec_term);
+    js_buf_free(&cm->tw_ids);
+    js_buf_free(&cm->tw_tfs);
+    js_buf_free(&cm->list);
+    free(cm);
+}
+
+/* Points *p at n bytes of heads from offset off, read back in windows of
+ * 64 KiB or more, not with a system call per record. */
+static int heads_get(js_champ_merge *cm, uint64_t off, size_t n,
+                     const uint8_t **p)
+{
+    js_spool *s = &cm->heads;
+    if (off < cm->win_at || off + n > cm->win_at + cm->win.len) {
+        if (off > s->total || n > s->total - off)
+            return cm_fail(cm, JS_EIO, "a temporary file is short");
+        uint64_t left = s->total - off;
+        size_t want = n > JS_SPOOL_BUF ? n : JS_SPOOL_BUF;
+        if (want > left)
+            want = (size_t)left;
+        cm->win.len = 0;
+        if (js_buf_reserve(&cm->win, want))
+            return cm_fail(cm, JS_ENOMEM, "");
+        int rc = js_spool_read_at(s, off, cm->win.p, want);
+        if (rc)
+            return cm_fail(cm, rc, "reading a temporary file");
+        cm->win.len = want;
+        cm->win_at = off;
+    }
+    *p = cm->win.p + (off - cm->win_at);
+    return 0;
+}
+
+/* Reads the header of the record at rec_at (rec_state 1), or notes that
+ * none is left (2). */
+static int read_rec(js_champ_merge *cm)
+{
+    if (cm->rec_at >= cm->heads.total) {
+        cm->rec_state = 2;
+        return 0;
+    }
+    const uint8_t *h, *t;
+    int rc = heads_get(cm, cm->rec_at, 12, &h);
+    if (rc)
+        return rc;
+    cm->rec_len = rd32(h);
+    cm->rec_n = rd32(h + 4);
+    cm->rec_last = rd32(h + 8);
+    if ((rc = heads_get(cm, cm->rec_at + 12, cm->rec_len, &t)))
+        return rc;
+    cm->rec_term.len = 0;
+    if (js_buf_put(&cm->rec_term, t, cm->rec_len))
+        return cm_fail(cm, JS_ENOMEM, "");
+    cm->rec_state = 1;
+    return 0;
+}
+
+/* Moves past the record whose header is held. */
+static void skip_rec(js_champ_merge *cm)
+{
+    cm->rec_at += 12 + (uint64_t)cm->rec_len + 8 * (uint64_t)cm->rec_n;
+    cm->rec_state = 0;
+}
+
+/* Loads the held record's entries as the twin's current piece. */
+static int load_twin(js_champ_merge *cm)
+{
+    size_t bytes = 4 * (size_t)cm->rec_n;
+    const uint8_t *p;
+    cm->tw_ids.len = cm->tw_tfs.len = 0;
+    int rc = heads_get(cm, cm->rec_at + 12 + cm->rec_len, 2 * bytes, &p);
+    if (rc)
+        return rc;
+    if (js_buf_put(&cm->tw_ids, p, bytes) ||
+        js_buf_put(&cm->tw_tfs, p + bytes, bytes))
+        return cm_fail(cm, JS_ENOMEM, "");
+    cm->tw_i = 0;
+    cm->tw_n = cm->rec_n;
+    cm->tw_more = !cm->rec_last;
+    skip_rec(cm);
+    return 0;
+}
+
+/* Finds body term's heading twin among the records (both come in term
+ * order) and loads its first piece; tw_n stays 0 without one. */
+static int find_twin(js_champ_merge *cm, const char *term, size_t len)
+{
+    cm->tw_i = cm->tw_n = 0;
+    cm->tw_more = 0;
+    for (;;) {
+        int rc;
+        if (cm->rec_state == 0 && (rc = read_rec(cm)))
+            return rc;
+        if (cm->rec_state == 2)
+            return 0;
+        size_t hl = cm->rec_term.len, k = hl < len ? hl : len;
+        int c = memcmp(cm->rec_term.p, term, k);
+        if (c == 0)
+            c = (hl > len) - (hl < len);
+        if (c > 0)
+            return 0;
+        if (c == 0)
+            return load_twin(cm);
+        skip_rec(cm);
+    }
+}
+
+/* The twin's current entry (id, tf), loading its next piece when the
+ * current one is spent; 0 when the twin has no entry left. */
+static int twin_peek(js_champ_merge *cm, uint32_t *id, uint32_t *tf, int *rc)
+{
+    *rc = 0;
+    while (cm->tw_i == cm->tw_n) {
+        if (!cm->tw_more)
+            return 0;
+        if ((*rc = read_rec(cm)) || cm->rec_state != 1)
+            return 0;
+        if ((*rc = load_twin(cm)))
+            return 0;
+    }
+    const uint32_t *ids = (const uint32_t *)(const void *)cm->tw_ids.p;
+    const uint32_t *tfs = (const uint32_t *)(const void *)cm->tw_tfs.p;
+    *id = ids[cm->tw_i];
+    *tf = tfs[cm->tw_i];
+    return 1;
+}
+
+/* Ranks a piece of the current body term, merging in its twin's entries
+ * by id; with `last`, the twin's rest too. */
+static int rank_piece(js_champ_merge *cm, const uint32_t *ids,
+                      const uint32_t *tfs, uint32_t n, int last)
+{
+    js_champ_ranker *r = &cm->rk;
+    const uint32_t *lb = cm->lb, *lh = cm->lh;
+    const float *inv = cm->inv_b;
+    int rc = 0;
+    uint32_t hid = 0, htf = 0;
+    int live = twin_peek(cm, &hid, &htf, &rc);
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t id = ids[i];
+        while (live && hid < id) {
+            js_champ_ranker_add(r, hid, 0, lb[hid], htf, lh[hid]);
+            cm->tw_i++;
+            if (!(live = twin_peek(cm, &hid, &htf, &rc)) && rc)
+                return rc;
+        }
+        uint32_t th = 0;
+        if (live && hid == id) {
+            th = htf;
+            cm->tw_i++;
+            if (!(live = twin_peek(cm, &hid, &htf, &rc)) && rc)
+                return rc;
+        } else if (js_champ_ranker_full_above(
+                              r, (double)tfs[i] * inv[id] * (1 + 1e-9))) {
+            /* most entries of a common term: a multiplication, no t */
+            js_champ_ranker_pass(r, id);
+            continue;
+        }
+        js_champ_ranker_add(r, id, tfs[i], lb[id], th, lh[id]);
+    }
+    while (last && live) {
+        js_champ_ranker_add(r, hid, 0, lb[hid], htf, lh[hid]);
+        cm->tw_i++;
+        if (!(live = twin_peek(cm, &hid, &htf, &rc)) && rc)
+            return rc;
+    }
+    return 0;
+}
+
+int js_champ_merge_piece(js_champ_merge *cm, const char *term, size_t len,
+                         const uint32_t *ids, const uint32_t *tfs, uint32_t n,
+                         int last, const uint8_t **list, size_t *list_len)
+{
+    *list = NULL;
+    *list_len = 0;
+    int rc;
+    for (uint32_t i = 0; i < n; i++) /* the lengths are indexed by them */
+        if (ids[i] >= cm->nsections)
+            return cm_fail(cm, JS_ECORRUPT, "the merge produced a section "
+                                            "beyond the count");
+    if (!cm->in_term) {
+        cm->in_term = 1;
+        cm->df = 0;
+        cm->heading = len && term[0] == 1;
+        cm->ranking = !cm->heading && (!last || n >= cm->min_df);
+        if (cm->ranking) {
+            js_champ_ranker_reset(&cm->rk);
+            if ((rc = find_twin(cm, term, len)))
+                return rc;
+        }
+    }
+    cm->df += n;
+    if (cm->heading) {
+        js_spool *s = &cm->heads;
+        js_spool_u32(s, (uint32_t)(len - 1));
+        js_spool_u32(s, n);
+        js_spool_u32(s, last ? 1 : 0);
+        js_spool_write(s, term + 1, len - 1);
+        js_spool_write(s, ids, 4 * (size_t)n);
+        if (js_spool_write(s, tfs, 4 * (size_t)n))
+            return cm_fail(cm, s->err, "writing a temporary file");
+    } else if (cm->ranking && (rc = rank_piece(cm, ids, tfs, n, last))) {
+        return rc;
+    }
+    if (!last)
+        return 0;
+    cm->in_term = 0;
+    if (!cm->ranking || cm->df < cm->min_df)
+        return 0;
+    cm->list.len = 0;
+    if ((rc = js_champ_ranker_encode(&cm->rk, &cm->list)))
+        return cm_fail(cm, rc, js_strerror(rc));
+    *list = cm->list.p;
+    *list_len = cm->list.len;
     return 0;
 }

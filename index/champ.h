@@ -74,6 +74,23 @@ void js_champ_ranker_reset(js_champ_ranker *r);
 int js_champ_ranker_add(js_champ_ranker *r, uint32_t id, uint32_t tb,
                         uint32_t lb, uint32_t th, uint32_t lh);
 
+/* Whether a section whose t is at most `bound` (and whose id is larger
+ * than every id added, as always) cannot enter the list; then
+ * js_champ_ranker_pass must count it instead of js_champ_ranker_add.
+ * Lets a caller skip computing t for most of a common term's sections. */
+static inline int js_champ_ranker_full_above(const js_champ_ranker *r,
+                                             double bound)
+{
+    return r->n == r->size && bound < r->heap[0].t;
+}
+
+/* Counts a section that cannot enter the list (see above). */
+static inline void js_champ_ranker_pass(js_champ_ranker *r, uint32_t id)
+{
+    r->sections++;
+    r->last_id = id;
+}
+
 /* Appends the term's list record (FORMAT.md) to out; the ranker keeps
  * its items until the next reset.  Returns 0, JS_ENOMEM, or JS_EINVALID
  * when no section was added. */
@@ -81,6 +98,32 @@ int js_champ_ranker_encode(js_champ_ranker *r, js_buf *out);
 
 /* Frees r's memory (not r); a zeroed ranker is fine. */
 void js_champ_ranker_free(js_champ_ranker *r);
+
+/* Ranking during the builder's merge (champ.c says how). */
+typedef struct js_champ_merge js_champ_merge;
+
+/* A ranker for the builder's merge: lists of `size` for body terms of df
+ * >= min_df, from the sections' body and heading lengths (borrowed,
+ * nsections each) and the fields' average lengths; temporary files go
+ * in dir (borrowed).  Returns 0 or an error (*out, if not NULL, holds
+ * the message; free it either way with js_champ_merge_free). */
+int js_champ_merge_new(js_champ_merge **out, const char *dir, uint32_t min_df,
+                       uint32_t size, const uint32_t *body_lens,
+                       const uint32_t *head_lens, uint32_t nsections,
+                       double avg_b, double avg_h);
+
+/* One piece of a term, as the merge yields them (js_accum_chunk_fn).  At
+ * a body term's last piece, when it gets a list, *list / *list_len are
+ * its record (valid until the next call), else NULL / 0.  Returns 0 or
+ * JS_ENOMEM / JS_EIO with the message in js_champ_merge_errmsg. */
+int js_champ_merge_piece(js_champ_merge *cm, const char *term, size_t len,
+                         const uint32_t *ids, const uint32_t *tfs, uint32_t n,
+                         int last, const uint8_t **list, size_t *list_len);
+
+const char *js_champ_merge_errmsg(const js_champ_merge *cm);
+
+/* Frees cm; NULL is fine. */
+void js_champ_merge_free(js_champ_merge *cm);
 
 /* The part's header: n lists of `size` for terms of df >= min_df, ranked
  * for b and heading weight w. */

@@ -300,32 +300,6 @@ int js_file_create(js_file_writer **out, const char *dir, char *err,
     return 0;
 }
 
-int js_file_read_part(js_file_writer *w, uint32_t id, uint64_t off, void *p,
-                      size_t n)
-{
-    if (id < 1 || id > JS_PART_MAX || off > w->parts[id].len ||
-        n > w->parts[id].len - off)
-        return JS_EINVALID;
-    uint64_t at = w->parts[id].off + off;
-    if (at + n > w->off - w->blen && flush_buf(w))
-        return JS_EIO;
-    uint8_t *d = p;
-    while (n) {
-        ssize_t r = pread(w->fd, d, n, (off_t)at);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            snprintf(w->err, sizeof w->err, "%s: read failed: %s", w->tmp,
-                     r < 0 ? strerror(errno) : "end of file");
-            return JS_EIO;
-        }
-        d += r;
-        at += (uint64_t)r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
 int js_file_begin_part(js_file_writer *w, uint32_t id)
 {
     if (w->cur || id < 1 || id > JS_PART_MAX || w->parts[id].done)

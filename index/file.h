@@ -61,13 +61,6 @@ typedef struct js_file_writer js_file_writer;
 int js_file_create(js_file_writer **out, const char *dir, char *err,
                    size_t errlen);
 
-/* Reads back n bytes at offset off of part id as written so far (the
- * open part or a finished one), writing out the buffer first if they
- * reach into it.  Returns 0, JS_EINVALID for a range outside what the
- * part holds, or JS_EIO (message: js_file_errmsg). */
-int js_file_read_part(js_file_writer *w, uint32_t id, uint64_t off, void *p,
-                      size_t n);
-
 /* Starts part `id` (1..JS_PART_MAX, each once) at the current end of the
  * file; the bytes written until js_file_end_part belong to it.  Returns 0
  * or JS_EINVALID. */
