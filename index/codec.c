@@ -332,7 +332,7 @@ static int put_block(js_postings_writer *w, js_buf *out)
     const uint32_t cnt = w->n;
     const size_t block_off = out->len;
     uint32_t bmax_tf = 0;
-    float bmax_norm = 0;
+    double bmax_t = 0;
     const int norms = w->any_lens && w->avg > 0;
     int rc;
     if (grow(&w->tmp, &w->tmp_cap, cnt > w->npos ? cnt : w->npos))
@@ -345,12 +345,13 @@ static int put_block(js_postings_writer *w, js_buf *out)
         w->tmp[i] = w->tfs[i] - 1;
         if (w->tfs[i] > bmax_tf)
             bmax_tf = w->tfs[i];
-        if (norms) {
-            float t = js_norm_bound(w->tfs[i], w->lens[i], w->avg);
-            if (t > bmax_norm)
-                bmax_norm = t;
+        if (norms) { /* rounded up once, below: the same float */
+            double t = js_norm_t(w->tfs[i], w->lens[i], w->avg);
+            if (t > bmax_t)
+                bmax_t = t;
         }
     }
+    float bmax_norm = js_norm_up(bmax_t);
     if ((rc = js_svb_put(out, w->tmp, cnt, JS_SVB_0124, 0)))
         return rc;
     if (w->has_pos) {

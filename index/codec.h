@@ -41,15 +41,27 @@ static inline double js_norm_avg(uint64_t units, uint64_t sections)
     return avg > 0 ? avg : 1;
 }
 
-/* t for JS_NORM_B as a float never below the exact (double) value, so
- * that a stored bound never undercuts a score computed in double. */
-static inline float js_norm_bound(uint32_t tf, uint32_t len, double avg)
+/* t for JS_NORM_B, in double. */
+static inline double js_norm_t(uint32_t tf, uint32_t len, double avg)
 {
-    double d = (double)tf / (1.0 - JS_NORM_B + JS_NORM_B * (double)len / avg);
+    return (double)tf / (1.0 - JS_NORM_B + JS_NORM_B * (double)len / avg);
+}
+
+/* d as a float never below it.  Monotone, so the largest of several t
+ * can be rounded once (the writer does, per block). */
+static inline float js_norm_up(double d)
+{
     float f = (float)d;
     if ((double)f < d)
         f = nextafterf(f, INFINITY);
     return f;
+}
+
+/* t for JS_NORM_B as a float never below the exact (double) value, so
+ * that a stored bound never undercuts a score computed in double. */
+static inline float js_norm_bound(uint32_t tf, uint32_t len, double avg)
+{
+    return js_norm_up(js_norm_t(tf, len, avg));
 }
 
 /* BM25F's pseudo-frequency (src/match.h): t = tb / (1 - b + b lb /

@@ -102,6 +102,7 @@ static const char *fuzz_index_build(void)
 
     js_build_options o = JS_BUILD_OPTIONS_INIT;
     o.block_size = 4;
+    o.champion_df = 3; /* lists for most terms: one-term queries use them */
     o.threads = 1;
     o.memory_mib = 16;
     js_builder *b = NULL;

@@ -18,8 +18,10 @@
  *      - the ranking is not ordered (strict hits by score, then partial
  *        hits by score), or partial hits appear with JS_SEARCH_NO_PARTIAL;
  *      - the strict hits differ between the search with partial fallback,
- *        the one without, and the exhaustive one (JS_SEARCH_EXACT_TOTAL):
- *        top-k pruning and the fallback must not change what ranks.
+ *        the one without, the exhaustive one (JS_SEARCH_EXACT_TOTAL) and
+ *        the one that walks postings where a champion list would answer
+ *        (JS_SEARCH_NO_CHAMPIONS): top-k pruning, the fallback and the
+ *        lists must not change what ranks.
  */
 #include <math.h>
 #include <stdint.h>
@@ -198,8 +200,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         o2.flags |= JS_SEARCH_NO_PARTIAL;
         js_search_options o3 = o;
         o3.flags |= JS_SEARCH_EXACT_TOTAL;
-        const js_search_options *alt[2] = {&o2, &o3};
-        for (int a = 0; a < 2; a++) {
+        js_search_options o5 = o;
+        o5.flags |= JS_SEARCH_NO_CHAMPIONS;
+        const js_search_options *alt[3] = {&o2, &o3, &o5};
+        for (int a = 0; a < 3; a++) {
             js_results *r2 = NULL;
             if (js_search(&r2, ix, q, qlen, alt[a]) != 0)
                 FUZZ_FAIL("search %d failed: %s", a, js_results_errmsg(r2));
