@@ -894,6 +894,18 @@ static int term_piece(merge_ctx *m, const char *term, size_t len,
     return 0;
 }
 
+/* Ranks a piece for the champion lists on the merging thread (champ.h);
+ * *list is the term's list at its last piece, or NULL.  Returns 0 or the
+ * builder's error. */
+static int champ_piece(merge_ctx *m, const char *term, size_t len,
+                       const uint32_t *ids, const uint32_t *tfs, uint32_t n,
+                       int last, const uint8_t **list, size_t *list_len)
+{
+    int rc = js_champ_merge_piece(m->cm, term, len, ids, tfs, n, last, list,
+                                  list_len);
+    return rc ? fail(m->b, rc, "%s", js_champ_merge_errmsg(m->cm)) : 0;
+}
+
 /* Piece callback of the one-thread merge. */
 static int on_piece(void *ctx, const char *term, size_t len,
                     const uint32_t *ids, const uint32_t *tfs,
@@ -904,10 +916,9 @@ static int on_piece(void *ctx, const char *term, size_t len,
     char msg[sizeof b->err];
     const uint8_t *list;
     size_t list_len;
-    int rc = js_champ_merge_piece(m->cm, term, len, ids, tfs, n, last, &list,
-                                  &list_len);
+    int rc = champ_piece(m, term, len, ids, tfs, n, last, &list, &list_len);
     if (rc)
-        return fail(b, rc, "%s", js_champ_merge_errmsg(m->cm));
+        return rc;
     rc = term_piece(m, term, len, ids, tfs, positions, n, last, list,
                     list_len, msg, sizeof msg);
     if (rc)
@@ -931,10 +942,9 @@ static int on_piece_queued(void *ctx, const char *term, size_t len,
     js_builder *b = m->b;
     const uint8_t *list;
     size_t list_len;
-    int rc = js_champ_merge_piece(m->cm, term, len, ids, tfs, n, last, &list,
-                                  &list_len);
+    int rc = champ_piece(m, term, len, ids, tfs, n, last, &list, &list_len);
     if (rc)
-        return fail(b, rc, "%s", js_champ_merge_errmsg(m->cm));
+        return rc;
     uint64_t np = 0;
     if (positions)
         for (uint32_t i = 0; i < n; i++)

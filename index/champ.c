@@ -19,7 +19,6 @@
 #include "champ.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -380,11 +379,8 @@ int js_champ_merge_new(js_champ_merge **out, const char *dir, uint32_t min_df,
     for (uint32_t i = 0; i < nsections; i++) {
         /* the margin where it is used covers tb / denominator's
          * roundings */
-        double d = js_bm25f_t(JS_NORM_B, 0, avg_b, 1, 1, body_lens[i], 0, 0);
-        float f = (float)d;
-        if ((double)f < d)
-            f = nextafterf(f, INFINITY);
-        cm->inv_b[i] = f;
+        cm->inv_b[i] = js_norm_up(
+            js_bm25f_t(JS_NORM_B, 0, avg_b, 1, 1, body_lens[i], 0, 0));
     }
     return 0;
 }

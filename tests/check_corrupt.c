@@ -211,6 +211,40 @@ START_TEST(test_damage_everywhere)
 }
 END_TEST
 
+/* build_file, then opens the index (*ix) and checks it is clean. */
+static unsigned char *build_clean(const char *name, char **dir,
+                                  char path[600], size_t *n, js_index **ix)
+{
+    unsigned char *buf = build_file(name, dir, path, n);
+    *ix = NULL;
+    ck_assert_int_eq(js_index_open(ix, *dir), 0);
+    ck_assert_int_eq(js_index_check(*ix), 0);
+    return buf;
+}
+
+/* Writes the damaged buf (n bytes) over the index at path; it must
+ * still open and search (hits or JS_ECORRUPT), and `check` must fail
+ * with a message holding `needle`.  Frees buf and removes dir. */
+static void expect_check_fails(char *dir, const char *path,
+                               unsigned char *buf, size_t n,
+                               const char *needle)
+{
+    spit(path, buf, n);
+    js_index *ix = NULL;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    js_results *r = NULL;
+    int rc = js_search(&r, ix, "山", strlen("山"), NULL);
+    ck_assert(rc == 0 || rc == JS_ECORRUPT);
+    js_results_free(r);
+    ck_assert_int_eq(js_index_check(ix), JS_ECORRUPT);
+    ck_assert_msg(strstr(js_index_errmsg(ix), needle) != NULL, "%s",
+                  js_index_errmsg(ix));
+    js_index_close(ix);
+    free(buf);
+    tu_remove_dir(dir);
+    free(dir);
+}
+
 /* A skip table norm set too low, its crc made right again: nothing on
  * the way to the bytes notices, and block-max search could skip the
  * block's best hit; `check` must recompute the norm and say so. */
@@ -218,10 +252,8 @@ START_TEST(test_low_norm)
 {
     char *dir, path[600];
     size_t n;
-    unsigned char *buf = build_file("lownorm", &dir, path, &n);
-    js_index *ix = NULL;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
-    ck_assert_int_eq(js_index_check(ix), 0);
+    js_index *ix;
+    unsigned char *buf = build_clean("lownorm", &dir, path, &n, &ix);
     js_postings_cursor c;
     js_term_info info;
     ck_assert_int_eq(js_index_postings(ix, "山", strlen("山"), &info, &c), 0);
@@ -238,15 +270,7 @@ START_TEST(test_low_norm)
     uint32_t crc = (uint32_t)crc32(0, buf + table, (uInt)tlen);
     for (int i = 0; i < 4; i++)
         buf[table + tlen + i] = (unsigned char)(crc >> (8 * i));
-    spit(path, buf, n);
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
-    ck_assert_int_eq(js_index_check(ix), JS_ECORRUPT);
-    ck_assert_msg(strstr(js_index_errmsg(ix), "score bound") != NULL, "%s",
-                  js_index_errmsg(ix));
-    js_index_close(ix);
-    free(buf);
-    tu_remove_dir(dir);
-    free(dir);
+    expect_check_fails(dir, path, buf, n, "score bound");
 }
 END_TEST
 
@@ -257,10 +281,8 @@ START_TEST(test_wrong_champion)
 {
     char *dir, path[600];
     size_t n;
-    unsigned char *buf = build_file("champ", &dir, path, &n);
-    js_index *ix = NULL;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
-    ck_assert_int_eq(js_index_check(ix), 0);
+    js_index *ix;
+    unsigned char *buf = build_clean("champ", &dir, path, &n, &ix);
     js_term_info info;
     ck_assert_int_eq(js_lexicon_lookup(ix->lex, "山", strlen("山"), &info), 0);
     ck_assert_uint_ge(info.df, JS_CHAMP_MIN_DF); /* the corpus gives it one */
@@ -279,19 +301,7 @@ START_TEST(test_wrong_champion)
     crc = (uint32_t)crc32(crc, buf + at + 16, dlen);
     for (int i = 0; i < 4; i++)
         buf[at + 12 + i] = (unsigned char)(crc >> (8 * i));
-    spit(path, buf, n);
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
-    js_results *r = NULL;
-    int rc = js_search(&r, ix, "山", strlen("山"), NULL);
-    ck_assert(rc == 0 || rc == JS_ECORRUPT);
-    js_results_free(r);
-    ck_assert_int_eq(js_index_check(ix), JS_ECORRUPT);
-    ck_assert_msg(strstr(js_index_errmsg(ix), "champions") != NULL, "%s",
-                  js_index_errmsg(ix));
-    js_index_close(ix);
-    free(buf);
-    tu_remove_dir(dir);
-    free(dir);
+    expect_check_fails(dir, path, buf, n, "champions");
 }
 END_TEST
 
