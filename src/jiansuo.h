@@ -195,7 +195,11 @@ typedef struct js_section {
                                 one; path[depth-1] is heading (depth 0 for
                                 the text before the first heading) */
     size_t depth;
-    const char *body; /* UTF-8 body text, NUL-terminated */
+    const char *body; /* body text, NUL-terminated: UTF-8, except that
+                         bytes of invalid UTF-8 in a UTF-8 source are
+                         passed through unchanged (a warning names their
+                         offset; the text pipeline treats them as
+                         separators) */
     size_t body_len;
     uint64_t start, end; /* byte range of the section in the document's
                             decoded (UTF-8) text */

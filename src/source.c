@@ -343,7 +343,9 @@ int js_source_line(js_source *src, const char **line, size_t *len)
     for (;;) {
         char *start = src->buf + src->pos;
         size_t avail = src->len - src->pos;
-        size_t lim = avail < JS_LINE_MAX_BYTES ? avail : JS_LINE_MAX_BYTES;
+        /* one byte past the limit: a line of exactly the limit ends
+         * there */
+        size_t lim = avail <= JS_LINE_MAX_BYTES ? avail : JS_LINE_MAX_BYTES + 1;
         size_t i = scan;
         while (i < lim && start[i] != '\n' && start[i] != '\r')
             i++;
@@ -352,7 +354,7 @@ int js_source_line(js_source *src, const char **line, size_t *len)
             found = 0; /* a \r at the end: \r\n may be split */
             i = i > 0 ? i - 1 : 0;
         }
-        if (!found && avail < JS_LINE_MAX_BYTES && !src->eof) {
+        if (!found && avail <= JS_LINE_MAX_BYTES && !src->eof) {
             scan = i;
             int r = fill(src);
             if (r < 0)
@@ -367,7 +369,7 @@ int js_source_line(js_source *src, const char **line, size_t *len)
             term = (start[i] == '\r' && i + 1 < avail && start[i + 1] == '\n')
                        ? 2
                        : 1;
-        } else if (avail > JS_LINE_MAX_BYTES || (avail == JS_LINE_MAX_BYTES && !src->eof)) {
+        } else if (avail > JS_LINE_MAX_BYTES) {
             n = js_utf8_floor(start, avail, JS_LINE_MAX_BYTES);
             if (n == 0)
                 n = JS_LINE_MAX_BYTES;
@@ -378,6 +380,7 @@ int js_source_line(js_source *src, const char **line, size_t *len)
         }
         if (!src->in_long_line)
             src->lineno++;
+        /* cut for length: no terminator, and input left after it */
         if (term == 0 && n < avail) {
             if (!src->long_reported) {
                 src->long_reported = 1;

@@ -11,6 +11,7 @@
 #include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
@@ -301,44 +302,82 @@ START_TEST(test_gzip_and_truncated)
 END_TEST
 
 /* A line longer than JS_LINE_MAX_BYTES comes back in pieces on character
- * boundaries, each piece counted as the same line, with one warning. */
+ * boundaries, each piece counted as the same line, with one warning;
+ * from memory or from a file (whose buffer can fill to exactly the
+ * limit: a line of one-byte characters was then taken for a complete
+ * last line, without a warning, and its rest counted as line 2), with a
+ * line after it or ending the input. */
+typedef struct {
+    const char *ch; /* the character repeated */
+    int from_file, tail;
+    size_t chars;   /* 0: the limit's worth and 1,000 more */
+    int pieces;     /* the line comes back in this many */
+} long_case;
+
+static const long_case long_cases[] = {
+    {"長", 0, 1, 0, 2}, {"長", 1, 1, 0, 2}, {"a", 0, 1, 0, 2},
+    {"a", 1, 1, 0, 2},  {"長", 1, 0, 0, 2}, {"a", 1, 0, 0, 2},
+    {"a", 0, 0, 0, 2},
+    /* exactly the limit: one piece, no warning */
+    {"a", 1, 1, JS_LINE_MAX_BYTES, 1}, {"a", 1, 0, JS_LINE_MAX_BYTES, 1},
+    {"a", 0, 1, JS_LINE_MAX_BYTES, 1}, {"a", 1, 1, JS_LINE_MAX_BYTES + 1, 2},
+};
+
 START_TEST(test_long_line_pieces)
 {
-    size_t chars = JS_LINE_MAX_BYTES / 3 + 1000;
-    size_t len = chars * 3 + 6;
+    const long_case *c = &long_cases[_i];
+    size_t cl = strlen(c->ch);
+    size_t chars = c->chars ? c->chars : JS_LINE_MAX_BYTES / cl + 1000;
+    size_t len = chars * cl + (c->tail ? 4 : 0);
     char *data = malloc(len);
     for (size_t i = 0; i < chars; i++)
-        memcpy(data + 3 * i, "長", 3);
-    memcpy(data + chars * 3, "\nok\n", 4);
-    len = chars * 3 + 4;
+        memcpy(data + cl * i, c->ch, cl);
+    if (c->tail)
+        memcpy(data + chars * cl, "\nok\n", 4);
+    int fd = -1;
+    if (c->from_file) {
+        char path[] = "/tmp/jiansuo-long-XXXXXX";
+        fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        unlink(path);
+        ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+        ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+    }
     js_ingest_stats st = {0};
     warnings w = {{0}, 0};
     js_sink *k = js_sink_new(collect, &w, &st);
     js_sink_begin_file(k, "long.txt", NULL, NULL);
     js_source *src;
-    ck_assert_int_eq(js_source_open(&src, "long.txt", -1, data, len, NULL, k),
+    ck_assert_int_eq(js_source_open(&src, "long.txt", fd,
+                                    c->from_file ? NULL : data,
+                                    c->from_file ? 0 : len, NULL, k),
                      0);
     const char *line;
     size_t n, total = 0;
-    int pieces = 0;
+    int pieces = 0, ok = 0;
     while (js_source_line(src, &line, &n) == 1) {
         if (!strcmp(line, "ok")) {
             ck_assert_uint_eq(js_source_lineno(src), 2);
-            ck_assert_uint_eq(js_source_offset(src), chars * 3 + 1);
+            ck_assert_uint_eq(js_source_offset(src), chars * cl + 1);
+            ok = 1;
             continue;
         }
-        ck_assert_uint_eq(js_source_lineno(src), 1);
-        ck_assert_uint_eq(n % 3, 0);
+        ck_assert_msg(js_source_lineno(src) == 1, "case %d: a piece on line "
+                      "%llu", _i, (unsigned long long)js_source_lineno(src));
+        ck_assert_uint_eq(n % cl, 0);
         ck_assert_uint_le(n, JS_LINE_MAX_BYTES);
         total += n;
-        pieces++;
+        pieces += n > 0;
     }
-    ck_assert_uint_eq(total, chars * 3);
-    ck_assert_int_eq(pieces, 2);
-    ck_assert_int_eq(w.n, 1);
+    ck_assert_uint_eq(total, chars * cl);
+    ck_assert_int_eq(pieces, c->pieces);
+    ck_assert_int_eq(ok, c->tail);
+    ck_assert_msg(w.n == (c->pieces > 1), "case %d: %d warnings", _i, w.n);
     js_source_close(src);
     js_sink_free(k);
     free(data);
+    if (fd >= 0)
+        close(fd);
 }
 END_TEST
 
@@ -384,7 +423,8 @@ static Suite *source_suite(void)
     tcase_add_test(tc, test_binary_and_garbage);
     tcase_add_test(tc, test_line_endings);
     tcase_add_test(tc, test_gzip_and_truncated);
-    tcase_add_test(tc, test_long_line_pieces);
+    tcase_add_loop_test(tc, test_long_line_pieces, 0,
+                        sizeof long_cases / sizeof *long_cases);
     tcase_add_test(tc, test_chunks_cover_text);
     suite_add_tcase(s, tc);
     return s;
