@@ -73,6 +73,33 @@ static inline int js_buf_u16(js_buf *b, uint16_t v)
     return js_buf_put(b, x, 2);
 }
 
+/* Little-endian loads and stores at p, for records whose bounds the
+ * caller has checked (js_rd checks them itself). */
+static inline uint32_t js_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+static inline uint64_t js_le64(const uint8_t *p)
+{
+    return js_le32(p) | ((uint64_t)js_le32(p + 4) << 32);
+}
+
+static inline void js_put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static inline void js_put_le64(uint8_t *p, uint64_t v)
+{
+    js_put_le32(p, (uint32_t)v);
+    js_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
 static inline int js_buf_u32(js_buf *b, uint32_t v)
 {
     uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),

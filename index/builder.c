@@ -804,10 +804,8 @@ static int finish_list(merge_ctx *m, const uint8_t *list, size_t len,
                        char *msg, size_t msglen)
 {
     uint8_t e[16];
-    uint64_t v[2] = {m->postings_off, m->ch_lists.total};
-    for (int k = 0; k < 2; k++)
-        for (int i = 0; i < 8; i++)
-            e[8 * k + i] = (uint8_t)(v[k] >> (8 * i));
+    js_put_le64(e, m->postings_off);
+    js_put_le64(e + 8, m->ch_lists.total);
     m->ch_table_crc = (uint32_t)crc32(m->ch_table_crc, e, sizeof e);
     if (js_spool_write(&m->ch_table, e, sizeof e))
         return spool_msg(&m->ch_table, "champions", m->b->run_dir, msg,

@@ -173,20 +173,6 @@ void js_champ_put_header(js_buf *head, js_buf *tail, const js_champ_header *h,
     js_buf_u32(tail, crc);
 }
 
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
 int js_champs_open(js_champs *c, const uint8_t *p, size_t len,
                    uint64_t postings_len, char *err, size_t errlen)
 {
@@ -196,20 +182,20 @@ int js_champs_open(js_champs *c, const uint8_t *p, size_t len,
         return JS_ECORRUPT;
     }
     js_champ_header h;
-    h.n = rd32(p);
-    h.size = rd32(p + 4);
-    h.min_df = rd32(p + 8);
-    uint64_t bb = rd64(p + 16), ww = rd64(p + 24);
+    h.n = js_le32(p);
+    h.size = js_le32(p + 4);
+    h.min_df = js_le32(p + 8);
+    uint64_t bb = js_le64(p + 16), ww = js_le64(p + 24);
     memcpy(&h.b, &bb, sizeof h.b);
     memcpy(&h.w, &ww, sizeof h.w);
     uint64_t tlen = (uint64_t)h.n * 16;
-    if (h.size == 0 || h.size > JS_CHAMP_MAX_SIZE || rd32(p + 12) != 0 ||
+    if (h.size == 0 || h.size > JS_CHAMP_MAX_SIZE || js_le32(p + 12) != 0 ||
         tlen > len - JS_CHAMP_HEADER - 4) {
         snprintf(err, errlen, "the champions part has a bad header");
         return JS_ECORRUPT;
     }
     size_t hl = JS_CHAMP_HEADER + (size_t)tlen;
-    if ((uint32_t)crc32(0L, p, (uInt)hl) != rd32(p + hl)) {
+    if ((uint32_t)crc32(0L, p, (uInt)hl) != js_le32(p + hl)) {
         snprintf(err, errlen, "the champions part's table fails its "
                               "checksum");
         return JS_ECORRUPT;
@@ -222,8 +208,8 @@ int js_champs_open(js_champs *c, const uint8_t *p, size_t len,
      * each at least a record header long */
     uint64_t prev_off = 0, prev_list = 0;
     for (uint32_t i = 0; i < h.n; i++) {
-        uint64_t po = rd64(c->table + 16 * (size_t)i);
-        uint64_t lo = rd64(c->table + 16 * (size_t)i + 8);
+        uint64_t po = js_le64(c->table + 16 * (size_t)i);
+        uint64_t lo = js_le64(c->table + 16 * (size_t)i + 8);
         if ((i && po <= prev_off) || po >= postings_len ||
             (i == 0 && lo != 0) || (i && lo < prev_list + 16) ||
             lo > c->lists_len - 16 || c->lists_len < 16) {
@@ -245,9 +231,9 @@ void js_champs_entry(const js_champs *c, uint32_t i, uint64_t *postings_off,
                      const uint8_t **list, size_t *len)
 {
     const uint8_t *e = c->table + 16 * (size_t)i;
-    uint64_t lo = rd64(e + 8);
-    uint64_t hi = i + 1 < c->h.n ? rd64(e + 24) : c->lists_len;
-    *postings_off = rd64(e);
+    uint64_t lo = js_le64(e + 8);
+    uint64_t hi = i + 1 < c->h.n ? js_le64(e + 24) : c->lists_len;
+    *postings_off = js_le64(e);
     *list = c->lists + lo;
     *len = (size_t)(hi - lo);
 }
@@ -258,7 +244,7 @@ int js_champs_find(const js_champs *c, uint64_t offset, const uint8_t **list,
     uint32_t lo = 0, hi = c->h.n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        uint64_t po = rd64(c->table + 16 * (size_t)mid);
+        uint64_t po = js_le64(c->table + 16 * (size_t)mid);
         if (po < offset) {
             lo = mid + 1;
         } else if (po > offset) {
@@ -277,13 +263,13 @@ int js_champ_decode(const uint8_t *p, size_t len, size_t room, uint32_t size,
 {
     if (len < 16 || room < len)
         return JS_ECORRUPT;
-    uint32_t sections = rd32(p), n = rd32(p + 4), dlen = rd32(p + 8);
+    uint32_t sections = js_le32(p), n = js_le32(p + 4), dlen = js_le32(p + 8);
     if (n == 0 || n > size || n > JS_CHAMP_MAX_SIZE || sections < n ||
         (n < size && sections != n) || (uint64_t)dlen + 16 != len)
         return JS_ECORRUPT;
     const uint8_t *d = p + 16;
     uint32_t crc = (uint32_t)crc32(0L, p, 12);
-    if ((uint32_t)crc32(crc, d, dlen) != rd32(p + 12))
+    if ((uint32_t)crc32(crc, d, dlen) != js_le32(p + 12))
         return JS_ECORRUPT;
     size_t k = js_svb_take(d, dlen, room - 16, out->id, n, JS_SVB_DELTA, 0);
     if (!k)
@@ -438,9 +424,9 @@ static int read_rec(js_champ_merge *cm)
     int rc = heads_get(cm, cm->rec_at, 12, &h);
     if (rc)
         return rc;
-    cm->rec_len = rd32(h);
-    cm->rec_n = rd32(h + 4);
-    cm->rec_last = rd32(h + 8);
+    cm->rec_len = js_le32(h);
+    cm->rec_n = js_le32(h + 4);
+    cm->rec_last = js_le32(h + 8);
     if ((rc = heads_get(cm, cm->rec_at + 12, cm->rec_len, &t)))
         return rc;
     cm->rec_term.len = 0;

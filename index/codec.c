@@ -88,20 +88,6 @@
  * Small helpers
  * ------------------------------------------------------------------- */
 
-static inline uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static inline void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 /* Returns zlib's crc32 of p[0..n), for any size_t n (crc32() itself takes
  * a uInt length). */
 static uint32_t crc_bytes(const uint8_t *p, size_t n)
@@ -368,16 +354,16 @@ static int put_block(js_postings_writer *w, js_buf *out)
         if ((rc = js_svb_put(out, w->tmp, w->npos, JS_SVB_1234, 0)))
             return rc;
     }
-    put32(out->p + block_off,
+    js_put_le32(out->p + block_off,
           crc_bytes(out->p + block_off + 4, out->len - block_off - 4));
     uint64_t end = w->blocks_len + (out->len - block_off);
     if (end > UINT32_MAX)
         return JS_EINVALID;
     uint8_t e[SKIP_ENTRY];
-    put32(e, w->ids[cnt - 1]);
-    put32(e + 4, (uint32_t)end);
-    put32(e + 8, bmax_tf);
-    put32(e + 12, f32_bits(bmax_norm));
+    js_put_le32(e, w->ids[cnt - 1]);
+    js_put_le32(e + 4, (uint32_t)end);
+    js_put_le32(e + 8, bmax_tf);
+    js_put_le32(e + 12, f32_bits(bmax_norm));
     if (js_buf_put(&w->table, e, SKIP_ENTRY))
         return JS_ENOMEM;
     w->blocks_len = end;
@@ -546,7 +532,7 @@ static inline const uint8_t *skip_entry(const js_postings_cursor *c, uint32_t b)
 
 static inline uint32_t skip_last(const js_postings_cursor *c, uint32_t b)
 {
-    return get32(skip_entry(c, b));
+    return js_le32(skip_entry(c, b));
 }
 
 /* Entries in block b (< nblocks). */
@@ -559,9 +545,9 @@ static inline uint32_t block_count(const js_postings_cursor *c, uint32_t b)
 static void set_block_meta(js_postings_cursor *c, uint32_t b)
 {
     const uint8_t *e = skip_entry(c, b);
-    c->block_last_id = get32(e);
-    c->block_max_tf = get32(e + 8);
-    c->block_max_norm = bits_f32(get32(e + 12));
+    c->block_last_id = js_le32(e);
+    c->block_max_tf = js_le32(e + 8);
+    c->block_max_norm = bits_f32(js_le32(e + 12));
 }
 
 float js_postings_max_norm(const js_postings_cursor *c)
@@ -570,7 +556,7 @@ float js_postings_max_norm(const js_postings_cursor *c)
     if (c->block_loaded < 0 || c->nblocks < 2)
         return 0;
     for (uint32_t b = 0; b < c->nblocks; b++) {
-        float t = bits_f32(get32(skip_entry(c, b) + 12));
+        float t = bits_f32(js_le32(skip_entry(c, b) + 12));
         if (t > m)
             m = t;
     }
@@ -650,16 +636,16 @@ int js_postings_open_ex(js_postings_cursor *c, const uint8_t *data,
         c->blocks = data;
         c->blocks_len = len - (size_t)tlen - 4;
         if (!table_checked &&
-            get32(table + tlen) != crc_bytes(table, (size_t)tlen))
+            js_le32(table + tlen) != crc_bytes(table, (size_t)tlen))
             return JS_ECORRUPT;
         uint64_t prev_end = 0;
         uint32_t prev_last = 0;
         for (uint32_t b = 0; !table_checked && b < c->nblocks; b++) {
             const uint8_t *e = table + (size_t)b * SKIP_ENTRY;
-            uint32_t last = get32(e);
-            uint64_t end = get32(e + 4);
-            uint32_t max_tf = get32(e + 8);
-            float norm = bits_f32(get32(e + 12));
+            uint32_t last = js_le32(e);
+            uint64_t end = js_le32(e + 4);
+            uint32_t max_tf = js_le32(e + 8);
+            float norm = bits_f32(js_le32(e + 12));
             uint32_t cnt = block_count(c, b);
             /* block b holds cnt distinct ids in (prev_last, last], or in
              * [0, last] for block 0 */
@@ -691,17 +677,17 @@ static int load_block(js_postings_cursor *c)
     const int multi = c->nblocks > 1;
     if (multi) { /* offsets were validated by open */
         const uint8_t *e = skip_entry(c, b);
-        end = get32(e + 4);
-        want_last = get32(e);
-        want_max_tf = get32(e + 8);
+        end = js_le32(e + 4);
+        want_last = js_le32(e);
+        want_max_tf = js_le32(e + 8);
         if (b > 0) {
-            start = get32(e - SKIP_ENTRY + 4);
-            prev = get32(e - SKIP_ENTRY);
+            start = js_le32(e - SKIP_ENTRY + 4);
+            prev = js_le32(e - SKIP_ENTRY);
         }
     }
     const uint8_t *p = c->blocks + start;
     size_t n = end - start;
-    if (n < 4 || get32(p) != crc_bytes(p + 4, n - 4))
+    if (n < 4 || js_le32(p) != crc_bytes(p + 4, n - 4))
         return corrupt(c);
     p += 4;
     n -= 4;

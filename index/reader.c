@@ -39,18 +39,6 @@ const char *js_index_errmsg(const js_index *ix) { return ix ? ix->err : ""; }
 
 const char *js_index_part_name(unsigned id) { return js_part_name(id); }
 
-static uint32_t rd32(const uint8_t *p)
-{
-    js_rd r = js_rd_make(p, 4);
-    return js_rd_u32(&r);
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    js_rd r = js_rd_make(p, 8);
-    return js_rd_u64(&r);
-}
-
 void js_index_section(const js_index *ix, uint32_t id, js_section_rec *out)
 {
     js_rd r = js_rd_make(ix->sections + (size_t)id * SECTION_REC, SECTION_REC);
@@ -80,8 +68,8 @@ static int split_strings(const char *s, uint64_t len, const char **out[],
 
 int js_index_document(const js_index *ix, uint32_t id, js_doc_rec *out)
 {
-    uint64_t a = rd64(ix->doc_offsets + 8 * (size_t)id);
-    uint64_t b = rd64(ix->doc_offsets + 8 * ((size_t)id + 1));
+    uint64_t a = js_le64(ix->doc_offsets + 8 * (size_t)id);
+    uint64_t b = js_le64(ix->doc_offsets + 8 * ((size_t)id + 1));
     js_rd r = js_rd_make(ix->doc_strings + a, (size_t)(b - a));
     uint64_t src = js_rd_varint(&r);
     if (r.bad || src >= ix->nsources)
@@ -89,8 +77,8 @@ int js_index_document(const js_index *ix, uint32_t id, js_doc_rec *out)
     const char **d[3] = {&out->title, &out->id, &out->metadata};
     if (split_strings((const char *)r.p, js_rd_left(&r), d, 3))
         return JS_ECORRUPT;
-    a = rd64(ix->src_offsets + 8 * (size_t)src);
-    b = rd64(ix->src_offsets + 8 * ((size_t)src + 1));
+    a = js_le64(ix->src_offsets + 8 * (size_t)src);
+    b = js_le64(ix->src_offsets + 8 * ((size_t)src + 1));
     const char **f[3] = {&out->source, &out->format, &out->encoding};
     return split_strings((const char *)ix->src_strings + a, b - a, f, 3);
 }
@@ -101,7 +89,7 @@ static int64_t bad_offsets(const uint8_t *offs, uint32_t n, uint64_t len)
 {
     uint64_t prev = 0;
     for (uint32_t i = 0; i <= n; i++) {
-        uint64_t o = rd64(offs + 8 * (size_t)i);
+        uint64_t o = js_le64(offs + 8 * (size_t)i);
         if (o < prev || o > len || (i == 0 && o != 0) || (i == n && o != len))
             return i;
         prev = o;
@@ -214,7 +202,7 @@ static int load(js_index *ix)
     ix->nsources = nsrc;
     ix->src_offsets = js_rd_bytes(&r, 8 * ((size_t)nsrc + 1));
     ix->doc_offsets = js_rd_bytes(&r, 8 * ((size_t)nd + 1));
-    ix->src_strings_len = rd64(ix->src_offsets + 8 * (size_t)nsrc);
+    ix->src_strings_len = js_le64(ix->src_offsets + 8 * (size_t)nsrc);
     if (ix->src_strings_len > js_rd_left(&r))
         return fail(ix, JS_ECORRUPT, "the documents part has a bad size");
     ix->src_strings = js_rd_bytes(&r, (size_t)ix->src_strings_len);
@@ -525,8 +513,8 @@ int js_index_headings(const js_index *ix, uint32_t id, const char **path,
     *len = 0;
     if (id >= ix->nsections)
         return JS_ECORRUPT;
-    uint32_t a = rd32(ix->head_offsets + 4 * (size_t)id);
-    uint32_t b = rd32(ix->head_offsets + 4 * ((size_t)id + 1));
+    uint32_t a = js_le32(ix->head_offsets + 4 * (size_t)id);
+    uint32_t b = js_le32(ix->head_offsets + 4 * ((size_t)id + 1));
     if (a > b || b > ix->head_strings_len)
         return JS_ECORRUPT;
     *path = (const char *)ix->head_strings + a;
@@ -555,8 +543,8 @@ static int same_heading(void *ctx, uint32_t id, const char *path, size_t len)
  * Returns 0 or JS_ECORRUPT / JS_ENOMEM with the message set. */
 static int check_headings(js_index *ix)
 {
-    if (ix->nsections == 0 || rd32(ix->head_offsets) != 0 ||
-        rd32(ix->head_offsets + 4 * (size_t)ix->nsections) !=
+    if (ix->nsections == 0 || js_le32(ix->head_offsets) != 0 ||
+        js_le32(ix->head_offsets + 4 * (size_t)ix->nsections) !=
             ix->head_strings_len)
         return fail(ix, JS_ECORRUPT, "the headings part's offsets do not "
                     "span it");
@@ -586,9 +574,9 @@ int js_index_check(js_index *ix)
     for (uint32_t i = 0; i < ix->nsources; i++) {
         const char *a, *b, *c;
         const char **f[3] = {&a, &b, &c};
-        uint64_t o = rd64(ix->src_offsets + 8 * (size_t)i);
+        uint64_t o = js_le64(ix->src_offsets + 8 * (size_t)i);
         if (split_strings((const char *)ix->src_strings + o,
-                          rd64(ix->src_offsets + 8 * ((size_t)i + 1)) - o, f,
+                          js_le64(ix->src_offsets + 8 * ((size_t)i + 1)) - o, f,
                           3))
             return fail(ix, JS_ECORRUPT, "source %u is malformed", i);
     }
@@ -596,9 +584,9 @@ int js_index_check(js_index *ix)
         js_doc_rec d;
         if (js_index_document(ix, i, &d))
             return fail(ix, JS_ECORRUPT, "document %u is malformed", i);
-        uint64_t a = rd64(ix->doc_offsets + 8 * (size_t)i);
+        uint64_t a = js_le64(ix->doc_offsets + 8 * (size_t)i);
         js_rd r = js_rd_make(ix->doc_strings + a,
-                             rd64(ix->doc_offsets + 8 * ((size_t)i + 1)) - a);
+                             js_le64(ix->doc_offsets + 8 * ((size_t)i + 1)) - a);
         uint64_t src = js_rd_varint(&r);
         if (src != next_src && src + 1 != next_src)
             return fail(ix, JS_ECORRUPT, "document %u refers to source %llu "

@@ -249,7 +249,8 @@ static int fphrase_open(fphrase **out, const js_index *ix,
             goto out;
         }
         f->rel[i] = units[i].rel;
-        f->offset0 = info.offset;
+        if (n == 1)
+            f->offset0 = info.offset;
         df[i] = info.df;
         mtf[i] = info.max_tf;
     }
@@ -767,12 +768,6 @@ static int leaf_new(js_it **out, const js_scorer *s, const js_qunit *units,
     return 0;
 }
 
-/* a ranks before b */
-static int ranks_before(const js_scored *a, const js_scored *b)
-{
-    return a->score > b->score || (a->score == b->score && a->id < b->id);
-}
-
 int js_match_champions(js_it *it, uint32_t k, js_scored *out, uint32_t *n,
                        uint64_t *total)
 {
@@ -827,7 +822,7 @@ int js_match_champions(js_it *it, uint32_t k, js_scored *out, uint32_t *n,
     for (uint32_t i = 1; i < cl->n; i++) {
         js_scored x = all[i];
         uint32_t j = i;
-        for (; j > 0 && ranks_before(&x, &all[j - 1]); j--)
+        for (; j > 0 && js_scored_before(&x, &all[j - 1]); j--)
             all[j] = all[j - 1];
         all[j] = x;
     }

@@ -105,6 +105,13 @@ typedef struct js_scored {
     uint32_t id;
 } js_scored;
 
+/* Whether a ranks before b: a higher score, or the same and a smaller
+ * id (results never depend on the order sections were met). */
+static inline int js_scored_before(const js_scored *a, const js_scored *b)
+{
+    return a->score > b->score || (a->score == b->score && a->id < b->id);
+}
+
 /* The best k sections of a one-term query from the index's champion list
  * (index/champ.h), without walking postings.  It answers when `it` is a
  * part of one unit in both fields (not title:, not replayed), its body

@@ -40,11 +40,7 @@ typedef js_scored scored;
 /* messages go on the results (results.c) */
 #define fail js_results_fail
 
-/* a ranks before b */
-static int better(const scored *a, const scored *b)
-{
-    return a->score > b->score || (a->score == b->score && a->id < b->id);
-}
+#define better js_scored_before
 
 /* Min-heap on "better": heap[0] is the worst of the kept hits. */
 static void sift_down(scored *h, uint32_t n, uint32_t i)

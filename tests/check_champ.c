@@ -177,17 +177,11 @@ static void good_list(js_buf *out)
     js_champ_ranker_free(&r);
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void fix_crc(uint8_t *p)
 {
-    uint32_t dlen = (uint32_t)p[8] | (uint32_t)p[9] << 8;
+    uint32_t dlen = js_le32(p + 8);
     uint32_t crc = (uint32_t)crc32(0L, p, 12);
-    put32(p + 12, (uint32_t)crc32(crc, p + 16, dlen));
+    js_put_le32(p + 12, (uint32_t)crc32(crc, p + 16, dlen));
 }
 
 typedef struct {
@@ -222,7 +216,7 @@ START_TEST(test_decode_damage)
     ck_assert_uint_eq(l->id[1], 9);
     ck_assert_uint_eq(l->id[2], 40);
     if (c->field >= 0)
-        put32(b.p + 4 * c->field, c->value);
+        js_put_le32(b.p + 4 * c->field, c->value);
     else
         b.p[16 + 1] = (uint8_t)c->value; /* the first id's data byte */
     if (c->recrc)
