@@ -50,19 +50,20 @@
  * Checks that need the section table (tf and positions within the
  * section's body length) are the caller's: it knows the lengths.
  *
- * Over-reads.  Stream VByte's SIMD decoders (upstream builds for SSE4.1
- * or NEON) load 16 bytes at a time from the data area, up to 12 bytes
- * past the array's last byte (they only use the bytes the control bytes
- * announce).  Those bytes must still lie inside the record, so the
- * library is called only when at least SVB_SLACK bytes of the record
- * follow the array; otherwise (the last array of the last block, in
- * practice) the small scalar decoder below decodes it instead.  Debian's
- * libstreamvbyte 0.4.1 is a scalar build that reads exactly the array,
- * but the rule keeps codec.c safe with any build.  tests/check_codec.c
- * places records just before an inaccessible page to hold both to it.
+ * Decoding.  The format is libstreamvbyte's, and the library encodes
+ * it, but codec.c decodes it itself: Debian's libstreamvbyte 0.4.1 is a
+ * build without SSSE3 whose portable decoder spends about 45
+ * instructions on a value, a third of a query's work (callgrind).  The
+ * fast loop (svb_decode_fast) loads four bytes per value and masks
+ * them, so it may read up to 4 bytes past the array's last byte: those
+ * must lie inside the mapped part, so it runs only when at least
+ * SVB_SLACK bytes follow the array; otherwise (the last array of the
+ * part) a byte-at-a-time loop decodes it.  tests/check_codec.c places
+ * records just before an inaccessible page to hold both to that, and
+ * compares both with the library's decoder.
  *
  * Cost per block on the hot path: one crc32, one popcount pass over the
- * control bytes (count/4 bytes), one library call each for ids and tfs,
+ * control bytes (count/4 bytes), one decoding loop each for ids and tfs,
  * and one check loop each.  Positions cost nothing until asked for.
  */
 #include "config.h"
@@ -82,7 +83,7 @@
 
 #define SKIP_ENTRY 16       /* bytes per skip table entry */
 #define BLOCK_MAX (JS_BLOCK_SIZE * 8) /* the cursor's arrays hold this many */
-#define SVB_SLACK 16        /* record bytes needed after an array for the library */
+#define SVB_SLACK 4 /* readable bytes svb_decode_fast needs after an array */
 
 /* ---------------------------------------------------------------------
  * Small helpers
@@ -172,6 +173,37 @@ static void svb_decode_scalar(const uint8_t *in, uint32_t *out, uint32_t count,
 }
 
 
+/* Decodes like svb_decode_scalar, four bytes at a time: each value is
+ * one unaligned little-endian load, masked to its length, so the caller
+ * must give 4 readable bytes past the array.  Debian's libstreamvbyte
+ * is built without SSSE3; its portable decoder spends about 45
+ * instructions on a value (callgrind, 128-entry blocks), which made
+ * decoding a third of a query's work.  This loop spends about 7.  The
+ * kind is a constant in each call below, so each gets its own loop. */
+static inline void svb_decode_fast(const uint8_t *in, uint32_t *out,
+                                   uint32_t count, int kind, uint32_t prev)
+{
+    static const uint8_t len1234[4] = {1, 2, 3, 4}, len0124[4] = {0, 1, 2, 4};
+    static const uint32_t mask1234[4] = {0xff, 0xffff, 0xffffff, 0xffffffff},
+                          mask0124[4] = {0, 0xff, 0xffff, 0xffffffff};
+    const uint8_t *lens = kind == JS_SVB_0124 ? len0124 : len1234;
+    const uint32_t *masks = kind == JS_SVB_0124 ? mask0124 : mask1234;
+    const uint8_t *keys = in, *d = in + ((size_t)count + 3) / 4;
+    for (uint32_t i = 0; i < count; i += 4) {
+        unsigned key = keys[i / 4];
+        uint32_t m = count - i < 4 ? count - i : 4;
+        for (uint32_t j = 0; j < m; j++, key >>= 2) {
+            uint32_t v = js_le32(d) & masks[key & 3];
+            d += lens[key & 3];
+            if (kind == JS_SVB_DELTA) {
+                prev += v; /* wraps like the library */
+                v = prev;
+            }
+            out[i + j] = v;
+        }
+    }
+}
+
 /* codec.h */
 size_t js_svb_take(const uint8_t *p, size_t avail, size_t room,
                    uint32_t *out, uint32_t count, int kind, uint32_t prev)
@@ -182,21 +214,18 @@ size_t js_svb_take(const uint8_t *p, size_t avail, size_t room,
     uint64_t alen = klen + svb_data_len(p, count, kind == JS_SVB_0124);
     if (alen > avail)
         return 0;
-    size_t used;
     if (room - (size_t)alen >= SVB_SLACK) {
         switch (kind) {
         case JS_SVB_DELTA:
-            used = streamvbyte_delta_decode(p, out, count, prev);
+            svb_decode_fast(p, out, count, JS_SVB_DELTA, prev);
             break;
         case JS_SVB_0124:
-            used = streamvbyte_decode_0124(p, out, count);
+            svb_decode_fast(p, out, count, JS_SVB_0124, 0);
             break;
         default:
-            used = streamvbyte_decode(p, out, count);
+            svb_decode_fast(p, out, count, JS_SVB_1234, 0);
             break;
         }
-        if (used != alen) /* cannot happen; never trust it either */
-            return 0;
     } else {
         svb_decode_scalar(p, out, count, kind == JS_SVB_0124, kind == JS_SVB_DELTA,
                           prev);

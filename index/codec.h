@@ -81,7 +81,7 @@ int js_svb_put(js_buf *out, const uint32_t *v, uint32_t count, int kind,
 
 /* Validates and decodes one array of `count` values at p, where `avail`
  * bytes of its record and `room` bytes of the mapped part (room >=
- * avail) start at p: the library's fast decoder reads up to 16 bytes
+ * avail) start at p: the fast decoder reads up to 4 bytes
  * past the array, so it runs only with that much room, else a scalar
  * one.  Returns the array's length in bytes, or 0 when the control bytes
  * or the data they announce do not fit in avail, or count is 0. */

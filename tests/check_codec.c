@@ -36,6 +36,7 @@
 #include <zlib.h>
 
 #include <streamvbyte.h>
+#include <streamvbytedelta.h>
 
 #include "buf.h"
 #include "codec.h"
@@ -1359,6 +1360,101 @@ static void realistic(plist *L, uint32_t df, uint32_t nsec)
     }
 }
 
+/* ------------------------------------------------------------------
+ * The decoder against the library's: codec.c decodes Stream VByte
+ * itself (see its opening comment), libstreamvbyte encodes.  Each row
+ * is one array kind and value width; every count from 1 to 70 and a few
+ * around the block size, with 0 to 6 readable bytes after the array (so
+ * both the fast loop and the byte loop run, and an over-read crashes).
+ * ---------------------------------------------------------------- */
+
+static const struct svb_case {
+    const char *name;
+    int kind;
+    uint32_t max; /* values (differences for DELTA) in [0, max] */
+} svb_cases[] = {
+    {"1234 one byte", JS_SVB_1234, 0xff},
+    {"1234 all widths", JS_SVB_1234, UINT32_MAX},
+    {"1234 up to three bytes", JS_SVB_1234, 0xffffff},
+    {"0124 zeros and ones", JS_SVB_0124, 1},
+    {"0124 all widths", JS_SVB_0124, UINT32_MAX},
+    {"delta small gaps", JS_SVB_DELTA, 300},
+    {"delta wrapping gaps", JS_SVB_DELTA, UINT32_MAX},
+};
+
+static uint32_t svb_value(uint64_t *st, uint32_t max)
+{
+    *st = *st * 6364136223846793005ull + 1442695040888963407ull;
+    uint32_t r = (uint32_t)(*st >> 32);
+    /* every width about equally often, up to max */
+    uint32_t bytes = 1 + (r & 3);
+    uint32_t v = (r >> 2) & (bytes == 4 ? 0x3fffffffu : (1u << (8 * bytes)) - 1);
+    if ((r >> 31) && bytes == 4)
+        v |= 0xc0000000u;
+    return max == UINT32_MAX ? v : v % (max + 1);
+}
+
+START_TEST(test_svb_take_matches_library)
+{
+    const struct svb_case *t = &svb_cases[_i];
+    static const uint32_t counts_big[] = {127, 128, 129, 255, 256, 1024};
+    uint64_t st = 0x9e3779b97f4a7c15ull + (uint64_t)_i;
+    for (uint32_t ci = 1; ci <= 70 + sizeof counts_big / sizeof *counts_big;
+         ci++) {
+        uint32_t count = ci <= 70 ? ci : counts_big[ci - 71];
+        uint32_t *v = xmalloc(count * sizeof *v), *want = xmalloc(count * 4),
+                 *got = xmalloc(count * 4);
+        uint8_t *enc = xmalloc(streamvbyte_max_compressedbytes(count) + 16);
+        uint32_t prev = t->kind == JS_SVB_DELTA ? svb_value(&st, UINT32_MAX) : 0;
+        uint32_t acc = prev;
+        for (uint32_t i = 0; i < count; i++) {
+            v[i] = svb_value(&st, t->max);
+            if (t->kind == JS_SVB_DELTA) { /* values whose gaps are v[i] */
+                acc += v[i];
+                v[i] = acc;
+            }
+        }
+        size_t len;
+        switch (t->kind) {
+        case JS_SVB_DELTA:
+            len = streamvbyte_delta_encode(v, count, enc, prev);
+            ck_assert_uint_eq(streamvbyte_delta_decode(enc, want, count, prev),
+                              len);
+            break;
+        case JS_SVB_0124:
+            len = streamvbyte_encode_0124(v, count, enc);
+            ck_assert_uint_eq(streamvbyte_decode_0124(enc, want, count), len);
+            break;
+        default:
+            len = streamvbyte_encode(v, count, enc);
+            ck_assert_uint_eq(streamvbyte_decode(enc, want, count), len);
+            break;
+        }
+        ck_assert(!memcmp(want, v, count * sizeof *v));
+        for (size_t after = 0; after <= 6; after++) {
+            memset(enc + len, 0xa5, after); /* the record's next bytes */
+            const uint8_t *p = guard_place(enc, len + after);
+            memset(got, 0, count * sizeof *got);
+            ck_assert_uint_eq(js_svb_take(p, len, len + after, got, count,
+                                          t->kind, prev),
+                              len);
+            if (memcmp(got, want, count * sizeof *got))
+                ck_abort_msg("%s: %u values, %zu bytes after: decoded "
+                             "differently from libstreamvbyte",
+                             t->name, count, after);
+            /* one byte short of the data the control bytes announce */
+            ck_assert_uint_eq(js_svb_take(p, len - 1, len + after, got, count,
+                                          t->kind, prev),
+                              0);
+        }
+        free(v);
+        free(want);
+        free(got);
+        free(enc);
+    }
+}
+END_TEST
+
 START_TEST(test_figures)
 {
 #ifdef __SANITIZE_ADDRESS__
@@ -1525,6 +1621,8 @@ static Suite *codec_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_round_trip, 0, sizeof trips / sizeof *trips);
     tcase_add_test(tc, test_skip_block_steps);
+    tcase_add_loop_test(tc, test_svb_take_matches_library, 0,
+                        sizeof svb_cases / sizeof *svb_cases);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("input");
