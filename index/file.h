@@ -115,6 +115,12 @@ int js_file_open(js_file *f, const char *dir, char *err, size_t errlen);
 /* Checks the whole-part checksum of part id.  Returns 0 or JS_ECORRUPT. */
 int js_file_verify_part(const js_file *f, uint32_t id);
 
+/* Reads the whole mapped file into the page cache and maps every page
+ * now (MADV_POPULATE_READ, else a read of each page), so that later reads
+ * take no page fault.  Returns 0, or JS_EIO when the kernel cannot read
+ * some page of the file. */
+int js_file_preload(const js_file *f);
+
 /* Unmaps the file; a zeroed js_file is fine. */
 void js_file_close(js_file *f);
 

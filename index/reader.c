@@ -291,6 +291,17 @@ int js_index_open(js_index **out, const char *dir)
     return load(ix);
 }
 
+int js_index_preload(js_index *ix)
+{
+    if (!ix)
+        return JS_EINVALID;
+    int rc = js_file_preload(&ix->f);
+    if (rc)
+        snprintf(ix->err, sizeof ix->err,
+                 "%s: the index file cannot be read into memory", ix->dir);
+    return rc;
+}
+
 void js_index_close(js_index *ix)
 {
     if (!ix)
