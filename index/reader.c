@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,8 +141,13 @@ int js_index_postings(const js_index *ix, const char *term, size_t len,
                       js_term_info *info, js_postings_cursor *c)
 {
     int rc = js_lexicon_lookup(ix->lex, term, len, info);
-    if (rc)
-        return rc;
+    return rc ? rc : js_index_postings_at(ix, info, c);
+}
+
+int js_index_postings_at(const js_index *ix, const js_term_info *info,
+                         js_postings_cursor *c)
+{
+    int rc;
     const js_part *p = &ix->f.parts[JS_PART_POSTINGS];
     int multi = info->df > ix->st.block_size;
     int known = multi && checked_has(ix, info->offset);
@@ -152,6 +158,57 @@ int js_index_postings(const js_index *ix, const char *term, size_t len,
     if (!rc && multi && !known)
         checked_add(ix, info->offset);
     return rc;
+}
+
+struct js_cursor_pool {
+    pthread_mutex_t mu;
+    uint32_t n;
+    js_postings_cursor *c[JS_CURSOR_POOL];
+};
+
+js_postings_cursor *js_index_cursor_get(const js_index *ix)
+{
+    struct js_cursor_pool *pl = ix->pool;
+    js_postings_cursor *c = NULL;
+    if (pl) {
+        pthread_mutex_lock(&pl->mu);
+        if (pl->n)
+            c = pl->c[--pl->n];
+        pthread_mutex_unlock(&pl->mu);
+    }
+    /* malloc, not calloc: js_postings_open initialises what it reads */
+    if (!c && (c = malloc(sizeof *c))) {
+        c->pos = NULL;
+        js_postings_close(c);
+    }
+    return c;
+}
+
+void js_index_cursor_put(const js_index *ix, js_postings_cursor *c)
+{
+    if (!c)
+        return;
+    js_postings_close(c);
+    struct js_cursor_pool *pl = ix->pool;
+    if (pl) {
+        pthread_mutex_lock(&pl->mu);
+        if (pl->n < JS_CURSOR_POOL) {
+            pl->c[pl->n++] = c;
+            c = NULL;
+        }
+        pthread_mutex_unlock(&pl->mu);
+    }
+    free(c);
+}
+
+static void pool_free(struct js_cursor_pool *pl)
+{
+    if (!pl)
+        return;
+    for (uint32_t i = 0; i < pl->n; i++)
+        free(pl->c[i]);
+    pthread_mutex_destroy(&pl->mu);
+    free(pl);
 }
 
 /* Parses STATS, DOCUMENTS and SECTIONS and opens the lexicon and store. */
@@ -285,6 +342,12 @@ int js_index_open(js_index **out, const char *dir)
     *out = ix;
     if (!(ix->dir = strdup(dir)))
         return fail(ix, JS_ENOMEM, "out of memory");
+    /* no pool is no error: cursors are then malloc'ed each time */
+    if ((ix->pool = calloc(1, sizeof *ix->pool)) &&
+        pthread_mutex_init(&ix->pool->mu, NULL)) {
+        free(ix->pool);
+        ix->pool = NULL;
+    }
     int rc = js_file_open(&ix->f, dir, ix->err, sizeof ix->err);
     if (rc)
         return rc;
@@ -309,6 +372,7 @@ void js_index_close(js_index *ix)
     js_lexicon_close(ix->lex);
     js_store_close(ix->store);
     free((void *)ix->checked);
+    pool_free(ix->pool);
     js_file_close(&ix->f);
     free(ix->build_info);
     free(ix->dir);

@@ -63,6 +63,7 @@ struct js_index {
      * means checking again */
     _Atomic uint64_t *checked;
     uint32_t checked_mask;
+    struct js_cursor_pool *pool; /* js_index_cursor_get/put */
     char err[1024];
 };
 
@@ -98,5 +99,21 @@ int js_index_headings(const js_index *ix, uint32_t id, const char **path,
  * a long list again is O(1).  Returns 0, JS_ENOTFOUND, JS_ECORRUPT. */
 int js_index_postings(const js_index *ix, const char *term, size_t len,
                       js_term_info *info, js_postings_cursor *c);
+
+/* js_index_postings for a term already looked up in ix->lex (*info is
+ * its entry).  Returns 0 or JS_ECORRUPT. */
+int js_index_postings_at(const js_index *ix, const js_term_info *info,
+                         js_postings_cursor *c);
+
+/* Cursor memory for searches.  A cursor is 12 KiB of arrays, above what
+ * malloc serves from its fast caches, and a query opens a dozen: the
+ * handle keeps up to JS_CURSOR_POOL closed cursors for the next ones, so
+ * that many threads share it (a mutex guards the pool).  get returns a
+ * closed cursor (open it with js_index_postings or js_postings_open), or
+ * NULL without memory; put closes c and keeps or frees it (NULL is
+ * fine).  The pool is freed with the handle. */
+#define JS_CURSOR_POOL 64
+js_postings_cursor *js_index_cursor_get(const js_index *ix);
+void js_index_cursor_put(const js_index *ix, js_postings_cursor *c);
 
 #endif /* JS_READER_H */

@@ -39,6 +39,7 @@ void js_scorer_init(js_scorer *s, const js_index *ix, double k1, double b,
                     double w)
 {
     s->ix = ix;
+    s->memo = NULL;
     s->k1 = k1;
     s->b = b;
     s->w = w;
@@ -151,6 +152,7 @@ void js_it_free(js_it *it)
 /* Field phrase                                                         */
 
 typedef struct fphrase {
+    const js_index *ix;        /* whose pool the cursors go back to */
     uint32_t n;                /* units */
     js_postings_cursor **c;    /* by unit, rarest first */
     uint32_t *rel;             /* relative position of each (same order) */
@@ -167,41 +169,63 @@ static void fphrase_free(fphrase *f)
 {
     if (!f)
         return;
-    for (uint32_t i = 0; i < f->n; i++) {
-        if (f->c[i]) {
-            js_postings_close(f->c[i]);
-            free(f->c[i]);
+    for (uint32_t i = 0; i < f->n; i++)
+        js_index_cursor_put(f->ix, f->c[i]);
+    free(f); /* its arrays live in the same allocation */
+}
+
+/* The lexicon entry of term[0..len) through the search's memo (match.h):
+ * a term the strict pass, a part's counting and the partial pass all open
+ * is looked up once.  Returns 0, JS_ENOTFOUND or JS_ECORRUPT. */
+static int lookup(const js_scorer *s, const char *term, size_t len,
+                  js_term_info *info)
+{
+    js_term_memo *m = s->memo;
+    if (m && len <= JS_MEMO_TERM_MAX) {
+        for (uint32_t i = 0; i < m->n; i++) {
+            if (m->e[i].len == len && !memcmp(m->e[i].term, term, len)) {
+                *info = m->e[i].info;
+                return m->e[i].rc;
+            }
         }
     }
-    free(f->c);
-    free(f->rel);
-    free(f->idx);
-    free(f->pos);
-    free(f);
+    int rc = js_lexicon_lookup(s->ix->lex, term, len, info);
+    if (m && len <= JS_MEMO_TERM_MAX && m->n < JS_MEMO_TERMS &&
+        (rc == 0 || rc == JS_ENOTFOUND)) {
+        m->e[m->n].len = (uint8_t)len;
+        memcpy(m->e[m->n].term, term, len);
+        m->e[m->n].rc = rc;
+        if (rc == 0)
+            m->e[m->n].info = *info;
+        m->n++;
+    }
+    return rc;
 }
 
 /* Opens the cursors of `units` in one field (prefix: 0x01 for headings).
  * Returns 0 with *out NULL when a unit is absent from the index (the
  * phrase cannot match in that field), 0 with *out, or an error. */
-static int fphrase_open(fphrase **out, const js_index *ix,
+static int fphrase_open(fphrase **out, const js_scorer *s,
                         const js_qunit *units, uint32_t n, int heading,
                         char *err, size_t errlen)
 {
+    const js_index *ix = s->ix;
     *out = NULL;
-    fphrase *f = calloc(1, sizeof *f);
+    /* one allocation: the phrase, then its arrays (pointers first, for
+     * their alignment), then the scratch for sorting */
+    size_t size = sizeof(fphrase) +
+                  (size_t)n * (sizeof(js_postings_cursor *) +
+                               sizeof(const uint32_t *) + 4 * sizeof(uint32_t));
+    fphrase *f = calloc(1, size);
     if (!f)
         return JS_ENOMEM;
-    f->c = calloc(n, sizeof *f->c);
-    f->rel = calloc(n, sizeof *f->rel);
-    f->idx = calloc(n, sizeof *f->idx);
-    f->pos = calloc(n, sizeof *f->pos);
-    uint32_t *df = calloc(n, sizeof *df);
-    uint32_t *mtf = calloc(n, sizeof *mtf);
+    f->ix = ix;
+    f->c = (js_postings_cursor **)(f + 1);
+    f->pos = (const uint32_t **)(f->c + n);
+    f->rel = (uint32_t *)(f->pos + n);
+    f->idx = f->rel + n;
+    uint32_t *df = f->idx + n, *mtf = df + n;
     int rc = 0;
-    if (!f->c || !f->rel || !f->idx || !f->pos || !df || !mtf) {
-        rc = JS_ENOMEM;
-        goto out;
-    }
     f->n = n;
     for (uint32_t i = 0; i < n; i++) {
         char term[JS_TERM_MAX_BYTES + 2];
@@ -213,23 +237,21 @@ static int fphrase_open(fphrase **out, const js_index *ix,
         }
         term[0] = 1;
         memcpy(term + 1, units[i].term, len);
-        /* malloc, not calloc: the cursor is 12 KiB of arrays that
-         * js_postings_open initialises as far as it reads them */
-        if (!(f->c[i] = malloc(sizeof *f->c[i]))) {
-            rc = JS_ENOMEM;
-            goto out;
-        }
-        f->c[i]->pos = NULL;
-        f->c[i]->nblocks = 0;
         js_term_info info;
-        rc = js_index_postings(ix, heading ? term : term + 1,
-                               heading ? len + 1 : len, &info, f->c[i]);
+        rc = lookup(s, heading ? term : term + 1, heading ? len + 1 : len,
+                    &info);
         if (rc == JS_ENOTFOUND) {
             rc = 0;
             fphrase_free(f);
             f = NULL;
             goto out;
         }
+        if (!rc && !(f->c[i] = js_index_cursor_get(ix))) {
+            rc = JS_ENOMEM;
+            goto out;
+        }
+        if (!rc)
+            rc = js_index_postings_at(ix, &info, f->c[i]);
         if (rc) {
             snprintf(err, errlen, "the postings of \"%.*s\" are corrupt",
                      (int)len, units[i].term);
@@ -275,8 +297,6 @@ static int fphrase_open(fphrase **out, const js_index *ix,
     f->max_tf = mtf[0];
     f->tf = 0;
 out:
-    free(df);
-    free(mtf);
     if (rc) {
         fphrase_free(f);
         return rc;
@@ -577,15 +597,15 @@ static void leaf_free(js_it *it)
 static const it_ops leaf_ops = {leaf_next, leaf_score, leaf_bound, leaf_free};
 
 /* Opens the field phrases of a leaf's units (`units`, n) into l. */
-static int leaf_open_fields(leaf_it *l, const js_index *ix,
+static int leaf_open_fields(leaf_it *l,
                             const js_qunit *units, uint32_t n,
                             int heading_only, char *err, size_t errlen)
 {
     int rc;
     if (!heading_only &&
-        (rc = fphrase_open(&l->f[0], ix, units, n, 0, err, errlen)))
+        (rc = fphrase_open(&l->f[0], l->s, units, n, 0, err, errlen)))
         return rc;
-    return fphrase_open(&l->f[1], ix, units, n, 1, err, errlen);
+    return fphrase_open(&l->f[1], l->s, units, n, 1, err, errlen);
 }
 
 /* Walks l's field phrases to their end, keeping every match and its t
@@ -684,7 +704,7 @@ static int leaf_count(leaf_it *l, const js_index *ix, const js_qunit *units,
     leaf_it tmp = {0};
     tmp.it.ops = &leaf_ops;
     tmp.s = l->s;
-    rc = leaf_open_fields(&tmp, ix, units, n, heading_only, err, errlen);
+    rc = leaf_open_fields(&tmp, units, n, heading_only, err, errlen);
     if (rc) { /* the body's phrase may be open when the heading's failed */
         fphrase_free(tmp.f[0]);
         fphrase_free(tmp.f[1]);
@@ -728,7 +748,7 @@ static int leaf_new(js_it **out, const js_scorer *s, const js_qunit *units,
         return JS_ENOMEM;
     l->it.ops = &leaf_ops;
     l->s = s;
-    int rc = leaf_open_fields(l, s->ix, units, n, heading_only, err, errlen);
+    int rc = leaf_open_fields(l, units, n, heading_only, err, errlen);
     if (!rc)
         rc = leaf_count(l, s->ix, units, n, heading_only, err, errlen);
     if (rc) {

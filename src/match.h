@@ -35,8 +35,24 @@
 
 #define JS_IT_END UINT32_MAX
 
+/* The lexicon entries one search has looked up (terms of up to
+ * JS_MEMO_TERM_MAX bytes, the first JS_MEMO_TERMS of them): the strict
+ * pass, a part's counting and the partial pass open the same terms. */
+#define JS_MEMO_TERMS 32
+#define JS_MEMO_TERM_MAX 31
+typedef struct js_term_memo {
+    uint32_t n;
+    struct {
+        uint8_t len;
+        char term[JS_MEMO_TERM_MAX];
+        int rc; /* 0 or JS_ENOTFOUND */
+        js_term_info info;
+    } e[JS_MEMO_TERMS];
+} js_term_memo;
+
 typedef struct js_scorer {
     const js_index *ix;
+    js_term_memo *memo;   /* NULL, or one search's (js_scorer_init: NULL) */
     double k1, b, w;      /* BM25 parameters and the heading weight */
     double avg_b, avg_h;  /* average body and heading lengths */
     double n;             /* sections */

@@ -213,7 +213,10 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
     if (rc)
         goto out;
     js_scorer sc;
+    js_term_memo memo;
+    memo.n = 0;
     js_scorer_init(&sc, ix, o.k1, o.b, o.heading_weight);
+    sc.memo = &memo;
     if ((rc = js_match_build(&strict, &sc, q, 0, r->err, sizeof r->err)))
         goto out;
 

@@ -466,6 +466,45 @@ START_TEST(test_preload)
 }
 END_TEST
 
+/* The handle's cursor pool: more cursors than it keeps, each opened and
+ * walked; returned ones come back closed and open again as new. */
+START_TEST(test_cursor_pool)
+{
+    size_t len;
+    char *corpus = make_corpus(300, &len);
+    char *dir = temp_dir();
+    build(dir, corpus, len, 64, 4, NULL);
+    js_index *ix;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    enum { N = JS_CURSOR_POOL + 6 };
+    js_postings_cursor *c[N];
+    const char *t = "的";
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++) {
+            ck_assert_ptr_nonnull(c[i] = js_index_cursor_get(ix));
+            ck_assert_uint_eq(c[i]->nblocks, 0); /* closed */
+            ck_assert_ptr_null(c[i]->pos);
+            js_term_info ti;
+            ck_assert_int_eq(js_index_postings(ix, t, strlen(t), &ti, c[i]), 0);
+            uint32_t n = 0;
+            while (js_postings_next(c[i]) == 1) {
+                const uint32_t *pos;
+                ck_assert_int_eq(js_postings_positions(c[i], &pos), 0);
+                n++;
+            }
+            ck_assert_uint_eq(n, ti.df);
+        }
+        for (int i = 0; i < N; i++)
+            js_index_cursor_put(ix, c[i]);
+    }
+    js_index_cursor_put(ix, NULL);
+    js_index_close(ix);
+    remove_dir(dir);
+    free(dir);
+    free(corpus);
+}
+END_TEST
+
 START_TEST(test_reader_survives_republication)
 {
     size_t len;
@@ -540,6 +579,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, test_threads_identical);
     tcase_add_test(tc, test_postings_reopen);
     tcase_add_test(tc, test_preload);
+    tcase_add_test(tc, test_cursor_pool);
     tcase_add_test(tc, test_reader_survives_republication);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
