@@ -70,6 +70,7 @@
 
 #include "codec.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -617,6 +618,7 @@ int js_postings_open_ex(js_postings_cursor *c, const uint8_t *data,
         return JS_EINVALID;
     c->pos = NULL;
     c->pos_cap = 0;
+    c->checks = NULL;
     c->block_loaded = -1; /* until the record passes the checks below */
     c->nblocks = 0;
     c->block = 0;
@@ -686,6 +688,43 @@ int js_postings_open_ex(js_postings_cursor *c, const uint8_t *data,
     return 0;
 }
 
+int js_block_checks_init(js_block_checks *k, const uint8_t *base, size_t len)
+{
+    size_t words = len / JS_CHECKS_GRAIN / 64 + 1;
+    k->base = base;
+    k->len = len;
+    k->bits = calloc(words, sizeof *k->bits);
+    return k->bits ? 0 : JS_ENOMEM;
+}
+
+void js_block_checks_free(js_block_checks *k)
+{
+    free((void *)k->bits);
+    k->bits = NULL;
+}
+
+/* Whether block p[0..n) (n >= 4) passes its crc, from k's bits when an
+ * earlier load checked it.  Blocks shorter than JS_CHECKS_GRAIN are cheap
+ * to check and may share a span: they are checked every time. */
+static int block_crc_ok(const js_block_checks *k, const uint8_t *p, size_t n)
+{
+    size_t bit = 0;
+    uint64_t mask = 0;
+    if (k && n >= JS_CHECKS_GRAIN && p >= k->base && p < k->base + k->len) {
+        bit = (size_t)(p - k->base) / JS_CHECKS_GRAIN;
+        mask = 1ull << (bit % 64);
+        /* relaxed: the bit publishes no data, only that these immutable
+         * bytes were checked */
+        if (atomic_load_explicit(&k->bits[bit / 64], memory_order_relaxed) & mask)
+            return 1;
+    }
+    if (js_le32(p) != crc_bytes(p + 4, n - 4))
+        return 0;
+    if (mask)
+        atomic_fetch_or_explicit(&k->bits[bit / 64], mask, memory_order_relaxed);
+    return 1;
+}
+
 /* Decodes block c->block (< nblocks) into ids / tfs, checking it whole
  * but for the positions' contents.  Returns 0 or JS_ECORRUPT (sticky). */
 static int load_block(js_postings_cursor *c)
@@ -706,7 +745,7 @@ static int load_block(js_postings_cursor *c)
     }
     const uint8_t *p = c->blocks + start;
     size_t n = end - start;
-    if (n < 4 || js_le32(p) != crc_bytes(p + 4, n - 4))
+    if (n < 4 || !block_crc_ok(c->checks, p, n))
         return corrupt(c);
     p += 4;
     n -= 4;

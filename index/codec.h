@@ -161,6 +161,24 @@ void js_postings_writer_free(js_postings_writer *w);
 
 /* A cursor over one term's record.  Fields are read-only for callers;
  * `id` and `tf` describe the current entry once next/seek returned 1. */
+/* One bit per JS_CHECKS_GRAIN bytes of a postings part: set once a block
+ * starting in that span, and at least that long, has passed its crc.
+ * The part is mapped from a file that is replaced, never rewritten, so
+ * a block that passed once needs no second check through the same
+ * mapping; two such blocks never start in the same span. */
+#define JS_CHECKS_GRAIN 64
+typedef struct js_block_checks {
+    const uint8_t *base; /* the part's first byte */
+    size_t len;          /* its length */
+    _Atomic uint64_t *bits;
+} js_block_checks;
+
+/* Allocates k's bits for the part base[0..len).  Returns 0 or JS_ENOMEM. */
+int js_block_checks_init(js_block_checks *k, const uint8_t *base, size_t len);
+
+/* Frees k's bits; a zeroed k is fine. */
+void js_block_checks_free(js_block_checks *k);
+
 typedef struct js_postings_cursor {
     uint32_t id, tf;
     /* current block, for block-max scoring */
@@ -176,6 +194,9 @@ typedef struct js_postings_cursor {
     int block_loaded, pos_loaded;
     const uint8_t *block_pos_data; /* encoded positions of the block */
     size_t block_pos_len;
+    /* blocks whose crc passed, shared by a reader's cursors (NULL: check
+     * every load); see js_postings_share_checks */
+    const js_block_checks *checks;
     uint32_t ids[JS_BLOCK_SIZE * 8];
     uint32_t tfs[JS_BLOCK_SIZE * 8];
     uint32_t *pos;        /* decoded positions of the block (malloc'ed) */
@@ -201,6 +222,15 @@ int js_postings_open_ex(js_postings_cursor *c, const uint8_t *data,
                         size_t len, uint32_t df, uint32_t block_size,
                         int has_positions, uint32_t max_id,
                         int table_checked);
+
+/* After an open: c's block crcs are recorded in, and taken from, k (which
+ * must cover c's record and outlive the cursor's use); many cursors on
+ * many threads may share one k. */
+static inline void js_postings_share_checks(js_postings_cursor *c,
+                                            const js_block_checks *k)
+{
+    c->checks = k;
+}
 
 /* Moves to the next entry.  Returns 1 (c->id, c->tf set), 0 at the end,
  * or JS_ECORRUPT (a block fails its crc or its decoding rules). */

@@ -155,6 +155,8 @@ int js_index_postings_at(const js_index *ix, const js_term_info *info,
                              ix->st.block_size,
                              (info->flags & JS_TERM_POSITIONS) != 0,
                              ix->nsections, known);
+    if (!rc && ix->checks.bits)
+        js_postings_share_checks(c, &ix->checks);
     if (!rc && multi && !known)
         checked_add(ix, info->offset);
     return rc;
@@ -329,6 +331,11 @@ static int load(js_index *ix)
         slots *= 2;
     ix->checked = calloc((size_t)slots, sizeof *ix->checked);
     ix->checked_mask = (uint32_t)slots - 1;
+    /* the same for the blocks' crcs (a bit per 64 bytes: 270 KB for 140
+     * MB of postings, zeroed lazily); without memory, every load checks */
+    if (js_block_checks_init(&ix->checks, P[JS_PART_POSTINGS].p,
+                             P[JS_PART_POSTINGS].len))
+        js_block_checks_free(&ix->checks);
     return 0;
 }
 
@@ -373,6 +380,7 @@ void js_index_close(js_index *ix)
     js_store_close(ix->store);
     free((void *)ix->checked);
     pool_free(ix->pool);
+    js_block_checks_free(&ix->checks);
     js_file_close(&ix->f);
     free(ix->build_info);
     free(ix->dir);

@@ -1455,6 +1455,88 @@ START_TEST(test_svb_take_matches_library)
 }
 END_TEST
 
+/* ------------------------------------------------------------------
+ * Shared crc records (js_block_checks): a block's crc is checked on its
+ * first load through a reader and trusted afterwards, for blocks of at
+ * least JS_CHECKS_GRAIN bytes; shorter ones are checked every time.
+ * Damaging a block's stored crc after a first walk shows which.
+ * ---------------------------------------------------------------- */
+
+/* Walks rec (with the shared checks k, or none) and returns the walk's
+ * result: 0 when every entry of L came back, else the error. */
+static int walk_checked(uint8_t *rec, size_t len, const plist *L, uint32_t bs,
+                        const js_block_checks *k)
+{
+    js_postings_cursor c;
+    int rc = js_postings_open(&c, rec, len, L->n, bs, L->pos != NULL,
+                              L->ids[L->n - 1] + 1);
+    if (!rc && k)
+        js_postings_share_checks(&c, k);
+    uint32_t n = 0;
+    if (!rc) {
+        while ((rc = js_postings_next(&c)) == 1) {
+            ck_assert_uint_eq(c.id, L->ids[n]);
+            ck_assert_uint_eq(c.tf, L->tfs[n]);
+            n++;
+        }
+        if (rc == 0)
+            ck_assert_uint_eq(n, L->n);
+    }
+    js_postings_close(&c);
+    return rc;
+}
+
+static const struct checks_case {
+    const char *name;
+    uint32_t bs;
+    int posk;
+    int trusted; /* whether block 0 is at least JS_CHECKS_GRAIN bytes */
+} checks_cases[] = {
+    {"blocks of 64 with positions", 64, P_RANDOM, 1},
+    {"blocks of 4 without positions", 4, P_NONE, 0},
+};
+
+START_TEST(test_shared_checks)
+{
+    const struct checks_case *t = &checks_cases[_i];
+    plist L;
+    rng_state = 4242;
+    plist_make(&L, 500, G_RANDOM, T_SMALL, t->posk, 1);
+    js_buf b = encode_list(&L, t->bs);
+    size_t len = b.len - 3;
+    uint8_t *rec = xmalloc(len);
+    memcpy(rec, b.p + 3, len);
+    js_postings_cursor c;
+    ck_assert_int_eq(js_postings_open(&c, rec, len, L.n, t->bs, L.pos != NULL,
+                                      L.ids[L.n - 1] + 1),
+                     0);
+    uint8_t *crc0 = rec + (c.blocks - rec); /* block 0's stored crc */
+    js_postings_close(&c);
+
+    js_block_checks k;
+    ck_assert_int_eq(js_block_checks_init(&k, rec, len), 0);
+    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &k), 0);
+    crc0[0] ^= 0x5a;
+    ck_assert_msg(walk_checked(rec, len, &L, t->bs, NULL) == JS_ECORRUPT,
+                  "%s: a cursor without checks must see the damage", t->name);
+    int rc = walk_checked(rec, len, &L, t->bs, &k);
+    ck_assert_msg(rc == (t->trusted ? 0 : JS_ECORRUPT),
+                  "%s: a cursor sharing the checks got %d", t->name, rc);
+    /* fresh records: a failed crc is never recorded as passed */
+    js_block_checks_free(&k);
+    ck_assert_int_eq(js_block_checks_init(&k, rec, len), 0);
+    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &k), JS_ECORRUPT);
+    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &k), JS_ECORRUPT);
+    crc0[0] ^= 0x5a;
+    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &k), 0);
+    js_block_checks_free(&k);
+    js_block_checks_free(&k); /* twice is fine */
+    free(rec);
+    js_buf_free(&b);
+    plist_free(&L);
+}
+END_TEST
+
 START_TEST(test_figures)
 {
 #ifdef __SANITIZE_ADDRESS__
@@ -1639,6 +1721,8 @@ static Suite *codec_suite(void)
                         sizeof wrong_args / sizeof *wrong_args);
     tcase_add_loop_test(tc, test_damage_sweep, 0, sizeof sweeps / sizeof *sweeps);
     tcase_add_test(tc, test_damage_behind_crcs);
+    tcase_add_loop_test(tc, test_shared_checks, 0,
+                        sizeof checks_cases / sizeof *checks_cases);
     tcase_add_test(tc, test_writer_chunks);
     suite_add_tcase(s, tc);
 
