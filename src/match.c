@@ -873,7 +873,8 @@ typedef struct multi_it {
     js_it **negs; /* AND: excluded */
     uint32_t nnegs;
     uint32_t min_match; /* OR */
-    uint32_t *ids;      /* OR: scratch, one per child */
+    uint32_t *ids;      /* OR: each child's id, during or_next */
+    uint32_t *order;    /* OR: children by those ids */
 } multi_it;
 
 static void multi_free(js_it *it)
@@ -886,6 +887,7 @@ static void multi_free(js_it *it)
     free(m->kids);
     free(m->negs);
     free(m->ids);
+    free(m->order);
     free(m);
 }
 
@@ -971,14 +973,19 @@ static int multi_bound(js_it *it, uint32_t target, double *ub, uint32_t *upto)
 static const it_ops and_ops = {and_next, and_score, multi_bound, multi_free};
 
 /* Union with a minimum: the first id >= target that at least min_match
- * children hold.  Pivoting (as in WAND): with the children's next ids
- * sorted, no id below the min_match-th smallest can gather min_match
- * children, so the search jumps there. */
-/* MaxScore, once the caller's floor is known: the children (sorted by
+ * children hold (WAND's pivot, counting children rather than adding
+ * their bounds).  With the children in order of their current ids, no id
+ * below the min_match-th smallest can gather min_match of them, so that
+ * id is the pivot; while some child stands below it, the rarest of those
+ * is moved to it (it jumps furthest, and the common lists, whose moves
+ * cost the most decoding, are moved last, often past several pivots at
+ * once).  When none stands below, the first min_match stand on it.
+ *
+ * MaxScore, once the caller's floor is known: the children (sorted by
  * max score, smallest first) whose max scores add up to no more than the
- * floor cannot make a hit on their own, so only the others ("essential")
- * are walked for candidates; the rest are moved to each candidate to
- * count and score it.  Returns the number of non-essential children. */
+ * floor cannot make a hit on their own ("non-essential"), so a hit also
+ * holds one of the others, and the pivot is raised to the smallest id
+ * they stand on.  Returns the number of non-essential children. */
 static uint32_t or_nonessential(const multi_it *m)
 {
     double sum = 0;
@@ -993,78 +1000,60 @@ static uint32_t or_nonessential(const multi_it *m)
 static int or_next(js_it *it, uint32_t target)
 {
     multi_it *m = (multi_it *)it;
-    uint32_t need = m->min_match ? m->min_match : 1;
-    uint32_t ne = or_nonessential(m);
-    while (ne > 0) {
-        if (ne == m->nkids) { /* nothing left can beat the floor */
-            it->id = JS_IT_END;
-            return 0;
-        }
-        uint32_t id = JS_IT_END;
-        for (uint32_t i = ne; i < m->nkids; i++) {
-            int rc = js_it_next(m->kids[i], target);
+    const uint32_t n = m->nkids, need = m->min_match ? m->min_match : 1;
+    const uint32_t ne = or_nonessential(m);
+    if (ne >= n || need > n) { /* nothing left can beat the floor */
+        it->id = JS_IT_END;
+        return 0;
+    }
+    uint32_t *ids = m->ids, *ord = m->order;
+    for (uint32_t i = 0; i < n; i++) {
+        js_it *k = m->kids[i];
+        if (!k->started) {
+            int rc = js_it_next(k, target);
             if (rc)
                 return rc;
-            if (js_it_id(m->kids[i]) < id)
-                id = js_it_id(m->kids[i]);
         }
-        if (id == JS_IT_END) {
-            it->id = JS_IT_END;
-            return 0;
-        }
-        uint32_t count = 0;
-        for (uint32_t i = 0; i < m->nkids; i++) {
-            int rc = js_it_next(m->kids[i], id);
-            if (rc)
-                return rc;
-            count += js_it_id(m->kids[i]) == id;
-        }
-        if (count >= need) {
-            it->id = id;
-            return 0;
-        }
-        if (id == JS_IT_END - 1) {
-            it->id = JS_IT_END;
-            return 0;
-        }
-        target = id + 1;
+        ids[i] = k->id;
+    }
+    /* insertion sort: the order of the last call, nearly right */
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t x = ord[i], j = i;
+        for (; j > 0 && ids[ord[j - 1]] > ids[x]; j--)
+            ord[j] = ord[j - 1];
+        ord[j] = x;
     }
     for (;;) {
-        uint32_t id = JS_IT_END, count = 0;
-        for (uint32_t i = 0; i < m->nkids; i++) {
-            int rc = js_it_next(m->kids[i], target);
-            if (rc)
-                return rc;
-            uint32_t k = js_it_id(m->kids[i]);
-            m->ids[i] = k;
-            if (k < id) {
-                id = k;
-                count = 1;
-            } else if (k == id && k != JS_IT_END) {
-                count++;
-            }
+        uint32_t pivot = ids[ord[need - 1]];
+        if (pivot < target)
+            pivot = target;
+        if (ne > 0) { /* the smallest id an essential child can hold */
+            uint32_t emin = JS_IT_END;
+            for (uint32_t i = ne; i < n; i++)
+                if (ids[i] < emin)
+                    emin = ids[i];
+            if (emin > pivot)
+                pivot = emin;
         }
-        if (id == JS_IT_END || count >= need) {
-            it->id = id;
+        if (pivot == JS_IT_END || ids[ord[0]] >= pivot) {
+            /* none below: the first `need` stand on the pivot (and, with
+             * a floor, an essential child: the smallest of them is
+             * there) */
+            it->id = pivot;
             return 0;
         }
-        /* the need-th smallest id: a partial selection sort suffices, as
-         * need is small */
-        for (uint32_t i = 0; i < need; i++) {
-            uint32_t best = i;
-            for (uint32_t j = i + 1; j < m->nkids; j++)
-                if (m->ids[j] < m->ids[best])
-                    best = j;
-            uint32_t t = m->ids[i];
-            m->ids[i] = m->ids[best];
-            m->ids[best] = t;
-        }
-        uint32_t pivot = m->ids[need - 1];
-        if (pivot == JS_IT_END) {
-            it->id = JS_IT_END;
-            return 0;
-        }
-        target = pivot > id ? pivot : id + 1;
+        uint32_t bi = 0; /* the rarest child below the pivot */
+        for (uint32_t q = 1; q < n && ids[ord[q]] < pivot; q++)
+            if (m->kids[ord[q]]->estimate < m->kids[ord[bi]]->estimate)
+                bi = q;
+        uint32_t b = ord[bi];
+        int rc = js_it_next(m->kids[b], pivot);
+        if (rc)
+            return rc;
+        ids[b] = m->kids[b]->id;
+        for (; bi + 1 < n && ids[ord[bi + 1]] < ids[b]; bi++)
+            ord[bi] = ord[bi + 1];
+        ord[bi] = b;
     }
 }
 
@@ -1107,13 +1096,17 @@ static int multi_new(multi_it **out, const it_ops *ops, uint32_t nkids,
     m->kids = calloc(nkids ? nkids : 1, sizeof *m->kids);
     m->negs = calloc(nnegs ? nnegs : 1, sizeof *m->negs);
     m->ids = calloc(nkids ? nkids : 1, sizeof *m->ids);
-    if (!m->kids || !m->negs || !m->ids) {
+    m->order = calloc(nkids ? nkids : 1, sizeof *m->order);
+    if (!m->kids || !m->negs || !m->ids || !m->order) {
         free(m->kids);
         free(m->negs);
         free(m->ids);
+        free(m->order);
         free(m);
         return JS_ENOMEM;
     }
+    for (uint32_t i = 0; i < nkids; i++)
+        m->order[i] = i;
     *out = m;
     return 0;
 }
