@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "jiansuo.h"
+#include "query.h"
 #include "testutil.h"
 
 static uint64_t seed = 0x9e3779b97f4a7c15ull;
@@ -370,6 +371,91 @@ START_TEST(test_topk_matches_exhaustive)
 }
 END_TEST
 
+/* Partial matching (an OR needing JS_PARTIAL_SHARE of the query's
+ * bigrams, query.h) with pruning against a page large enough to hold
+ * every match: the same first ten hits, sections and scores to the bit,
+ * and by brute force over the texts, every section holding enough of the
+ * bigrams (either field) and not the whole query comes back partial. */
+START_TEST(test_partial_matches_exhaustive)
+{
+    gen_corpus g;
+    gen_make(&g, 1500);
+    char *dir = build_index(g.jsonl, 4);
+    js_index *ix = open_index(dir);
+    for (int k = 0; k < 80; k++) {
+        tu_render q = {0};
+        tu_appendf(&q, "%s", "");
+        int nc = 3 + (int)(rnd() % 8); /* 2 to 9 bigrams */
+        for (int j = 0; j < nc; j++)
+            tu_appendf(&q, "%s", alphabet[rnd() % NALPHA]);
+        /* the distinct bigrams, each a 6-byte string */
+        char grams[16][7];
+        int ng = 0;
+        for (int j = 0; j + 1 < nc; j++) {
+            char gb[7];
+            memcpy(gb, q.buf + 3 * j, 6);
+            gb[6] = 0;
+            int dup = 0;
+            for (int i = 0; i < ng; i++)
+                dup |= !strcmp(grams[i], gb);
+            if (!dup)
+                memcpy(grams[ng++], gb, 7);
+        }
+        uint32_t need = js_query_partial_need((uint32_t)ng);
+        js_search_options page = JS_SEARCH_OPTIONS_INIT, all = page;
+        page.flags = all.flags = JS_SEARCH_NO_SNIPPET;
+        page.limit = 10;
+        all.limit = (uint32_t)g.n + 1;
+        js_results *a = NULL, *b = NULL;
+        ck_assert_int_eq(js_search(&a, ix, q.buf, strlen(q.buf), &page), 0);
+        ck_assert_int_eq(js_search(&b, ix, q.buf, strlen(q.buf), &all), 0);
+        size_t na = js_results_count(a), nb = js_results_count(b);
+        ck_assert_uint_eq(na, nb < 10 ? nb : 10);
+        for (size_t i = 0; i < na; i++) {
+            const js_hit *x = js_results_hit(a, i), *y = js_results_hit(b, i);
+            ck_assert_msg(x->section == y->section && x->score == y->score &&
+                              x->partial == y->partial,
+                          "%s: hit %zu: %u %.9f %d vs %u %.9f %d", q.buf, i,
+                          x->section, x->score, x->partial, y->section,
+                          y->score, y->partial);
+        }
+        int want_partial = 0;
+        char *is_partial = calloc((size_t)g.n, 1);
+        for (int i = 0; i < g.n; i++) {
+            if (strstr(g.body[i], q.buf) || strstr(g.title[i], q.buf))
+                continue; /* a strict match */
+            uint32_t held = 0;
+            for (int j = 0; j < ng; j++)
+                held += strstr(g.body[i], grams[j]) || strstr(g.title[i], grams[j]);
+            if (ng > 1 && held >= need) {
+                is_partial[i] = 1;
+                want_partial++;
+            }
+        }
+        int got_partial = 0;
+        for (size_t i = 0; i < nb; i++) {
+            const js_hit *y = js_results_hit(b, i);
+            if (!y->partial)
+                continue;
+            got_partial++;
+            int d = atoi(y->id + 1);
+            ck_assert_msg(d >= 0 && d < g.n && is_partial[d],
+                          "%s: %s is no partial match", q.buf, y->id);
+        }
+        ck_assert_msg(got_partial == want_partial, "%s: %d partial hits, want %d",
+                      q.buf, got_partial, want_partial);
+        free(is_partial);
+        js_results_free(a);
+        js_results_free(b);
+        free(q.buf);
+    }
+    js_index_close(ix);
+    tu_remove_dir(dir);
+    free(dir);
+    gen_free(&g);
+}
+END_TEST
+
 /* One-term queries answered from champion lists (index/champ.h) must
  * give what walking the postings gives: the same sections, scores to the
  * bit, and the exact total, for every term (lists of every size: a
@@ -653,6 +739,7 @@ static Suite *search_suite(void)
     tcase_add_test(tc, test_partial_sentence);
     tcase_add_test(tc, test_bm25_by_hand);
     tcase_add_test(tc, test_topk_matches_exhaustive);
+    tcase_add_test(tc, test_partial_matches_exhaustive);
     tcase_add_test(tc, test_champions_agree);
     tcase_add_test(tc, test_paging);
     tcase_add_test(tc, test_snippet_and_hit_fields);
