@@ -164,64 +164,115 @@ static void svb_decode_scalar(const uint8_t *in, uint32_t *out, uint32_t count,
 }
 
 
+/* What load_block checks of an array, gathered while it is decoded. */
+typedef struct svb_acc {
+    uint32_t bad; /* DELTA: a value not above the one before (or prev);
+                   * SVB_TF: a frequency that wrapped */
+    uint32_t max; /* SVB_TF: the largest frequency */
+    uint64_t sum; /* SVB_TF: their sum */
+} svb_acc;
+
+/* An internal kind: a block's frequencies, stored 0124 as tf - 1. */
+#define SVB_TF 3
+
+/* One decoded value v: returns what the array holds (the running sum
+ * for DELTA, v + 1 for SVB_TF) and notes it in a. */
+static inline uint32_t svb_value(int kind, uint32_t v, uint32_t *prev,
+                                 svb_acc *a)
+{
+    if (kind == JS_SVB_DELTA) {
+        uint32_t next = *prev + v; /* wraps like the library */
+        a->bad |= next <= *prev;   /* a difference of 0, or one that wrapped */
+        *prev = next;
+        return next;
+    }
+    if (kind == SVB_TF) {
+        uint32_t tf = v + 1;
+        a->bad |= tf == 0;
+        a->max = tf > a->max ? tf : a->max;
+        a->sum += tf;
+        return tf;
+    }
+    return v;
+}
+
 /* Decodes like svb_decode_scalar, four bytes at a time: each value is
  * one unaligned little-endian load, masked to its length, so the caller
- * must give 4 readable bytes past the array.  Debian's libstreamvbyte
- * is built without SSSE3; its portable decoder spends about 45
- * instructions on a value (callgrind, 128-entry blocks), which made
- * decoding a third of a query's work.  This loop spends about 7.  The
- * kind is a constant in each call below, so each gets its own loop. */
+ * must give SVB_SLACK readable bytes past the array.  Debian's
+ * libstreamvbyte is built without SSSE3; its portable decoder spends
+ * about 45 instructions on a value (callgrind, 128-entry blocks), which
+ * made decoding a third of a query's work.  This loop spends about 7.
+ * The kind is a constant in each call below, so each gets its own loop,
+ * and the checks of svb_value cost no second pass over the array. */
 static inline void svb_decode_fast(const uint8_t *in, uint32_t *out,
-                                   uint32_t count, int kind, uint32_t prev)
+                                   uint32_t count, int kind, uint32_t prev,
+                                   svb_acc *a)
 {
     static const uint8_t len1234[4] = {1, 2, 3, 4}, len0124[4] = {0, 1, 2, 4};
     static const uint32_t mask1234[4] = {0xff, 0xffff, 0xffffff, 0xffffffff},
                           mask0124[4] = {0, 0xff, 0xffff, 0xffffffff};
-    const uint8_t *lens = kind == JS_SVB_0124 ? len0124 : len1234;
-    const uint32_t *masks = kind == JS_SVB_0124 ? mask0124 : mask1234;
+    const int is0124 = kind == JS_SVB_0124 || kind == SVB_TF;
+    const uint8_t *lens = is0124 ? len0124 : len1234;
+    const uint32_t *masks = is0124 ? mask0124 : mask1234;
     const uint8_t *keys = in, *d = in + ((size_t)count + 3) / 4;
-    for (uint32_t i = 0; i < count; i += 4) {
+    uint32_t i = 0;
+    for (; i + 4 <= count; i += 4) {
         unsigned key = keys[i / 4];
-        uint32_t m = count - i < 4 ? count - i : 4;
-        for (uint32_t j = 0; j < m; j++, key >>= 2) {
+        for (unsigned j = 0; j < 4; j++, key >>= 2) {
             uint32_t v = js_le32(d) & masks[key & 3];
             d += lens[key & 3];
-            if (kind == JS_SVB_DELTA) {
-                prev += v; /* wraps like the library */
-                v = prev;
-            }
-            out[i + j] = v;
+            out[i + j] = svb_value(kind, v, &prev, a);
         }
     }
+    for (unsigned key = i < count ? keys[i / 4] : 0; i < count; i++, key >>= 2) {
+        uint32_t v = js_le32(d) & masks[key & 3];
+        d += lens[key & 3];
+        out[i] = svb_value(kind, v, &prev, a);
+    }
+}
+
+/* js_svb_take with the internal kinds and the checks of svb_value in a
+ * (zeroed by the caller). */
+static size_t svb_take(const uint8_t *p, size_t avail, size_t room,
+                       uint32_t *out, uint32_t count, int kind, uint32_t prev,
+                       svb_acc *a)
+{
+    size_t klen = ((size_t)count + 3) / 4;
+    const int is0124 = kind == JS_SVB_0124 || kind == SVB_TF;
+    if (count == 0 || avail < klen)
+        return 0;
+    uint64_t alen = klen + svb_data_len(p, count, is0124);
+    if (alen > avail)
+        return 0;
+    if (room - (size_t)alen >= SVB_SLACK) {
+        switch (kind) {
+        case JS_SVB_DELTA:
+            svb_decode_fast(p, out, count, JS_SVB_DELTA, prev, a);
+            break;
+        case SVB_TF:
+            svb_decode_fast(p, out, count, SVB_TF, 0, a);
+            break;
+        case JS_SVB_0124:
+            svb_decode_fast(p, out, count, JS_SVB_0124, 0, a);
+            break;
+        default:
+            svb_decode_fast(p, out, count, JS_SVB_1234, 0, a);
+            break;
+        }
+    } else { /* the byte loop, then the same checks */
+        svb_decode_scalar(p, out, count, is0124, 0, 0);
+        for (uint32_t i = 0; i < count; i++)
+            out[i] = svb_value(kind, out[i], &prev, a);
+    }
+    return (size_t)alen;
 }
 
 /* codec.h */
 size_t js_svb_take(const uint8_t *p, size_t avail, size_t room,
                    uint32_t *out, uint32_t count, int kind, uint32_t prev)
 {
-    size_t klen = ((size_t)count + 3) / 4;
-    if (count == 0 || avail < klen)
-        return 0;
-    uint64_t alen = klen + svb_data_len(p, count, kind == JS_SVB_0124);
-    if (alen > avail)
-        return 0;
-    if (room - (size_t)alen >= SVB_SLACK) {
-        switch (kind) {
-        case JS_SVB_DELTA:
-            svb_decode_fast(p, out, count, JS_SVB_DELTA, prev);
-            break;
-        case JS_SVB_0124:
-            svb_decode_fast(p, out, count, JS_SVB_0124, 0);
-            break;
-        default:
-            svb_decode_fast(p, out, count, JS_SVB_1234, 0);
-            break;
-        }
-    } else {
-        svb_decode_scalar(p, out, count, kind == JS_SVB_0124, kind == JS_SVB_DELTA,
-                          prev);
-    }
-    return (size_t)alen;
+    svb_acc a = {0, 0, 0};
+    return svb_take(p, avail, room, out, count, kind, prev, &a);
 }
 
 /* codec.h.  One compiled copy, so that the builder's champion lists and
@@ -534,7 +585,8 @@ int js_postings_encode(js_buf *out, const uint32_t *ids, const uint32_t *tfs,
  *   entry        index in the record of the loaded block's first entry.
  *   prev_last    last id of the block before the loaded one (0 for 0).
  *   pos_loaded   the loaded block's positions are decoded into pos.
- *   pos_start    with positions: prefix sums of the loaded block's tfs,
+ *   pos_total    with positions: the loaded block's sum of tfs.
+ *   pos_start    once load_positions ran: prefix sums of the block's tfs,
  *                so entry i's positions are pos[pos_start[i]..[i+1]).
  * ------------------------------------------------------------------- */
 
@@ -753,49 +805,40 @@ static int load_block(js_postings_cursor *c)
      * block, never beyond the record (svb_take) */
     size_t room = c->blocks_len - (size_t)(p - c->blocks);
 
-    size_t k = js_svb_take(p, n, room, c->ids, cnt, JS_SVB_DELTA, prev);
+    svb_acc ia = {0, 0, 0}, ta = {0, 0, 0};
+    size_t k = svb_take(p, n, room, c->ids, cnt, JS_SVB_DELTA, prev, &ia);
     if (k == 0)
         return corrupt(c);
     p += k;
     n -= k;
     room -= k;
-    /* strictly increasing, and above prev after block 0: a difference
-     * that wrapped past 2^32 - 1 lands at or below its predecessor */
-    uint32_t bad = b > 0 && c->ids[0] <= prev;
-    for (uint32_t i = 1; i < cnt; i++)
-        bad |= c->ids[i] <= c->ids[i - 1];
+    /* strictly increasing, and above prev after block 0 (svb_value); in
+     * block 0 the first id may be 0, which it counted as not above prev */
+    uint32_t bad = ia.bad;
+    if (bad && b == 0) {
+        bad = 0;
+        for (uint32_t i = 1; i < cnt; i++)
+            bad |= c->ids[i] <= c->ids[i - 1];
+    }
     if (bad || c->ids[cnt - 1] >= c->max_id ||
         (multi && c->ids[cnt - 1] != want_last))
         return corrupt(c);
 
-    k = js_svb_take(p, n, room, c->tfs, cnt, JS_SVB_0124, 0);
-    if (k == 0)
+    k = svb_take(p, n, room, c->tfs, cnt, SVB_TF, 0, &ta);
+    if (k == 0 || ta.bad || (multi && ta.max != want_max_tf))
         return corrupt(c);
     p += k;
     n -= k;
-    uint32_t max_tf = 0;
-    for (uint32_t i = 0; i < cnt; i++) {
-        bad |= c->tfs[i] == UINT32_MAX; /* tf - 1 + 1 would wrap */
-        c->tfs[i] += 1;
-        max_tf = c->tfs[i] > max_tf ? c->tfs[i] : max_tf;
-    }
-    if (bad || (multi && max_tf != want_max_tf))
-        return corrupt(c);
+    const uint32_t max_tf = ta.max;
 
     if (c->has_pos) {
-        uint64_t total = 0;
-        for (uint32_t i = 0; i < cnt; i++) {
-            c->pos_start[i] = (uint32_t)total;
-            total += c->tfs[i];
-            if (total > UINT32_MAX)
-                return corrupt(c);
-        }
-        c->pos_start[cnt] = (uint32_t)total;
         /* each position takes a data byte and a quarter control byte:
          * refuse counts the block cannot hold before anything is sized
-         * by them */
-        if (total + (total + 3) / 4 > n)
+         * by them (load_positions sums the tfs into pos_start) */
+        uint64_t total = ta.sum;
+        if (total > UINT32_MAX || total + (total + 3) / 4 > n)
             return corrupt(c);
+        c->pos_total = (uint32_t)total;
         c->block_pos_data = p;
         c->block_pos_len = n;
     } else if (n != 0) {
@@ -965,7 +1008,7 @@ int js_postings_skip_block(js_postings_cursor *c, uint32_t target)
  * Returns 0, JS_ENOMEM (the cursor stays usable), or JS_ECORRUPT. */
 static int load_positions(js_postings_cursor *c)
 {
-    const uint32_t total = c->pos_start[c->block_n];
+    const uint32_t total = c->pos_total;
     if (total > c->pos_cap) {
         size_t cap = (size_t)c->pos_cap * 2;
         if (cap < total)
@@ -985,6 +1028,14 @@ static int load_positions(js_postings_cursor *c)
     size_t k = js_svb_take(p, c->block_pos_len, room, c->pos, total, JS_SVB_1234, 0);
     if (k == 0 || k != c->block_pos_len) /* the block must end here */
         return corrupt(c);
+    /* where each entry's positions start: sums of the tfs, which load_block
+     * found to total pos_total */
+    uint32_t at = 0;
+    for (uint32_t e = 0; e < c->block_n; e++) {
+        c->pos_start[e] = at;
+        at += c->tfs[e];
+    }
+    c->pos_start[c->block_n] = at;
     /* per entry: first position as stored, then running sums of
      * differences >= 1 that must not pass 2^32 - 1 */
     uint32_t bad = 0;

@@ -192,6 +192,7 @@ typedef struct js_postings_cursor {
     uint32_t block, in_block, block_n, entry;
     uint32_t prev_last; /* last id of the previous block */
     int block_loaded, pos_loaded;
+    uint32_t pos_total;            /* positions in the block */
     const uint8_t *block_pos_data; /* encoded positions of the block */
     size_t block_pos_len;
     /* blocks whose crc passed, shared by a reader's cursors (NULL: check
