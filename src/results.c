@@ -79,15 +79,6 @@ int js_results_options(js_results *r, const js_search_options *in,
     return 0;
 }
 
-static char *dup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 int js_results_add(js_results *r, const js_hit_src *s, const js_qnode *q,
                    unsigned analyze_flags, const js_search_options *o)
 {
@@ -103,44 +94,52 @@ int js_results_add(js_results *r, const js_hit_src *s, const js_qnode *q,
     js_hit_store *hs = &r->hits[r->n++];
     memset(hs, 0, sizeof *hs);
     js_hit *h = &hs->h;
-    for (int i = 0; i < 6; i++)
-        if (!(hs->strs[i] = dup(s->doc[i] ? s->doc[i] : "")))
-            return js_results_fail(r, JS_ENOMEM, "out of memory");
+
+    /* One allocation for the hit's strings: the heading pointers (first,
+     * for their alignment), the six document strings, the heading path
+     * with its U+001F separators replaced by NULs. */
+    size_t path_len = s->path ? s->path_len : 0;
+    size_t depth = path_len ? 1 : 0;
+    for (size_t i = 0; i < path_len; i++)
+        depth += s->path[i] == 0x1F;
+    size_t lens[6], size = (depth + 1) * sizeof(const char *) + path_len + 1;
+    for (int i = 0; i < 6; i++) {
+        lens[i] = strlen(s->doc[i] ? s->doc[i] : "") + 1;
+        size += lens[i];
+    }
+    if (!(hs->block = malloc(size)))
+        return js_results_fail(r, JS_ENOMEM, "out of memory");
+    const char **headings = (const char **)hs->block;
+    char *p = (char *)(headings + depth + 1);
+    const char **strs[6] = {&h->source, &h->title, &h->format,
+                            &h->encoding, &h->id, &h->metadata};
+    for (int i = 0; i < 6; i++) {
+        memcpy(p, s->doc[i] ? s->doc[i] : "", lens[i]);
+        *strs[i] = p;
+        p += lens[i];
+    }
+    char *path = p;
+    if (path_len)
+        memcpy(path, s->path, path_len);
+    path[path_len] = 0;
+    size_t d = 0;
+    if (depth) {
+        headings[d++] = path;
+        for (size_t i = 0; i < path_len; i++)
+            if (path[i] == 0x1F) {
+                path[i] = 0;
+                headings[d++] = path + i + 1;
+            }
+    }
+    headings[d] = NULL;
     h->section = s->section;
     h->ordinal = s->ordinal;
     h->score = s->score;
     h->partial = s->partial;
-    h->source = hs->strs[0];
-    h->title = hs->strs[1];
-    h->format = hs->strs[2];
-    h->encoding = hs->strs[3];
-    h->id = hs->strs[4];
-    h->metadata = hs->strs[5];
     h->start = s->start;
     h->end = s->end;
     h->snippet = "";
-
-    size_t path_len = s->path ? s->path_len : 0;
-    if (!(hs->path = malloc(path_len + 1)))
-        return js_results_fail(r, JS_ENOMEM, "out of memory");
-    if (path_len)
-        memcpy(hs->path, s->path, path_len);
-    hs->path[path_len] = 0;
-    size_t depth = path_len ? 1 : 0;
-    for (size_t i = 0; i < path_len; i++)
-        depth += hs->path[i] == 0x1F;
-    if (!(hs->headings = calloc(depth + 1, sizeof *hs->headings)))
-        return js_results_fail(r, JS_ENOMEM, "out of memory");
-    if (depth) {
-        size_t d = 0;
-        hs->headings[d++] = hs->path;
-        for (size_t i = 0; i < path_len; i++)
-            if (hs->path[i] == 0x1F) {
-                hs->path[i] = 0;
-                hs->headings[d++] = hs->path + i + 1;
-            }
-    }
-    h->headings = hs->headings;
+    h->headings = headings;
     h->depth = depth;
     if (o->flags & JS_SEARCH_NO_SNIPPET)
         return 0;
@@ -208,10 +207,7 @@ void js_results_free(js_results *r)
         return;
     for (size_t i = 0; i < r->n; i++) {
         js_hit_store *hs = &r->hits[i];
-        for (int j = 0; j < 6; j++)
-            free(hs->strs[j]);
-        free(hs->path);
-        free(hs->headings);
+        free(hs->block);
         free(hs->snippet);
         free(hs->hl);
     }

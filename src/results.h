@@ -26,9 +26,9 @@
 
 typedef struct js_hit_store {
     js_hit h;
-    char *strs[6];   /* source, title, format, encoding, id, metadata */
-    char *path;      /* heading path, U+001F replaced by NULs */
-    const char **headings;
+    void *block;     /* heading pointers, then the strings: document
+                        source, title, format, encoding, id, metadata,
+                        the heading path (U+001F replaced by NULs) */
     char *snippet;
     size_t *hl;
 } js_hit_store;
