@@ -377,16 +377,35 @@ START_TEST(test_threads_identical)
 }
 END_TEST
 
+/* Builds an index of `records` generated records (blocks of
+ * block_size, 0: the default) in a new directory (*dir, malloc'ed) and
+ * opens it. */
+static js_index *built_index(int records, uint32_t block_size, char **dir)
+{
+    size_t len;
+    char *corpus = make_corpus(records, &len);
+    *dir = temp_dir();
+    build(*dir, corpus, len, 64, block_size, NULL);
+    free(corpus);
+    js_index *ix;
+    ck_assert_int_eq(js_index_open(&ix, *dir), 0);
+    return ix;
+}
+
+/* Closes ix and removes and frees dir. */
+static void drop_index(js_index *ix, char *dir)
+{
+    js_index_close(ix);
+    remove_dir(dir);
+    free(dir);
+}
+
 /* js_index_postings checks a long record's skip table once: a second
  * cursor on it walks the same entries; check still reads every table. */
 START_TEST(test_postings_reopen)
 {
-    size_t len;
-    char *corpus = make_corpus(2000, &len);
-    char *dir = temp_dir();
-    build(dir, corpus, len, 64, 4, NULL);
-    js_index *ix;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    char *dir;
+    js_index *ix = built_index(2000, 4, &dir);
     const char *t = "的";
     js_term_info ti;
     js_postings_cursor c1, c2;
@@ -408,10 +427,7 @@ START_TEST(test_postings_reopen)
     js_postings_close(&c1);
     js_postings_close(&c2);
     ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
-    js_index_close(ix);
-    remove_dir(dir);
-    free(dir);
-    free(corpus);
+    drop_index(ix, dir);
 }
 END_TEST
 
@@ -442,12 +458,8 @@ static long pages_mapped(const js_index *ix)
  * takes a page fault on it); after dropping the mappings, none is. */
 START_TEST(test_preload)
 {
-    size_t len;
-    char *corpus = make_corpus(4000, &len);
-    char *dir = temp_dir();
-    build(dir, corpus, len, 64, 0, NULL);
-    js_index *ix;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    char *dir;
+    js_index *ix = built_index(4000, 0, &dir);
     long page = sysconf(_SC_PAGESIZE);
     long pages = (long)((ix->f.size + (size_t)page - 1) / (size_t)page);
     ck_assert_int_gt(pages, 64);
@@ -459,11 +471,8 @@ START_TEST(test_preload)
     ck_assert_int_eq(js_index_preload(ix), 0);
     ck_assert_int_eq(pages_mapped(ix), pages);
     ck_assert_int_eq(js_index_check(ix), 0);
-    js_index_close(ix);
+    drop_index(ix, dir);
     ck_assert_int_eq(js_index_preload(NULL), JS_EINVALID);
-    remove_dir(dir);
-    free(dir);
-    free(corpus);
 }
 END_TEST
 
@@ -471,12 +480,8 @@ END_TEST
  * walked; returned ones come back closed and open again as new. */
 START_TEST(test_cursor_pool)
 {
-    size_t len;
-    char *corpus = make_corpus(300, &len);
-    char *dir = temp_dir();
-    build(dir, corpus, len, 64, 4, NULL);
-    js_index *ix;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    char *dir;
+    js_index *ix = built_index(300, 4, &dir);
     enum { N = JS_CURSOR_POOL + 6 };
     js_postings_cursor *c[N];
     const char *t = "的";
@@ -499,10 +504,7 @@ START_TEST(test_cursor_pool)
             js_index_cursor_put(ix, c[i]);
     }
     js_index_cursor_put(ix, NULL);
-    js_index_close(ix);
-    remove_dir(dir);
-    free(dir);
-    free(corpus);
+    drop_index(ix, dir);
 }
 END_TEST
 
