@@ -12,8 +12,11 @@ Out: a query set drawn from the corpus with a fixed seed (substrings of 1,
      the record the query was drawn from in the top 10) and precision@10
      (do the strict hits among the top 10 really contain the query in the
      title or text, after folding; partial hits are marked as such and
-     not counted).  Prints
-     a Markdown table and writes the raw figures as JSON.
+     not counted).  Latency twice: in fresh processes (the first queries
+     of a process, which also check the index blocks they read for the
+     first time), and after a warm-up of as many other queries drawn with
+     the next seed (what a running search service sees).  Prints Markdown
+     tables and writes the raw figures as JSON.
 
 Usage: bench_search.py --jiansuo BIN --index DIR --out DIR [--queries N]
                        [--seed S] CORPUS.jsonl...
@@ -111,6 +114,27 @@ def main():
         for _, q, _, _ in allq:
             f.write(q + '\n')
 
+    # the same runs after a warm-up: each process first answers another
+    # query set of the same kinds (drawn with another seed, not timed), as
+    # a search service would have before these queries came
+    wq = draw(recs, a.queries, random.Random(a.seed + 1))
+    whans = to_simplified([q for _, q, _ in wq])
+    warm = [q for _, q, _ in wq] + whans
+    wfile = os.path.join(a.out, 'queries-warm.txt')
+    with open(wfile, 'w', encoding='utf-8') as f:
+        for q in warm + [q for _, q, _, _ in allq]:
+            f.write(q + '\n')
+    wmicros = [[] for _ in allq]
+    for run in range(a.runs):
+        p = subprocess.run([a.jiansuo, 'search', '-d', a.index, '--queries', wfile,
+                            '--json', '--no-snippet', '-n', '10'],
+                           capture_output=True, text=True)
+        for line in p.stdout.splitlines():
+            o = json.loads(line)
+            i = o.get('line', 0) - 1 - len(warm)
+            if o['type'] == 'query' and 0 <= i < len(allq):
+                wmicros[i].append(o['micros'])
+
     # several runs; per query keep the median of its in-process times
     micros = [[] for _ in allq]
     hits = [[] for _ in allq]
@@ -184,6 +208,29 @@ def main():
         len(setus), pct(setus, 50), pct(setus, 95), pct(setus, 99)))
     print('| all | both | %d | %d | %d | %d | | | |' % (
         len(allq), result['p50'], result['p95'], result['p99']))
+    # after the warm-up
+    wus = {k: [] for k in KINDS}
+    for i, (kind, _, _, _) in enumerate(allq):
+        if wmicros[i]:
+            wus[kind].append(sorted(wmicros[i])[len(wmicros[i]) // 2])
+    wset = [u for k in KINDS if k != 'sentence' for u in wus[k]]
+    wall_ = [u for k in KINDS for u in wus[k]]
+    result['after_warmup'] = {
+        'warmup_queries': len(warm),
+        'without_sentences': {'p50': pct(wset, 50), 'p95': pct(wset, 95), 'p99': pct(wset, 99)},
+        'all': {'p50': pct(wall_, 50), 'p95': pct(wall_, 95), 'p99': pct(wall_, 99)},
+        'kinds': {k: {'p50': pct(wus[k], 50), 'p99': pct(wus[k], 99)} for k in KINDS}}
+    print('\nThe same queries after %d others in the same process (a warm-up, '
+          'not timed), median of %d runs:\n' % (len(warm), a.runs))
+    print('| query | n | p50 µs | p95 µs | p99 µs |')
+    print('| --- | --- | --- | --- | --- |')
+    for k in KINDS:
+        print('| %s | %d | %d | %d | %d |' % (k, len(wus[k]), pct(wus[k], 50),
+                                              pct(wus[k], 95), pct(wus[k], 99)))
+    print('| all but sentences | %d | %d | %d | %d |' % (
+        len(wset), pct(wset, 50), pct(wset, 95), pct(wset, 99)))
+    print('| all | %d | %d | %d | %d |' % (
+        len(wall_), pct(wall_, 50), pct(wall_, 95), pct(wall_, 99)))
     print('\n%d queries in %.2f s wall (median of %d runs, one process each, '
           'start-up included): %.0f queries/s' % (len(allq), wall, a.runs, result['qps']))
     with open(os.path.join(a.out, 'search.json'), 'w') as f:
