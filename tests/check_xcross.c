@@ -22,12 +22,17 @@
  *     frequency times a positive, decreasing idf, so the orders must be
  *     identical, ties broken by section id in both.  Elsewhere (phrases:
  *     native scores the phrase as one unit, Xapian sums its terms) only
- *     the overlap of the top 10 is measured and printed, with a floor.
+ *     the overlap of the top 10 is measured and printed, with a floor;
+ *   - one js_xindex shared by several threads (its searches take turns on
+ *     the handle's mutex, jiansuo.h) gives each thread what one thread
+ *     alone gets: hits, scores to the bit and totals, for 1 and 3 shards.
  */
 #include "config.h"
 
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,6 +320,78 @@ START_TEST(test_random)
 }
 END_TEST
 
+/* One search's whole answer as text: total, then each hit's section and
+ * score in hex (every bit), or the error code. */
+static char *signature(js_xindex *x, const char *q)
+{
+    js_search_options o = JS_SEARCH_OPTIONS_INIT;
+    o.flags = JS_SEARCH_NO_SNIPPET;
+    o.limit = 20;
+    js_results *r = NULL;
+    int rc = js_xindex_search(&r, x, q, strlen(q), &o);
+    tu_render t = {0};
+    tu_appendf(&t, "rc %d", rc);
+    if (!rc) {
+        int exact;
+        uint64_t total = js_results_total(r, &exact);
+        tu_appendf(&t, " total %llu %d", (unsigned long long)total, exact);
+        for (size_t i = 0; i < js_results_count(r); i++) {
+            const js_hit *h = js_results_hit(r, i);
+            tu_appendf(&t, " %u:%a%s", h->section, h->score,
+                       h->partial ? "p" : "");
+        }
+    }
+    js_results_free(r);
+    return t.buf;
+}
+
+#define NTABLE (sizeof table / sizeof *table)
+#define XTHREADS 4
+#define XROUNDS 5
+
+static char *xwant[2][NTABLE];
+static atomic_int xbad;
+
+static void *xread_loop(void *arg)
+{
+    unsigned me = (unsigned)(uintptr_t)arg;
+    for (int round = 0; round < XROUNDS; round++)
+        for (size_t i = 0; i < NTABLE; i++) {
+            /* threads start at different queries and shard counts */
+            size_t q = (i + me * 7) % NTABLE;
+            int k = (int)((q + me + round) % 2);
+            char *got = signature(k ? x3 : x1, table[q]);
+            if (strcmp(got, xwant[k][q])) {
+                fprintf(stderr, "thread %u, %u shards, %s:\n  got  %s\n  want %s\n",
+                        me, k ? 3 : 1, table[q], got, xwant[k][q]);
+                atomic_fetch_add(&xbad, 1);
+            }
+            free(got);
+        }
+    return NULL;
+}
+
+START_TEST(test_threads_share_xindex)
+{
+    for (size_t i = 0; i < NTABLE; i++) {
+        xwant[0][i] = signature(x1, table[i]);
+        xwant[1][i] = signature(x3, table[i]);
+    }
+    pthread_t t[XTHREADS];
+    for (unsigned i = 0; i < XTHREADS; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, xread_loop,
+                                        (void *)(uintptr_t)i),
+                         0);
+    for (unsigned i = 0; i < XTHREADS; i++)
+        pthread_join(t[i], NULL);
+    ck_assert_int_eq(atomic_load(&xbad), 0);
+    for (size_t i = 0; i < NTABLE; i++) {
+        free(xwant[0][i]);
+        free(xwant[1][i]);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("xcross");
@@ -322,6 +399,7 @@ int main(void)
     tcase_add_unchecked_fixture(tc, build_all, close_all);
     tcase_add_test(tc, test_table);
     tcase_add_test(tc, test_random);
+    tcase_add_test(tc, test_threads_share_xindex);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
