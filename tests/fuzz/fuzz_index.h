@@ -6,7 +6,8 @@
  *      JSON Lines records generated from a fixed list of phrases, with
  *      4-entry postings blocks so that lists cross blocks and skips.
  * Out: fuzz_index_build() builds it once into a fresh temporary
- *      directory (removed at exit) and returns that directory.
+ *      directory (removed at exit) and returns that directory;
+ *      fuzz_xindex_build() the same documents with the Xapian backend.
  */
 #ifndef JS_FUZZ_INDEX_H
 #define JS_FUZZ_INDEX_H
@@ -18,10 +19,11 @@
 
 #include "fuzz.h"
 #include "jiansuo.h"
+#include "xapian_build.h"
 
 static char fuzz_index_dir[256];
 
-static int fuzz_rm_one(const char *path, const struct stat *st, int type,
+static inline int fuzz_rm_one(const char *path, const struct stat *st, int type,
                        struct FTW *ftw)
 {
     (void)st, (void)type, (void)ftw;
@@ -29,7 +31,7 @@ static int fuzz_rm_one(const char *path, const struct stat *st, int type,
     return 0;
 }
 
-static void fuzz_index_remove(void)
+static inline void fuzz_index_remove(void)
 {
     if (fuzz_index_dir[0])
         nftw(fuzz_index_dir, fuzz_rm_one, 8, FTW_DEPTH | FTW_PHYS);
@@ -57,18 +59,11 @@ static const char *const fuzz_phrases[] = {
     "石橋", "城門", "ＡＢＣ全形", "かな", "한글", "café", "借書",
 };
 
-/* Builds the index; returns its directory (static storage). */
-static const char *fuzz_index_build(void)
+/* The JSON Lines records: 30 records of 2-3 sections, phrases picked by a
+ * fixed linear congruential sequence so the index is the same every run.
+ * Returns a malloc'ed buffer of *len bytes. */
+static inline char *fuzz_index_records(size_t *len_out)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(fuzz_index_dir, sizeof fuzz_index_dir, "%s/jiansuo-fuzzix-XXXXXX",
-             tmp ? tmp : "/tmp");
-    if (!mkdtemp(fuzz_index_dir))
-        FUZZ_FAIL("mkdtemp %s", fuzz_index_dir);
-    atexit(fuzz_index_remove);
-
-    /* JSON Lines: 30 records of 2-3 sections, phrases picked by a fixed
-     * linear congruential sequence so the index is the same every run. */
     size_t cap = 64 * 1024, len = 0;
     char *jl = malloc(cap);
     if (!jl)
@@ -100,6 +95,53 @@ static const char *fuzz_index_build(void)
             FUZZ_FAIL("fixture buffer too small");
     }
 
+    *len_out = len;
+    return jl;
+}
+
+/* A fresh temporary directory in buf (removed at exit by remove_fn). */
+static inline void fuzz_index_mkdir(char *buf, size_t size, void (*remove_fn)(void))
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(buf, size, "%s/jiansuo-fuzzix-XXXXXX", tmp ? tmp : "/tmp");
+    if (!mkdtemp(buf))
+        FUZZ_FAIL("mkdtemp %s", buf);
+    atexit(remove_fn);
+}
+
+/* Adds the three fixture documents (jl: the records) through add, one of
+ * the two adapters below.  Returns add's first non-zero code, or 0. */
+static inline int fuzz_index_feed(int (*add)(void *b, const char *name,
+                                             const void *p, size_t n),
+                                  void *b, const char *jl, size_t len)
+{
+    int rc = add(b, "manual.md", fuzz_manual_md, sizeof fuzz_manual_md - 1);
+    if (!rc)
+        rc = add(b, "note.txt", fuzz_note_txt, sizeof fuzz_note_txt - 1);
+    if (!rc)
+        rc = add(b, "records.jsonl", jl, len);
+    return rc;
+}
+
+static inline int fuzz_add_native(void *b, const char *name, const void *p,
+                                  size_t n)
+{
+    return js_builder_add_memory(b, name, p, n);
+}
+
+static inline int fuzz_add_xapian(void *b, const char *name, const void *p,
+                                  size_t n)
+{
+    return js_xbuild_add_memory(b, name, p, n);
+}
+
+/* Builds the index; returns its directory (static storage). */
+static inline const char *fuzz_index_build(void)
+{
+    fuzz_index_mkdir(fuzz_index_dir, sizeof fuzz_index_dir, fuzz_index_remove);
+    size_t len;
+    char *jl = fuzz_index_records(&len);
+
     js_build_options o = JS_BUILD_OPTIONS_INIT;
     o.block_size = 4;
     o.champion_df = 3; /* lists for most terms: one-term queries use them */
@@ -108,13 +150,7 @@ static const char *fuzz_index_build(void)
     js_builder *b = NULL;
     int rc = js_builder_open(&b, fuzz_index_dir, &o);
     if (!rc)
-        rc = js_builder_add_memory(b, "manual.md", fuzz_manual_md,
-                                   sizeof fuzz_manual_md - 1);
-    if (!rc)
-        rc = js_builder_add_memory(b, "note.txt", fuzz_note_txt,
-                                   sizeof fuzz_note_txt - 1);
-    if (!rc)
-        rc = js_builder_add_memory(b, "records.jsonl", jl, len);
+        rc = fuzz_index_feed(fuzz_add_native, b, jl, len);
     if (!rc)
         rc = js_builder_commit(b);
     if (rc)
@@ -122,6 +158,36 @@ static const char *fuzz_index_build(void)
     js_builder_close(b);
     free(jl);
     return fuzz_index_dir;
+}
+
+static char fuzz_xindex_dir[256];
+
+static inline void fuzz_xindex_remove(void)
+{
+    if (fuzz_xindex_dir[0])
+        nftw(fuzz_xindex_dir, fuzz_rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The same documents in a Xapian index of two shards (so that searches
+ * merge shard statistics); returns its directory (static storage). */
+static inline const char *fuzz_xindex_build(void)
+{
+    fuzz_index_mkdir(fuzz_xindex_dir, sizeof fuzz_xindex_dir,
+                     fuzz_xindex_remove);
+    size_t len;
+    char *jl = fuzz_index_records(&len);
+    js_xbuild *b = NULL;
+    int rc = js_xbuild_open(&b, fuzz_xindex_dir, NULL, 2);
+    if (!rc)
+        rc = fuzz_index_feed(fuzz_add_xapian, b, jl, len);
+    if (!rc)
+        rc = js_xbuild_commit(b);
+    if (rc)
+        FUZZ_FAIL("building the Xapian fixture index: %s",
+                  js_xbuild_errmsg(b));
+    js_xbuild_close(b);
+    free(jl);
+    return fuzz_xindex_dir;
 }
 
 #endif /* JS_FUZZ_INDEX_H */

@@ -31,6 +31,7 @@
 
 #include "fuzz.h"
 #include "fuzz_index.h"
+#include "fuzz_results.h"
 #include "jiansuo.h"
 #include "query.h"
 
@@ -49,98 +50,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static int valid_utf8(const uint8_t *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        uint8_t c = s[i];
-        size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2
-                   : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-        if (!len || n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-        i += len;
-    }
-    return 1;
-}
-
-/* Checks one result set; returns the number of strict hits. */
-static size_t check_results(const js_results *r, const js_search_options *o)
-{
-    size_t n = js_results_count(r);
-    if (n > o->limit)
-        FUZZ_FAIL("%zu hits for limit %u", n, o->limit);
-    if (js_results_hit(r, n) != NULL)
-        FUZZ_FAIL("a hit past the end");
-    if (!js_results_query(r))
-        FUZZ_FAIL("no query text");
-    size_t strict = 0;
-    for (size_t i = 0; i < n; i++) {
-        const js_hit *h = js_results_hit(r, i);
-        if (!h || h->section >= nsections)
-            FUZZ_FAIL("hit %zu: section %u of %llu", i, h ? h->section : 0,
-                      (unsigned long long)nsections);
-        if (!isfinite(h->score))
-            FUZZ_FAIL("hit %zu: score %g", i, h->score);
-        if (h->partial && (o->flags & JS_SEARCH_NO_PARTIAL))
-            FUZZ_FAIL("partial hit with NO_PARTIAL");
-        if (!h->partial) {
-            if (strict != i)
-                FUZZ_FAIL("strict hit %zu after a partial one", i);
-            strict++;
-        }
-        if (i > 0) {
-            const js_hit *p = js_results_hit(r, i - 1);
-            if (p->partial == h->partial &&
-                (p->score < h->score ||
-                 (p->score == h->score && p->section > h->section)))
-                FUZZ_FAIL("hit %zu (%g, #%u) ranks above hit %zu (%g, #%u)",
-                          i, h->score, h->section, i - 1, p->score,
-                          p->section);
-        }
-        if (h->start > h->end || !h->source || !h->title || !h->format ||
-            !h->encoding || !h->id || !h->metadata ||
-            (h->depth && !h->headings))
-            FUZZ_FAIL("hit %zu: bad range or missing strings", i);
-        for (size_t d = 0; d < h->depth; d++)
-            if (!h->headings[d])
-                FUZZ_FAIL("hit %zu: heading %zu missing", i, d);
-        if (!h->snippet ||
-            !valid_utf8((const uint8_t *)h->snippet, h->snippet_len))
-            FUZZ_FAIL("hit %zu: snippet not valid UTF-8", i);
-        if ((o->flags & JS_SEARCH_NO_SNIPPET) && h->snippet_len)
-            FUZZ_FAIL("hit %zu: snippet despite NO_SNIPPET", i);
-        size_t prev_end = 0;
-        for (size_t k = 0; k < h->nhighlights; k++) {
-            size_t a = h->highlights[2 * k], b = h->highlights[2 * k + 1];
-            if (a >= b || b > h->snippet_len || a < prev_end)
-                FUZZ_FAIL("hit %zu: highlight [%zu,%zu) in %zu bytes", i, a,
-                          b, h->snippet_len);
-            if (!valid_utf8((const uint8_t *)h->snippet + a, b - a))
-                FUZZ_FAIL("hit %zu: highlight cuts a character", i);
-            prev_end = b;
-        }
-    }
-    return strict;
-}
-
-static int allowed(int rc, int oom)
-{
-    return rc == 0 || rc == JS_EINVALID || rc == JS_ELIMIT ||
-           (oom && rc == JS_ENOMEM);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
     uint8_t sel = data[0];
     size_t qlen = size - 1;
-    char *q = malloc(qlen ? qlen : 1); /* exact size, for ASan */
-    if (!q)
-        abort();
-    memcpy(q, data + 1, qlen);
+    char *q = fuzz_copy(data + 1, qlen);
 
     /* The parser alone, both analysis modes, and what it prints. */
     char err[256];
@@ -174,18 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         js_query_free(t2);
     }
 
-    static const uint32_t limits[4] = {0, 1, 10, 1000};
-    js_search_options o = JS_SEARCH_OPTIONS_INIT;
-    o.limit = limits[sel & 3];
-    o.offset = sel & 4 ? 3 : 0;
-    if (sel & 8)
-        o.flags |= JS_SEARCH_NO_SNIPPET;
-    if (sel & 0x10) {
-        o.snippet_chars = 3;
-        o.k1 = 0;
-        o.b = 1;
-        o.heading_weight = 0.5;
-    }
+    js_search_options o = fuzz_options(sel);
 
     js_results *r = NULL;
     int rc = js_search(&r, ix, q, qlen, &o);
@@ -193,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_FAIL("js_search gave %d (%s), js_query_parse %d", rc,
                   js_results_errmsg(r), prc);
     if (rc == 0) {
-        size_t strict = check_results(r, &o);
+        size_t strict = check_results(r, &o, nsections);
         /* The same without partial fallback and exhaustively: the strict
          * hits must be the same sections, in the same order. */
         js_search_options o2 = o;
@@ -207,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             js_results *r2 = NULL;
             if (js_search(&r2, ix, q, qlen, alt[a]) != 0)
                 FUZZ_FAIL("search %d failed: %s", a, js_results_errmsg(r2));
-            size_t strict2 = check_results(r2, alt[a]);
+            size_t strict2 = check_results(r2, alt[a], nsections);
             size_t cmp = strict < strict2 ? strict : strict2;
             for (size_t i = 0; i < cmp; i++)
                 if (js_results_hit(r, i)->section !=
@@ -241,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!allowed(rc4, 1))
             FUZZ_FAIL("search with a failing allocation gave %d", rc4);
         if (rc4 == 0)
-            check_results(r4, &o);
+            check_results(r4, &o, nsections);
         js_results_free(r4);
     }
     free(q);
