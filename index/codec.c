@@ -62,9 +62,10 @@
  * records just before an inaccessible page to hold both to that, and
  * compares both with the library's decoder.
  *
- * Cost per block on the hot path: one crc32, one table pass over the
- * control bytes (count/4 bytes), one decoding loop each for ids and tfs,
- * and one check loop each.  Positions cost nothing until asked for.
+ * Cost per block on the hot path: one crc32 (on the block's first load
+ * through a reader, js_block_checks), one table pass over the control
+ * bytes (count/4 bytes), one decoding loop each for ids and tfs that
+ * also checks them.  Positions cost nothing until asked for.
  */
 #include "config.h"
 
@@ -139,12 +140,12 @@ static uint64_t svb_data_len(const uint8_t *keys, uint32_t count, int is0124)
     return sum;
 }
 
-/* Decodes what the library would, without SIMD loads: `count` values from
- * an array whose length the caller has validated with svb_data_len (so
- * every read below is inside it).  delta: add each value to the running
- * sum starting at prev (streamvbyte_delta_decode's format). */
+/* Decodes the stored values (differences, for a delta array: svb_take
+ * sums them) one byte at a time: `count` values from an array whose
+ * length the caller has validated with svb_data_len, so that every read
+ * below is inside it. */
 static void svb_decode_scalar(const uint8_t *in, uint32_t *out, uint32_t count,
-                              int is0124, int delta, uint32_t prev)
+                              int is0124)
 {
     const uint8_t *keys = in, *d = in + ((size_t)count + 3) / 4;
     static const uint8_t len1234[4] = {1, 2, 3, 4}, len0124[4] = {0, 1, 2, 4};
@@ -155,10 +156,6 @@ static void svb_decode_scalar(const uint8_t *in, uint32_t *out, uint32_t count,
         for (unsigned k = 0; k < lens[code]; k++)
             v |= (uint32_t)d[k] << (8 * k);
         d += lens[code];
-        if (delta) {
-            prev += v; /* wraps like the library; the caller checks order */
-            v = prev;
-        }
         out[i] = v;
     }
 }
@@ -196,14 +193,12 @@ static inline uint32_t svb_value(int kind, uint32_t v, uint32_t *prev,
     return v;
 }
 
-/* Decodes like svb_decode_scalar, four bytes at a time: each value is
- * one unaligned little-endian load, masked to its length, so the caller
- * must give SVB_SLACK readable bytes past the array.  Debian's
- * libstreamvbyte is built without SSSE3; its portable decoder spends
- * about 45 instructions on a value (callgrind, 128-entry blocks), which
- * made decoding a third of a query's work.  This loop spends about 7.
- * The kind is a constant in each call below, so each gets its own loop,
- * and the checks of svb_value cost no second pass over the array. */
+/* Decodes an array four bytes at a time (see "Decoding" at the top):
+ * each value is one unaligned little-endian load, masked to its length,
+ * so the caller must give SVB_SLACK readable bytes past the array; about
+ * 7 instructions a value.  The kind is a constant in each call below, so
+ * each gets its own loop, and the checks of svb_value cost no second
+ * pass over the array. */
 static inline void svb_decode_fast(const uint8_t *in, uint32_t *out,
                                    uint32_t count, int kind, uint32_t prev,
                                    svb_acc *a)
@@ -260,7 +255,7 @@ static size_t svb_take(const uint8_t *p, size_t avail, size_t room,
             break;
         }
     } else { /* the byte loop, then the same checks */
-        svb_decode_scalar(p, out, count, is0124, 0, 0);
+        svb_decode_scalar(p, out, count, is0124);
         for (uint32_t i = 0; i < count; i++)
             out[i] = svb_value(kind, out[i], &prev, a);
     }
