@@ -914,6 +914,8 @@ static int on_piece(void *ctx, const char *term, size_t len,
     char msg[sizeof b->err];
     const uint8_t *list;
     size_t list_len;
+    if (!js_fields_term_has_positions(JS_FIELDS_POSITIONS_FOR, term, len))
+        positions = NULL;
     int rc = champ_piece(m, term, len, ids, tfs, n, last, &list, &list_len);
     if (rc)
         return rc;
@@ -940,6 +942,9 @@ static int on_piece_queued(void *ctx, const char *term, size_t len,
     js_builder *b = m->b;
     const uint8_t *list;
     size_t list_len;
+    /* positions the index does not keep are not even copied */
+    if (!js_fields_term_has_positions(JS_FIELDS_POSITIONS_FOR, term, len))
+        positions = NULL;
     int rc = champ_piece(m, term, len, ids, tfs, n, last, &list, &list_len);
     if (rc)
         return rc;
@@ -1247,7 +1252,7 @@ int js_builder_commit(js_builder *b)
         js_buf_u64(&st, b->text_bytes);
         js_buf_u32(&st, b->o.block_size);
         js_buf_u32(&st, b->o.analyze_flags);
-        js_buf_u32(&st, 7); /* positions for words, unigrams, bigrams */
+        js_buf_u32(&st, JS_FIELDS_POSITIONS_FOR);
         char info[512];
         int n = snprintf(info, sizeof info,
                          "{\"memory_mib\":%zu,\"threads\":%u,\"runs\":%u,"

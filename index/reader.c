@@ -17,6 +17,8 @@
 
 #include "buf.h"
 #include "reader.h"
+
+#include "fields.h"
 #include "utf8.h"
 
 #define SECTION_REC 32
@@ -238,6 +240,10 @@ static int load(js_index *ix)
         return fail(ix, JS_ECORRUPT, "the stats part has a bad size");
     if (st->block_size == 0 || st->block_size > JS_BLOCK_SIZE * 8)
         return fail(ix, JS_ECORRUPT, "block size %u", st->block_size);
+    if (ix->positions_for != JS_FIELDS_POSITIONS_FOR)
+        return fail(ix, JS_ECORRUPT, "the stats part says positions are "
+                    "kept for kinds %u, not %u", ix->positions_for,
+                    JS_FIELDS_POSITIONS_FOR);
     if (st->sections > UINT32_MAX || st->documents > UINT32_MAX)
         return fail(ix, JS_ECORRUPT, "section or document count too large");
     if (!(ix->build_info = malloc((size_t)ilen + 1)))
@@ -508,11 +514,12 @@ static int check_term(void *ctx, const char *term, size_t len,
                             "term's", shown);
     k->next_offset = ti->offset + ti->length;
     /* The search treats such a term as damage too (match.c). */
-    if (!(ti->flags & JS_TERM_POSITIONS) &&
-        (ix->positions_for & JS_POSITIONS_ALL) == JS_POSITIONS_ALL)
-        return k->rc = fail(ix, JS_ECORRUPT, "lexicon: '%s' has no positions, "
-                            "though the index stores them for every term",
-                            shown);
+    int want_pos = js_fields_term_has_positions(ix->positions_for, term, len);
+    if (!(ti->flags & JS_TERM_POSITIONS) != !want_pos)
+        return k->rc = fail(ix, JS_ECORRUPT, "lexicon: '%s' %s positions, "
+                            "though the index keeps them for %s kind",
+                            shown, want_pos ? "has no" : "has",
+                            want_pos ? "its" : "no term of its");
     const js_part *p = &ix->f.parts[JS_PART_POSTINGS];
     int rc = js_postings_open(&k->c, p->p + ti->offset, ti->length, ti->df,
                               ix->st.block_size,

@@ -21,9 +21,6 @@
 #include "lexicon.h"
 #include "store.h"
 
-/* positions_for when every kind of term has positions: what the builder
- * always writes, so that there a term without positions is damage. */
-#define JS_POSITIONS_ALL 7u
 
 typedef struct js_section_rec {
     uint32_t document, ordinal;
@@ -40,7 +37,10 @@ struct js_index {
     char *dir;
     js_index_stats st;
     char *build_info;
-    uint32_t positions_for; /* STATS bit set: 1 words, 2 unigrams, 4 bigrams */
+    /* STATS bit set: 1 words, 2 unigrams, 4 bigrams; open accepts only
+     * JS_FIELDS_POSITIONS_FOR, so a term has positions exactly when
+     * js_fields_term_has_positions says so, and otherwise is damage */
+    uint32_t positions_for;
     uint32_t ndocs;
     const uint8_t *doc_offsets; /* u64 [ndocs + 1] into doc_strings */
     const uint8_t *doc_strings; /* per document: source index, 3 strings */

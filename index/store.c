@@ -428,6 +428,65 @@ static char *dup_bytes(const uint8_t *s, size_t n)
     return d;
 }
 
+/* The block holding section id (< st->sections): the last whose first id
+ * is at most id (block 0 starts at 0). */
+static uint32_t block_of(const js_store *st, uint32_t id)
+{
+    uint32_t lo = 0, hi = st->nblocks;
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (st->ref[mid].first <= id)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int js_store_peek(const js_store *st, js_store_cache *cache, uint32_t id,
+                  const char **path, size_t *path_len, const char **body,
+                  size_t *body_len)
+{
+    if (!st || !cache)
+        return JS_EINVALID;
+    if (id >= st->sections)
+        return JS_ENOTFOUND;
+    uint32_t b = block_of(st, id);
+    if (!cache->raw || cache->store != st || cache->block != b) {
+        free(cache->raw);
+        cache->raw = NULL;
+        uint8_t *raw;
+        size_t raw_len;
+        int rc = inflate_block(st, b, &raw, &raw_len);
+        if (rc)
+            return rc;
+        cache->raw = raw;
+        cache->raw_len = raw_len;
+        cache->store = st;
+        cache->block = b;
+    }
+    const uint8_t *p = NULL, *t = NULL;
+    size_t pl = 0, bl = 0;
+    int rc = walk_block(st, b, cache->raw, cache->raw_len, id, &p, &pl, &t,
+                        &bl);
+    if (rc)
+        return rc;
+    *path = (const char *)p;
+    *path_len = pl;
+    *body = (const char *)t;
+    *body_len = bl;
+    return 0;
+}
+
+void js_store_cache_free(js_store_cache *cache)
+{
+    if (!cache)
+        return;
+    free(cache->raw);
+    cache->raw = NULL;
+    cache->store = NULL;
+}
+
 int js_store_get(const js_store *st, uint32_t id, char **path,
                  size_t *path_len, char **body, size_t *body_len)
 {
@@ -439,15 +498,7 @@ int js_store_get(const js_store *st, uint32_t id, char **path,
         return JS_EINVALID;
     if (id >= st->sections)
         return JS_ENOTFOUND;
-    /* The last block whose first id is at most id (block 0 starts at 0). */
-    uint32_t lo = 0, hi = st->nblocks;
-    while (hi - lo > 1) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (st->ref[mid].first <= id)
-            lo = mid;
-        else
-            hi = mid;
-    }
+    uint32_t lo = block_of(st, id);
     uint8_t *raw;
     size_t raw_len;
     int rc = inflate_block(st, lo, &raw, &raw_len);

@@ -20,6 +20,8 @@
 
 #include "buf.h"
 
+typedef struct js_store js_store;
+
 #define JS_STORE_BLOCK_BYTES (64u * 1024) /* raw text per block, about */
 
 typedef struct js_store_writer js_store_writer;
@@ -52,8 +54,6 @@ int js_store_finish(js_store_writer *w, js_buf *blocks, js_buf *index);
 /* Frees the writer; NULL is fine. */
 void js_store_writer_free(js_store_writer *w);
 
-typedef struct js_store js_store;
-
 /* Opens a reader over the two parts (borrowed) for `sections` sections.
  * Checks the index: offsets inside STORE and increasing, first ids
  * strictly increasing from 0 and below `sections`.  Returns 0 and *out,
@@ -67,6 +67,26 @@ int js_store_open(js_store **out, const uint8_t *blocks, size_t blocks_len,
  * zlib or record damage), or JS_ENOMEM. */
 int js_store_get(const js_store *st, uint32_t id, char **path,
                  size_t *path_len, char **body, size_t *body_len);
+
+/* The last block one reader inflated, kept for the next section it
+ * wants: a zeroed struct is empty; free it with js_store_cache_free. */
+typedef struct js_store_cache {
+    const struct js_store *store;
+    uint32_t block;
+    uint8_t *raw;
+    size_t raw_len;
+} js_store_cache;
+
+/* js_store_get without copies: *path and *body point into cache (their
+ * bytes are not NUL-terminated) until the next call with the same cache
+ * or its js_store_cache_free.  Sections read in id order inflate each
+ * block once.  One cache serves one thread.  Returns as js_store_get. */
+int js_store_peek(const js_store *st, js_store_cache *cache, uint32_t id,
+                  const char **path, size_t *path_len, const char **body,
+                  size_t *body_len);
+
+/* Frees what the cache holds; the cache is empty again.  NULL is fine. */
+void js_store_cache_free(js_store_cache *cache);
 
 /* Checks every block (crc32, decompression, record structure, section
  * count).  Returns 0, JS_ECORRUPT with the first bad block's number in

@@ -9,6 +9,9 @@
 
 #include "fields.h"
 
+#include "chartab.h"
+#include "utf8.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +42,37 @@ static int analyze(field_run *f, unsigned flags, const char *text, size_t len)
     return js_text_analyze(text, len, &ao, on_token, f);
 }
 
+/* Analyses one heading of the path into f's field, unless it equals the
+ * title, which the field already holds. */
+static int heading(field_run *f, unsigned flags, const char *title,
+                   const char *text, size_t len)
+{
+    if (len == strlen(title) && !memcmp(text, title, len))
+        return 0;
+    return analyze(f, flags, text, len);
+}
+
+int js_fields_analyze_heading(const char *title, const char *path,
+                              size_t path_len, unsigned flags,
+                              js_field_token_fn fn, void *ctx,
+                              uint32_t *head_len)
+{
+    field_run f = {fn, ctx, 1, 0, 0};
+    int rc;
+    *head_len = 0;
+    if ((rc = analyze(&f, flags, title, strlen(title))))
+        return rc;
+    for (size_t i = 0; path_len && i <= path_len;) {
+        const char *sep = memchr(path + i, 0x1F, path_len - i);
+        size_t end = sep ? (size_t)(sep - path) : path_len;
+        if ((rc = heading(&f, flags, title, path + i, end - i)))
+            return rc;
+        i = end + 1;
+    }
+    *head_len = f.any ? f.max + 1 : 0;
+    return 0;
+}
+
 int js_fields_analyze(const js_section *s, unsigned flags,
                       js_field_token_fn fn, void *ctx, uint32_t *head_len,
                       uint32_t *body_len, const char **field)
@@ -50,12 +84,9 @@ int js_fields_analyze(const js_section *s, unsigned flags,
     *field = "heading";
     if ((rc = analyze(&f, flags, title, strlen(title))))
         return rc;
-    for (size_t i = 0; i < s->depth; i++) {
-        if (!strcmp(s->path[i], title))
-            continue;
-        if ((rc = analyze(&f, flags, s->path[i], strlen(s->path[i]))))
+    for (size_t i = 0; i < s->depth; i++)
+        if ((rc = heading(&f, flags, title, s->path[i], strlen(s->path[i]))))
             return rc;
-    }
     *head_len = f.any ? f.max + 1 : 0;
     f = (field_run){fn, ctx, 0, 0, 0};
     *field = "body";
@@ -82,4 +113,40 @@ int js_fields_feed(js_ingest *ing, const char *path, const char *name,
         return rc; /* a path the user must fix; the build can go on */
     *sticky = rc;
     return rc;
+}
+
+int js_fields_term_kind(const char *term, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)term;
+    if (len && p[0] == 1) { /* the heading field's prefix */
+        p++;
+        len--;
+    }
+    uint32_t cps[2];
+    int n = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t l = js_utf8_decode(p + i, len - i, &cp);
+        if (n == 2 || cp == JS_UTF8_INVALID || cp > 0x10FFFF)
+            return JS_TOKEN_WORD;
+        cps[n++] = cp;
+        i += l;
+    }
+    for (int i = 0; i < n; i++)
+        if (js_chartab_class(js_chartab_get(cps[i], 0)) != JS_CC_CJK)
+            return JS_TOKEN_WORD;
+    return n == 1 ? JS_TOKEN_UNIGRAM : n == 2 ? JS_TOKEN_BIGRAM : JS_TOKEN_WORD;
+}
+
+int js_fields_term_has_positions(uint32_t positions_for, const char *term,
+                                 size_t len)
+{
+    switch (js_fields_term_kind(term, len)) {
+    case JS_TOKEN_UNIGRAM:
+        return (positions_for & 2u) != 0;
+    case JS_TOKEN_BIGRAM:
+        return (positions_for & 4u) != 0;
+    default:
+        return (positions_for & 1u) != 0;
+    }
 }

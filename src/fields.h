@@ -39,6 +39,17 @@ int js_fields_analyze(const js_section *s, unsigned flags,
                       js_field_token_fn fn, void *ctx, uint32_t *head_len,
                       uint32_t *body_len, const char **field);
 
+/* The heading field of js_fields_analyze again, from what an index
+ * keeps: the document's title and the section's heading path with its
+ * headings joined by U+001F (path_len bytes; no heading holds U+001F,
+ * which section.c never lets through).  Tokens go to fn with heading 1,
+ * at the positions the builder saw; sets *head_len.  Returns 0, or fn's
+ * non-zero value or the pipeline's error. */
+int js_fields_analyze_heading(const char *title, const char *path,
+                              size_t path_len, unsigned flags,
+                              js_field_token_fn fn, void *ctx,
+                              uint32_t *head_len);
+
 /* Feeds a builder from ingest: the files under path (path not NULL) or
  * one document from memory (name, data, len), each section to fn(ctx,
  * ...).  *sticky is the builder's sticky error: non-zero, nothing runs
@@ -50,5 +61,25 @@ int js_fields_analyze(const js_section *s, unsigned flags,
 int js_fields_feed(js_ingest *ing, const char *path, const char *name,
                    const void *data, size_t len, js_section_fn fn, void *ctx,
                    int *sticky, char *err, size_t errlen);
+
+/* Which terms keep their positions in the native index, as a STATS
+ * "positions for" bit set (index/FORMAT.md): words 1, bigrams 4, not
+ * unigrams 2.  Positions prove adjacency; a CJK run of two or more
+ * characters is proved by its bigrams' positions, so a unigram's are used
+ * only by a phrase whose CJK run is one character long beside another
+ * unit ("5月", "第3章"), which the search verifies against the stored
+ * text instead (src/verify.c).  Measured on chinese-poetry: unigram
+ * positions were 20.3 M of 37.1 M positions, 25.8 MB of the postings. */
+#define JS_FIELDS_POSITIONS_FOR 5u
+
+/* The kind of a term of the index (an optional 0x01 heading prefix, then
+ * the text pipeline's bytes): JS_TOKEN_UNIGRAM for one CJK code point,
+ * JS_TOKEN_BIGRAM for two, else JS_TOKEN_WORD. */
+int js_fields_term_kind(const char *term, size_t len);
+
+/* Whether an index whose STATS "positions for" is `positions_for` stores
+ * the positions of term[0..len): the bit of its kind. */
+int js_fields_term_has_positions(uint32_t positions_for, const char *term,
+                                 size_t len);
 
 #endif /* JS_FIELDS_H */

@@ -24,6 +24,8 @@
 
 #include "match.h"
 
+#include "fields.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +42,7 @@ void js_scorer_init(js_scorer *s, const js_index *ix, double k1, double b,
 {
     s->ix = ix;
     s->memo = NULL;
+    s->verify = NULL;
     s->k1 = k1;
     s->b = b;
     s->w = w;
@@ -158,6 +161,16 @@ typedef struct fphrase {
     uint32_t *rel;             /* relative position of each (same order) */
     uint32_t *idx;             /* scratch for the position check */
     const uint32_t **pos;      /* scratch */
+    uint32_t *cnt;             /* scratch: positions in pos[i] */
+    /* units whose postings carry no positions (CJK unigrams, fields.h):
+     * their positions come from the stored text (verify.h) */
+    uint32_t nverify;
+    uint8_t *vf;               /* by unit: 1 for such a unit */
+    const char **vterm;        /* by unit: its term, no field prefix */
+    size_t *vlen;
+    int heading;               /* the field: 1 heading, 0 body */
+    js_verify *ver;            /* the search's, or own_ver */
+    js_verify *own_ver;        /* made when the scorer has none */
     uint32_t id, tf;           /* current match */
     int started, done;
     uint32_t df_min;           /* df of the rarest unit */
@@ -171,6 +184,10 @@ static void fphrase_free(fphrase *f)
         return;
     for (uint32_t i = 0; i < f->n; i++)
         js_index_cursor_put(f->ix, f->c[i]);
+    if (f->own_ver) {
+        js_verify_free(f->own_ver);
+        free(f->own_ver);
+    }
     free(f); /* its arrays live in the same allocation */
 }
 
@@ -215,16 +232,22 @@ static int fphrase_open(fphrase **out, const js_scorer *s,
      * their alignment), then the scratch for sorting */
     size_t size = sizeof(fphrase) +
                   (size_t)n * (sizeof(js_postings_cursor *) +
-                               sizeof(const uint32_t *) + 4 * sizeof(uint32_t));
+                               sizeof(const uint32_t *) + sizeof(const char *) +
+                               sizeof(size_t) + 5 * sizeof(uint32_t) + 1);
     fphrase *f = calloc(1, size);
     if (!f)
         return JS_ENOMEM;
     f->ix = ix;
+    f->heading = heading;
     f->c = (js_postings_cursor **)(f + 1);
     f->pos = (const uint32_t **)(f->c + n);
-    f->rel = (uint32_t *)(f->pos + n);
+    f->vterm = (const char **)(f->pos + n);
+    f->vlen = (size_t *)(f->vterm + n);
+    f->rel = (uint32_t *)(f->vlen + n);
     f->idx = f->rel + n;
-    uint32_t *df = f->idx + n, *mtf = df + n;
+    f->cnt = f->idx + n;
+    uint32_t *df = f->cnt + n, *mtf = df + n;
+    f->vf = (uint8_t *)(mtf + n);
     int rc = 0;
     f->n = n;
     for (uint32_t i = 0; i < n; i++) {
@@ -257,19 +280,24 @@ static int fphrase_open(fphrase **out, const js_scorer *s,
                      (int)len, units[i].term);
             goto out;
         }
-        if (n > 1 && !(info.flags & JS_TERM_POSITIONS)) {
-            /* Where the index stores positions for every kind of term,
-             * a term without them is damage, not an impossible query. */
-            int all = (ix->positions_for & JS_POSITIONS_ALL) == JS_POSITIONS_ALL;
-            rc = all ? JS_ECORRUPT : JS_EINVALID;
-            snprintf(err, errlen,
-                     all ? "the lexicon entry of \"%.*s\" is corrupt: it has "
-                           "no positions, though the index stores them"
-                         : "the index has no positions for \"%.*s\", which "
-                           "this query needs",
-                     (int)len, units[i].term);
+        int want_pos = js_fields_term_has_positions(
+            ix->positions_for, heading ? term : term + 1,
+            heading ? len + 1 : len);
+        if (!(info.flags & JS_TERM_POSITIONS) != !want_pos) {
+            /* the index keeps positions by kind of term: any other
+             * entry is damage, not an impossible query */
+            rc = JS_ECORRUPT;
+            snprintf(err, errlen, "the lexicon entry of \"%.*s\" is corrupt: "
+                     "it %s positions, against the index's rule",
+                     (int)len, units[i].term, want_pos ? "lacks" : "has");
             goto out;
         }
+        if (n > 1 && !want_pos) {
+            f->vf[i] = 1;
+            f->nverify++;
+        }
+        f->vterm[i] = units[i].term;
+        f->vlen[i] = len;
         f->rel[i] = units[i].rel;
         if (n == 1)
             f->offset0 = info.offset;
@@ -291,6 +319,32 @@ static int fphrase_open(fphrase **out, const js_scorer *s,
             js_postings_cursor *c = f->c[j];
             f->c[j] = f->c[j - 1];
             f->c[j - 1] = c;
+            uint8_t v = f->vf[j];
+            f->vf[j] = f->vf[j - 1];
+            f->vf[j - 1] = v;
+            const char *vt = f->vterm[j];
+            f->vterm[j] = f->vterm[j - 1];
+            f->vterm[j - 1] = vt;
+            size_t vl = f->vlen[j];
+            f->vlen[j] = f->vlen[j - 1];
+            f->vlen[j - 1] = vl;
+        }
+    }
+    if (f->nverify > JS_VERIFY_TERMS) {
+        rc = JS_EINVALID;
+        snprintf(err, errlen, "a phrase has more than %d one-character "
+                 "parts", JS_VERIFY_TERMS);
+        goto out;
+    }
+    if (f->nverify) {
+        f->ver = s->verify;
+        if (!f->ver) {
+            if (!(f->own_ver = malloc(sizeof *f->own_ver))) {
+                rc = JS_ENOMEM;
+                goto out;
+            }
+            js_verify_init(f->own_ver, ix);
+            f->ver = f->own_ver;
         }
     }
     f->df_min = df[0];
@@ -311,18 +365,44 @@ out:
 static int64_t phrase_count(fphrase *f)
 {
     uint32_t anchor = 0;
-    for (uint32_t i = 0; i < f->n; i++) {
-        int rc = js_postings_positions(f->c[i], &f->pos[i]);
+    if (f->nverify) { /* positions the postings lack, from the text */
+        const char *terms[JS_VERIFY_TERMS];
+        size_t lens[JS_VERIFY_TERMS];
+        const uint32_t *pos[JS_VERIFY_TERMS];
+        uint32_t cnt[JS_VERIFY_TERMS], k = 0;
+        for (uint32_t i = 0; i < f->n; i++) {
+            if (f->vf[i]) {
+                terms[k] = f->vterm[i];
+                lens[k++] = f->vlen[i];
+            }
+        }
+        int rc = js_verify_positions(f->ver, f->c[0]->id, f->heading, terms,
+                                     lens, k, pos, cnt);
         if (rc)
             return rc;
+        k = 0;
+        for (uint32_t i = 0; i < f->n; i++) {
+            if (f->vf[i]) {
+                f->pos[i] = pos[k];
+                f->cnt[i] = cnt[k++];
+            }
+        }
+    }
+    for (uint32_t i = 0; i < f->n; i++) {
+        if (!f->vf[i]) {
+            int rc = js_postings_positions(f->c[i], &f->pos[i]);
+            if (rc)
+                return rc;
+            f->cnt[i] = f->c[i]->tf;
+        }
         f->idx[i] = 0;
-        if (f->c[i]->tf < f->c[anchor]->tf)
+        if (f->cnt[i] < f->cnt[anchor])
             anchor = i;
     }
     int64_t count = 0;
     const uint32_t *pa = f->pos[anchor];
     uint32_t ra = f->rel[anchor];
-    for (uint32_t k = 0; k < f->c[anchor]->tf; k++) {
+    for (uint32_t k = 0; k < f->cnt[anchor]; k++) {
         if (pa[k] < ra)
             continue;
         uint64_t base = (uint64_t)pa[k] - ra;
@@ -332,7 +412,7 @@ static int64_t phrase_count(fphrase *f)
                 continue;
             uint64_t want = base + f->rel[i];
             const uint32_t *p = f->pos[i];
-            uint32_t tf = f->c[i]->tf, j = f->idx[i];
+            uint32_t tf = f->cnt[i], j = f->idx[i];
             while (j < tf && p[j] < want)
                 j++;
             f->idx[i] = j;

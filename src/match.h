@@ -32,6 +32,7 @@
 
 #include "query.h"
 #include "reader.h"
+#include "verify.h"
 
 #define JS_IT_END UINT32_MAX
 
@@ -53,6 +54,9 @@ typedef struct js_term_memo {
 typedef struct js_scorer {
     const js_index *ix;
     js_term_memo *memo;   /* NULL, or one search's (js_scorer_init: NULL) */
+    /* NULL, or one search's checker of positions the index leaves out
+     * (js_scorer_init: NULL; a phrase that needs one then makes its own) */
+    js_verify *verify;
     double k1, b, w;      /* BM25 parameters and the heading weight */
     double avg_b, avg_h;  /* average body and heading lengths */
     double n;             /* sections */

@@ -203,6 +203,8 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
     js_search_options o;
     js_qnode *q = NULL;
     js_it *strict = NULL, *part = NULL;
+    js_verify ver; /* phrase checks against the stored text (verify.h) */
+    js_verify_init(&ver, ix);
     scored *heap = NULL;
     uint32_t *skip = NULL;
     int rc = js_results_begin(out, ix != NULL, query, len,
@@ -217,6 +219,7 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
     memo.n = 0;
     js_scorer_init(&sc, ix, o.k1, o.b, o.heading_weight);
     sc.memo = &memo;
+    sc.verify = &ver;
     if ((rc = js_match_build(&strict, &sc, q, 0, r->err, sizeof r->err)))
         goto out;
 
@@ -301,6 +304,7 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
 out:
     js_it_free(strict);
     js_it_free(part);
+    js_verify_free(&ver);
     free(skip);
     js_query_free(q);
     free(heap);

@@ -118,7 +118,9 @@ static int is_space(unsigned char c)
 
 /* Returns a malloc'ed copy of s[0..n) with white space (ASCII, and the
  * ideographic space U+3000) trimmed at both ends and inner runs of it
- * collapsed to one ASCII space; NULL when out of memory. */
+ * collapsed to one ASCII space; NULL when out of memory.  NUL and U+001F
+ * count as white space: the index joins a heading path with U+001F, and
+ * results and phrase checks split it there again. */
 static char *clean_line(const char *s, size_t n)
 {
     char *out = malloc(n + 1), *o = out;
@@ -127,7 +129,7 @@ static char *clean_line(const char *s, size_t n)
     int pending = 0;
     for (size_t i = 0; i < n;) {
         size_t w = 0;
-        if (is_space((unsigned char)s[i]) || s[i] == 0)
+        if (is_space((unsigned char)s[i]) || s[i] == 0 || s[i] == 0x1F)
             w = 1;
         else if (n - i >= 3 && !memcmp(s + i, "\xE3\x80\x80", 3))
             w = 3;

@@ -305,6 +305,53 @@ START_TEST(test_wrong_champion)
 }
 END_TEST
 
+/* Little-endian helpers for patching the file. */
+static uint64_t get_le(const unsigned char *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* STATS saying positions are kept for every kind of term (as format 4
+ * did), its crcs made right again: the search would then take the
+ * unigrams' missing positions for damage, so open refuses it. */
+START_TEST(test_positions_for)
+{
+    char *dir, path[600];
+    size_t n;
+    js_index *ix;
+    unsigned char *buf = build_clean("posfor", &dir, path, &n, &ix);
+    js_index_close(ix);
+    size_t toc = (size_t)get_le(buf + n - 16, 8);
+    uint32_t parts = (uint32_t)get_le(buf + toc, 4);
+    size_t e = toc + 4; /* STATS is id 1, the first entry */
+    ck_assert_uint_eq(get_le(buf + e, 4), 1);
+    size_t off = (size_t)get_le(buf + e + 8, 8), len = (size_t)get_le(buf + e + 16, 8);
+    ck_assert_uint_eq(get_le(buf + off + 80, 4), 5); /* positions for */
+    put_le(buf + off + 80, 7, 4);
+    put_le(buf + e + 4, (uint32_t)crc32(0, buf + off, (uInt)len), 4);
+    size_t tl = 4 + (size_t)parts * 24;
+    put_le(buf + toc + tl, (uint32_t)crc32(0, buf + toc, (uInt)tl), 4);
+    spit(path, buf, n);
+    ix = NULL;
+    ck_assert_int_eq(js_index_open(&ix, dir), JS_ECORRUPT);
+    ck_assert_msg(strstr(js_index_errmsg(ix), "positions are kept for kinds 7"),
+                  "%s", js_index_errmsg(ix));
+    js_index_close(ix);
+    free(buf);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *corrupt_suite(void)
 {
     Suite *s = suite_create("corrupt");
@@ -313,6 +360,7 @@ static Suite *corrupt_suite(void)
     tcase_add_test(tc, test_damage_everywhere);
     tcase_add_test(tc, test_low_norm);
     tcase_add_test(tc, test_wrong_champion);
+    tcase_add_test(tc, test_positions_for);
     suite_add_tcase(s, tc);
     return s;
 }

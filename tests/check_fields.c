@@ -109,6 +109,64 @@ START_TEST(test_fields_stop)
 }
 END_TEST
 
+/* The heading field again from what an index keeps (title, path joined
+ * by U+001F): the same tokens at the same positions as from the section,
+ * for every case of the table. */
+START_TEST(test_fields_heading_from_stored)
+{
+    js_document d = {0};
+    d.title = cases[_i].title;
+    js_section s = {0};
+    s.document = &d;
+    s.path = cases[_i].path;
+    s.depth = cases[_i].depth;
+    s.body = "";
+    seen from_section = {{0}, 0, 0}, from_store = {{0}, 0, 0};
+    uint32_t hl, bl, hl2 = 77;
+    const char *field;
+    ck_assert_int_eq(js_fields_analyze(&s, 0, on_token, &from_section, &hl,
+                                       &bl, &field), 0);
+    char joined[256] = "";
+    size_t jl = 0;
+    for (size_t i = 0; i < s.depth; i++)
+        jl += (size_t)snprintf(joined + jl, sizeof joined - jl, "%s%s",
+                               i ? "\x1f" : "", s.path[i]);
+    ck_assert_int_eq(js_fields_analyze_heading(d.title ? d.title : "", joined,
+                                               jl, 0, on_token, &from_store,
+                                               &hl2), 0);
+    ck_assert_str_eq(from_store.got, from_section.got);
+    ck_assert_uint_eq(hl2, hl);
+}
+END_TEST
+
+/* Which terms keep positions (fields.h): by kind, heading prefix or not. */
+static const struct {
+    const char *term;
+    int kind;
+} kinds[] = {
+    {"学", JS_TOKEN_UNIGRAM},     {"\x01学", JS_TOKEN_UNIGRAM},
+    {"学院", JS_TOKEN_BIGRAM},    {"\x01学院", JS_TOKEN_BIGRAM},
+    {"か", JS_TOKEN_UNIGRAM},     {"한국", JS_TOKEN_BIGRAM},
+    {"linux", JS_TOKEN_WORD},     {"\x01linux", JS_TOKEN_WORD},
+    {"5", JS_TOKEN_WORD},         {"é", JS_TOKEN_WORD},
+    {"ก", JS_TOKEN_WORD},         /* Thai: a word of one letter */
+    {"学院里", JS_TOKEN_WORD},    /* three code points: no term of ours */
+    {"\xe5\xad", JS_TOKEN_WORD},  /* broken UTF-8 */
+    {"", JS_TOKEN_WORD},          {"\x01", JS_TOKEN_WORD},
+};
+
+START_TEST(test_term_kinds)
+{
+    const char *t = kinds[_i].term;
+    ck_assert_int_eq(js_fields_term_kind(t, strlen(t)), kinds[_i].kind);
+    int want = kinds[_i].kind != JS_TOKEN_UNIGRAM;
+    ck_assert_int_eq(js_fields_term_has_positions(JS_FIELDS_POSITIONS_FOR, t,
+                                                  strlen(t)), want);
+    ck_assert_int_eq(js_fields_term_has_positions(7, t, strlen(t)), 1);
+    ck_assert_int_eq(js_fields_term_has_positions(0, t, strlen(t)), 0);
+}
+END_TEST
+
 static Suite *fields_suite(void)
 {
     Suite *s = suite_create("fields");
@@ -116,6 +174,10 @@ static Suite *fields_suite(void)
     tcase_add_loop_test(tc, test_fields_table, 0,
                         (int)(sizeof cases / sizeof *cases));
     tcase_add_test(tc, test_fields_stop);
+    tcase_add_loop_test(tc, test_fields_heading_from_stored, 0,
+                        (int)(sizeof cases / sizeof *cases));
+    tcase_add_loop_test(tc, test_term_kinds, 0,
+                        (int)(sizeof kinds / sizeof *kinds));
     suite_add_tcase(s, tc);
     return s;
 }

@@ -456,6 +456,126 @@ START_TEST(test_partial_matches_exhaustive)
 }
 END_TEST
 
+/* Phrases whose CJK runs are one character long beside words ("7月",
+ * "x 山 7"): the index keeps no unigram positions (fields.h), so the
+ * search proves adjacency from the stored text (src/verify.c).  Checked
+ * against brute force over the texts' units, in the body and in titles,
+ * with a store block size that puts many sections in a block. */
+static const char *const mixed[] = {"山", "水", "月", "x", "7", "ab"};
+#define NMIXED (sizeof mixed / sizeof *mixed)
+
+/* Appends `len` random units to out, their indexes to u and their
+ * positions to pos.  A space goes between two words, which would
+ * otherwise run together, and takes a position of its own (text.c). */
+static void mixed_units(tu_render *out, int *u, int *pos, int len)
+{
+    int at = 0;
+    for (int j = 0; j < len; j++) {
+        u[j] = (int)((rnd() % NMIXED) * (rnd() % NMIXED) / NMIXED);
+        if (j && u[j] >= 3 && u[j - 1] >= 3) {
+            tu_appendf(out, " ");
+            at++;
+        }
+        tu_appendf(out, "%s", mixed[u[j]]);
+        pos[j] = at++;
+    }
+}
+
+/* Whether the text's units t (at positions tp) hold the query's q (at
+ * qp) at the same distances from one another. */
+static int units_hold(const int *t, const int *tp, int tn, const int *q,
+                      const int *qp, int qn)
+{
+    for (int i = 0; i < tn; i++) {
+        if (t[i] != q[0])
+            continue;
+        int all = 1;
+        for (int j = 1; j < qn && all; j++) {
+            int want = tp[i] + qp[j] - qp[0], found = 0;
+            for (int k = i; k < tn && tp[k] <= want; k++)
+                found |= tp[k] == want && t[k] == q[j];
+            all = found;
+        }
+        if (all)
+            return 1;
+    }
+    return 0;
+}
+
+START_TEST(test_mixed_phrases_brute_force)
+{
+    enum { N = 800, MAXU = 30 };
+    int (*body)[MAXU] = calloc(N, sizeof *body), *blen = calloc(N, sizeof *blen);
+    int (*title)[MAXU] = calloc(N, sizeof *title), *tlen = calloc(N, sizeof *tlen);
+    int (*bpos)[MAXU] = calloc(N, sizeof *bpos), (*tpos)[MAXU] = calloc(N, sizeof *tpos);
+    tu_render all = {0};
+    tu_appendf(&all, "%s", "");
+    for (int i = 0; i < N; i++) {
+        tu_render b = {0}, t = {0};
+        tu_appendf(&b, "%s", "");
+        tu_appendf(&t, "%s", "");
+        blen[i] = 1 + (int)(rnd() % MAXU);
+        tlen[i] = 1 + (int)(rnd() % 4);
+        mixed_units(&b, body[i], bpos[i], blen[i]);
+        mixed_units(&t, title[i], tpos[i], tlen[i]);
+        tu_appendf(&all, "{\"id\":\"m%d\",\"title\":\"%s\",\"text\":\"%s\"}\n",
+                   i, t.buf, b.buf);
+        free(b.buf);
+        free(t.buf);
+    }
+    char *dir = build_index(all.buf, 4);
+    js_index *ix = open_index(dir);
+    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
+    int tested_verify = 0;
+    for (int k = 0; k < 200; k++) {
+        int q[4], qp[4], qn = 2 + (int)(rnd() % 3);
+        tu_render qs = {0};
+        tu_appendf(&qs, "\"");
+        mixed_units(&qs, q, qp, qn);
+        tu_appendf(&qs, "\"");
+        /* does a one-character CJK run stand beside a word? */
+        for (int j = 0; j < qn; j++)
+            tested_verify |= q[j] < 3 && (j == 0 || q[j - 1] >= 3) &&
+                             (j + 1 == qn || q[j + 1] >= 3) && qn > 1;
+        uint64_t want = 0;
+        for (int i = 0; i < N; i++)
+            want += units_hold(body[i], bpos[i], blen[i], q, qp, qn) ||
+                    units_hold(title[i], tpos[i], tlen[i], q, qp, qn);
+        js_search_options o = JS_SEARCH_OPTIONS_INIT;
+        o.flags = JS_SEARCH_NO_PARTIAL | JS_SEARCH_NO_SNIPPET |
+                  JS_SEARCH_EXACT_TOTAL;
+        o.limit = N;
+        js_results *r = NULL;
+        ck_assert_msg(js_search(&r, ix, qs.buf, strlen(qs.buf), &o) == 0,
+                      "%s: %s", qs.buf, js_results_errmsg(r));
+        int exact;
+        ck_assert_msg(js_results_total(r, &exact) == want && exact &&
+                          js_results_count(r) == want,
+                      "%s: %zu hits, want %llu", qs.buf, js_results_count(r),
+                      (unsigned long long)want);
+        for (size_t h = 0; h < js_results_count(r); h++) {
+            int d = atoi(js_results_hit(r, h)->id + 1);
+            ck_assert_msg(units_hold(body[d], bpos[d], blen[d], q, qp, qn) ||
+                              units_hold(title[d], tpos[d], tlen[d], q, qp, qn),
+                          "%s: m%d does not hold it", qs.buf, d);
+        }
+        js_results_free(r);
+        free(qs.buf);
+    }
+    ck_assert(tested_verify);
+    js_index_close(ix);
+    tu_remove_dir(dir);
+    free(dir);
+    free(all.buf);
+    free(body);
+    free(blen);
+    free(title);
+    free(tlen);
+    free(bpos);
+    free(tpos);
+}
+END_TEST
+
 /* One-term queries answered from champion lists (index/champ.h) must
  * give what walking the postings gives: the same sections, scores to the
  * bit, and the exact total, for every term (lists of every size: a
@@ -740,6 +860,7 @@ static Suite *search_suite(void)
     tcase_add_test(tc, test_bm25_by_hand);
     tcase_add_test(tc, test_topk_matches_exhaustive);
     tcase_add_test(tc, test_partial_matches_exhaustive);
+    tcase_add_test(tc, test_mixed_phrases_brute_force);
     tcase_add_test(tc, test_champions_agree);
     tcase_add_test(tc, test_paging);
     tcase_add_test(tc, test_snippet_and_hit_fields);

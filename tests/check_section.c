@@ -55,7 +55,7 @@ START_TEST(test_paths)
     T(f.k, "第二行");
     H(f.k, 2, "2.2 解压", 50);
     H(f.k, 1, "第三章 使用", 60);
-    H(f.k, 3, "  深层   标题 ", 70);
+    H(f.k, 3, "  深层 \x1f  标题 ", 70); /* U+001F joins stored paths */
     char *got = finish(&f, 80);
     ck_assert_str_eq(got,
                      "DOC|手册|text|UTF-8||\n"

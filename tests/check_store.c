@@ -299,6 +299,31 @@ static void expect_all(const parts *pt, const corpus *c)
                      0);
     for (size_t i = 0; i < c->n; i++)
         expect_section(st, (uint32_t)i, &c->v[i]);
+    /* js_store_peek through one cache: in id order (a block inflated
+     * once), then backwards and jumping (blocks swapped in and out) */
+    js_store_cache cache = {0};
+    for (int pass = 0; pass < 3; pass++) {
+        for (size_t k = 0; k < c->n; k++) {
+            size_t i = pass == 0 ? k : pass == 1 ? c->n - 1 - k
+                                                 : (k * 7919) % c->n;
+            const char *p, *b;
+            size_t pl, bl;
+            ck_assert_int_eq(js_store_peek(st, &cache, (uint32_t)i, &p, &pl,
+                                           &b, &bl), 0);
+            ck_assert(pl == c->v[i].plen && bl == c->v[i].blen);
+            ck_assert(!memcmp(p, c->v[i].path, pl) &&
+                      !memcmp(b, c->v[i].body, bl));
+        }
+    }
+    const char *p, *b;
+    size_t pl, bl;
+    ck_assert_int_eq(js_store_peek(st, &cache, (uint32_t)c->n, &p, &pl, &b,
+                                   &bl), JS_ENOTFOUND);
+    ck_assert_int_eq(js_store_peek(st, NULL, 0, &p, &pl, &b, &bl),
+                     JS_EINVALID);
+    js_store_cache_free(&cache);
+    js_store_cache_free(&cache); /* twice is fine */
+    js_store_cache_free(NULL);
     uint32_t bad = 12345;
     ck_assert_int_eq(js_store_verify(st, &bad), 0);
     ck_assert_uint_eq(bad, 12345);

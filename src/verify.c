@@ -1,0 +1,115 @@
+/*
+ * verify.c — a section field's text analysed again, keeping the positions
+ * of a few terms (see verify.h).
+ *
+ * In:  section id, field, terms.
+ * Out: each term's positions in the field.
+ */
+#include "config.h"
+
+#include "verify.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fields.h"
+
+void js_verify_init(js_verify *v, const js_index *ix)
+{
+    memset(v, 0, sizeof *v);
+    v->ix = ix;
+}
+
+void js_verify_free(js_verify *v)
+{
+    if (!v)
+        return;
+    js_store_cache_free(&v->cache);
+    for (uint32_t i = 0; i < JS_VERIFY_TERMS; i++) {
+        free(v->pos[i]);
+        v->pos[i] = NULL;
+        v->cap[i] = 0;
+    }
+}
+
+/* Token callback: appends the position of a sought term.  Returns 0, or
+ * JS_ENOMEM to stop. */
+static int on_token(void *ctx, const js_token *t, int heading)
+{
+    js_verify *v = ctx;
+    (void)heading;
+    for (uint32_t i = 0; i < v->n; i++) {
+        if (t->term_len != v->len[i] || memcmp(t->term, v->term[i], t->term_len))
+            continue;
+        if (v->count[i] == v->cap[i]) {
+            uint32_t cap = v->cap[i] ? v->cap[i] * 2 : 16;
+            uint32_t *p = cap > v->cap[i]
+                              ? realloc(v->pos[i], (size_t)cap * sizeof *p)
+                              : NULL;
+            if (!p) {
+                v->oom = 1;
+                return JS_ENOMEM;
+            }
+            v->pos[i] = p;
+            v->cap[i] = cap;
+        }
+        /* positions come in increasing order; a phrase may seek one
+         * term twice ("山x山"), each copy gets them all */
+        v->pos[i][v->count[i]++] = t->position;
+    }
+    return 0;
+}
+
+static int analyze_body(void *ctx, const js_token *t)
+{
+    return on_token(ctx, t, 0);
+}
+
+int js_verify_positions(js_verify *v, uint32_t id, int heading,
+                        const char *const *terms, const size_t *lens,
+                        uint32_t n, const uint32_t **pos, uint32_t *count)
+{
+    if (n > JS_VERIFY_TERMS)
+        return JS_EINVALID;
+    const js_index *ix = v->ix;
+    v->n = n;
+    v->oom = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        v->term[i] = terms[i];
+        v->len[i] = lens[i];
+        v->count[i] = 0;
+    }
+    int rc;
+    if (heading) {
+        js_section_rec s;
+        js_doc_rec d;
+        const char *path;
+        size_t path_len;
+        uint32_t head_len;
+        if (id >= ix->nsections)
+            return JS_ECORRUPT;
+        js_index_section(ix, id, &s);
+        if ((rc = js_index_document(ix, s.document, &d)) ||
+            (rc = js_index_headings(ix, id, &path, &path_len)))
+            return rc;
+        rc = js_fields_analyze_heading(d.title, path, path_len,
+                                       ix->st.analyze_flags, on_token, v,
+                                       &head_len);
+    } else {
+        const char *path, *body;
+        size_t path_len, body_len;
+        if ((rc = js_store_peek(ix->store, &v->cache, id, &path, &path_len,
+                                &body, &body_len)))
+            return rc == JS_ENOTFOUND ? JS_ECORRUPT : rc;
+        js_analyze_options o = JS_ANALYZE_OPTIONS_INIT;
+        o.flags = ix->st.analyze_flags;
+        rc = js_text_analyze(body, body_len, &o, analyze_body, v);
+    }
+    if (rc)
+        return v->oom ? JS_ENOMEM : rc;
+    for (uint32_t i = 0; i < n; i++) {
+        pos[i] = v->pos[i];
+        count[i] = v->count[i];
+    }
+    return 0;
+}

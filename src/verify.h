@@ -1,0 +1,55 @@
+/*
+ * verify.h — positions the index does not keep, from its stored text.
+ *
+ * In:  an open index, a section id, a field (body or heading), and terms
+ *      whose positions the index leaves out (CJK unigrams: fields.h).
+ * Out: each term's positions in that field, exactly as the builder's
+ *      analysis numbered them: what a phrase check (match.c) needs for a
+ *      unit whose postings carry no positions.
+ *
+ * The body comes from the stored text, each store block inflated once
+ * however many of its sections a search checks (they come in id order);
+ * the heading field is analysed again from the document's title and the
+ * HEADINGS part (fields.c says how).  One js_verify serves one search on
+ * one thread.
+ */
+#ifndef JS_VERIFY_H
+#define JS_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reader.h"
+#include "store.h"
+
+#define JS_VERIFY_TERMS 16 /* terms one call can look for */
+
+typedef struct js_verify {
+    const js_index *ix;
+    js_store_cache cache; /* the store block of the last body read */
+    /* during a call: the terms sought, and the positions found per term */
+    uint32_t n;
+    const char *term[JS_VERIFY_TERMS];
+    size_t len[JS_VERIFY_TERMS];
+    uint32_t *pos[JS_VERIFY_TERMS];
+    uint32_t count[JS_VERIFY_TERMS], cap[JS_VERIFY_TERMS];
+    int oom;
+} js_verify;
+
+/* Prepares v (any memory) for searches of ix; holds nothing yet. */
+void js_verify_init(js_verify *v, const js_index *ix);
+
+/* Finds terms[0..n) (n <= JS_VERIFY_TERMS; lens in bytes, no field
+ * prefix) in section id's heading field (heading 1) or body (0).  On 0,
+ * pos[i] points at count[i] increasing positions of terms[i] (count 0:
+ * absent), valid until the next call on v or js_verify_free.  Returns 0,
+ * JS_EINVALID (n too large), JS_ENOMEM, or JS_ECORRUPT (stored text or
+ * heading record damaged). */
+int js_verify_positions(js_verify *v, uint32_t id, int heading,
+                        const char *const *terms, const size_t *lens,
+                        uint32_t n, const uint32_t **pos, uint32_t *count);
+
+/* Frees what v holds (not v); a zeroed or initialised v is fine. */
+void js_verify_free(js_verify *v);
+
+#endif /* JS_VERIFY_H */

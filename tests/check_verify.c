@@ -1,0 +1,172 @@
+/*
+ * check_verify.c — positions found again in the stored text
+ * (src/verify.c) against the builder's own analysis of the same sections.
+ *
+ * In:  Markdown and JSON Lines documents written here, indexed in memory.
+ * Out: Check results: for every section, both fields and a set of terms
+ *      (kept twice, absent, of every kind), js_verify_positions gives the
+ *      positions js_fields_analyze gave while indexing; errors for bad
+ *      arguments and ids.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fields.h"
+#include "ingest.h"
+#include "reader.h"
+#include "testutil.h"
+#include "verify.h"
+
+static const char markdown[] =
+    "# 工匠手册\n\n前言：工匠。\n\n"
+    "## 学院\n\n工匠学院在5月成立，学生学习。\n\n"
+    "## 工匠 > 学\n\n工人与匠人。\n\n"
+    "### 深\n\nlinux 学 5 月\n";
+static const char jsonl[] =
+    "{\"id\":\"a\",\"title\":\"學院新聞\",\"text\":\"2023年8月，學院成立。\"}\n"
+    "{\"id\":\"b\",\"title\":\"\",\"text\":\"\"}\n"
+    "{\"id\":\"c\",\"title\":\"工\",\"text\":\"工工工 匠\"}\n";
+
+/* The terms sought: unigrams, one twice, a bigram, a word, an absent one. */
+static const char *const terms[] = {"工", "匠", "学", "月", "工", "学院",
+                                    "linux", "鱼"};
+#define NTERMS (sizeof terms / sizeof *terms)
+
+typedef struct {
+    uint32_t n[2][NTERMS];    /* per field (0 body, 1 heading), per term */
+    uint32_t pos[2][NTERMS][32];
+} want_sec;
+
+typedef struct {
+    want_sec v[16];
+    uint32_t n;
+} want;
+
+static int on_token(void *ctx, const js_token *t, int heading)
+{
+    want_sec *w = ctx;
+    for (size_t i = 0; i < NTERMS; i++)
+        if (t->term_len == strlen(terms[i]) &&
+            !memcmp(t->term, terms[i], t->term_len))
+            w->pos[heading][i][w->n[heading][i]++] = t->position;
+    return 0;
+}
+
+static int on_section(void *ctx, const js_section *s)
+{
+    want *w = ctx;
+    ck_assert_uint_lt(w->n, 16);
+    uint32_t hl, bl;
+    const char *field;
+    ck_assert_int_eq(js_fields_analyze(s, 0, on_token, &w->v[w->n++], &hl,
+                                       &bl, &field), 0);
+    return 0;
+}
+
+START_TEST(test_positions_as_indexed)
+{
+    /* what the builder saw */
+    want w;
+    memset(&w, 0, sizeof w);
+    js_ingest *ing;
+    ck_assert_int_eq(js_ingest_open(&ing, NULL), 0);
+    ck_assert_int_eq(js_ingest_memory(ing, "手册.md", markdown,
+                                      strlen(markdown), on_section, &w), 0);
+    ck_assert_int_eq(js_ingest_memory(ing, "news.jsonl", jsonl, strlen(jsonl),
+                                      on_section, &w), 0);
+    js_ingest_close(ing);
+    ck_assert_uint_ge(w.n, 6);
+
+    /* the index (check_store covers a cache over many store blocks) */
+    char *dir = tu_temp_dir("verify");
+    js_build_options o = JS_BUILD_OPTIONS_INIT;
+    js_builder *b = NULL;
+    ck_assert_int_eq(js_builder_open(&b, dir, &o), 0);
+    ck_assert_int_eq(js_builder_add_memory(b, "手册.md", markdown,
+                                           strlen(markdown)), 0);
+    ck_assert_int_eq(js_builder_add_memory(b, "news.jsonl", jsonl,
+                                           strlen(jsonl)), 0);
+    ck_assert_int_eq(js_builder_commit(b), 0);
+    js_builder_close(b);
+    js_index *ix;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    ck_assert_uint_eq(ix->nsections, w.n);
+
+    size_t lens[NTERMS];
+    for (size_t i = 0; i < NTERMS; i++)
+        lens[i] = strlen(terms[i]);
+    js_verify v;
+    js_verify_init(&v, ix);
+    int found = 0;
+    /* in id order, backwards, then heading and body alternating */
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t k = 0; k < w.n; k++) {
+            uint32_t id = pass ? w.n - 1 - k : k;
+            for (int field = 0; field < 2; field++) {
+                const uint32_t *pos[NTERMS];
+                uint32_t cnt[NTERMS];
+                ck_assert_int_eq(js_verify_positions(&v, id, field, terms,
+                                                     lens, NTERMS, pos, cnt),
+                                 0);
+                for (size_t i = 0; i < NTERMS; i++) {
+                    ck_assert_msg(cnt[i] == w.v[id].n[field][i],
+                                  "section %u field %d %s: %u positions, "
+                                  "want %u", id, field, terms[i], cnt[i],
+                                  w.v[id].n[field][i]);
+                    for (uint32_t j = 0; j < cnt[i]; j++)
+                        ck_assert_uint_eq(pos[i][j], w.v[id].pos[field][i][j]);
+                    found += (int)cnt[i];
+                }
+            }
+        }
+    }
+    ck_assert_int_gt(found, 40);
+
+    /* bad arguments and ids */
+    const char *many[JS_VERIFY_TERMS + 1];
+    size_t ml[JS_VERIFY_TERMS + 1];
+    const uint32_t *pos[JS_VERIFY_TERMS + 1];
+    uint32_t cnt[JS_VERIFY_TERMS + 1];
+    for (int i = 0; i <= JS_VERIFY_TERMS; i++) {
+        many[i] = "工";
+        ml[i] = strlen("工");
+    }
+    ck_assert_int_eq(js_verify_positions(&v, 0, 0, many, ml,
+                                         JS_VERIFY_TERMS + 1, pos, cnt),
+                     JS_EINVALID);
+    ck_assert_int_eq(js_verify_positions(&v, 0, 0, many, ml, JS_VERIFY_TERMS,
+                                         pos, cnt), 0);
+    ck_assert_uint_eq(cnt[JS_VERIFY_TERMS - 1], cnt[0]);
+    ck_assert_int_eq(js_verify_positions(&v, w.n, 0, many, ml, 1, pos, cnt),
+                     JS_ECORRUPT);
+    ck_assert_int_eq(js_verify_positions(&v, w.n, 1, many, ml, 1, pos, cnt),
+                     JS_ECORRUPT);
+    js_verify_free(&v);
+    js_verify_free(&v); /* twice is fine */
+    js_index_close(ix);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
+static Suite *verify_suite(void)
+{
+    Suite *s = suite_create("verify");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_positions_as_indexed);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(verify_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
