@@ -48,7 +48,12 @@
 /* Entry flags beside JS_TERM_POSITIONS (FORMAT.md, part 6). */
 #define LEX_CONTIGUOUS 2u     /* offset = previous offset + length */
 #define LEX_MAX_TF_IMPLIED 4u /* max tf = cf - df + 1 */
-#define LEX_FLAGS (JS_TERM_POSITIONS | LEX_CONTIGUOUS | LEX_MAX_TF_IMPLIED)
+#define LEX_CF_IS_DF 8u       /* cf = df: the cf field is left out */
+#define LEX_FLAGS (JS_TERM_POSITIONS | LEX_CONTIGUOUS | LEX_MAX_TF_IMPLIED | \
+                   LEX_CF_IS_DF)
+/* A nibble of an entry's head bytes holds a value below LEX_NIB; LEX_NIB
+ * itself says a varint of the value - LEX_NIB follows (FORMAT.md). */
+#define LEX_NIB 15u
 
 /* Compares two byte strings in memcmp order, the shorter first on a tie.
  * Returns <0, 0 or >0. */
@@ -182,11 +187,23 @@ int js_lexicon_add(js_lexicon_writer *w, const char *term, size_t len,
         flags |= LEX_CONTIGUOUS;
     if (info->max_tf - 1 == info->cf - info->df)
         flags |= LEX_MAX_TF_IMPLIED;
+    if (info->cf == info->df)
+        flags |= LEX_CF_IS_DF;
+    /* two head bytes: shared and suffix lengths as nibbles, then the
+     * flags and df; values of LEX_NIB and up continue in varints */
+    size_t suf = len - shared;
+    unsigned sn = shared < LEX_NIB ? (unsigned)shared : LEX_NIB;
+    unsigned un = suf < LEX_NIB ? (unsigned)suf : LEX_NIB;
+    unsigned dn = info->df < LEX_NIB ? info->df : LEX_NIB;
     js_buf *e = &w->ent;
-    if (js_buf_varint(e, shared) || js_buf_varint(e, len - shared) ||
-        js_buf_put(e, t + shared, len - shared) ||
-        js_buf_varint(e, info->df) ||
-        js_buf_varint(e, info->cf - info->df) || js_buf_u8(e, flags) ||
+    if (js_buf_u8(e, (uint8_t)(sn << 4 | un)) ||
+        (sn == LEX_NIB && js_buf_varint(e, shared - LEX_NIB)) ||
+        (un == LEX_NIB && js_buf_varint(e, suf - LEX_NIB)) ||
+        js_buf_put(e, t + shared, suf) ||
+        js_buf_u8(e, (uint8_t)(dn << 4 | flags)) ||
+        (dn == LEX_NIB && js_buf_varint(e, info->df - LEX_NIB)) ||
+        (!(flags & LEX_CF_IS_DF) &&
+         js_buf_varint(e, info->cf - info->df - 1)) ||
         (!(flags & LEX_CONTIGUOUS) && js_buf_varint(e, off)) ||
         js_buf_varint(e, info->length) ||
         (!(flags & LEX_MAX_TF_IMPLIED) && js_buf_varint(e, info->max_tf)))
@@ -434,6 +451,23 @@ static inline uint32_t rd_varint32(js_rd *r)
     return js_rd_varint32(r);
 }
 
+/* Reads an entry's first head byte and the varints it announces: the
+ * bytes the term shares with the one before and the length of the rest. */
+static inline void rd_lengths(js_rd *r, uint64_t *shared, uint64_t *suf)
+{
+    uint8_t b = js_rd_u8(r);
+    *shared = b >> 4;
+    *suf = b & 0x0F;
+    if (*shared == LEX_NIB) {
+        uint64_t more = rd_varint(r);
+        *shared = more <= LEX_TERM_MAX ? more + LEX_NIB : UINT64_MAX;
+    }
+    if (*suf == LEX_NIB) {
+        uint64_t more = rd_varint(r);
+        *suf = more <= LEX_TERM_MAX ? more + LEX_NIB : UINT64_MAX;
+    }
+}
+
 /* A cursor over one block's entries, decoded on the caller's stack so
  * that lookups share nothing. */
 typedef struct lex_cur {
@@ -489,8 +523,8 @@ static int cur_next(const js_lexicon *lx, lex_cur *c, js_term_info *info)
         return c->n ? 0 : JS_ECORRUPT;
     if (c->n == LEX_BLOCK_MAX)
         return JS_ECORRUPT;
-    uint64_t shared = rd_varint(r);
-    uint64_t suf = rd_varint(r);
+    uint64_t shared, suf;
+    rd_lengths(r, &shared, &suf);
     if (r->bad || shared > c->len || suf > LEX_TERM_MAX - shared)
         return JS_ECORRUPT;
     const uint8_t *s = js_rd_bytes(r, (size_t)suf);
@@ -523,10 +557,18 @@ static int cur_next(const js_lexicon *lx, lex_cur *c, js_term_info *info)
     c->shared = (size_t)shared;
     c->len = total;
 
-    uint32_t df = rd_varint32(r);
-    uint64_t extra = rd_varint(r); /* cf - df */
-    uint8_t flags = js_rd_u8(r);
-    if (r->bad || (flags & ~LEX_FLAGS) ||
+    uint8_t head = js_rd_u8(r), flags = head & 0x0F;
+    uint32_t df = head >> 4;
+    if (df == LEX_NIB) {
+        uint32_t more = rd_varint32(r);
+        df = more <= UINT32_MAX - LEX_NIB ? more + LEX_NIB : 0;
+    }
+    uint64_t extra = 0; /* cf - df */
+    if (!(flags & LEX_CF_IS_DF)) {
+        extra = rd_varint(r);
+        extra = extra < UINT64_MAX ? extra + 1 : 0;
+    }
+    if (r->bad || (extra == 0 && !(flags & LEX_CF_IS_DF)) ||
         ((flags & LEX_CONTIGUOUS) && c->n == 0))
         return JS_ECORRUPT;
     /* the previous entry's offset + length fit POSTINGS: no overflow */
@@ -567,8 +609,8 @@ static int check_first(const js_lexicon *lx, uint32_t j)
 {
     js_rd r = js_rd_make(lx->blocks + lx->blk[j].boff + 4,
                          lx->blk[j + 1].boff - lx->blk[j].boff - LEX_FRAME);
-    uint64_t shared = js_rd_varint(&r);
-    uint64_t suf = js_rd_varint(&r);
+    uint64_t shared, suf;
+    rd_lengths(&r, &shared, &suf);
     if (r.bad || shared != 0 || suf > LEX_TERM_MAX)
         return JS_ECORRUPT;
     const uint8_t *s = js_rd_bytes(&r, (size_t)suf);

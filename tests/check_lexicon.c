@@ -702,22 +702,25 @@ END_TEST
  * positions), two terms a block.  Offsets in a block are deltas (200 =
  * c8 01); the second block's first offset is absolute (210 = d2 01).
  * Every max tf here is cf - df + 1, so none is stored (flag 4); no
- * record follows the one before it, so every offset is (no flag 2). */
+ * record follows the one before it, so every offset is (no flag 2).
+ * Head bytes: "ab" 0x02 (0 shared, 2 more), then f5 (df nibble 15, flags
+ * 1|4) and df - 15 = 285 (9d 02), cf - df - 1 = 0; "abc" 0x21, then 1c
+ * (df 1, flags 4|8: cf = df); "b" 0x01, then 1d (df 1, flags 1|4|8). */
 START_TEST(test_golden_bytes)
 {
     static const uint8_t want_lex[] =
-        "\x14\x00\x00\x00"
-        "\x00\x02\x61\x62\xac\x02\x01\x05\x05\x82\x01"
-        "\x02\x01\x63\x01\x00\x04\xc8\x01\x01"
-        "\x7c\xee\x17\xa5"
-        "\x09\x00\x00\x00"
-        "\x00\x01\x62\x01\x00\x05\xd2\x01\x00"
-        "\x74\xba\x1e\x5d";
+        "\x10\x00\x00\x00"
+        "\x02\x61\x62\xf5\x9d\x02\x00\x05\x82\x01"
+        "\x21\x63\x1c\xc8\x01\x01"
+        "\x50\x52\x33\x54"
+        "\x06\x00\x00\x00"
+        "\x01\x62\x1d\xd2\x01\x00"
+        "\x76\x09\x09\xac";
     static const uint8_t want_idx[] =
         "\x02\x00\x00\x00"
         "\x03\x00\x00\x00\x00\x00\x00\x00"
         "\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00"
-        "\x1c\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00"
+        "\x18\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00"
         "abb";
     static const struct {
         const char *t;
@@ -745,7 +748,7 @@ START_TEST(test_golden_bytes)
     ck_assert(!memcmp(blocks.p + 3, want_lex, sizeof want_lex - 1));
     ck_assert(!memcmp(index.p + 1, want_idx, sizeof want_idx - 1));
     /* and the test's own crc32 agrees with the golden one */
-    ck_assert_uint_eq(crc32_ref(want_lex + 4, 20), 0xa517ee7cu);
+    ck_assert_uint_eq(crc32_ref(want_lex + 4, 16), 0x54335250u);
 
     js_lexicon *lx = NULL;
     ck_assert_int_eq(js_lexicon_open(&lx, blocks.p + 3, blocks.len - 3,
@@ -921,10 +924,20 @@ static const raw_ent base_ents[2][3] = {
 };
 #define BASE_POSTINGS 1000
 
+/* Writes v as a nibble (returned) and, from 15 up, a varint of v - 15
+ * after the head byte (FORMAT.md part 6). */
+static unsigned nib(uint64_t v) { return v < 15 ? (unsigned)v : 15; }
+static void nib_more(js_buf *b, uint64_t v)
+{
+    if (v >= 15)
+        js_buf_varint(b, v - 15);
+}
+
 static void raw_put(js_buf *b, const raw_ent *e)
 {
-    js_buf_varint(b, e->shared);
-    js_buf_varint(b, e->suflen);
+    js_buf_u8(b, (uint8_t)(nib(e->shared) << 4 | nib(e->suflen)));
+    nib_more(b, e->shared);
+    nib_more(b, e->suflen);
     if (e->suf) {
         size_t n = strlen(e->suf);
         js_buf_put(b, e->suf, n < e->suflen ? n : (size_t)e->suflen);
@@ -932,9 +945,11 @@ static void raw_put(js_buf *b, const raw_ent *e)
         for (uint64_t k = 0; k < e->suflen; k++)
             js_buf_u8(b, 'z');
     }
-    js_buf_varint(b, e->df);
-    js_buf_varint(b, e->extra);
-    js_buf_u8(b, (uint8_t)e->flags);
+    uint64_t flags = e->flags | (e->extra == 0 ? 8 : 0); /* 8: cf = df */
+    js_buf_u8(b, (uint8_t)(nib(e->df) << 4 | (flags & 15)));
+    nib_more(b, e->df);
+    if (e->extra)
+        js_buf_varint(b, e->extra - 1);
     if (!(e->flags & 2)) /* the record follows the previous one */
         js_buf_varint(b, e->off);
     js_buf_varint(b, e->len);
@@ -1075,10 +1090,10 @@ static const struct {
      NULL, 0, "banana"},
     {"max tf above 32 bits", 0, 2,
      {0, 6, "banana", 7, Z - 7, 0, 20, 1ull << 32, 1}, NULL, 0, "banana"},
-    {"unknown flag", 1, 1, {6, 3, "pie", 1, 0, 8, 4, 1, 8}, NULL, 0,
-     "cherrypie"},
-    {"high flag bit", 1, 1, {6, 3, "pie", 1, 0, 8, 4, 1, 0x80}, NULL, 0,
-     "cherrypie"},
+    {"shared past the previous term", 1, 1, {7, 3, "pie", 1, 0, 8, 4, 1, 6},
+     NULL, 0, "cherrypie"},
+    {"a term past the longest", 1, 1, {6, 300, NULL, 1, 0, 8, 4, 1, 6}, NULL,
+     0, "cherrypie"},
     {"a block's first entry follows the previous entry", 1, 0,
      {0, 6, "cherry", 2, 1, 200, 8, 2, 7}, NULL, 0, "cherry"},
     {"an implied max tf of 2^32", 0, 2,
@@ -1086,9 +1101,9 @@ static const struct {
     {"a stray byte after the last entry", 1, 0, {0}, TAIL("\x00"), "dog"},
     {"an entry cut short", 1, 0, {0}, TAIL("\x00\x03" "eel\x01"), "dog"},
     {"an 11-byte varint", 1, 0, {0},
-     TAIL("\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x00"), "dog"},
+     TAIL("\x0f\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x00"), "dog"},
     {"a varint above 2^64 - 1", 1, 0, {0},
-     TAIL("\x00\x01" "e\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02"), "dog"},
+     TAIL("\x01" "e\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02"), "dog"},
 };
 
 START_TEST(test_entry_rules)
