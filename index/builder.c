@@ -40,6 +40,7 @@
 #include "file.h"
 #include "jiansuo.h"
 #include "lexicon.h"
+#include "sections.h"
 #include "spool.h"
 #include "store.h"
 
@@ -101,8 +102,15 @@ struct js_builder {
     js_spool src_offsets, src_strings, doc_offsets, doc_strings;
     uint32_t ndocs, nsources;
     char *last_source[3]; /* path, format, encoding of source nsources-1 */
-    /* section table, spooled; lengths (for BM25 and the skip tables) */
-    js_spool sections;
+    /* section table (FORMAT.md, part 3): the encoded groups and their
+     * u64 offsets spooled, the sections of the group being filled, the
+     * last section of the group before; lengths (for BM25, the skip
+     * tables and the part's lengths array) in body_lens and head_lens */
+    js_spool sections, sec_offsets;
+    js_section_rec sec_pend[JS_SECTION_GROUP];
+    unsigned sec_npend;
+    js_section_rec sec_last;
+    js_buf sec_enc;
     /* heading paths, spooled (FORMAT.md, part 9): u32 end offsets and
      * the paths' bytes */
     js_spool head_offsets, head_strings;
@@ -177,7 +185,7 @@ int js_builder_open(js_builder **out, const char *dir,
     *out = b;
     b->lock_fd = -1;
     b->src_offsets = b->src_strings = b->doc_offsets = b->doc_strings =
-        b->sections = b->head_offsets = b->head_strings =
+        b->sections = b->sec_offsets = b->head_offsets = b->head_strings =
             (js_spool)JS_SPOOL_INIT; /* fd -1: close must not close fd 0 */
     js_build_options o = JS_BUILD_OPTIONS_INIT;
     if (opts) {
@@ -258,10 +266,10 @@ int js_builder_open(js_builder **out, const char *dir,
         return b->rc = rc;
     if ((rc = js_file_begin_part(b->fw, JS_PART_STORE)))
         return fail(b, rc, "internal error starting the store part");
-    js_spool *sp[7] = {&b->src_offsets, &b->src_strings, &b->doc_offsets,
-                       &b->doc_strings, &b->sections, &b->head_offsets,
-                       &b->head_strings};
-    for (int i = 0; i < 7; i++)
+    js_spool *sp[8] = {&b->src_offsets, &b->src_strings, &b->doc_offsets,
+                       &b->doc_strings, &b->sections, &b->sec_offsets,
+                       &b->head_offsets, &b->head_strings};
+    for (int i = 0; i < 8; i++)
         if ((rc = js_spool_open(sp[i], b->run_dir)))
             return fail(b, rc, "%s: cannot create a temporary file: %s",
                         b->run_dir, strerror(sp[i]->saved_errno));
@@ -590,10 +598,10 @@ static int add_document(js_builder *b, const js_document *d)
 /* The first sticky error of the table spools, reported; 0 if none. */
 static int spool_failed(js_builder *b)
 {
-    js_spool *sp[7] = {&b->src_offsets, &b->src_strings, &b->doc_offsets,
-                       &b->doc_strings, &b->sections, &b->head_offsets,
-                       &b->head_strings};
-    for (int i = 0; i < 7; i++)
+    js_spool *sp[8] = {&b->src_offsets, &b->src_strings, &b->doc_offsets,
+                       &b->doc_strings, &b->sections, &b->sec_offsets,
+                       &b->head_offsets, &b->head_strings};
+    for (int i = 0; i < 8; i++)
         if (sp[i]->err)
             return fail(b, sp[i]->err, "writing a temporary file in %s: %s",
                         b->run_dir,
@@ -624,6 +632,32 @@ static void report_progress(js_builder *b, int phase, int force)
     b->o.progress(b->o.progress_ctx, &p);
 }
 
+/* Encodes the sections waiting in sec_pend as a group into the
+ * sections spool, its offset into sec_offsets.  Returns 0 or an error
+ * (reported). */
+static int flush_sections(js_builder *b)
+{
+    if (b->sec_npend == 0)
+        return 0;
+    /* the groups written so far, 8 bytes of offset each */
+    uint32_t first = (uint32_t)(b->sec_offsets.total / 8) * JS_SECTION_GROUP;
+    js_spool_u64(&b->sec_offsets, b->sections.total);
+    b->sec_enc.len = 0;
+    /* section ids, documents and ordinals come from one counter each, so
+     * a record the format cannot hold is a bug here, not bad input */
+    int rc = js_sections_put_group(&b->sec_enc, first ? &b->sec_last : NULL,
+                                   b->sec_pend, b->sec_npend);
+    if (rc == JS_ENOMEM)
+        return fail(b, rc, "out of memory");
+    if (rc)
+        return fail(b, rc, "internal error: sections %u to %u are out of "
+                    "order", first, first + b->sec_npend - 1);
+    js_spool_write(&b->sections, b->sec_enc.p, b->sec_enc.len);
+    b->sec_last = b->sec_pend[b->sec_npend - 1];
+    b->sec_npend = 0;
+    return spool_failed(b);
+}
+
 /* Section callback from ingest: one section into every structure. */
 static int on_section(void *ctx, const js_section *s)
 {
@@ -651,13 +685,14 @@ static int on_section(void *ctx, const js_section *s)
     b->body_units += body_len;
     b->head_units += head_len;
     b->text_bytes += s->body_len;
-    js_spool_u32(&b->sections, b->ndocs - 1);
-    js_spool_u32(&b->sections, s->ordinal);
-    js_spool_u64(&b->sections, s->start);
-    js_spool_u64(&b->sections, s->end);
-    js_spool_u32(&b->sections, body_len);
-    js_spool_u32(&b->sections, head_len);
-    if ((rc = spool_failed(b)))
+    js_section_rec *rec = &b->sec_pend[b->sec_npend++];
+    rec->document = b->ndocs - 1;
+    rec->ordinal = s->ordinal;
+    rec->start = s->start;
+    rec->end = s->end;
+    rec->body_len = body_len;
+    rec->head_len = head_len;
+    if (b->sec_npend == JS_SECTION_GROUP && (rc = flush_sections(b)))
         return rc;
     /* Stored text: the heading path joined by U+001F, and the body. */
     js_buf *path = &b->path;
@@ -1042,6 +1077,65 @@ static int copy_part(js_builder *b, uint32_t id, const js_buf *head,
     return 0;
 }
 
+/* Writes the SECTIONS part (FORMAT.md): header, the lengths from
+ * body_lens and head_lens, the group offsets (from the spool's u64, as
+ * u32 when the groups take less than 4 GiB), the groups.  Returns 0 or
+ * an error (reported). */
+static int write_sections(js_builder *b)
+{
+    int rc = flush_sections(b);
+    if (rc)
+        return rc;
+    js_spool_u64(&b->sec_offsets, b->sections.total);
+    if ((rc = spool_failed(b)))
+        return rc;
+    unsigned lw = js_sections_len_width(b->body_lens, b->head_lens,
+                                        b->nsections);
+    unsigned ow = b->sections.total > UINT32_MAX ? 8 : 4;
+    js_buf out = JS_BUF_INIT;
+    js_sections_put_header(&out, b->nsections, lw, ow);
+    rc = js_file_begin_part(b->fw, JS_PART_SECTIONS);
+    /* the lengths and offsets in pieces of some 64 KiB */
+    for (uint32_t i = 0; !rc && i < b->nsections;) {
+        for (; i < b->nsections && out.len < 65536; i++)
+            js_sections_put_lens(&out, b->body_lens[i], b->head_lens[i], lw);
+        rc = out.oom ? JS_ENOMEM : js_file_write(b->fw, out.p, out.len);
+        out.len = 0;
+    }
+    uint64_t noffs = b->sec_offsets.total / 8;
+    uint8_t piece[8 * 1024];
+    for (uint64_t i = 0; !rc && i < noffs;) {
+        size_t k = noffs - i < 1024 ? (size_t)(noffs - i) : 1024;
+        if ((rc = js_spool_read_at(&b->sec_offsets, 8 * i, piece, 8 * k))) {
+            js_buf_free(&out);
+            int rc2 = spool_failed(b);
+            return rc2 ? rc2 : fail(b, rc, "internal error reading the "
+                                    "section offsets back");
+        }
+        for (size_t j = 0; j < k; j++) {
+            uint64_t o = js_le64(piece + 8 * j);
+            if (ow == 4)
+                js_buf_u32(&out, (uint32_t)o);
+            else
+                js_buf_u64(&out, o);
+        }
+        rc = out.oom ? JS_ENOMEM : js_file_write(b->fw, out.p, out.len);
+        out.len = 0;
+        i += k;
+    }
+    js_buf_free(&out);
+    if (!rc && (rc = js_spool_copy(&b->sections, b->fw)) && b->sections.err)
+        return spool_failed(b);
+    if (!rc)
+        rc = js_file_end_part(b->fw);
+    if (rc == JS_ENOMEM)
+        return fail(b, rc, "out of memory");
+    if (rc)
+        return fail(b, rc, "writing the %s part: %s",
+                    js_part_name(JS_PART_SECTIONS), js_file_errmsg(b->fw));
+    return 0;
+}
+
 /* Writes the CHAMPIONS part: header, the table and its crc, the lists
  * (FORMAT.md). */
 static int write_champions(js_builder *b, merge_ctx *m)
@@ -1222,13 +1316,8 @@ int js_builder_commit(js_builder *b)
         copy_part(b, JS_PART_DOCUMENTS, &d, parts, 4);
         js_buf_free(&d);
     }
-    if (!b->rc) {
-        js_buf s = JS_BUF_INIT;
-        js_buf_u32(&s, b->nsections);
-        js_spool *parts[1] = {&b->sections};
-        copy_part(b, JS_PART_SECTIONS, &s, parts, 1);
-        js_buf_free(&s);
-    }
+    if (!b->rc)
+        write_sections(b);
     if (!b->rc) {
         js_buf h = JS_BUF_INIT;
         js_buf_u32(&h, b->nsections);
@@ -1317,6 +1406,8 @@ void js_builder_close(js_builder *b)
     js_spool_close(&b->doc_offsets);
     js_spool_close(&b->doc_strings);
     js_spool_close(&b->sections);
+    js_spool_close(&b->sec_offsets);
+    js_buf_free(&b->sec_enc);
     js_spool_close(&b->head_offsets);
     js_spool_close(&b->head_strings);
     for (int i = 0; i < 3; i++)

@@ -21,8 +21,6 @@
 #include "fields.h"
 #include "utf8.h"
 
-#define SECTION_REC 32
-
 static int fail(js_index *ix, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int fail(js_index *ix, int rc, const char *fmt, ...)
@@ -42,15 +40,9 @@ const char *js_index_errmsg(const js_index *ix) { return ix ? ix->err : ""; }
 
 const char *js_index_part_name(unsigned id) { return js_part_name(id); }
 
-void js_index_section(const js_index *ix, uint32_t id, js_section_rec *out)
+int js_index_section(const js_index *ix, uint32_t id, js_section_rec *out)
 {
-    js_rd r = js_rd_make(ix->sections + (size_t)id * SECTION_REC, SECTION_REC);
-    out->document = js_rd_u32(&r);
-    out->ordinal = js_rd_u32(&r);
-    out->start = js_rd_u64(&r);
-    out->end = js_rd_u64(&r);
-    out->body_len = js_rd_u32(&r);
-    out->head_len = js_rd_u32(&r);
+    return js_sections_get(&ix->secs, id, out);
 }
 
 /* Points out[0..n) at the n NUL-terminated strings that make up exactly
@@ -281,20 +273,15 @@ static int load(js_index *ix)
         return fail(ix, JS_ECORRUPT, "document %lld has a bad offset",
                     (long long)bad);
 
-    /* Sections. */
-    r = js_rd_make(P[JS_PART_SECTIONS].p, P[JS_PART_SECTIONS].len);
-    uint32_t ns = js_rd_u32(&r);
-    if (r.bad || ns != st->sections ||
-        js_rd_left(&r) != (uint64_t)ns * SECTION_REC)
-        return fail(ix, JS_ECORRUPT, "the sections part has a bad size");
-    ix->nsections = ns;
-    ix->sections = r.p;
-    for (uint32_t i = 0; i < ns; i++) {
-        js_section_rec s;
-        js_index_section(ix, i, &s);
-        if (s.document >= nd || s.start > s.end)
-            return fail(ix, JS_ECORRUPT, "section %u has a bad record", i);
-    }
+    /* Sections: header and sizes only, so that opening costs nothing
+     * per section; a group is checked when read, all of them by
+     * `jiansuo check`. */
+    char why[256];
+    if (js_sections_open(&ix->secs, P[JS_PART_SECTIONS].p,
+                         P[JS_PART_SECTIONS].len, st->sections, nd, why,
+                         sizeof why))
+        return fail(ix, JS_ECORRUPT, "%s", why);
+    uint32_t ns = ix->nsections = ix->secs.n;
 
     /* Heading paths: u32 count, u32 offsets[n + 1], bytes.  The offsets
      * are checked where they are read (js_index_headings), so opening an
@@ -474,9 +461,9 @@ static int check_champions(check_ctx *k, const char *term, size_t len,
         }
         if (brc == 1 && k->c.id == id)
             tb = k->c.tf;
-        js_section_rec s;
-        js_index_section(ix, id, &s);
-        js_champ_ranker_add(&k->rk, id, tb, s.body_len, th, s.head_len);
+        uint32_t lb, lh;
+        js_index_section_lens(ix, id, &lb, &lh);
+        js_champ_ranker_add(&k->rk, id, tb, lb, th, lh);
         if (th)
             hrc = js_postings_next(&k->hc);
         if (tb)
@@ -546,9 +533,9 @@ static int check_term(void *ctx, const char *term, size_t len,
         cf += k->c.tf;
         if (k->c.tf > max_tf)
             max_tf = k->c.tf;
-        js_section_rec s;
-        js_index_section(ix, k->c.id, &s);
-        uint32_t flen = heading ? s.head_len : s.body_len;
+        uint32_t lb, lh;
+        js_index_section_lens(ix, k->c.id, &lb, &lh);
+        uint32_t flen = heading ? lh : lb;
         float t = js_norm_bound(k->c.tf, flen, avg);
         if (t > got_norm)
             got_norm = t;
@@ -685,27 +672,12 @@ int js_index_check(js_index *ix)
     }
     if (next_src != ix->nsources)
         return fail(ix, JS_ECORRUPT, "sources no document refers to");
-    /* Sections: documents in order, ordinals from 0, lengths summed. */
+    /* Sections: every group decoded, documents in order, ordinals from
+     * 0, lengths summed. */
     uint64_t body = 0, head = 0;
-    js_section_rec prev = {0, 0, 0, 0, 0, 0};
-    for (uint32_t i = 0; i < ix->nsections; i++) {
-        js_section_rec s;
-        js_index_section(ix, i, &s);
-        int ok;
-        if (i == 0)
-            ok = s.document == 0 && s.ordinal == 0;
-        else if (s.document == prev.document)
-            ok = s.ordinal == prev.ordinal + 1;
-        else
-            ok = s.document == prev.document + 1 && s.ordinal == 0;
-        if (!ok)
-            return fail(ix, JS_ECORRUPT, "section %u is out of order", i);
-        body += s.body_len;
-        head += s.head_len;
-        prev = s;
-    }
-    if (ix->nsections ? prev.document + 1 != ix->ndocs : ix->ndocs != 0)
-        return fail(ix, JS_ECORRUPT, "documents without sections");
+    char why[256];
+    if (js_sections_verify(&ix->secs, &body, &head, why, sizeof why))
+        return fail(ix, JS_ECORRUPT, "%s", why);
     if (body != ix->st.body_units || head != ix->st.heading_units)
         return fail(ix, JS_ECORRUPT, "section lengths do not add up to the "
                     "stats");

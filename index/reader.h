@@ -19,14 +19,9 @@
 #include "file.h"
 #include "jiansuo.h"
 #include "lexicon.h"
+#include "sections.h"
 #include "store.h"
 
-
-typedef struct js_section_rec {
-    uint32_t document, ordinal;
-    uint64_t start, end;
-    uint32_t body_len, head_len;
-} js_section_rec;
 
 typedef struct js_doc_rec {
     const char *source, *title, *format, *encoding, *id, *metadata;
@@ -50,7 +45,7 @@ struct js_index {
     const uint8_t *src_strings; /* per source: path, format, encoding */
     uint64_t src_strings_len;
     uint32_t nsections;
-    const uint8_t *sections; /* 32-byte records */
+    js_sections secs; /* SECTIONS, its header and sizes checked on open */
     const uint8_t *head_offsets; /* u32 [nsections + 1] into head_strings */
     const uint8_t *head_strings; /* heading paths, U+001F between headings */
     uint64_t head_strings_len;
@@ -68,20 +63,17 @@ struct js_index {
     char err[1024];
 };
 
-/* Reads section id's record (id < ix->nsections). */
-void js_index_section(const js_index *ix, uint32_t id, js_section_rec *out);
+/* Reads section id's record, decoding its group (sections.h).  Returns
+ * 0 or JS_ECORRUPT (id out of range, a damaged group). */
+int js_index_section(const js_index *ix, uint32_t id, js_section_rec *out);
 
-/* Section id's body and heading lengths alone (id < nsections): the two
- * u32 at bytes 24..32 of its record, read directly, as scoring needs
- * them for every candidate. */
+/* Section id's body and heading lengths alone (id < nsections), read
+ * directly from the fixed-width array, as scoring needs them for every
+ * candidate. */
 static inline void js_index_section_lens(const js_index *ix, uint32_t id,
                                          uint32_t *body, uint32_t *head)
 {
-    const uint8_t *p = ix->sections + (size_t)id * 32 + 24;
-    *body = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-            (uint32_t)p[3] << 24;
-    *head = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
-            (uint32_t)p[7] << 24;
+    js_sections_lens(&ix->secs, id, body, head);
 }
 
 /* Reads document id's strings (id < ix->ndocs); absent ones are "".

@@ -165,8 +165,10 @@ static int make_hit(js_results *r, js_index *ix, const js_qnode *q,
 {
     js_section_rec rec;
     js_doc_rec doc;
-    js_index_section(ix, sc->id, &rec);
-    int rc = js_index_document(ix, rec.document, &doc);
+    int rc = js_index_section(ix, sc->id, &rec);
+    if (rc)
+        return fail(r, rc, "the index is corrupt: section %u", sc->id);
+    rc = js_index_document(ix, rec.document, &doc);
     if (rc)
         return fail(r, rc, "the index is corrupt: document %u of section %u",
                     rec.document, sc->id);

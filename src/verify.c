@@ -88,8 +88,8 @@ int js_verify_positions(js_verify *v, uint32_t id, int heading,
         uint32_t head_len;
         if (id >= ix->nsections)
             return JS_ECORRUPT;
-        js_index_section(ix, id, &s);
-        if ((rc = js_index_document(ix, s.document, &d)) ||
+        if ((rc = js_index_section(ix, id, &s)) ||
+            (rc = js_index_document(ix, s.document, &d)) ||
             (rc = js_index_headings(ix, id, &path, &path_len)))
             return rc;
         rc = js_fields_analyze_heading(d.title, path, path_len,

@@ -9,7 +9,10 @@
  *      Opening then either fails with JS_ECORRUPT / JS_EVERSION, or
  *      succeeds, and then searches return hits or JS_ECORRUPT (never a
  *      crash, a hang or a sanitizer report) and js_index_check reports
- *      JS_ECORRUPT: no damage goes unnoticed by `check`.
+ *      JS_ECORRUPT: no damage goes unnoticed by `check`.  And the
+ *      SECTIONS part damaged behind a good checksum (a forged group, a
+ *      bad header): refused on open, or the section's read and `check`
+ *      report it.
  */
 #include "config.h"
 
@@ -22,9 +25,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "buf.h"
 #include "file.h"
 #include "jiansuo.h"
 #include "reader.h"
+#include "sections.h"
 #include "testutil.h"
 
 static const char *const queries[] = {
@@ -305,21 +310,6 @@ START_TEST(test_wrong_champion)
 }
 END_TEST
 
-/* Little-endian helpers for patching the file. */
-static uint64_t get_le(const unsigned char *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_le(unsigned char *p, uint64_t v, int bytes)
-{
-    for (int i = 0; i < bytes; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
 /* STATS saying positions are kept for every kind of term (as format 4
  * did), its crcs made right again: the search would then take the
  * unigrams' missing positions for damage, so open refuses it. */
@@ -330,16 +320,16 @@ START_TEST(test_positions_for)
     js_index *ix;
     unsigned char *buf = build_clean("posfor", &dir, path, &n, &ix);
     js_index_close(ix);
-    size_t toc = (size_t)get_le(buf + n - 16, 8);
-    uint32_t parts = (uint32_t)get_le(buf + toc, 4);
+    size_t toc = (size_t)js_le64(buf + n - 16);
+    uint32_t parts = js_le32(buf + toc);
     size_t e = toc + 4; /* STATS is id 1, the first entry */
-    ck_assert_uint_eq(get_le(buf + e, 4), 1);
-    size_t off = (size_t)get_le(buf + e + 8, 8), len = (size_t)get_le(buf + e + 16, 8);
-    ck_assert_uint_eq(get_le(buf + off + 80, 4), 5); /* positions for */
-    put_le(buf + off + 80, 7, 4);
-    put_le(buf + e + 4, (uint32_t)crc32(0, buf + off, (uInt)len), 4);
+    ck_assert_uint_eq(js_le32(buf + e), 1);
+    size_t off = (size_t)js_le64(buf + e + 8), len = (size_t)js_le64(buf + e + 16);
+    ck_assert_uint_eq(js_le32(buf + off + 80), 5); /* positions for */
+    js_put_le32(buf + off + 80, 7);
+    js_put_le32(buf + e + 4, (uint32_t)crc32(0, buf + off, (uInt)len));
     size_t tl = 4 + (size_t)parts * 24;
-    put_le(buf + toc + tl, (uint32_t)crc32(0, buf + toc, (uInt)tl), 4);
+    js_put_le32(buf + toc + tl, (uint32_t)crc32(0, buf + toc, (uInt)tl));
     spit(path, buf, n);
     ix = NULL;
     ck_assert_int_eq(js_index_open(&ix, dir), JS_ECORRUPT);
@@ -347,6 +337,267 @@ START_TEST(test_positions_for)
                   "%s", js_index_errmsg(ix));
     js_index_close(ix);
     free(buf);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- the SECTIONS part, damaged behind a good checksum ---- */
+
+/* Returns a copy of the index file f (n bytes) in which part id is
+ * replaced by p[0..len): the new part goes after the old parts, where the
+ * table of contents was, and the table, trailer and header are written
+ * again with their checksums (the old part's bytes stay, unused).  Sets
+ * *out_n; the caller frees the copy. */
+static unsigned char *replace_part(const unsigned char *f, size_t n,
+                                   uint32_t id, const uint8_t *p, size_t len,
+                                   size_t *out_n)
+{
+    uint64_t toc = js_le64(f + n - 16);
+    uint32_t parts = js_le32(f + toc);
+    js_buf o = JS_BUF_INIT;
+    js_buf_put(&o, f, (size_t)toc);
+    uint64_t at = o.len;
+    js_buf_put(&o, p, len);
+    uint64_t new_toc = o.len;
+    js_buf_u32(&o, parts);
+    for (uint32_t i = 0; i < parts; i++) {
+        const unsigned char *e = f + toc + 4 + 24 * (size_t)i;
+        uint32_t pid = js_le32(e);
+        js_buf_u32(&o, pid);
+        if (pid == id) {
+            js_buf_u32(&o, (uint32_t)crc32(0, p, (uInt)len));
+            js_buf_u64(&o, at);
+            js_buf_u64(&o, len);
+        } else {
+            js_buf_put(&o, e + 4, 20);
+        }
+    }
+    js_buf_u32(&o, (uint32_t)crc32(0, o.p + new_toc,
+                                   (uInt)(o.len - new_toc)));
+    js_buf_u64(&o, new_toc);
+    js_buf_put(&o, f + n - 8, 8);
+    ck_assert(!o.oom);
+    js_put_le64(o.p + 16, o.len);
+    js_put_le32(o.p + 28, (uint32_t)crc32(0, o.p, 28));
+    *out_n = o.len;
+    return o.p;
+}
+
+/* The damage done to a SECTIONS part. */
+enum {
+    SD_NONE,
+    SD_BAD_VARINT,  /* group 1's last section: a gap varint cut short */
+    SD_DOC_RANGE,   /* group 1's first document past the last document */
+    SD_END_WRAPS,   /* section 17's end - start is 2^64 - 1: the end wraps
+                       below its start */
+    SD_WIDTH_9,     /* group 1's length width 9 */
+    SD_STRAY_BIT,   /* group 1's new-document bit 0 set */
+    SD_TRAILING,    /* a byte after group 1's last section */
+    SD_OFFSETS,     /* group 1's offset after group 2's */
+    SD_HEAD_WIDTH,  /* the part's length width 3 */
+    SD_HEAD_COUNT,  /* the part's count one short */
+    SD_HEAD_SPAN,   /* the last group offset one past the groups */
+    SD_SKIP_DOC,    /* group 1 begins two documents after group 0's last */
+};
+
+/* Appends sections r[0..k) as a group, as FORMAT.md lays it out and
+ * checking nothing, with the damage to a group. */
+static void forge_group(js_buf *o, const js_section_rec *r, unsigned k,
+                        int damage, uint32_t ndocs)
+{
+    uint32_t newdoc = 0, gap = 0;
+    uint64_t len[JS_SECTION_GROUP], end = 0, longest = 0;
+    for (unsigned i = 0; i < k; i++) {
+        if (i && r[i].document != r[i - 1].document)
+            newdoc |= 1u << i;
+        if (r[i].start != end)
+            gap |= 1u << i;
+        len[i] = r[i].end - r[i].start;
+        end = r[i].end;
+    }
+    if (damage == SD_END_WRAPS)
+        len[1] = UINT64_MAX;
+    if (damage == SD_BAD_VARINT)
+        gap |= 1u << (k - 1);
+    if (damage == SD_STRAY_BIT)
+        newdoc |= 1;
+    for (unsigned i = 0; i < k; i++)
+        longest = len[i] > longest ? len[i] : longest;
+    unsigned w = 0;
+    while (w < 8 && longest >> 8 * w)
+        w++;
+    uint64_t doc = r[0].document;
+    if (damage == SD_DOC_RANGE)
+        doc = ndocs + 80;
+    if (damage == SD_SKIP_DOC)
+        doc++;
+    js_buf_varint(o, doc);
+    js_buf_varint(o, r[0].ordinal);
+    js_buf_u16(o, (uint16_t)newdoc);
+    js_buf_u16(o, (uint16_t)gap);
+    js_buf_u8(o, (uint8_t)(damage == SD_WIDTH_9 ? 9 : w));
+    for (unsigned i = 0; i < k; i++)
+        for (unsigned b = 0; b < w; b++)
+            js_buf_u8(o, (uint8_t)(len[i] >> 8 * b));
+    end = 0;
+    for (unsigned i = 0; i < k; i++) {
+        if (damage == SD_BAD_VARINT && i == k - 1) {
+            js_buf_u8(o, 0x80); /* a continuation, then the group ends */
+            break;
+        }
+        if (gap >> i & 1) {
+            uint64_t d = r[i].start - end;
+            js_buf_varint(o, d << 1 ^ (0 - (d >> 63)));
+        }
+        end = r[i].end;
+    }
+    if (damage == SD_TRAILING)
+        js_buf_u8(o, 0);
+}
+
+/* The SECTIONS part of the n sections r (of ndocs documents), group 1
+ * forged with the damage, the others encoded by sections.c. */
+static void sections_part(js_buf *o, const js_section_rec *r, uint32_t n,
+                          uint32_t ndocs, int damage)
+{
+    js_buf groups = JS_BUF_INIT;
+    uint64_t offs[64];
+    uint32_t ng = (n + JS_SECTION_GROUP - 1) / JS_SECTION_GROUP;
+    ck_assert_uint_lt(ng, 64);
+    for (uint32_t g = 0; g < ng; g++) {
+        uint32_t first = g * JS_SECTION_GROUP;
+        unsigned k = n - first < JS_SECTION_GROUP ? n - first
+                                                  : JS_SECTION_GROUP;
+        offs[g] = groups.len;
+        if (g == 1)
+            forge_group(&groups, &r[first], k, damage, ndocs);
+        else
+            ck_assert_int_eq(js_sections_put_group(&groups,
+                                                   first ? &r[first - 1] : NULL,
+                                                   &r[first], k), 0);
+    }
+    offs[ng] = groups.len;
+    if (damage == SD_OFFSETS)
+        offs[1] = offs[2] + 1;
+    if (damage == SD_HEAD_SPAN)
+        offs[ng]++;
+    js_sections_put_header(o, damage == SD_HEAD_COUNT ? n - 1 : n,
+                           damage == SD_HEAD_WIDTH ? 3 : 2, 4);
+    for (uint32_t i = 0; i < n; i++)
+        js_sections_put_lens(o, r[i].body_len, r[i].head_len, 2);
+    for (uint32_t g = 0; g <= ng; g++)
+        js_buf_u32(o, (uint32_t)offs[g]);
+    js_buf_put(o, groups.p, groups.len);
+    ck_assert(!o->oom && !groups.oom);
+    js_buf_free(&groups);
+}
+
+/* Each damage to SECTIONS, its checksum made right: the index is refused
+ * on open, or it opens, the damaged section's read reports corrupt,
+ * searches give hits or JS_ECORRUPT, and `check` names the problem. */
+START_TEST(test_damaged_sections)
+{
+    static const struct {
+        const char *name;
+        int damage;
+        int refused;        /* open fails */
+        const char *needle; /* in open's message, else check's */
+        uint32_t bad_id;    /* a section whose read fails, or UINT32_MAX */
+    } cases[] = {
+        {"nothing", SD_NONE, 0, NULL, UINT32_MAX},
+        {"a gap varint cut short", SD_BAD_VARINT, 0,
+         "section 31 has a bad varint", 31},
+        {"a document out of range", SD_DOC_RANGE, 0,
+         "section 16 is in document 200 of 120", 16},
+        {"an end past 2^64 - 1, below its start", SD_END_WRAPS, 0,
+         "section 17 ends past 2^64 - 1", 17},
+        {"a group length width of 9", SD_WIDTH_9, 0,
+         "group 1 (section 16 on) has bad offsets or a bad header", 20},
+        {"a stray new-document bit", SD_STRAY_BIT, 0,
+         "group 1 (section 16 on) has bits set for no section", UINT32_MAX},
+        {"a byte after a group", SD_TRAILING, 0,
+         "group 1 (section 16 on) has 1 bytes after its last section",
+         UINT32_MAX},
+        {"group offsets out of order", SD_OFFSETS, 0, "group", 16},
+        {"a document skipped between groups", SD_SKIP_DOC, 0,
+         "section 16 (document 6, ordinal 1) does not follow section 15 "
+         "(document 5, ordinal 0)", UINT32_MAX},
+        {"a bad length width", SD_HEAD_WIDTH, 1, "bad length or offset width",
+         UINT32_MAX},
+        {"a wrong count", SD_HEAD_COUNT, 1,
+         "holds 359 sections, the stats say 360", UINT32_MAX},
+        {"offsets that do not span the groups", SD_HEAD_SPAN, 1,
+         "do not span", UINT32_MAX},
+    };
+    char *dir, path[600];
+    size_t n;
+    js_index *ix;
+    unsigned char *orig = build_clean("sections", &dir, path, &n, &ix);
+    uint32_t ns = ix->nsections, nd = ix->ndocs;
+    ck_assert_uint_eq(ns, 360); /* 120 records of 3 sections */
+    js_section_rec *r = calloc(ns, sizeof *r);
+    for (uint32_t i = 0; i < ns; i++)
+        ck_assert_int_eq(js_index_section(ix, i, &r[i]), 0);
+    /* the damages above assume these: section 15 begins document 5 */
+    ck_assert_uint_eq(r[15].document, 5);
+    ck_assert_uint_eq(r[15].ordinal, 0);
+    ck_assert_uint_eq(r[16].ordinal, 1);
+    js_index_close(ix);
+
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        js_buf part = JS_BUF_INIT;
+        sections_part(&part, r, ns, nd, cases[t].damage);
+        size_t m;
+        unsigned char *buf = replace_part(orig, n, JS_PART_SECTIONS, part.p,
+                                          part.len, &m);
+        js_buf_free(&part);
+        spit(path, buf, m);
+        free(buf);
+        int rc = js_index_open(&ix, dir);
+        if (cases[t].refused) {
+            ck_assert_msg(rc == JS_ECORRUPT, "%s: open gave %d", cases[t].name,
+                          rc);
+            ck_assert_msg(strstr(js_index_errmsg(ix), cases[t].needle),
+                          "%s: %s", cases[t].name, js_index_errmsg(ix));
+            js_index_close(ix);
+            continue;
+        }
+        ck_assert_msg(rc == 0, "%s: open: %s", cases[t].name,
+                      js_index_errmsg(ix));
+        js_section_rec s;
+        if (cases[t].bad_id != UINT32_MAX)
+            ck_assert_msg(js_index_section(ix, cases[t].bad_id, &s) ==
+                              JS_ECORRUPT,
+                          "%s: section %u reads", cases[t].name,
+                          cases[t].bad_id);
+        /* the other groups read as before */
+        for (uint32_t i = 0; i < JS_SECTION_GROUP; i++) {
+            ck_assert_int_eq(js_index_section(ix, i, &s), 0);
+            ck_assert(s.document == r[i].document && s.start == r[i].start &&
+                      s.end == r[i].end);
+        }
+        for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
+            js_results *res = NULL;
+            rc = js_search(&res, ix, queries[q], strlen(queries[q]), NULL);
+            ck_assert_msg(rc == 0 || rc == JS_ECORRUPT, "%s: search %s gave %d",
+                          cases[t].name, queries[q], rc);
+            js_results_free(res);
+        }
+        rc = js_index_check(ix);
+        if (!cases[t].needle) {
+            ck_assert_msg(rc == 0, "%s: %s", cases[t].name,
+                          js_index_errmsg(ix));
+        } else {
+            ck_assert_msg(rc == JS_ECORRUPT, "%s: check gave %d",
+                          cases[t].name, rc);
+            ck_assert_msg(strstr(js_index_errmsg(ix), cases[t].needle),
+                          "%s: %s", cases[t].name, js_index_errmsg(ix));
+        }
+        js_index_close(ix);
+    }
+    free(r);
+    free(orig);
     tu_remove_dir(dir);
     free(dir);
 }
@@ -361,6 +612,7 @@ static Suite *corrupt_suite(void)
     tcase_add_test(tc, test_low_norm);
     tcase_add_test(tc, test_wrong_champion);
     tcase_add_test(tc, test_positions_for);
+    tcase_add_test(tc, test_damaged_sections);
     suite_add_tcase(s, tc);
     return s;
 }

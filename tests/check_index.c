@@ -8,8 +8,12 @@
  *      pipeline; that a build forced to spill many runs writes the same
  *      parts byte for byte as one that never spilled; that `check`
  *      passes; that a reader keeps its index across a republication; that
- *      js_index_preload maps every page of the file; and that
- *      bad arguments and a missing index give clear errors.
+ *      js_index_preload maps every page of the file; that bad
+ *      arguments and a missing index give clear errors; and that the
+ *      SECTIONS part's encoding (sections.h) gives back exactly what it
+ *      was given, for a table of cases (group boundaries, u16 and u32
+ *      lengths, byte ranges near 2^64 - 1, u64 group offsets), refuses
+ *      what it cannot hold, and takes u32 lengths in a real build.
  */
 #include "config.h"
 
@@ -25,6 +29,7 @@
 #include "file.h"
 #include "fields.h"
 #include "reader.h"
+#include "sections.h"
 #include "testutil.h"
 
 static const char *const words[] = {
@@ -274,7 +279,7 @@ START_TEST(test_build_read_back)
     js_index *ix;
     ck_assert_int_eq(js_index_open(&ix, dir), 0);
     js_section_rec s;
-    js_index_section(ix, 7, &s);
+    ck_assert_int_eq(js_index_section(ix, 7, &s), 0);
     js_doc_rec d;
     ck_assert_int_eq(js_index_document(ix, s.document, &d), 0);
     ck_assert_str_eq(d.id, "r7");
@@ -578,6 +583,207 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* ---- the SECTIONS part (sections.h) ---- */
+
+enum { CONTIG, GAPS, HUGE };
+
+/* A table of sections to round-trip: n sections of per_doc each (0: one
+ * document), byte ranges laid out by `ranges`, section n - 1's body and
+ * heading lengths set to last_body and last_head when non-zero. */
+typedef struct sec_case {
+    const char *name;
+    uint32_t n, per_doc;
+    int ranges;
+    uint32_t last_body, last_head;
+    unsigned off_width; /* 0: the smallest that fits */
+    int wide_lens;      /* expected: u32 lengths */
+} sec_case;
+
+static const sec_case sec_cases[] = {
+    {"no section", 0, 1, CONTIG, 0, 0, 0, 0},
+    {"one section", 1, 1, CONTIG, 0, 0, 0, 0},
+    {"15 sections", 15, 1, CONTIG, 0, 0, 0, 0},
+    {"16 sections", 16, 1, CONTIG, 0, 0, 0, 0},
+    {"17 sections", 17, 1, CONTIG, 0, 0, 0, 0},
+    {"33 sections", 33, 3, GAPS, 0, 0, 0, 0},
+    {"one document of 100 sections", 100, 0, CONTIG, 0, 0, 0, 0},
+    {"documents of 7 across groups", 200, 7, GAPS, 0, 0, 0, 0},
+    {"documents of 16", 64, 16, CONTIG, 0, 0, 0, 0},
+    {"lengths of 65535 stay u16", 40, 3, CONTIG, 65535, 65535, 0, 0},
+    {"a body of 65536 makes u32", 40, 3, CONTIG, 65536, 0, 0, 1},
+    {"a heading of 65536 makes u32", 17, 2, GAPS, 0, 65536, 0, 1},
+    {"u32 lengths of 2^32 - 1", 16, 1, CONTIG, UINT32_MAX, UINT32_MAX, 0, 1},
+    {"byte ranges near 2^64 - 1", 33, 2, HUGE, 0, 0, 0, 0},
+    {"u64 offsets", 33, 5, GAPS, 0, 0, 8, 0},
+    {"u64 offsets, u32 lengths, huge ranges", 50, 4, HUGE, 70000, 3, 8, 1},
+};
+
+/* Fills r[0..c->n) as the case says; returns the document count. */
+static uint32_t sec_records(const sec_case *c, js_section_rec *r)
+{
+    uint64_t end = 0;
+    for (uint32_t i = 0; i < c->n; i++) {
+        r[i].document = c->per_doc ? i / c->per_doc : 0;
+        r[i].ordinal = c->per_doc ? i % c->per_doc : i;
+        uint64_t len = (uint64_t)i * 37 % 500;
+        if (c->ranges == CONTIG) {
+            r[i].start = end;
+        } else if (c->ranges == GAPS) {
+            /* gaps forward, and every fifth starts over (a new file) */
+            r[i].start = i % 5 == 4 ? 0 : end + (i % 3 ? 0 : 1000 + i);
+        } else {
+            /* the whole range first, then ranges ending at 2^64 - 1,
+             * jumping back and forth by nearly 2^64 */
+            if (i == 0) {
+                r[i].start = 0;
+                len = UINT64_MAX;
+            } else if (i % 2) {
+                r[i].start = UINT64_MAX - len - i;
+            } else {
+                r[i].start = i;
+            }
+            if (i + 1 == c->n) {
+                r[i].start = UINT64_MAX;
+                len = 0;
+            }
+        }
+        r[i].end = end = r[i].start + len;
+        r[i].body_len = i * 7919 % 5000;
+        r[i].head_len = i % 31;
+    }
+    if (c->n && c->last_body)
+        r[c->n - 1].body_len = c->last_body;
+    if (c->n && c->last_head)
+        r[c->n - 1].head_len = c->last_head;
+    return c->n ? r[c->n - 1].document + 1 : 0;
+}
+
+START_TEST(test_sections_round_trip)
+{
+    for (size_t t = 0; t < sizeof sec_cases / sizeof *sec_cases; t++) {
+        const sec_case *c = &sec_cases[t];
+        js_section_rec *r = calloc(c->n + 1, sizeof *r);
+        uint32_t ndocs = sec_records(c, r);
+        js_buf part = JS_BUF_INIT;
+        ck_assert_msg(js_sections_encode(&part, r, c->n, c->off_width) == 0,
+                      "%s: encode", c->name);
+        js_sections s;
+        char err[256] = "";
+        ck_assert_msg(js_sections_open(&s, part.p, part.len, c->n, ndocs,
+                                       err, sizeof err) == 0,
+                      "%s: open: %s", c->name, err);
+        ck_assert_msg(s.lens16 == !c->wide_lens, "%s: length width", c->name);
+        ck_assert_msg(s.offs64 == (c->off_width == 8), "%s: offset width",
+                      c->name);
+        uint64_t want_b = 0, want_h = 0;
+        for (uint32_t i = 0; i < c->n; i++) {
+            js_section_rec g;
+            ck_assert_msg(js_sections_get(&s, i, &g) == 0, "%s: section %u",
+                          c->name, i);
+            ck_assert_msg(g.document == r[i].document &&
+                              g.ordinal == r[i].ordinal &&
+                              g.start == r[i].start && g.end == r[i].end &&
+                              g.body_len == r[i].body_len &&
+                              g.head_len == r[i].head_len,
+                          "%s: section %u reads back (%u %u %llu %llu %u %u)",
+                          c->name, i, g.document, g.ordinal,
+                          (unsigned long long)g.start,
+                          (unsigned long long)g.end, g.body_len, g.head_len);
+            uint32_t b, h;
+            js_sections_lens(&s, i, &b, &h);
+            ck_assert_uint_eq(b, r[i].body_len);
+            ck_assert_uint_eq(h, r[i].head_len);
+            want_b += r[i].body_len;
+            want_h += r[i].head_len;
+        }
+        js_section_rec g;
+        ck_assert_int_eq(js_sections_get(&s, c->n, &g), JS_ECORRUPT);
+        uint64_t sb, sh;
+        ck_assert_msg(js_sections_verify(&s, &sb, &sh, err, sizeof err) == 0,
+                      "%s: verify: %s", c->name, err);
+        ck_assert_uint_eq(sb, want_b);
+        ck_assert_uint_eq(sh, want_h);
+        /* the count must agree with the stats' */
+        ck_assert_int_eq(js_sections_open(&s, part.p, part.len, c->n + 1,
+                                          ndocs, err, sizeof err),
+                         JS_ECORRUPT);
+        js_buf_free(&part);
+        free(r);
+    }
+}
+END_TEST
+
+/* Records the format cannot hold are refused, not written wrong. */
+START_TEST(test_sections_refused)
+{
+    static const struct {
+        const char *name;
+        js_section_rec prev;
+        int has_prev;
+        js_section_rec r[2];
+        unsigned k;
+    } bad[] = {
+        {"section 0 not in document 0", {0}, 0, {{1, 0, 0, 0, 0, 0}}, 1},
+        {"section 0 not ordinal 0", {0}, 0, {{0, 1, 0, 0, 0, 0}}, 1},
+        {"a document skipped", {0}, 0,
+         {{0, 0, 0, 5, 0, 0}, {2, 0, 5, 9, 0, 0}}, 2},
+        {"an ordinal skipped", {0}, 0,
+         {{0, 0, 0, 5, 0, 0}, {0, 2, 5, 9, 0, 0}}, 2},
+        {"a new document not at ordinal 0", {0}, 0,
+         {{0, 0, 0, 5, 0, 0}, {1, 1, 5, 9, 0, 0}}, 2},
+        {"start after end", {0}, 0, {{0, 0, 9, 5, 0, 0}}, 1},
+        {"not following the previous group", {3, 4, 0, 0, 0, 0}, 1,
+         {{3, 6, 0, 0, 0, 0}}, 1},
+        {"no section", {0}, 0, {{0, 0, 0, 0, 0, 0}}, 0},
+        {"more than a group", {0}, 0, {{0, 0, 0, 0, 0, 0}}, 17},
+    };
+    for (size_t t = 0; t < sizeof bad / sizeof *bad; t++) {
+        js_buf out = JS_BUF_INIT;
+        ck_assert_msg(js_sections_put_group(&out,
+                                            bad[t].has_prev ? &bad[t].prev
+                                                            : NULL,
+                                            bad[t].r, bad[t].k) == JS_EINVALID,
+                      "%s: accepted", bad[t].name);
+        ck_assert_uint_eq(out.len, 0);
+        js_buf_free(&out);
+    }
+}
+END_TEST
+
+/* A section of more than 65535 positions: the builder writes u32
+ * lengths, and the index reads, searches and checks as ever. */
+START_TEST(test_sections_wide_build)
+{
+    tu_render c = {0};
+    tu_appendf(&c, "{\"id\":\"long\",\"title\":\"長\",\"text\":\"");
+    for (int i = 0; i < 70000; i++)
+        tu_appendf(&c, "%s", i % 1000 ? "a " : "xapian ");
+    tu_appendf(&c, "\"}\n{\"id\":\"short\",\"title\":\"短\",\"text\":\"xapian\"}\n");
+    char *dir = temp_dir();
+    build(dir, c.buf, c.len, 64, 128, NULL);
+    js_index *ix;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    ck_assert_int_eq(ix->secs.lens16, 0);
+    uint32_t b, h;
+    js_index_section_lens(ix, 0, &b, &h);
+    ck_assert_uint_gt(b, 65535);
+    js_section_rec s;
+    ck_assert_int_eq(js_index_section(ix, 1, &s), 0);
+    ck_assert_uint_eq(s.document, 1);
+    ck_assert_uint_eq(s.ordinal, 0);
+    ck_assert_uint_gt(s.start, 0);
+    js_results *r = NULL;
+    ck_assert_int_eq(js_search(&r, ix, "xapian", 6, NULL), 0);
+    ck_assert_uint_eq(js_results_count(r), 2);
+    js_results_free(r);
+    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
+    js_index_close(ix);
+    remove_dir(dir);
+    free(dir);
+    free(c.buf);
+}
+END_TEST
+
 static Suite *index_suite(void)
 {
     Suite *s = suite_create("index");
@@ -592,6 +798,9 @@ static Suite *index_suite(void)
     tcase_add_test(tc, test_cursor_pool);
     tcase_add_test(tc, test_reader_survives_republication);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_sections_round_trip);
+    tcase_add_test(tc, test_sections_refused);
+    tcase_add_test(tc, test_sections_wide_build);
     suite_add_tcase(s, tc);
     return s;
 }
