@@ -81,6 +81,10 @@ static inline float js_norm_bound(uint32_t tf, uint32_t len, double avg)
 double js_bm25f_t(double b, double w, double avg_b, double avg_h, double tb,
                   double lb, double th, double lh);
 
+/* zlib's crc32 of p[0..n) (crc32(0, p, n)), computed by carry-less
+ * multiplication where the CPU has it (the pages' crcs, codec.c). */
+uint32_t js_crc32(const uint8_t *p, size_t n);
+
 /* Stream VByte arrays, for the parts that use the postings' integer
  * coding (champ.c): plain, differential, or 0124 (0 costs two bits). */
 enum { JS_SVB_1234, JS_SVB_DELTA, JS_SVB_0124 };
