@@ -778,6 +778,7 @@ typedef struct merge_ctx {
     js_builder *b;
     js_lexicon_writer *lex;
     js_postings_writer pw;
+    js_page_crcs pages; /* POSTINGS_CRC, as POSTINGS is written */
     js_buf enc, lex_out, idx_out, firsts_out;
     js_spool lex_blocks, lex_idx, lex_firsts;
     uint32_t *lens;
@@ -904,6 +905,10 @@ static int term_piece(merge_ctx *m, const char *term, size_t len,
     m->df += n;
     if (m->enc.len && (rc = js_file_write(b->fw, m->enc.p, m->enc.len))) {
         snprintf(msg, msglen, "%s", js_file_errmsg(b->fw));
+        return rc;
+    }
+    if ((rc = js_page_crcs_add(&m->pages, m->enc.p, m->enc.len))) {
+        snprintf(msg, msglen, "out of memory");
         return rc;
     }
     m->rec_len += m->enc.len;
@@ -1231,8 +1236,10 @@ int js_builder_commit(js_builder *b)
             fail(b, rc, "%s: cannot create a temporary file: %s", b->run_dir,
                  rc == JS_ENOMEM ? "out of memory"
                                  : strerror(ls[i]->saved_errno));
-    if (!b->rc)
+    if (!b->rc) {
+        js_page_crcs_init(&m->pages, JS_PAGE_SIZE);
         js_file_begin_part(b->fw, JS_PART_POSTINGS);
+    }
     size_t piece = (b->o.memory_mib << 20) / 32; /* arrays grow to 2x */
     int merge_errno = 0;
     if (!b->rc && b->threads_used > 1) {
@@ -1253,6 +1260,14 @@ int js_builder_commit(js_builder *b)
     }
     chan_free(&b->terms);
     js_file_end_part(b->fw);
+    if (!rc && !b->rc) { /* the pages' crcs, 4 bytes a KiB: in memory */
+        js_buf part = JS_BUF_INIT;
+        if (js_page_crcs_finish(&m->pages, &part))
+            fail(b, JS_ENOMEM, "out of memory");
+        else
+            write_part(b, JS_PART_POSTINGS_CRC, &part);
+        js_buf_free(&part);
+    }
     b->st.runs = js_accum_runs(b->acc);
     b->st.peak_memory = js_accum_peak_bytes(b->acc);
     if (rc && !b->rc) {
@@ -1286,6 +1301,7 @@ int js_builder_commit(js_builder *b)
     b->merge = NULL;
     js_lexicon_writer_free(m->lex);
     js_postings_writer_free(&m->pw);
+    js_page_crcs_free(&m->pages);
     js_champ_merge_free(m->cm);
     js_buf_free(&m->enc);
     js_buf_free(&m->lex_out);

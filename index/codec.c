@@ -1,25 +1,29 @@
 /*
  * codec.c — one term's postings record (index/FORMAT.md, part 8
- * POSTINGS): the encoder the index writer calls once per term, and the
- * cursor the query engine walks.
+ * POSTINGS) and the page checksums of the part (part 11 POSTINGS_CRC):
+ * the encoder the index writer calls once per term, and the cursor the
+ * query engine walks.
  *
  * In (encoder): a term's entries — section ids strictly increasing, term
  *      frequencies >= 1, optionally every entry's positions (strictly
  *      increasing within the entry) and every entry's section body length.
- * Out: the record appended to a js_buf:
+ * Out: the record appended to a js_buf.  A record of at most block_size
+ *      entries (one block, the df of most terms: 1.29 M of chinese-
+ *      poetry's 2.5 M terms have df 1) is varints alone:
+ *        per entry varint(gap << 1 | tf > 1) [varint(tf - 2)]
+ *        then, with positions, per entry its tf position differences
+ *      Longer records:
  *        block 0 | block 1 | ...
- *        [skip table: nblocks x {u32 last id, u32 end, u32 max tf,
- *         f32 max norm}, u32 crc32 of those nblocks*16 bytes]
- *                                              (only when nblocks > 1)
+ *        skip table: nblocks x {u32 last id, u32 end, u32 max tf,
+ *                    f32 max norm}, u32 crc32 of those nblocks*16 bytes
  *      "end" is the offset just past the block, counted from the start
  *      of the record.  The table comes last so that a writer can stream
  *      the blocks of a term of any size (js_postings_writer) and keep
  *      only the table, 16 bytes a block.
- *      Block: u32 crc32 of the rest of the block; ids (Stream VByte
- *      differential, from the previous block's last id, 0 for block 0);
- *      tf - 1 (Stream VByte 0124); if positions, the per-entry
- *      differences (first from 0) of all the block's positions, in one
- *      Stream VByte 1234 array.
+ *      Block: ids (Stream VByte differential, from the previous block's
+ *      last id, 0 for block 0); a bitmap of tf > 1, ceil(n / 8) bytes,
+ *      then varint(tf - 2) per set bit; with positions, per entry its tf
+ *      position differences as varints (the first from 0).
  * In (cursor): those bytes, untrusted and borrowed (usually mmap'ed),
  *      plus df, block size, the positions flag and the section count
  *      (ids must be below it), which the caller took from elsewhere.
@@ -28,44 +32,52 @@
  *      outside [data, data + len).
  *
  * What the cursor checks, and when:
- *   open: the argument ranges; df <= section count; the record holds the
- *     skip table df implies; the table's crc; in the table, end offsets
- *     leave >= 4 bytes per block and the last one is the record's end,
- *     last ids strictly increase by at least the block's entry count
- *     (so the block can hold that many distinct ids) and stay below the
- *     section count, max tfs are >= 1 and max norms finite and >= 0.
- *     (A norm set too high only slows a search; one too low could hide a
- *     hit, which `jiansuo check` finds by recomputing every norm.)
+ *   open: the argument ranges; df <= section count; a one-block record
+ *     has a byte per entry at least; a longer one holds the skip table
+ *     df implies; the table's crc; in the table, each block leaves room
+ *     for the smallest encoding of its entries and the last one ends
+ *     where the table starts, last ids strictly increase by at least the
+ *     block's entry count (so the block can hold that many distinct ids)
+ *     and stay below the section count, max tfs are >= 1 and max norms
+ *     finite and >= 0.  (A norm set too high only slows a search; one too
+ *     low could hide a hit, which `jiansuo check` finds by recomputing
+ *     every norm.)
  *   loading a block (next, seek, or skip_block on a one-block record):
- *     the block's crc; the lengths the Stream VByte control bytes announce
- *     fit the block *before* the library decodes (see the next paragraph);
- *     ids strictly increase, the first above the previous block's last
- *     id, all below the section count, the last equal to the skip
- *     table's; tf - 1 < 2^32 - 1; the block's max tf equals the skip
- *     table's; without positions the tfs end the block exactly; with
- *     positions the rest of the block can hold sum(tf) values.
- *   first js_postings_positions in a block: the positions array's control
- *     bytes announce exactly the rest of the block; every position after
- *     an entry's first is a difference >= 1 that does not pass 2^32 - 1.
+ *     with shared checks, the crcs of the pages it spans (once per page
+ *     and js_block_checks); every varint within the block and at most 5
+ *     bytes for a 32-bit value, 10 for the 64-bit gap; the lengths the
+ *     Stream VByte control bytes announce fit the block *before* any
+ *     decoding (see the next paragraph); ids strictly increase, the first
+ *     above the previous block's last id, all below the section count,
+ *     the last equal to the skip table's; tf - 2 <= 2^32 - 3; no bitmap
+ *     bit past the block's entries; the block's max tf equals the skip
+ *     table's; without positions the frequencies end the block exactly;
+ *     with positions the rest of the block holds a byte for each of the
+ *     sum(tf) positions at least.
+ *   first js_postings_positions in a block: the positions' varints use
+ *     exactly the rest of the block; every position after an entry's
+ *     first is a difference >= 1 that does not pass 2^32 - 1.
  * Checks that need the section table (tf and positions within the
  * section's body length) are the caller's: it knows the lengths.
  *
- * Decoding.  The format is libstreamvbyte's, and the library encodes
- * it, but codec.c decodes it itself: Debian's libstreamvbyte 0.4.1 is a
- * build without SSSE3 whose portable decoder spends about 45
- * instructions on a value, a third of a query's work (callgrind).  The
- * fast loop (svb_decode_fast) loads four bytes per value and masks
- * them, so it may read up to 4 bytes past the array's last byte: those
- * must lie inside the mapped part, so it runs only when at least
- * SVB_SLACK bytes follow the array; otherwise (the last array of the
- * part) a byte-at-a-time loop decodes it.  tests/check_codec.c places
- * records just before an inaccessible page to hold both to that, and
- * compares both with the library's decoder.
+ * Decoding.  The ids of long records are libstreamvbyte's format, and
+ * the library encodes them, but codec.c decodes them itself: Debian's
+ * libstreamvbyte 0.4.1 is a build without SSSE3 whose portable decoder
+ * spends about 45 instructions on a value, a third of a query's work
+ * (callgrind).  The fast loop (svb_decode_fast) loads four bytes per
+ * value and masks them, so it may read up to 4 bytes past the array's
+ * last byte: those must lie inside the mapped part, so it runs only when
+ * at least SVB_SLACK bytes follow the array; otherwise a byte-at-a-time
+ * loop decodes it.  (In a record the skip table, 36 bytes at least,
+ * follows every block.)  tests/check_codec.c places records just before
+ * an inaccessible page to hold both to that, and compares both with the
+ * library's decoder.
  *
- * Cost per block on the hot path: one crc32 (on the block's first load
- * through a reader, js_block_checks), one table pass over the control
- * bytes (count/4 bytes), one decoding loop each for ids and tfs that
- * also checks them.  Positions cost nothing until asked for.
+ * Cost per block on the hot path: the pages' crc32 on their first load
+ * through a reader (js_block_checks), one table pass over the control
+ * bytes (count/4 bytes) and one decoding loop for ids that also checks
+ * them, a bitmap pass for frequencies (mostly 1); a one-block record is
+ * one varint loop.  Positions cost nothing until asked for.
  */
 #include "config.h"
 
@@ -91,9 +103,9 @@
  * Small helpers
  * ------------------------------------------------------------------- */
 
-/* Returns zlib's crc32 of p[0..n), for any size_t n (crc32() itself takes
- * a uInt length). */
-static uint32_t crc_bytes(const uint8_t *p, size_t n)
+/* zlib's crc32 of p[0..n), for any size_t n (crc32() itself takes a
+ * uInt length). */
+static uint32_t crc_zlib(const uint8_t *p, size_t n)
 {
     uLong crc = crc32(0L, Z_NULL, 0);
     while (n > 0) {
@@ -103,6 +115,155 @@ static uint32_t crc_bytes(const uint8_t *p, size_t n)
         n -= k;
     }
     return (uint32_t)crc;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CRC_CLMUL 1
+
+/* The page crcs are most of a search's first touch of a rare term's
+ * record (a 1 KiB page for a few bytes of varints): zlib's table-driven
+ * crc32 spends about 1.5 instructions a byte; folding 16 bytes at a
+ * time with carry-less multiplication (PCLMULQDQ, where the CPU has it)
+ * about 0.4.
+ *
+ * The message as a polynomial over GF(2), bits reflected as zlib's CRC
+ * has them (the first byte's low bit is the highest power).  A 128-bit
+ * register x stands for 16 bytes; multiplying its halves by x^k mod P
+ * for the right k moves them `distance` bits further on, where the
+ * bytes there are added (XOR): the sum is congruent mod P to the
+ * message so far, ending there.  The constants are x^k mod P (P the
+ * CRC-32 polynomial 0x104C11DB7) bit-reflected over 33 bits: k = 544 and
+ * 480 for the low and high halves over 512 bits (four registers, 64
+ * bytes a step), 160 and 96 over 128 bits.  tests/check_codec.c
+ * compares the result with zlib's for every length to 2 KiB and every
+ * alignment. */
+__attribute__((target("pclmul"))) static inline __m128i
+crc_fold(__m128i x, __m128i k, __m128i next)
+{
+    return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00),
+                                       _mm_clmulepi64_si128(x, k, 0x11)),
+                         next);
+}
+
+/* crc_zlib for n >= 64 on a CPU with PCLMULQDQ. */
+__attribute__((target("pclmul"))) static uint32_t crc_clmul(const uint8_t *p,
+                                                            size_t n)
+{
+    const __m128i k512 = _mm_set_epi64x(0x1c6e41596, 0x154442bd4);
+    const __m128i k128 = _mm_set_epi64x(0x0ccaa009e, 0x1751997d0);
+    __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+    __m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
+    __m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
+    /* zlib's initial register, ~0, added to the first 32 bits */
+    x0 = _mm_xor_si128(x0, _mm_cvtsi32_si128(-1));
+    p += 64;
+    n -= 64;
+    for (; n >= 64; p += 64, n -= 64) {
+        x0 = crc_fold(x0, k512, _mm_loadu_si128((const __m128i *)(const void *)p));
+        x1 = crc_fold(x1, k512,
+                      _mm_loadu_si128((const __m128i *)(const void *)(p + 16)));
+        x2 = crc_fold(x2, k512,
+                      _mm_loadu_si128((const __m128i *)(const void *)(p + 32)));
+        x3 = crc_fold(x3, k512,
+                      _mm_loadu_si128((const __m128i *)(const void *)(p + 48)));
+    }
+    x1 = crc_fold(x0, k128, x1);
+    x2 = crc_fold(x1, k128, x2);
+    x3 = crc_fold(x2, k128, x3);
+    for (; n >= 16; p += 16, n -= 16)
+        x3 = crc_fold(x3, k128, _mm_loadu_si128((const __m128i *)(const void *)p));
+    /* x3's 16 bytes leave the CRC register where the message did (from
+     * 0: zlib's crc32 from ~0 inverts both ends); the tail goes on from
+     * there */
+    uint8_t b[16];
+    _mm_storeu_si128((__m128i *)(void *)b, x3);
+    uLong c = crc32(0xFFFFFFFFul, b, 16);
+    return (uint32_t)crc32(c, p, (uInt)n);
+}
+#endif
+
+/* Returns zlib's crc32 of p[0..n). */
+static uint32_t crc_bytes(const uint8_t *p, size_t n)
+{
+#ifdef CRC_CLMUL
+    if (n >= 64 && n <= (1u << 30) && __builtin_cpu_supports("pclmul"))
+        return crc_clmul(p, n);
+#endif
+    return crc_zlib(p, n);
+}
+
+/* codec.h */
+uint32_t js_crc32(const uint8_t *p, size_t n)
+{
+    return crc_bytes(p, n);
+}
+
+/* Writes v as a varint (LEB128) at p.  Returns its length, 1..10. */
+static inline size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Reads a varint of at most 5 bytes whose value fits 32 bits at *pp,
+ * never at or past end.  Returns 1 with the value in *out and *pp moved
+ * past it, or 0: cut off by end, longer than 5 bytes, or above 2^32 - 1
+ * (the fifth byte holds the top 4 bits and ends the varint). */
+static inline int rd_v32(const uint8_t **pp, const uint8_t *end, uint32_t *out)
+{
+    const uint8_t *p = *pp;
+    size_t avail = (size_t)(end - p);
+    if (avail && p[0] < 0x80) { /* most values: one byte */
+        *out = p[0];
+        *pp = p + 1;
+        return 1;
+    }
+    uint32_t v = 0;
+    for (unsigned k = 0; k < 5 && k < avail; k++) {
+        uint32_t b = p[k];
+        if (k == 4 && b > 0x0F)
+            return 0;
+        v |= (b & 0x7F) << (7 * k);
+        if (b < 0x80) {
+            *out = v;
+            *pp = p + k + 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* rd_v32 for a 64-bit value: at most 10 bytes, the tenth holding the top
+ * bit alone.  Returns 1 or 0 as rd_v32. */
+static inline int rd_v64(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    const uint8_t *p = *pp;
+    size_t avail = (size_t)(end - p);
+    if (avail && p[0] < 0x80) {
+        *out = p[0];
+        *pp = p + 1;
+        return 1;
+    }
+    uint64_t v = 0;
+    for (unsigned k = 0; k < 10 && k < avail; k++) {
+        uint64_t b = p[k];
+        if (k == 9 && b > 1)
+            return 0;
+        v |= (b & 0x7F) << (7 * k);
+        if (b < 0x80) {
+            *out = v;
+            *pp = p + k + 1;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Stream VByte packs four 2-bit codes per control byte, the first value
@@ -163,17 +324,11 @@ static void svb_decode_scalar(const uint8_t *in, uint32_t *out, uint32_t count,
 
 /* What load_block checks of an array, gathered while it is decoded. */
 typedef struct svb_acc {
-    uint32_t bad; /* DELTA: a value not above the one before (or prev);
-                   * SVB_TF: a frequency that wrapped */
-    uint32_t max; /* SVB_TF: the largest frequency */
-    uint64_t sum; /* SVB_TF: their sum */
+    uint32_t bad; /* DELTA: a value not above the one before (or prev) */
 } svb_acc;
 
-/* An internal kind: a block's frequencies, stored 0124 as tf - 1. */
-#define SVB_TF 3
-
 /* One decoded value v: returns what the array holds (the running sum
- * for DELTA, v + 1 for SVB_TF) and notes it in a. */
+ * for DELTA) and notes it in a. */
 static inline uint32_t svb_value(int kind, uint32_t v, uint32_t *prev,
                                  svb_acc *a)
 {
@@ -182,13 +337,6 @@ static inline uint32_t svb_value(int kind, uint32_t v, uint32_t *prev,
         a->bad |= next <= *prev;   /* a difference of 0, or one that wrapped */
         *prev = next;
         return next;
-    }
-    if (kind == SVB_TF) {
-        uint32_t tf = v + 1;
-        a->bad |= tf == 0;
-        a->max = tf > a->max ? tf : a->max;
-        a->sum += tf;
-        return tf;
     }
     return v;
 }
@@ -206,7 +354,7 @@ static inline void svb_decode_fast(const uint8_t *in, uint32_t *out,
     static const uint8_t len1234[4] = {1, 2, 3, 4}, len0124[4] = {0, 1, 2, 4};
     static const uint32_t mask1234[4] = {0xff, 0xffff, 0xffffff, 0xffffffff},
                           mask0124[4] = {0, 0xff, 0xffff, 0xffffffff};
-    const int is0124 = kind == JS_SVB_0124 || kind == SVB_TF;
+    const int is0124 = kind == JS_SVB_0124;
     const uint8_t *lens = is0124 ? len0124 : len1234;
     const uint32_t *masks = is0124 ? mask0124 : mask1234;
     const uint8_t *keys = in, *d = in + ((size_t)count + 3) / 4;
@@ -226,14 +374,14 @@ static inline void svb_decode_fast(const uint8_t *in, uint32_t *out,
     }
 }
 
-/* js_svb_take with the internal kinds and the checks of svb_value in a
- * (zeroed by the caller). */
+/* js_svb_take with the checks of svb_value in a (zeroed by the
+ * caller). */
 static size_t svb_take(const uint8_t *p, size_t avail, size_t room,
                        uint32_t *out, uint32_t count, int kind, uint32_t prev,
                        svb_acc *a)
 {
     size_t klen = ((size_t)count + 3) / 4;
-    const int is0124 = kind == JS_SVB_0124 || kind == SVB_TF;
+    const int is0124 = kind == JS_SVB_0124;
     if (count == 0 || avail < klen)
         return 0;
     uint64_t alen = klen + svb_data_len(p, count, is0124);
@@ -243,9 +391,6 @@ static size_t svb_take(const uint8_t *p, size_t avail, size_t room,
         switch (kind) {
         case JS_SVB_DELTA:
             svb_decode_fast(p, out, count, JS_SVB_DELTA, prev, a);
-            break;
-        case SVB_TF:
-            svb_decode_fast(p, out, count, SVB_TF, 0, a);
             break;
         case JS_SVB_0124:
             svb_decode_fast(p, out, count, JS_SVB_0124, 0, a);
@@ -266,7 +411,7 @@ static size_t svb_take(const uint8_t *p, size_t avail, size_t room,
 size_t js_svb_take(const uint8_t *p, size_t avail, size_t room,
                    uint32_t *out, uint32_t count, int kind, uint32_t prev)
 {
-    svb_acc a = {0, 0, 0};
+    svb_acc a = {0};
     return svb_take(p, avail, room, out, count, kind, prev, &a);
 }
 
@@ -313,8 +458,9 @@ int js_svb_put(js_buf *out, const uint32_t *v, uint32_t count, int kind,
 }
 
 /* ---------------------------------------------------------------------
- * Writer: entries in, finished blocks out as they fill, the skip table
- * after the last block.
+ * Writer: entries in, finished blocks out once the next entry shows the
+ * record needs more than one, the skip table after the last block; a
+ * record of one block's entries or fewer, varints, at finish.
  * ------------------------------------------------------------------- */
 
 /* Makes room for need values in *v (doubling).  Returns 0 or JS_ENOMEM. */
@@ -377,24 +523,53 @@ static float bits_f32(uint32_t u)
     return f;
 }
 
-/* Encodes the pending entries as one block onto out and notes its skip
- * table entry.  Returns 0, JS_ENOMEM or JS_EINVALID (4 GiB of blocks). */
+/* Makes room in out for `extra` bytes past `fixed` ones, where extra is
+ * a worst case in 64 bits (5 bytes a varint).  Returns 0 or JS_ENOMEM. */
+static int reserve(js_buf *out, uint64_t fixed, uint64_t extra)
+{
+    if (extra > SIZE_MAX / 2 || fixed > SIZE_MAX / 2 - extra)
+        return JS_ENOMEM;
+    return js_buf_reserve(out, (size_t)(fixed + extra));
+}
+
+/* Writes the pending entries' positions at q, per entry the differences
+ * from the one before (the first from 0), as varints.  Returns the end. */
+static uint8_t *put_positions(const js_postings_writer *w, uint8_t *q)
+{
+    const uint32_t *pos = w->pos;
+    for (uint32_t i = 0; i < w->n; i++) {
+        uint32_t last = 0;
+        for (uint32_t j = 0; j < w->tfs[i]; j++) {
+            q += put_varint(q, pos[j] - last);
+            last = pos[j];
+        }
+        pos += w->tfs[i];
+    }
+    return q;
+}
+
+/* Encodes the pending entries as one block of a multi-block record onto
+ * out and notes its skip table entry.  Returns 0, JS_ENOMEM or
+ * JS_EINVALID (4 GiB of blocks). */
 static int put_block(js_postings_writer *w, js_buf *out)
 {
-    const uint32_t cnt = w->n;
+    const uint32_t cnt = w->n, nb = (cnt + 7) / 8;
     const size_t block_off = out->len;
     uint32_t bmax_tf = 0;
     double bmax_t = 0;
     const int norms = w->any_lens && w->avg > 0;
     int rc;
-    if (grow(&w->tmp, &w->tmp_cap, cnt > w->npos ? cnt : w->npos))
-        return JS_ENOMEM;
-    if (js_buf_u32(out, 0)) /* the crc, once the block is written */
-        return JS_ENOMEM;
     if ((rc = js_svb_put(out, w->ids, cnt, JS_SVB_DELTA, w->prev_last)))
         return rc;
+    if (reserve(out, nb, 5ull * cnt + (w->has_pos ? 5ull * w->npos : 0)))
+        return JS_ENOMEM;
+    uint8_t *bitmap = out->p + out->len, *q = bitmap + nb;
+    memset(bitmap, 0, nb);
     for (uint32_t i = 0; i < cnt; i++) {
-        w->tmp[i] = w->tfs[i] - 1;
+        if (w->tfs[i] > 1) {
+            bitmap[i / 8] |= (uint8_t)(1u << (i % 8));
+            q += put_varint(q, w->tfs[i] - 2);
+        }
         if (w->tfs[i] > bmax_tf)
             bmax_tf = w->tfs[i];
         if (norms) { /* rounded up once, below: the same float */
@@ -403,25 +578,10 @@ static int put_block(js_postings_writer *w, js_buf *out)
                 bmax_t = t;
         }
     }
+    if (w->has_pos)
+        q = put_positions(w, q);
+    out->len = (size_t)(q - out->p);
     float bmax_norm = js_norm_up(bmax_t);
-    if ((rc = js_svb_put(out, w->tmp, cnt, JS_SVB_0124, 0)))
-        return rc;
-    if (w->has_pos) {
-        const uint32_t *pos = w->pos;
-        uint32_t k = 0;
-        for (uint32_t i = 0; i < cnt; i++) {
-            uint32_t last = 0;
-            for (uint32_t j = 0; j < w->tfs[i]; j++) {
-                w->tmp[k++] = pos[j] - last;
-                last = pos[j];
-            }
-            pos += w->tfs[i];
-        }
-        if ((rc = js_svb_put(out, w->tmp, w->npos, JS_SVB_1234, 0)))
-            return rc;
-    }
-    js_put_le32(out->p + block_off,
-          crc_bytes(out->p + block_off + 4, out->len - block_off - 4));
     uint64_t end = w->blocks_len + (out->len - block_off);
     if (end > UINT32_MAX)
         return JS_EINVALID;
@@ -440,8 +600,36 @@ static int put_block(js_postings_writer *w, js_buf *out)
     return 0;
 }
 
+/* Encodes the pending entries, all of the term's, as a one-block record
+ * (varints, no table) onto out.  Returns 0 or JS_ENOMEM. */
+static int put_small(js_postings_writer *w, js_buf *out)
+{
+    const uint32_t cnt = w->n;
+    /* gap << 1 | flag < 2^33: 5 bytes; tf - 2: 5 bytes */
+    if (reserve(out, 0, 10ull * cnt + (w->has_pos ? 5ull * w->npos : 0)))
+        return JS_ENOMEM;
+    uint8_t *q = out->p + out->len;
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < cnt; i++) {
+        uint64_t gap = w->ids[i] - prev; /* the first: the id itself */
+        prev = w->ids[i];
+        q += put_varint(q, gap << 1 | (w->tfs[i] > 1));
+        if (w->tfs[i] > 1)
+            q += put_varint(q, w->tfs[i] - 2);
+    }
+    if (w->has_pos)
+        q = put_positions(w, q);
+    out->len = (size_t)(q - out->p);
+    w->nblocks = 1;
+    w->n = 0;
+    w->npos = 0;
+    return 0;
+}
+
 /* See codec.h.  Input is checked entry by entry as it is taken; a failed
- * call leaves out as it was and the writer spent (w->err). */
+ * call leaves out as it was and the writer spent (w->err).  A full block
+ * is written when the entry after it comes, so that a term of exactly
+ * block_size entries stays a one-block record. */
 int js_postings_writer_add(js_postings_writer *w, js_buf *out,
                            const uint32_t *ids, const uint32_t *tfs,
                            const uint32_t *positions, const uint32_t *lens,
@@ -462,11 +650,6 @@ int js_postings_writer_add(js_postings_writer *w, js_buf *out,
             break;
         }
         if (w->has_pos) {
-            /* a block's positions are one Stream VByte array: uint32 count */
-            if (tfs[i] > UINT32_MAX - w->npos) {
-                rc = JS_EINVALID;
-                break;
-            }
             for (uint32_t j = 1; j < tfs[i]; j++)
                 if (positions[j] <= positions[j - 1]) {
                     rc = JS_EINVALID;
@@ -474,6 +657,15 @@ int js_postings_writer_add(js_postings_writer *w, js_buf *out,
                 }
             if (rc)
                 break;
+        }
+        if (w->n == w->block_size && (rc = put_block(w, out)))
+            break;
+        if (w->has_pos) {
+            /* a block's positions are counted in a uint32 */
+            if (tfs[i] > UINT32_MAX - w->npos) {
+                rc = JS_EINVALID;
+                break;
+            }
             if ((rc = grow(&w->pos, &w->pos_cap, (size_t)w->npos + tfs[i])))
                 break;
             memcpy(w->pos + w->npos, positions, (size_t)tfs[i] * 4);
@@ -489,8 +681,6 @@ int js_postings_writer_add(js_postings_writer *w, js_buf *out,
         w->cf += tfs[i];
         if (tfs[i] > w->max_tf)
             w->max_tf = tfs[i];
-        if (w->n == w->block_size && (rc = put_block(w, out)))
-            break;
     }
     if (rc) {
         out->len = start;
@@ -510,10 +700,13 @@ int js_postings_writer_finish(js_postings_writer *w, js_buf *out,
     if (w->df == 0)
         return w->err = JS_EINVALID;
     const size_t start = out->len;
-    int rc = w->n ? put_block(w, out) : 0;
-    if (!rc && w->nblocks > 1) {
-        if (js_buf_put(out, w->table.p, w->table.len) ||
-            js_buf_u32(out, crc_bytes(w->table.p, w->table.len)))
+    int rc;
+    if (w->nblocks == 0) {
+        rc = put_small(w, out);
+    } else {
+        rc = w->n ? put_block(w, out) : 0;
+        if (!rc && (js_buf_put(out, w->table.p, w->table.len) ||
+                    js_buf_u32(out, crc_bytes(w->table.p, w->table.len))))
             rc = JS_ENOMEM;
     }
     if (rc) {
@@ -532,11 +725,10 @@ void js_postings_writer_free(js_postings_writer *w)
 {
     if (!w)
         return;
-    free(w->tmp);
     free(w->pos);
     js_buf_free(&w->table);
-    w->tmp = w->pos = NULL;
-    w->tmp_cap = w->pos_cap = 0;
+    w->pos = NULL;
+    w->pos_cap = 0;
 }
 
 /* See codec.h.  On any error out->len is restored, so a failed call
@@ -564,6 +756,158 @@ int js_postings_encode(js_buf *out, const uint32_t *ids, const uint32_t *tfs,
     js_postings_writer_free(w);
     free(w);
     return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Page checksums (POSTINGS_CRC): u32 page size, u64 page count, a crc32
+ * per page (the last may be shorter), u32 crc32 of all that.
+ * ------------------------------------------------------------------- */
+
+/* Whether page is a page size this code writes and reads. */
+static int page_size_ok(uint64_t page)
+{
+    return page >= JS_PAGE_SIZE_MIN && page <= JS_PAGE_SIZE_MAX &&
+           (page & (page - 1)) == 0;
+}
+
+int js_page_crcs_init(js_page_crcs *w, uint32_t page)
+{
+    w->page = page;
+    w->fill = 0;
+    w->crc = 0; /* crc32 of no bytes */
+    w->crcs = (js_buf)JS_BUF_INIT;
+    return page_size_ok(page) ? 0 : JS_EINVALID;
+}
+
+int js_page_crcs_add(js_page_crcs *w, const void *p, size_t n)
+{
+    const uint8_t *s = p;
+    while (n > 0) {
+        size_t k = w->page - w->fill;
+        if (k > n)
+            k = n;
+        w->crc = (uint32_t)crc32(w->crc, s, (uInt)k); /* k <= 64 KiB */
+        w->fill += (uint32_t)k;
+        s += k;
+        n -= k;
+        if (w->fill == w->page) {
+            if (js_buf_u32(&w->crcs, w->crc))
+                return JS_ENOMEM;
+            w->fill = 0;
+            w->crc = 0;
+        }
+    }
+    return 0;
+}
+
+int js_page_crcs_finish(js_page_crcs *w, js_buf *out)
+{
+    if (w->fill) { /* the last, shorter page */
+        if (js_buf_u32(&w->crcs, w->crc))
+            return JS_ENOMEM;
+        w->fill = 0;
+        w->crc = 0;
+    }
+    const size_t start = out->len;
+    js_buf_u32(out, w->page);
+    js_buf_u64(out, w->crcs.len / 4);
+    js_buf_put(out, w->crcs.p, w->crcs.len);
+    if (out->oom || js_buf_u32(out, crc_bytes(out->p + start, out->len - start))) {
+        out->len = start;
+        return JS_ENOMEM;
+    }
+    return 0;
+}
+
+void js_page_crcs_free(js_page_crcs *w)
+{
+    js_buf_free(&w->crcs);
+    w->fill = 0;
+    w->crc = 0;
+}
+
+/* See codec.h.  The part's own crc covers its header, so a page size or
+ * count that passes it is the writer's (or damage that slipped past a
+ * crc32, which the other checks bound). */
+int js_block_checks_init(js_block_checks *k, const uint8_t *base, size_t len,
+                         const uint8_t *crc_part, size_t crc_len)
+{
+    memset(k, 0, sizeof *k);
+    if (!crc_part || crc_len < 16 ||
+        js_le32(crc_part + crc_len - 4) != crc_bytes(crc_part, crc_len - 4))
+        return JS_ECORRUPT;
+    uint32_t page = js_le32(crc_part);
+    uint64_t npages = js_le64(crc_part + 4);
+    if (!page_size_ok(page) || (crc_len - 16) % 4 != 0 ||
+        (crc_len - 16) / 4 != npages ||
+        npages != len / page + (len % page != 0))
+        return JS_ECORRUPT;
+    unsigned shift = 0;
+    while ((1u << shift) < page)
+        shift++;
+    k->base = base;
+    k->len = len;
+    k->crcs = crc_part + 12;
+    k->npages = npages;
+    k->shift = shift;
+    /* a bit per page: 14 KB for 110 MB of postings; without it every
+     * load checks its pages */
+    k->bits = calloc((size_t)(npages / 64 + 1), sizeof *k->bits);
+    return 0;
+}
+
+void js_block_checks_free(js_block_checks *k)
+{
+    free((void *)k->bits);
+    k->bits = NULL;
+}
+
+/* Whether page g (< npages) passes its crc, from k's bits when an
+ * earlier load checked it; a page that passes is recorded. */
+static int page_ok(const js_block_checks *k, uint64_t g)
+{
+    const uint64_t mask = 1ull << (g % 64);
+    /* relaxed: the bit publishes no data, only that these immutable
+     * bytes were checked */
+    if (k->bits &&
+        (atomic_load_explicit(&k->bits[g / 64], memory_order_relaxed) & mask))
+        return 1;
+    size_t start = (size_t)g << k->shift, n = (size_t)1 << k->shift;
+    if (n > k->len - start)
+        n = k->len - start;
+    if (crc_bytes(k->base + start, n) != js_le32(k->crcs + 4 * (size_t)g))
+        return 0;
+    if (k->bits)
+        atomic_fetch_or_explicit(&k->bits[g / 64], mask, memory_order_relaxed);
+    return 1;
+}
+
+/* Whether every page that p[0..n) spans passes its crc; bytes outside
+ * k's part fail. */
+static int pages_ok(const js_block_checks *k, const uint8_t *p, size_t n)
+{
+    uintptr_t a = (uintptr_t)p, b = (uintptr_t)k->base;
+    if (a < b || a - b > k->len || n > k->len - (a - b))
+        return 0;
+    if (n == 0)
+        return 1;
+    size_t off = (size_t)(a - b);
+    uint64_t first = off >> k->shift, last = (off + n - 1) >> k->shift;
+    for (uint64_t g = first; g <= last; g++)
+        if (!page_ok(k, g))
+            return 0;
+    return 1;
+}
+
+int js_block_checks_verify(const js_block_checks *k, uint64_t *bad)
+{
+    for (uint64_t g = 0; g < k->npages; g++)
+        if (!page_ok(k, g)) {
+            if (bad)
+                *bad = g;
+            return JS_ECORRUPT;
+        }
+    return 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -608,6 +952,13 @@ static inline uint32_t block_count(const js_postings_cursor *c, uint32_t b)
     return b + 1 < c->nblocks ? c->block_size : c->df - b * c->block_size;
 }
 
+/* The fewest bytes a block of a multi-block record with cnt entries
+ * takes: a control byte per four ids and a byte per id, the bitmap. */
+static inline uint64_t block_min_bytes(uint32_t cnt)
+{
+    return (uint64_t)cnt + (cnt + 3) / 4 + (cnt + 7) / 8;
+}
+
 /* Exposes block b's skip table values (a multi-block record). */
 static void set_block_meta(js_postings_cursor *c, uint32_t b)
 {
@@ -643,12 +994,12 @@ static void goto_block(js_postings_cursor *c, uint32_t b)
 
 /* See codec.h.  table_checked skips the table's crc and structure
  * checks below, which cost O(nblocks) (38 us for a million entries).
- * Also: JS_ECORRUPT for df above max_id or a record too
- * short to hold a block; JS_EINVALID for a NULL cursor, data NULL with
- * len > 0, df 0, or block_size outside 1..JS_BLOCK_SIZE*8.  Whatever it
- * returns, the cursor holds no allocation yet and js_postings_close is
- * safe; after an error every call returns JS_ECORRUPT.  Open does not
- * free a previous allocation: close a cursor before reopening it. */
+ * Also: JS_ECORRUPT for df above max_id or a record too short for its
+ * entries; JS_EINVALID for a NULL cursor, data NULL with len > 0, df 0,
+ * or block_size outside 1..JS_BLOCK_SIZE*8.  Whatever it returns, the
+ * cursor holds no allocation yet and js_postings_close is safe; after an
+ * error every call returns JS_ECORRUPT.  Open does not free a previous
+ * allocation: close a cursor before reopening it. */
 int js_postings_open(js_postings_cursor *c, const uint8_t *data, size_t len,
                      uint32_t df, uint32_t block_size, int has_positions,
                      uint32_t max_id)
@@ -674,11 +1025,12 @@ int js_postings_open_ex(js_postings_cursor *c, const uint8_t *data,
     c->block_max_norm = 0;
     if ((!data && len) || df == 0 || block_size == 0 || block_size > BLOCK_MAX)
         return JS_EINVALID;
-    if (df > max_id || len < 4) /* ids are distinct and below max_id */
+    if (df > max_id) /* ids are distinct and below max_id */
         return JS_ECORRUPT;
 
     c->data = data;
     c->len = len;
+    c->end = data ? data + len : data;
     c->df = df;
     c->block_size = block_size;
     c->nblocks = (uint32_t)(((uint64_t)df + block_size - 1) / block_size);
@@ -692,6 +1044,8 @@ int js_postings_open_ex(js_postings_cursor *c, const uint8_t *data,
     c->block_pos_len = 0;
 
     if (c->nblocks == 1) {
+        if (len < df) /* each entry takes a byte at least */
+            return JS_ECORRUPT;
         c->blocks = data;
         c->blocks_len = len;
     } else {
@@ -719,7 +1073,8 @@ int js_postings_open_ex(js_postings_cursor *c, const uint8_t *data,
              * [0, last] for block 0 */
             if (b == 0 ? last < cnt - 1 : last <= prev_last || last - prev_last < cnt)
                 return JS_ECORRUPT;
-            if (end < prev_end + 4 || end > c->blocks_len || max_tf == 0)
+            if (end < prev_end || end - prev_end < block_min_bytes(cnt) ||
+                end > c->blocks_len || max_tf == 0)
                 return JS_ECORRUPT;
             if (!(norm >= 0 && norm <= 3.4e38f)) /* NaN or infinite */
                 return JS_ECORRUPT;
@@ -735,78 +1090,102 @@ int js_postings_open_ex(js_postings_cursor *c, const uint8_t *data,
     return 0;
 }
 
-int js_block_checks_init(js_block_checks *k, const uint8_t *base, size_t len)
+/* The end of load_block: block b's cnt entries are in ids / tfs (prev:
+ * the last id before them); its positions, total of them, are the pos_len
+ * bytes at pos.  Checks those fit (or that there are none).  Returns 0
+ * or JS_ECORRUPT. */
+static int block_ready(js_postings_cursor *c, uint32_t b, uint32_t cnt,
+                       uint32_t prev, const uint8_t *pos, size_t pos_len,
+                       uint64_t total, uint32_t max_tf)
 {
-    size_t words = len / JS_CHECKS_GRAIN / 64 + 1;
-    k->base = base;
-    k->len = len;
-    k->bits = calloc(words, sizeof *k->bits);
-    return k->bits ? 0 : JS_ENOMEM;
-}
-
-void js_block_checks_free(js_block_checks *k)
-{
-    free((void *)k->bits);
-    k->bits = NULL;
-}
-
-/* Whether block p[0..n) (n >= 4) passes its crc, from k's bits when an
- * earlier load checked it.  Blocks shorter than JS_CHECKS_GRAIN are cheap
- * to check and may share a span: they are checked every time. */
-static int block_crc_ok(const js_block_checks *k, const uint8_t *p, size_t n)
-{
-    size_t bit = 0;
-    uint64_t mask = 0;
-    if (k && n >= JS_CHECKS_GRAIN && p >= k->base && p < k->base + k->len) {
-        bit = (size_t)(p - k->base) / JS_CHECKS_GRAIN;
-        mask = 1ull << (bit % 64);
-        /* relaxed: the bit publishes no data, only that these immutable
-         * bytes were checked */
-        if (atomic_load_explicit(&k->bits[bit / 64], memory_order_relaxed) & mask)
-            return 1;
+    if (c->has_pos) {
+        /* a byte a position at least: refuse counts the block cannot
+         * hold before anything is sized by them (load_positions) */
+        if (total > UINT32_MAX || total > pos_len)
+            return corrupt(c);
+        c->pos_total = (uint32_t)total;
+        c->block_pos_data = pos;
+        c->block_pos_len = pos_len;
+    } else if (pos_len != 0) {
+        return corrupt(c);
     }
-    if (js_le32(p) != crc_bytes(p + 4, n - 4))
-        return 0;
-    if (mask)
-        atomic_fetch_or_explicit(&k->bits[bit / 64], mask, memory_order_relaxed);
-    return 1;
+    c->block_n = cnt;
+    c->in_block = 0;
+    c->entry = b * c->block_size;
+    c->prev_last = prev;
+    c->pos_loaded = 0;
+    c->block_loaded = 1;
+    if (c->nblocks == 1) { /* no skip table: the block's own values */
+        c->block_last_id = c->ids[cnt - 1];
+        c->block_max_tf = max_tf;
+        c->block_max_norm = 0; /* no table: unknown */
+    }
+    return 0;
+}
+
+/* Decodes a one-block record's ids and tfs (varints).  Returns 0 or
+ * JS_ECORRUPT (sticky). */
+static int load_small(js_postings_cursor *c)
+{
+    const uint32_t cnt = c->df;
+    const uint8_t *p = c->blocks, *const e = c->blocks + c->blocks_len;
+    if (c->checks && !pages_ok(c->checks, p, c->blocks_len))
+        return corrupt(c);
+    /* 64 bits: a gap of up to 2^63 - 1 cannot wrap id, and id below
+     * max_id fits 32 bits */
+    uint64_t id = 0, total = 0;
+    uint32_t max_tf = 0, bad = 0;
+    for (uint32_t i = 0; i < cnt; i++) {
+        uint64_t v;
+        if (!rd_v64(&p, e, &v))
+            return corrupt(c);
+        uint64_t gap = v >> 1;
+        bad |= (i > 0) & (gap == 0); /* the first gap is the id itself */
+        id += gap;
+        if (id >= c->max_id)
+            return corrupt(c);
+        c->ids[i] = (uint32_t)id;
+        uint32_t tf = 1;
+        if (v & 1) {
+            uint32_t t;
+            if (!rd_v32(&p, e, &t) || t > UINT32_MAX - 2)
+                return corrupt(c);
+            tf = t + 2;
+        }
+        c->tfs[i] = tf;
+        total += tf;
+        max_tf = tf > max_tf ? tf : max_tf;
+    }
+    if (bad)
+        return corrupt(c);
+    return block_ready(c, 0, cnt, 0, p, (size_t)(e - p), total, max_tf);
 }
 
 /* Decodes block c->block (< nblocks) into ids / tfs, checking it whole
  * but for the positions' contents.  Returns 0 or JS_ECORRUPT (sticky). */
 static int load_block(js_postings_cursor *c)
 {
+    if (c->nblocks == 1)
+        return load_small(c);
     const uint32_t b = c->block, cnt = block_count(c, b);
-    size_t start = 0, end = c->blocks_len;
-    uint32_t prev = 0, want_last = 0, want_max_tf = 0;
-    const int multi = c->nblocks > 1;
-    if (multi) { /* offsets were validated by open */
-        const uint8_t *e = skip_entry(c, b);
-        end = js_le32(e + 4);
-        want_last = js_le32(e);
-        want_max_tf = js_le32(e + 8);
-        if (b > 0) {
-            start = js_le32(e - SKIP_ENTRY + 4);
-            prev = js_le32(e - SKIP_ENTRY);
-        }
-    }
-    const uint8_t *p = c->blocks + start;
-    size_t n = end - start;
-    if (n < 4 || !block_crc_ok(c->checks, p, n))
+    /* offsets were validated by open */
+    const uint8_t *se = skip_entry(c, b);
+    size_t start = b > 0 ? js_le32(se - SKIP_ENTRY + 4) : 0;
+    size_t end = js_le32(se + 4);
+    uint32_t prev = b > 0 ? js_le32(se - SKIP_ENTRY) : 0;
+    const uint32_t want_last = js_le32(se), want_max_tf = js_le32(se + 8);
+    const uint8_t *p = c->blocks + start, *const be = c->blocks + end;
+    if (c->checks && !pages_ok(c->checks, p, end - start))
         return corrupt(c);
-    p += 4;
-    n -= 4;
-    /* bytes of the record from p on: the library may load beyond the
-     * block, never beyond the record (svb_take) */
-    size_t room = c->blocks_len - (size_t)(p - c->blocks);
 
-    svb_acc ia = {0, 0, 0}, ta = {0, 0, 0};
-    size_t k = svb_take(p, n, room, c->ids, cnt, JS_SVB_DELTA, prev, &ia);
+    /* ids: the fast decoder may load past the block, never past the
+     * record (svb_take), which the skip table ends */
+    svb_acc ia = {0};
+    size_t k = svb_take(p, end - start, (size_t)(c->end - p), c->ids, cnt,
+                        JS_SVB_DELTA, prev, &ia);
     if (k == 0)
         return corrupt(c);
     p += k;
-    n -= k;
-    room -= k;
     /* strictly increasing, and above prev after block 0 (svb_value); in
      * block 0 the first id may be 0, which it counted as not above prev */
     uint32_t bad = ia.bad;
@@ -815,43 +1194,40 @@ static int load_block(js_postings_cursor *c)
         for (uint32_t i = 1; i < cnt; i++)
             bad |= c->ids[i] <= c->ids[i - 1];
     }
-    if (bad || c->ids[cnt - 1] >= c->max_id ||
-        (multi && c->ids[cnt - 1] != want_last))
+    if (bad || c->ids[cnt - 1] >= c->max_id || c->ids[cnt - 1] != want_last)
         return corrupt(c);
 
-    k = svb_take(p, n, room, c->tfs, cnt, SVB_TF, 0, &ta);
-    if (k == 0 || ta.bad || (multi && ta.max != want_max_tf))
+    /* frequencies: 1 but where the bitmap says, then tf - 2 */
+    const size_t nb = (cnt + 7) / 8;
+    if ((size_t)(be - p) < nb)
         return corrupt(c);
-    p += k;
-    n -= k;
-    const uint32_t max_tf = ta.max;
-
-    if (c->has_pos) {
-        /* each position takes a data byte and a quarter control byte:
-         * refuse counts the block cannot hold before anything is sized
-         * by them (load_positions sums the tfs into pos_start) */
-        uint64_t total = ta.sum;
-        if (total > UINT32_MAX || total + (total + 3) / 4 > n)
+    const uint8_t *bitmap = p;
+    p += nb;
+    uint64_t extra = 0; /* sum of tf - 1 */
+    uint32_t max_tf = 1;
+    for (size_t j = 0; j < nb; j++) {
+        uint32_t *t = c->tfs + 8 * j;
+        uint32_t lim = cnt - 8 * (uint32_t)j < 8 ? cnt - 8 * (uint32_t)j : 8;
+        for (uint32_t i = 0; i < lim; i++)
+            t[i] = 1;
+        unsigned bits = bitmap[j];
+        if (bits >> lim) /* a flag past the block's entries */
             return corrupt(c);
-        c->pos_total = (uint32_t)total;
-        c->block_pos_data = p;
-        c->block_pos_len = n;
-    } else if (n != 0) {
+        while (bits) {
+            unsigned i = (unsigned)__builtin_ctz(bits);
+            bits &= bits - 1;
+            uint32_t v;
+            if (!rd_v32(&p, be, &v) || v > UINT32_MAX - 2)
+                return corrupt(c);
+            t[i] = v + 2;
+            extra += (uint64_t)v + 1;
+            max_tf = v + 2 > max_tf ? v + 2 : max_tf;
+        }
+    }
+    if (max_tf != want_max_tf)
         return corrupt(c);
-    }
-
-    c->block_n = cnt;
-    c->in_block = 0;
-    c->entry = b * c->block_size;
-    c->prev_last = prev;
-    c->pos_loaded = 0;
-    c->block_loaded = 1;
-    if (!multi) { /* no skip table: the block's own values */
-        c->block_last_id = c->ids[cnt - 1];
-        c->block_max_tf = max_tf;
-        c->block_max_norm = 0; /* no table: unknown */
-    }
-    return 0;
+    return block_ready(c, b, cnt, prev, p, (size_t)(be - p), cnt + extra,
+                       max_tf);
 }
 
 /* Marks the cursor exhausted.  Returns 0. */
@@ -1018,33 +1394,28 @@ static int load_positions(js_postings_cursor *c)
         c->pos = p;
         c->pos_cap = (uint32_t)cap;
     }
-    const uint8_t *p = c->block_pos_data;
-    size_t room = c->blocks_len - (size_t)(p - c->blocks);
-    size_t k = js_svb_take(p, c->block_pos_len, room, c->pos, total, JS_SVB_1234, 0);
-    if (k == 0 || k != c->block_pos_len) /* the block must end here */
-        return corrupt(c);
-    /* where each entry's positions start: sums of the tfs, which load_block
-     * found to total pos_total */
-    uint32_t at = 0;
-    for (uint32_t e = 0; e < c->block_n; e++) {
-        c->pos_start[e] = at;
-        at += c->tfs[e];
-    }
-    c->pos_start[c->block_n] = at;
-    /* per entry: first position as stored, then running sums of
-     * differences >= 1 that must not pass 2^32 - 1 */
-    uint32_t bad = 0;
-    for (uint32_t e = 0; e < c->block_n; e++) {
-        uint32_t *q = c->pos + c->pos_start[e];
-        uint32_t m = c->tfs[e], acc = q[0];
+    /* per entry: its first position as stored, then running sums of
+     * differences >= 1 that must not pass 2^32 - 1; the tfs sum to
+     * pos_total (load_block), so pos holds them all */
+    const uint8_t *p = c->block_pos_data, *const e = p + c->block_pos_len;
+    uint32_t *out = c->pos, bad = 0, at = 0;
+    for (uint32_t en = 0; en < c->block_n; en++) {
+        const uint32_t m = c->tfs[en];
+        uint32_t acc, d;
+        c->pos_start[en] = at;
+        if (!rd_v32(&p, e, &acc))
+            return corrupt(c);
+        out[at++] = acc;
         for (uint32_t j = 1; j < m; j++) {
-            uint32_t d = q[j];
+            if (!rd_v32(&p, e, &d))
+                return corrupt(c);
             bad |= (d == 0) | (d > UINT32_MAX - acc);
             acc += d;
-            q[j] = acc;
+            out[at++] = acc;
         }
     }
-    if (bad)
+    c->pos_start[c->block_n] = at;
+    if (bad || p != e) /* the block must end here */
         return corrupt(c);
     c->pos_loaded = 1;
     return 0;

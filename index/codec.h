@@ -1,18 +1,29 @@
 /*
  * codec.h — one term's postings: encoding for the writer, a cursor for
- * the reader (format: index/FORMAT.md, part 8 POSTINGS).
+ * the reader (format: index/FORMAT.md, part 8 POSTINGS), and the page
+ * checksums that guard the whole part (part 11 POSTINGS_CRC).
  *
  * In (writer): a term's entries — section ids strictly increasing, term
  *      frequencies, and optionally the positions of each entry.
- * Out: the bytes of the term's postings record (the blocks, then a skip
- *      table when it has more than one), all at once (js_postings_encode)
- *      or block by block as entries come (js_postings_writer_*), so that
- *      a term's postings never need to be in memory whole.
+ * Out: the bytes of the term's postings record, all at once
+ *      (js_postings_encode) or block by block as entries come
+ *      (js_postings_writer_*), so that a term's postings never need to
+ *      be in memory whole: a record of at most one block's entries is
+ *      varints alone; a longer one is blocks (Stream VByte ids, a bitmap
+ *      and varints for frequencies, varint positions) and a skip table.
  * In (reader): those bytes from disk, untrusted, plus the df, block size
  *      and flags the lexicon gives.
  * Out: a cursor that walks the entries, skips whole blocks by the skip
  *      table (for AND and block-max top-k), and decodes positions only
  *      for blocks that need them.
+ *
+ * Checksums: records carry none of their own (but for the skip table's).
+ * A crc32 per page of the POSTINGS part lives in POSTINGS_CRC; a cursor
+ * given a js_block_checks (js_postings_share_checks, as js_index_postings
+ * does) verifies the pages a block spans on its first load through that
+ * object.  A cursor opened on bytes without one (unit tests, `check`,
+ * which verifies every page itself) runs the structural checks only: no
+ * crc is verified.
  */
 #ifndef JS_CODEC_H
 #define JS_CODEC_H
@@ -70,6 +81,10 @@ static inline float js_norm_bound(uint32_t tf, uint32_t len, double avg)
 double js_bm25f_t(double b, double w, double avg_b, double avg_h, double tb,
                   double lb, double th, double lh);
 
+/* zlib's crc32 of p[0..n) (crc32(0, p, n)), computed by carry-less
+ * multiplication where the CPU has it (the pages' crcs, codec.c). */
+uint32_t js_crc32(const uint8_t *p, size_t n);
+
 /* Stream VByte arrays, for the parts that use the postings' integer
  * coding (champ.c): plain, differential, or 0124 (0 costs two bits). */
 enum { JS_SVB_1234, JS_SVB_DELTA, JS_SVB_0124 };
@@ -94,7 +109,8 @@ typedef struct js_postings_info {
     uint64_t cf; /* sum of frequencies */
 } js_postings_info;
 
-/* Appends the postings record of one term to `out`.
+/* Appends the postings record of one term to `out`: varints alone when
+ * n <= block_size, else blocks and a skip table (FORMAT.md part 8).
  *   ids[n]    section ids, strictly increasing (n >= 1)
  *   tfs[n]    frequencies >= 1
  *   positions NULL, or for each entry in order its tfs[i] positions,
@@ -112,11 +128,13 @@ int js_postings_encode(js_buf *out, const uint32_t *ids, const uint32_t *tfs,
                        js_postings_info *info);
 
 /* A streaming encoder for one term: entries go in chunks of any size,
- * each finished block is appended to `out` at once (the caller may write
- * it away and empty out between calls), and the skip table follows the
- * last block.  Memory: one block of entries and positions, and 16 bytes
- * a block for the table.  The output is the same as js_postings_encode's
- * for the same entries, however they were cut into chunks. */
+ * each finished block is appended to `out` once the entry after it
+ * arrives (the caller may write it away and empty out between calls),
+ * and the skip table follows the last block.  A term of at most one
+ * block's entries is written whole by finish, varint-coded.  Memory: one
+ * block of entries and positions, and 16 bytes a block for the table.
+ * The output is the same as js_postings_encode's for the same entries,
+ * however they were cut into chunks. */
 typedef struct js_postings_writer {
     uint32_t block_size;
     int has_pos, any_lens, err;
@@ -126,8 +144,8 @@ typedef struct js_postings_writer {
     double avg; /* field's average length, 0 until js_postings_writer_avg */
     uint32_t ids[JS_BLOCK_SIZE * 8], tfs[JS_BLOCK_SIZE * 8],
         lens[JS_BLOCK_SIZE * 8];
-    uint32_t *pos, *tmp;
-    size_t pos_cap, tmp_cap;
+    uint32_t *pos;
+    size_t pos_cap;
     js_buf table;
 } js_postings_writer;
 
@@ -159,26 +177,69 @@ int js_postings_writer_finish(js_postings_writer *w, js_buf *out,
 /* Frees the writer's buffers (not w itself). */
 void js_postings_writer_free(js_postings_writer *w);
 
-/* A cursor over one term's record.  Fields are read-only for callers;
- * `id` and `tf` describe the current entry once next/seek returned 1. */
-/* One bit per JS_CHECKS_GRAIN bytes of a postings part: set once a block
- * starting in that span, and at least that long, has passed its crc.
- * The part is mapped from a file that is replaced, never rewritten, so
- * a block that passed once needs no second check through the same
- * mapping; two such blocks never start in the same span. */
-#define JS_CHECKS_GRAIN 64
+/* Page checksums of a POSTINGS part (FORMAT.md part 11 POSTINGS_CRC),
+ * and which pages have passed them through one open index: a bit per
+ * page, set (atomic OR, relaxed) once the page's crc matched.  The part
+ * is mapped from a file that is replaced, never rewritten, so a page
+ * that passed once needs no second check through the same mapping; a
+ * page that failed is never recorded.  Many cursors on many threads may
+ * share one object. */
+#define JS_PAGE_SIZE 1024      /* the page size the builder writes */
+#define JS_PAGE_SIZE_MIN 64    /* the sizes a reader accepts: powers of */
+#define JS_PAGE_SIZE_MAX 65536 /* two in this range */
 typedef struct js_block_checks {
-    const uint8_t *base; /* the part's first byte */
+    const uint8_t *base; /* POSTINGS' first byte */
     size_t len;          /* its length */
-    _Atomic uint64_t *bits;
+    const uint8_t *crcs; /* npages u32 crc32s (in POSTINGS_CRC) */
+    uint64_t npages;
+    unsigned shift;      /* log2 of the page size */
+    _Atomic uint64_t *bits; /* NULL: pages are checked on every load */
 } js_block_checks;
 
-/* Allocates k's bits for the part base[0..len).  Returns 0 or JS_ENOMEM. */
-int js_block_checks_init(js_block_checks *k, const uint8_t *base, size_t len);
+/* Sets k up for the POSTINGS part base[0..len) and its POSTINGS_CRC part
+ * crc_part[0..crc_len), both borrowed for k's life, after checking the
+ * latter whole: its own crc, a page size in range, a page count of
+ * ceil(len / page size) and a length that holds exactly those.  Returns
+ * 0 or JS_ECORRUPT (k then holds nothing to free).  Without memory for
+ * the bits it still returns 0, and every load checks its pages. */
+int js_block_checks_init(js_block_checks *k, const uint8_t *base, size_t len,
+                         const uint8_t *crc_part, size_t crc_len);
 
-/* Frees k's bits; a zeroed k is fine. */
+/* Frees k's bits; a zeroed k is fine, and so is a second call. */
 void js_block_checks_free(js_block_checks *k);
 
+/* Checks every page of k's part against its crc (and records those that
+ * pass).  Returns 0, or JS_ECORRUPT with the first bad page's index in
+ * *bad (when not NULL). */
+int js_block_checks_verify(const js_block_checks *k, uint64_t *bad);
+
+/* The POSTINGS_CRC part, built as POSTINGS is written: bytes go in as
+ * they are written, in pieces of any size; finish appends the whole part
+ * to out.  Memory: 4 bytes a page. */
+typedef struct js_page_crcs {
+    uint32_t page; /* the page size */
+    uint32_t fill; /* bytes of the current page so far */
+    uint32_t crc;  /* their crc32 */
+    js_buf crcs;   /* the finished pages' crcs, u32 each */
+} js_page_crcs;
+
+/* Starts an empty part (a zeroed or freed w) with pages of `page` bytes.
+ * Returns 0 or JS_EINVALID (page not a power of two from
+ * JS_PAGE_SIZE_MIN to JS_PAGE_SIZE_MAX). */
+int js_page_crcs_init(js_page_crcs *w, uint32_t page);
+
+/* Adds n bytes of POSTINGS.  Returns 0 or JS_ENOMEM. */
+int js_page_crcs_add(js_page_crcs *w, const void *p, size_t n);
+
+/* Appends the part (page size, page count, the crcs, the crc of all
+ * that) to out.  Returns 0 or JS_ENOMEM. */
+int js_page_crcs_finish(js_page_crcs *w, js_buf *out);
+
+/* Frees w's memory; w may be initialised again. */
+void js_page_crcs_free(js_page_crcs *w);
+
+/* A cursor over one term's record.  Fields are read-only for callers;
+ * `id` and `tf` describe the current entry once next/seek returned 1. */
 typedef struct js_postings_cursor {
     uint32_t id, tf;
     /* current block, for block-max scoring */
@@ -195,8 +256,9 @@ typedef struct js_postings_cursor {
     uint32_t pos_total;            /* positions in the block */
     const uint8_t *block_pos_data; /* encoded positions of the block */
     size_t block_pos_len;
-    /* blocks whose crc passed, shared by a reader's cursors (NULL: check
-     * every load); see js_postings_share_checks */
+    const uint8_t *end;            /* the record's end */
+    /* page crcs and the pages that passed them, shared by a reader's
+     * cursors (NULL: no crc is checked); see js_postings_share_checks */
     const js_block_checks *checks;
     uint32_t ids[JS_BLOCK_SIZE * 8];
     uint32_t tfs[JS_BLOCK_SIZE * 8];
@@ -207,7 +269,8 @@ typedef struct js_postings_cursor {
 
 /* Prepares c to read the record data[0..len) of a term with df entries.
  * has_positions: the lexicon's flag.  max_id: section count (ids must be
- * below it).  Checks the skip table (and its crc) but no block yet.
+ * below it).  Checks the skip table (and its crc) but no block yet, and
+ * no page crc ever unless js_postings_share_checks follows.
  * Returns 0, JS_ECORRUPT, or JS_EINVALID for bad arguments.  The cursor
  * borrows data; release it with js_postings_close. */
 int js_postings_open(js_postings_cursor *c, const uint8_t *data, size_t len,
@@ -224,9 +287,11 @@ int js_postings_open_ex(js_postings_cursor *c, const uint8_t *data,
                         int has_positions, uint32_t max_id,
                         int table_checked);
 
-/* After an open: c's block crcs are recorded in, and taken from, k (which
- * must cover c's record and outlive the cursor's use); many cursors on
- * many threads may share one k. */
+/* After an open: each block c loads (a one-block record: the record)
+ * has the pages it spans checked against k's crcs, unless k records
+ * that they passed already, and recorded when they pass.  k must cover
+ * c's record (a block outside it is reported corrupt) and outlive the
+ * cursor's use; many cursors on many threads may share one k. */
 static inline void js_postings_share_checks(js_postings_cursor *c,
                                             const js_block_checks *k)
 {
@@ -234,7 +299,8 @@ static inline void js_postings_share_checks(js_postings_cursor *c,
 }
 
 /* Moves to the next entry.  Returns 1 (c->id, c->tf set), 0 at the end,
- * or JS_ECORRUPT (a block fails its crc or its decoding rules). */
+ * or JS_ECORRUPT (a block fails its pages' crcs or its decoding
+ * rules). */
 int js_postings_next(js_postings_cursor *c);
 
 /* Moves to the first entry with id >= target (never backwards), decoding

@@ -41,7 +41,7 @@ static const uint8_t END_MAGIC[8] = {0x4A, 0x53, 0x49, 0x58, 0x45, 0x4E, 0x44, 0
 static const char *const part_names[] = {
     "?",     "stats",   "documents",     "sections", "store",
     "store index", "lexicon", "lexicon index", "postings", "headings",
-    "champions",
+    "champions", "postings crc",
 };
 
 const char *js_part_name(uint32_t id)

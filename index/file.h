@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JS_FORMAT_VERSION 4
+#define JS_FORMAT_VERSION 5
 #define JS_INDEX_FILE "index.jsi"
 
 enum {
@@ -30,7 +30,8 @@ enum {
     JS_PART_POSTINGS = 8,
     JS_PART_HEADINGS = 9,
     JS_PART_CHAMPIONS = 10,
-    JS_PART_MAX = 10
+    JS_PART_POSTINGS_CRC = 11,
+    JS_PART_MAX = 11
 };
 
 /* Returns the name of a part id ("stats", "postings", ...), or "?". */

@@ -149,7 +149,7 @@ int js_index_postings_at(const js_index *ix, const js_term_info *info,
                              ix->st.block_size,
                              (info->flags & JS_TERM_POSITIONS) != 0,
                              ix->nsections, known);
-    if (!rc && ix->checks.bits)
+    if (!rc)
         js_postings_share_checks(c, &ix->checks);
     if (!rc && multi && !known)
         checked_add(ix, info->offset);
@@ -324,11 +324,14 @@ static int load(js_index *ix)
         slots *= 2;
     ix->checked = calloc((size_t)slots, sizeof *ix->checked);
     ix->checked_mask = (uint32_t)slots - 1;
-    /* the same for the blocks' crcs (a bit per 64 bytes: 270 KB for 140
-     * MB of postings, zeroed lazily); without memory, every load checks */
+    /* the postings' page crcs, and a bit per page that passed */
     if (js_block_checks_init(&ix->checks, P[JS_PART_POSTINGS].p,
-                             P[JS_PART_POSTINGS].len))
-        js_block_checks_free(&ix->checks);
+                             (size_t)P[JS_PART_POSTINGS].len,
+                             P[JS_PART_POSTINGS_CRC].p,
+                             (size_t)P[JS_PART_POSTINGS_CRC].len))
+        return fail(ix, JS_ECORRUPT, "the postings crc part is damaged or "
+                    "does not fit the postings (%llu bytes)",
+                    (unsigned long long)P[JS_PART_POSTINGS].len);
     return 0;
 }
 
@@ -641,6 +644,14 @@ int js_index_check(js_index *ix)
     if (!ix || !ix->lex)
         return JS_EINVALID;
     ix->err[0] = 0;
+    /* every page of the postings against its crc, first, so that damage
+     * there is named by place (a search checks only the pages it reads) */
+    uint64_t bad_page = 0;
+    if (js_block_checks_verify(&ix->checks, &bad_page))
+        return fail(ix, JS_ECORRUPT, "postings page %llu (from byte %llu of "
+                    "the part) fails its checksum",
+                    (unsigned long long)bad_page,
+                    (unsigned long long)(bad_page << ix->checks.shift));
     for (uint32_t id = 1; id <= JS_PART_MAX; id++)
         if (js_file_verify_part(&ix->f, id))
             return fail(ix, JS_ECORRUPT, "the %s part fails its checksum",

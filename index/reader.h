@@ -59,7 +59,7 @@ struct js_index {
     _Atomic uint64_t *checked;
     uint32_t checked_mask;
     struct js_cursor_pool *pool; /* js_index_cursor_get/put */
-    js_block_checks checks;      /* POSTINGS blocks whose crc passed */
+    js_block_checks checks;      /* POSTINGS page crcs, and those passed */
     char err[1024];
 };
 

@@ -399,11 +399,11 @@ typedef struct js_index_stats {
 JS_API int js_index_get_stats(const js_index *ix, js_index_stats *out);
 
 /* The parts of an index file (index/FORMAT.md). */
-#define JS_INDEX_PARTS 10
+#define JS_INDEX_PARTS 11
 
 /* Returns the name of part id 1..JS_INDEX_PARTS ("stats", "documents",
  * "sections", "store", "store index", "lexicon", "lexicon index",
- * "postings", "headings", "champions"). */
+ * "postings", "headings", "champions", "postings crc"). */
 JS_API const char *js_index_part_name(unsigned id);
 
 /* Verifies every checksum and structural invariant of the index: sorted

@@ -1,21 +1,28 @@
 /*
- * check_codec.c — postings records (index/codec.c, FORMAT.md part 8):
- * encoded, walked back, searched, and damaged.
+ * check_codec.c — postings records (index/codec.c, FORMAT.md part 8)
+ * and the page checksums of part 11: encoded, walked back, searched,
+ * and damaged.
  *
- * In:  generated posting lists, one table row each (ids dense, random,
- *      Zipf-like, near 2^32 - 1, spread over the whole range; tf 1,
- *      small, huge, 2^32 - 1; positions none, dense, random, spread to
- *      2^32 - 1; block sizes 1 to 1024 around their boundaries); bad
- *      encoder input; hand-built records whose checksums are right but
- *      whose contents break a rule; every bit flip, byte change and
- *      truncation of four records.
+ * In:  generated posting lists, one table row each (ids dense, from 0,
+ *      random, Zipf-like, near 2^32 - 1, spread over the whole range; tf
+ *      1, 2, small, huge, 2^32 - 1; positions none, dense, random, spread
+ *      to 2^32 - 1; block sizes 1 to 1024 around their boundaries, so
+ *      that both encodings run: one block of varints, and blocks with a
+ *      skip table), and random ones; bad encoder input; hand-built
+ *      records that break one decoding rule each (varints cut off or too
+ *      long, ids not increasing or out of range, flags without their
+ *      varint, positions that repeat or overflow, trailing bytes, bad
+ *      skip tables); every bit flip and byte change of five records read
+ *      through page checks, every truncation read without; page
+ *      checksum parts right and damaged.
  * Out: next() yields every entry, positions() every entry's positions;
  *      seek() and skip_block() agree with a model of the cursor over long
  *      random operation sequences; bad input gives JS_EINVALID and leaves
- *      the buffer as it was; damage gives JS_ECORRUPT.  Records are
- *      decoded where they end just before an inaccessible page, so a read
- *      past the record by codec.c *or by libstreamvbyte* (which ASan does
- *      not instrument) crashes the test.
+ *      the buffer as it was; damage gives JS_ECORRUPT; a page is crc'd on
+ *      its first load through a js_block_checks and never recorded when
+ *      it fails.  Records are decoded where they end just before an
+ *      inaccessible page, so a read past the record by codec.c *or by
+ *      libstreamvbyte* (which ASan does not instrument) crashes the test.
  *
  * test_figures prints, without asserting, the encoded size per posting
  * and per position on a Zipf-like collection and the decoding speed over
@@ -108,8 +115,8 @@ typedef struct {
     uint64_t npos;
 } plist;
 
-enum { G_DENSE, G_RANDOM, G_ZIPF, G_TOP, G_SPREAD };
-enum { T_ONE, T_SMALL, T_LARGE, T_MAX };
+enum { G_DENSE, G_RANDOM, G_ZIPF, G_TOP, G_SPREAD, G_FROM0 };
+enum { T_ONE, T_SMALL, T_LARGE, T_MAX, T_TWO };
 enum { P_NONE, P_DENSE, P_RANDOM, P_SPREAD };
 
 /* A heavy-tailed gap >= 1, P(gap >= k) about 1/k (capped). */
@@ -146,11 +153,12 @@ static void plist_make(plist *L, uint32_t n, int gap, int tfk, int posk,
     L->ids = xmalloc(n * sizeof *L->ids);
     L->tfs = xmalloc(n * sizeof *L->tfs);
     uint64_t id = gap == G_TOP ? (uint64_t)UINT32_MAX - 1 - (uint64_t)(n - 1) * 3
-                               : rnd() % 50;
+                  : gap == G_FROM0 ? 0
+                                   : rnd() % 50;
     for (uint32_t i = 0; i < n; i++) {
         if (i > 0) {
             switch (gap) {
-            case G_DENSE: id += 1; break;
+            case G_DENSE: case G_FROM0: id += 1; break;
             case G_RANDOM: id += 1 + rnd() % 1000; break;
             case G_ZIPF: id += zipf_gap(100000); break;
             case G_TOP: id += 3; break;
@@ -170,6 +178,7 @@ static void plist_make(plist *L, uint32_t n, int gap, int tfk, int posk,
                                 : (i % 7 == 3 ? UINT32_MAX : rnd() | 0x80000000u);
             break;
         case T_MAX: tf = UINT32_MAX; break;
+        case T_TWO: tf = 2; break;
         default: break;
         }
         L->tfs[i] = tf;
@@ -532,6 +541,17 @@ static const struct {
     {"positions spread to 2^32 - 1", 300, 128, G_ZIPF, T_SMALL, P_SPREAD, 1},
     {"dense ids, dense positions", 2000, 128, G_DENSE, T_SMALL, P_DENSE, 0},
     {"tf 1 everywhere, positions", 700, 128, G_ZIPF, T_ONE, P_RANDOM, 1},
+    {"ids from 0, exactly one block", 128, 128, G_FROM0, T_SMALL, P_DENSE, 1},
+    {"ids from 0, block size + 1", 129, 128, G_FROM0, T_ONE, P_NONE, 1},
+    {"tf 2 everywhere, one block", 100, 128, G_RANDOM, T_TWO, P_RANDOM, 0},
+    {"tf 2 everywhere, blocks", 300, 16, G_RANDOM, T_TWO, P_NONE, 1},
+    {"huge tfs, one block", 128, 128, G_ZIPF, T_LARGE, P_NONE, 1},
+    {"tf 2^32 - 1, one block of 128", 128, 128, G_SPREAD, T_MAX, P_NONE, 0},
+    {"one entry at 2^32 - 2, positions to 2^32 - 1", 1, 128, G_SPREAD,
+     T_SMALL, P_SPREAD, 1},
+    {"maximum gaps, block size 2, positions", 9, 2, G_SPREAD, T_SMALL,
+     P_SPREAD, 1},
+    {"block size 9, 10 entries", 10, 9, G_ZIPF, T_SMALL, P_RANDOM, 1},
 };
 
 START_TEST(test_round_trip)
@@ -782,13 +802,16 @@ START_TEST(test_arguments)
                                       1, 10),
                      JS_EINVALID);
     js_postings_close(&c);
-    /* df above the section count, record too short for any block */
+    /* df above the section count; records too short for their entries
+     * (a byte each in one block) or for their skip table */
     ck_assert_int_eq(js_postings_open(&c, rec, b.len, 3, 2, 1, 2), JS_ECORRUPT);
     ck_assert_int_eq(js_postings_next(&c), JS_ECORRUPT);
     js_postings_close(&c);
     ck_assert_int_eq(js_postings_open(&c, NULL, 0, 1, 2, 1, 10), JS_ECORRUPT);
     js_postings_close(&c);
-    ck_assert_int_eq(js_postings_open(&c, rec, 3, 1, 2, 1, 10), JS_ECORRUPT);
+    ck_assert_int_eq(js_postings_open(&c, rec, 2, 3, 4, 1, 10), JS_ECORRUPT);
+    js_postings_close(&c);
+    ck_assert_int_eq(js_postings_open(&c, rec, 35, 3, 2, 1, 10), JS_ECORRUPT);
     js_postings_close(&c);
 
     /* positions: refused before the first entry and without positions */
@@ -817,21 +840,103 @@ START_TEST(test_arguments)
 END_TEST
 
 /* ------------------------------------------------------------------
- * Hand-built records: right checksums, wrong contents
+ * Hand-built records: bytes that break one rule each (no crc guards a
+ * record: a cursor without shared checks runs the structural checks
+ * alone, so these reach them)
  * ---------------------------------------------------------------- */
 
+/* One-block records, byte by byte: per entry varint(gap << 1 | tf > 1)
+ * [varint(tf - 2)], then the positions' varints. */
+static const struct small_case {
+    const char *name;
+    uint32_t df, max_id;
+    int has_pos;
+    uint32_t n;
+    uint8_t b[24];
+    int want;
+} smalls[] = {
+    {"valid: ids 5 6 16, tfs 1 2 1, positions", 3, 100, 1, 8,
+     {0x0A, 0x03, 0x00, 0x14, 0x03, 0x07, 0x02, 0x00}, 0},
+    {"valid: id 0 alone", 1, 1, 0, 1, {0x00}, 0},
+    {"valid: id 2^32 - 2, tf 2^32 - 1", 1, UINT32_MAX, 0, 10,
+     {0xFD, 0xFF, 0xFF, 0xFF, 0x1F, 0xFD, 0xFF, 0xFF, 0xFF, 0x0F}, 0},
+    {"valid: a gap varint of 10 bytes", 1, 100, 0, 10,
+     {0x8A, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00}, 0},
+    {"valid: positions up to 2^32 - 1", 1, 100, 1, 8,
+     {0x0B, 0x00, 0xFE, 0xFF, 0xFF, 0xFF, 0x0F, 0x01}, 0},
+    {"a gap varint of 11 bytes", 1, 100, 0, 11,
+     {0x8A, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00},
+     JS_ECORRUPT},
+    {"a gap varint past 2^64", 1, 100, 0, 10,
+     {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02},
+     JS_ECORRUPT},
+    {"a gap varint cut off", 1, 100, 0, 1, {0x80}, JS_ECORRUPT},
+    {"the second entry's varint cut off", 2, 100, 0, 2, {0x0A, 0x82},
+     JS_ECORRUPT},
+    {"a tf varint of 6 bytes", 1, 100, 0, 7,
+     {0x0B, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00}, JS_ECORRUPT},
+    {"a tf varint past 2^32", 1, 100, 0, 6,
+     {0x0B, 0x80, 0x80, 0x80, 0x80, 0x10}, JS_ECORRUPT},
+    {"tf 2^32 (tf - 2 = 2^32 - 2)", 1, 100, 0, 6,
+     {0x0B, 0xFE, 0xFF, 0xFF, 0xFF, 0x0F}, JS_ECORRUPT},
+    {"a tf flag with its varint missing", 1, 100, 0, 1, {0x0B}, JS_ECORRUPT},
+    {"a byte after the entries", 1, 100, 0, 2, {0x0A, 0x00}, JS_ECORRUPT},
+    {"equal ids (gap 0)", 2, 100, 0, 2, {0x0A, 0x00}, JS_ECORRUPT},
+    {"id 0, then gap 0", 2, 100, 0, 2, {0x00, 0x00}, JS_ECORRUPT},
+    {"id equal to the section count", 1, 5, 0, 1, {0x0A}, JS_ECORRUPT},
+    {"a gap of 2^32 from id 5", 2, UINT32_MAX, 0, 6,
+     {0x0A, 0x80, 0x80, 0x80, 0x80, 0x20}, JS_ECORRUPT},
+    {"a gap of 2^63 - 1 (no wrap in 64 bits)", 2, UINT32_MAX, 0, 11,
+     {0x0A, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01},
+     JS_ECORRUPT},
+    {"position difference 0", 1, 100, 1, 4, {0x0B, 0x00, 0x04, 0x00},
+     JS_ECORRUPT},
+    {"positions past 2^32 - 1", 1, 100, 1, 8,
+     {0x0B, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x01}, JS_ECORRUPT},
+    {"a position varint of 6 bytes", 1, 100, 1, 7,
+     {0x0A, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00}, JS_ECORRUPT},
+    {"a position varint cut off", 1, 100, 1, 4, {0x0B, 0x00, 0x04, 0x81},
+     JS_ECORRUPT},
+    {"a byte after the positions", 1, 100, 1, 3, {0x0A, 0x04, 0x00},
+     JS_ECORRUPT},
+    {"positions of two entries, three given", 2, 100, 1, 5,
+     {0x0A, 0x02, 0x04, 0x05, 0x06}, JS_ECORRUPT},
+    {"fewer position bytes than tf", 1, 100, 1, 4, {0x0D, 0x01, 0x04, 0x01},
+     JS_ECORRUPT},
+    {"no positions where the flag says", 1, 100, 1, 1, {0x0A}, JS_ECORRUPT},
+    {"a record shorter than df bytes", 3, 100, 0, 2, {0x0A, 0x02},
+     JS_ECORRUPT},
+};
+
+START_TEST(test_small_crafted)
+{
+    const struct small_case *t = &smalls[_i];
+    const uint8_t *rec = guard_place(t->b, t->n);
+    int wrong = 0;
+    int rc = walk(rec, t->n, t->df, 128, t->has_pos, t->max_id, NULL, &wrong);
+    ck_assert_msg(rc == t->want, "%s: got %d, want %d", t->name, rc, t->want);
+    if (t->want == 0)
+        ck_assert_msg(!wrong, "%s: wrong entry count", t->name);
+}
+END_TEST
+
+/* Blocks of a multi-block record, from their parts (the ids Stream
+ * VByte, the frequencies' bitmap and varints, the positions' varints as
+ * given, so that each can break a rule). */
 typedef struct {
     uint32_t cnt;
     uint32_t idd[6];  /* stored id differences */
-    uint32_t tfm1[6]; /* stored tf - 1 */
+    uint8_t map;      /* the tf > 1 bitmap (one byte: cnt <= 6) */
+    uint32_t ntf;
+    uint64_t tfv[6];  /* stored tf - 2, one per set bit as given */
     uint32_t npos;
-    uint32_t posd[6]; /* stored position differences */
+    uint64_t posd[6]; /* stored position varints */
     uint32_t cut;     /* bytes dropped from the block's end */
     uint32_t extra;   /* zero bytes added at the block's end */
     uint8_t key_xor;  /* xored into the ids' first control byte */
 } rblock;
 
-enum { F_NONE, F_LAST, F_END, F_MAXTF, F_MINLEN };
+enum { F_NONE, F_LAST, F_END, F_MAXTF, F_NORM };
 
 typedef struct {
     const char *name;
@@ -847,65 +952,114 @@ typedef struct {
     int want;
 } crafted;
 
-#define VALID3 /* three blocks of block size 2: ids 1 3 | 6 7 | 17 */       \
-    {{2, {1, 2}, {0, 0}, 0, {0}, 0, 0, 0},                                     \
-     {2, {3, 1}, {0, 2}, 0, {0}, 0, 0, 0},                                     \
-     {1, {10}, {0}, 0, {0}, 0, 0, 0}}
+/* three blocks of block size 2: ids 1 3 | 6 7 | 17, tfs 1 1 | 1 3 | 1 */
+#define VALID3                                                                 \
+    {{2, {1, 2}, 0, 0, {0}, 0, {0}, 0, 0, 0},                                  \
+     {2, {3, 1}, 0x02, 1, {1}, 0, {0}, 0, 0, 0},                               \
+     {1, {10}, 0, 0, {0}, 0, {0}, 0, 0, 0}}
+/* the same ids and tfs with positions 4 | 9 | 2 | 0 2 7 | 5 */
+#define VALID3P                                                                \
+    {{2, {1, 2}, 0, 0, {0}, 2, {4, 9}, 0, 0, 0},                               \
+     {2, {3, 1}, 0x02, 1, {1}, 4, {2, 0, 2, 5}, 0, 0, 0},                      \
+     {1, {10}, 0, 0, {0}, 1, {5}, 0, 0, 0}}
 
 static const crafted crafts[] = {
-    {"valid, one block with positions", 3, 4, 100, 1, 1,
-     {{3, {5, 1, 10}, {0, 1, 0}, 4, {3, 7, 2, 0}, 0, 0, 0}}, F_NONE, 0, 0, 0, 0,
-     0},
     {"valid, three blocks", 5, 2, 100, 0, 3, VALID3, F_NONE, 0, 0, 0, 0, 0},
-    {"duplicate id", 2, 4, 100, 0, 1, {{2, {5, 0}, {0, 0}, 0, {0}, 0, 0, 0}},
+    {"valid, three blocks with positions", 5, 2, 100, 1, 3, VALID3P, F_NONE,
+     0, 0, 0, 0, 0},
+    {"valid, tf 2^32 - 1", 3, 2, 100, 0, 2,
+     {{2, {1, 2}, 0x01, 1, {UINT32_MAX - 2}, 0, {0}, 0, 0, 0},
+      {1, {4}, 0, 0, {0}, 0, {0}, 0, 0, 0}},
+     F_NONE, 0, 0, 0, 0, 0},
+    {"duplicate id", 3, 2, 100, 0, 2,
+     {{2, {5, 0}, 0, 0, {0}, 0, {0}, 0, 0, 0},
+      {1, {4}, 0, 0, {0}, 0, {0}, 0, 0, 0}},
      F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
-    {"id difference wraps past 2^32 - 1", 2, 4, 100, 0, 1,
-     {{2, {5, UINT32_MAX}, {0, 0}, 0, {0}, 0, 0, 0}}, F_NONE, 0, 0, 0, 0,
-     JS_ECORRUPT},
-    {"id equal to the section count", 2, 4, 10, 0, 1,
-     {{2, {3, 7}, {0, 0}, 0, {0}, 0, 0, 0}}, F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
-    {"tf - 1 = 2^32 - 1", 1, 4, 10, 0, 1,
-     {{1, {3}, {UINT32_MAX}, 0, {0}, 0, 0, 0}}, F_NONE, 0, 0, 0, 0,
-     JS_ECORRUPT},
-    {"a byte after the tfs", 2, 4, 100, 0, 1,
-     {{2, {3, 7}, {0, 0}, 0, {0}, 0, 1, 0}}, F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
-    {"tfs cut short", 2, 4, 100, 0, 1, {{2, {3, 7}, {0, 5}, 0, {0}, 1, 0, 0}},
+    {"id difference wraps past 2^32 - 1", 3, 2, 100, 0, 2,
+     {{2, {5, UINT32_MAX}, 0, 0, {0}, 0, {0}, 0, 0, 0},
+      {1, {4}, 0, 0, {0}, 0, {0}, 0, 0, 0}},
      F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
-    {"id control bytes announce too much", 2, 4, 100, 0, 1,
-     {{2, {3, 7}, {0, 0}, 0, {0}, 0, 0, 0x0F}}, F_NONE, 0, 0, 0, 0,
-     JS_ECORRUPT},
-    {"id control bytes announce too much, positions", 2, 4, 100, 1, 1,
-     {{2, {3, 7}, {0, 0}, 2, {1, 1}, 0, 0, 0x0F}}, F_NONE, 0, 0, 0, 0,
-     JS_ECORRUPT},
-    {"position difference 0", 1, 4, 100, 1, 1,
-     {{1, {3}, {1}, 2, {4, 0}, 0, 0, 0}}, F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
-    {"positions pass 2^32 - 1", 1, 4, 100, 1, 1,
-     {{1, {3}, {1}, 2, {UINT32_MAX - 1, 5}, 0, 0, 0}}, F_NONE, 0, 0, 0, 0,
-     JS_ECORRUPT},
-    {"a byte after the positions", 1, 4, 100, 1, 1,
-     {{1, {3}, {1}, 2, {4, 1}, 0, 1, 0}}, F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
-    {"positions cut short", 1, 4, 100, 1, 1,
-     {{1, {3}, {1}, 2, {4, 70000}, 1, 0, 0}}, F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
-    {"tfs promise more positions than the block holds", 1, 4, 100, 1, 1,
-     {{1, {3}, {999}, 2, {4, 1}, 0, 0, 0}}, F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
-    {"tfs promise 2^32 positions", 2, 4, 100, 1, 1,
-     {{2, {3, 1}, {UINT32_MAX - 1, 1}, 2, {4, 1}, 0, 0, 0}}, F_NONE, 0, 0, 0, 0,
-     JS_ECORRUPT},
-    {"no positions where the flag says", 2, 4, 100, 1, 1,
-     {{2, {3, 7}, {0, 0}, 0, {0}, 0, 0, 0}}, F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
+    {"a tf flag with its varint missing", 5, 2, 100, 0, 3,
+     {{2, {1, 2}, 0, 0, {0}, 0, {0}, 0, 0, 0},
+      {2, {3, 1}, 0x02, 1, {1}, 0, {0}, 0, 0, 0},
+      {1, {10}, 0x01, 0, {0}, 0, {0}, 0, 0, 0}},
+     F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
+    {"a tf flag taking a position's varint", 5, 2, 100, 1, 3,
+     {{2, {1, 2}, 0x01, 0, {0}, 3, {4, 1, 9}, 0, 0, 0},
+      {2, {3, 1}, 0x02, 1, {1}, 4, {2, 0, 2, 5}, 0, 0, 0},
+      {1, {10}, 0, 0, {0}, 1, {5}, 0, 0, 0}},
+     F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
+    {"a tf flag past the block's entries", 5, 2, 100, 0, 3,
+     {{2, {1, 2}, 0, 0, {0}, 0, {0}, 0, 0, 0},
+      {2, {3, 1}, 0x06, 2, {1, 1}, 0, {0}, 0, 0, 0},
+      {1, {10}, 0, 0, {0}, 0, {0}, 0, 0, 0}},
+     F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
+    {"tf 2^32 (tf - 2 = 2^32 - 2)", 3, 2, 100, 0, 2,
+     {{2, {1, 2}, 0x01, 1, {UINT32_MAX - 1}, 0, {0}, 0, 0, 0},
+      {1, {4}, 0, 0, {0}, 0, {0}, 0, 0, 0}},
+     F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
+    {"a tf varint past 2^32", 3, 2, 100, 0, 2,
+     {{2, {1, 2}, 0x01, 1, {1ull << 35}, 0, {0}, 0, 0, 0},
+      {1, {4}, 0, 0, {0}, 0, {0}, 0, 0, 0}},
+     F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
+    {"a byte after the tfs", 5, 2, 100, 0, 3,
+     {{2, {1, 2}, 0, 0, {0}, 0, {0}, 0, 1, 0},
+      {2, {3, 1}, 0x02, 1, {1}, 0, {0}, 0, 0, 0},
+      {1, {10}, 0, 0, {0}, 0, {0}, 0, 0, 0}},
+     F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
+    {"tfs cut short", 5, 2, 100, 0, 3,
+     {{2, {1, 2}, 0, 0, {0}, 0, {0}, 0, 0, 0},
+      {2, {3, 1}, 0x02, 1, {300}, 0, {0}, 1, 0, 0},
+      {1, {10}, 0, 0, {0}, 0, {0}, 0, 0, 0}},
+     F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
+    {"id control bytes announce too much", 5, 2, 100, 0, 3,
+     {{2, {1, 2}, 0, 0, {0}, 0, {0}, 0, 0, 0x0F},
+      {2, {3, 1}, 0x02, 1, {1}, 0, {0}, 0, 0, 0},
+      {1, {10}, 0, 0, {0}, 0, {0}, 0, 0, 0}},
+     F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
+    {"position difference 0", 5, 2, 100, 1, 3,
+     {{2, {1, 2}, 0, 0, {0}, 2, {4, 9}, 0, 0, 0},
+      {2, {3, 1}, 0x02, 1, {1}, 4, {2, 0, 0, 5}, 0, 0, 0},
+      {1, {10}, 0, 0, {0}, 1, {5}, 0, 0, 0}},
+     F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
+    {"positions pass 2^32 - 1", 5, 2, 100, 1, 3,
+     {{2, {1, 2}, 0, 0, {0}, 2, {4, 9}, 0, 0, 0},
+      {2, {3, 1}, 0x02, 1, {1}, 4, {2, UINT32_MAX - 1, 1, 1}, 0, 0, 0},
+      {1, {10}, 0, 0, {0}, 1, {5}, 0, 0, 0}},
+     F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
+    {"a byte after the positions", 5, 2, 100, 1, 3,
+     {{2, {1, 2}, 0, 0, {0}, 2, {4, 9}, 0, 1, 0},
+      {2, {3, 1}, 0x02, 1, {1}, 4, {2, 0, 2, 5}, 0, 0, 0},
+      {1, {10}, 0, 0, {0}, 1, {5}, 0, 0, 0}},
+     F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
+    {"positions cut short", 5, 2, 100, 1, 3,
+     {{2, {1, 2}, 0, 0, {0}, 2, {4, 9}, 0, 0, 0},
+      {2, {3, 1}, 0x02, 1, {1}, 4, {2, 0, 2, 70000}, 1, 0, 0},
+      {1, {10}, 0, 0, {0}, 1, {5}, 0, 0, 0}},
+     F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
+    {"tfs promise more positions than the block holds", 5, 2, 100, 1, 3,
+     {{2, {1, 2}, 0, 0, {0}, 2, {4, 9}, 0, 0, 0},
+      {2, {3, 1}, 0x02, 1, {999}, 4, {2, 0, 2, 5}, 0, 0, 0},
+      {1, {10}, 0, 0, {0}, 1, {5}, 0, 0, 0}},
+     F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
+    {"no positions where the flag says", 5, 2, 100, 1, 3, VALID3, F_NONE, 0,
+     0, 0, 0, JS_ECORRUPT},
+    {"positions where the flag says none", 5, 2, 100, 0, 3, VALID3P, F_NONE,
+     0, 0, 0, 0, JS_ECORRUPT},
     {"block's last id differs from the table", 5, 2, 100, 0, 3, VALID3, F_LAST,
      1, 0, 1, 0, JS_ECORRUPT},
     {"block's first id not above the previous last", 4, 2, 100, 0, 2,
-     {{2, {1, 2}, {0, 0}, 0, {0}, 0, 0, 0}, {2, {0, 5}, {0, 0}, 0, {0}, 0, 0, 0}},
+     {{2, {1, 2}, 0, 0, {0}, 0, {0}, 0, 0, 0},
+      {2, {0, 5}, 0, 0, {0}, 0, {0}, 0, 0, 0}},
      F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
     {"block's first id wraps from the previous last", 4, 2, 100, 0, 2,
-     {{2, {1, 2}, {0, 0}, 0, {0}, 0, 0, 0},
-      {2, {UINT32_MAX, 6}, {0, 0}, 0, {0}, 0, 0, 0}},
+     {{2, {1, 2}, 0, 0, {0}, 0, {0}, 0, 0, 0},
+      {2, {UINT32_MAX, 6}, 0, 0, {0}, 0, {0}, 0, 0, 0}},
      F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
     {"block's max tf differs from the table", 5, 2, 100, 0, 3, VALID3,
      F_MAXTF, 1, 0, 1, 0, JS_ECORRUPT},
-    {"table: min length is not checked", 5, 2, 100, 0, 3, VALID3, F_MINLEN, 1,
-     1, 12345, 0, 0},
+    {"table: the norm is not checked against the entries", 5, 2, 100, 0, 3,
+     VALID3, F_NORM, 1, 1, 12345, 0, 0},
     {"table: max tf 0", 5, 2, 100, 0, 3, VALID3, F_MAXTF, 0, 1, 0, 0,
      JS_ECORRUPT},
     {"table: last ids not increasing", 5, 2, 100, 0, 3, VALID3, F_LAST, 1, 1, 3,
@@ -916,6 +1070,8 @@ static const crafted crafts[] = {
      0, 0, 0, JS_ECORRUPT},
     {"table: first end 0", 5, 2, 100, 0, 3, VALID3, F_END, 0, 1, 0, 0,
      JS_ECORRUPT},
+    {"table: a block shorter than its entries can be", 5, 2, 100, 0, 3,
+     VALID3, F_END, 0, 1, 3, 0, JS_ECORRUPT},
     {"table: end inside the next block", 5, 2, 100, 0, 3, VALID3, F_END, 0, 0,
      1, 0, JS_ECORRUPT},
     {"table: ends not increasing", 5, 2, 100, 0, 3, VALID3, F_END, 1, 0,
@@ -929,17 +1085,24 @@ static const crafted crafts[] = {
     {"df allows fewer blocks than the table has", 4, 2, 100, 0, 3, VALID3,
      F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
     {"df in the last block larger than stored", 6, 3, 100, 0, 2,
-     {{3, {1, 2, 3}, {0, 0, 0}, 0, {0}, 0, 0, 0},
-      {2, {1, 1}, {0, 0}, 0, {0}, 0, 0, 0}},
+     {{3, {1, 2, 3}, 0, 0, {0}, 0, {0}, 0, 0, 0},
+      {2, {1, 1}, 0, 0, {0}, 0, {0}, 0, 0, 0}},
      F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
     {"df of one block, record of a skip table", 2, 4, 100, 0, 3, VALID3,
      F_NONE, 0, 0, 0, 0, JS_ECORRUPT},
     {"skip table missing", 5, 2, 100, 0, 1,
-     {{5, {1, 2, 3, 1}, {0, 0, 0, 2}, 0, {0}, 0, 0, 0}}, F_NONE, 0, 0, 0, 0,
+     {{5, {1, 2, 3, 1, 10}, 0, 0, {0}, 0, {0}, 0, 0, 0}}, F_NONE, 0, 0, 0, 0,
      JS_ECORRUPT},
 };
 
-/* Builds crafts[i]'s record into out (see the rblock fields). */
+static void put_vint(js_buf *b, uint64_t v)
+{
+    ck_assert_int_eq(js_buf_varint(b, v), 0);
+}
+
+/* Builds crafts[i]'s record into out (see the rblock fields); the skip
+ * table's max tf is each block's largest as its bitmap and varints
+ * say. */
 static void build_crafted(js_buf *out, const crafted *cr)
 {
     js_buf blocks = JS_BUF_INIT;
@@ -951,24 +1114,24 @@ static void build_crafted(js_buf *out, const crafted *cr)
         size_t k = streamvbyte_encode(r->idd, r->cnt, tmp);
         tmp[0] ^= r->key_xor;
         js_buf_put(&blk, tmp, k);
-        k = streamvbyte_encode_0124(r->tfm1, r->cnt, tmp);
-        js_buf_put(&blk, tmp, k);
-        if (r->npos) {
-            k = streamvbyte_encode(r->posd, r->npos, tmp);
-            js_buf_put(&blk, tmp, k);
+        js_buf_u8(&blk, r->map);
+        maxtfs[b] = 1;
+        for (uint32_t i = 0; i < r->ntf; i++) {
+            put_vint(&blk, r->tfv[i]);
+            uint64_t tf = r->tfv[i] + 2;
+            if (tf <= UINT32_MAX && tf > maxtfs[b])
+                maxtfs[b] = (uint32_t)tf;
         }
+        for (uint32_t i = 0; i < r->npos; i++)
+            put_vint(&blk, r->posd[i]);
         for (uint32_t i = 0; i < r->extra; i++)
             js_buf_u8(&blk, 0);
         ck_assert_uint_ge(blk.len, r->cut);
         blk.len -= r->cut;
-        uLong crc = crc32(0L, blk.p, (uInt)blk.len);
-        js_buf_u32(&blocks, (uint32_t)crc);
         js_buf_put(&blocks, blk.p, blk.len);
         js_buf_free(&blk);
-        for (uint32_t i = 0; i < r->cnt; i++) {
+        for (uint32_t i = 0; i < r->cnt; i++)
             last += r->idd[i];
-            maxtfs[b] = r->tfm1[i] + 1 > maxtfs[b] ? r->tfm1[i] + 1 : maxtfs[b];
-        }
         lasts[b] = last;
         ends[b] = (uint32_t)blocks.len;
     }
@@ -1011,28 +1174,56 @@ START_TEST(test_crafted)
 }
 END_TEST
 
-/* The hand-built valid record decodes to what it says. */
-START_TEST(test_crafted_values)
+/* Reads a hand-built record with next() and positions() and compares
+ * what comes back with ids / tfs / pos (pos[i]: entry i's positions). */
+static void expect_entries(const uint8_t *rec, size_t len, uint32_t df,
+                           uint32_t bs, int has_pos, uint32_t max_id,
+                           const uint32_t *ids, const uint32_t *tfs,
+                           const uint32_t (*pos)[3])
 {
-    js_buf b = JS_BUF_INIT;
-    build_crafted(&b, &crafts[0]);
     js_postings_cursor c;
-    ck_assert_int_eq(js_postings_open(&c, guard_place(b.p, b.len), b.len, 3, 4,
-                                      1, 100),
+    ck_assert_int_eq(js_postings_open(&c, guard_place(rec, len), len, df, bs,
+                                      has_pos, max_id),
                      0);
-    static const uint32_t ids[3] = {5, 6, 16}, tfs[3] = {1, 2, 1};
-    static const uint32_t pos[3][2] = {{3}, {7, 9}, {0}};
-    for (int i = 0; i < 3; i++) {
+    for (uint32_t i = 0; i < df; i++) {
         const uint32_t *p;
         ck_assert_int_eq(js_postings_next(&c), 1);
         ck_assert_uint_eq(c.id, ids[i]);
         ck_assert_uint_eq(c.tf, tfs[i]);
+        if (!has_pos)
+            continue;
         ck_assert_int_eq(js_postings_positions(&c, &p), 0);
         for (uint32_t j = 0; j < tfs[i]; j++)
             ck_assert_uint_eq(p[j], pos[i][j]);
     }
     ck_assert_int_eq(js_postings_next(&c), 0);
     js_postings_close(&c);
+}
+
+/* The hand-built valid records decode to what they say. */
+START_TEST(test_crafted_values)
+{
+    static const uint32_t ids1[3] = {5, 6, 16}, tfs1[3] = {1, 2, 1};
+    static const uint32_t pos1[3][3] = {{3}, {7, 9}, {0}};
+    expect_entries(smalls[0].b, smalls[0].n, 3, 128, 1, 100, ids1, tfs1, pos1);
+    static const uint32_t ids2[1] = {UINT32_MAX - 1}, tfs2[1] = {UINT32_MAX};
+    expect_entries(smalls[2].b, smalls[2].n, 1, 128, 0, UINT32_MAX, ids2,
+                   tfs2, NULL);
+    static const uint32_t ids3[1] = {5}, tfs3[1] = {1};
+    expect_entries(smalls[3].b, smalls[3].n, 1, 128, 0, 100, ids3, tfs3, NULL);
+    static const uint32_t ids4[1] = {5}, tfs4[1] = {2};
+    static const uint32_t pos4[1][3] = {{UINT32_MAX - 1, UINT32_MAX}};
+    expect_entries(smalls[4].b, smalls[4].n, 1, 128, 1, 100, ids4, tfs4, pos4);
+
+    js_buf b = JS_BUF_INIT;
+    build_crafted(&b, &crafts[1]);
+    static const uint32_t ids5[5] = {1, 3, 6, 7, 17}, tfs5[5] = {1, 1, 1, 3, 1};
+    static const uint32_t pos5[5][3] = {{4}, {9}, {2}, {0, 2, 7}, {5}};
+    expect_entries(b.p, b.len, 5, 2, 1, 100, ids5, tfs5, pos5);
+    b.len = 0;
+    build_crafted(&b, &crafts[2]);
+    static const uint32_t ids6[3] = {1, 3, 7}, tfs6[3] = {UINT32_MAX, 1, 1};
+    expect_entries(b.p, b.len, 3, 2, 0, 100, ids6, tfs6, NULL);
     js_buf_free(&b);
 }
 END_TEST
@@ -1083,8 +1274,270 @@ START_TEST(test_wrong_arguments)
 END_TEST
 
 /* ------------------------------------------------------------------
- * Damage sweeps: every bit, some byte values, every truncation
+ * Page checksums (js_page_crcs, js_block_checks) and damage
  * ---------------------------------------------------------------- */
+
+/* Builds the POSTINGS_CRC part of p[0..n) with pages of `page` bytes,
+ * the bytes fed in pieces of random sizes. */
+static js_buf page_part(const uint8_t *p, size_t n, uint32_t page)
+{
+    js_page_crcs w;
+    memset(&w, 0, sizeof w);
+    ck_assert_int_eq(js_page_crcs_init(&w, page), 0);
+    size_t at = 0;
+    while (at < n) {
+        size_t k = 1 + rnd() % (3 * page);
+        if (k > n - at)
+            k = n - at;
+        ck_assert_int_eq(js_page_crcs_add(&w, p + at, k), 0);
+        at += k;
+    }
+    ck_assert_int_eq(js_page_crcs_add(&w, p, 0), 0);
+    js_buf part = JS_BUF_INIT;
+    ck_assert_int_eq(js_page_crcs_finish(&w, &part), 0);
+    js_page_crcs_free(&w);
+    return part;
+}
+
+/* js_crc32 (carry-less multiplication where the CPU has it) equals
+ * zlib's crc32 at every length to past 2 KiB, from every alignment, on
+ * random bytes and on runs of 0x00 and 0xFF. */
+START_TEST(test_crc32)
+{
+    const size_t max = 2100;
+    uint8_t *buf = xmalloc(max + 16);
+    rng_state = 1234;
+    for (int fill = 0; fill < 3; fill++) {
+        for (size_t i = 0; i < max + 16; i++)
+            buf[i] = fill == 0 ? (uint8_t)rnd() : fill == 1 ? 0x00 : 0xFF;
+        for (size_t align = 0; align < 16; align++)
+            for (size_t n = 0; n <= max; n++) {
+                uint32_t want = (uint32_t)crc32(0L, buf + align, (uInt)n);
+                REQUIRE(js_crc32(buf + align, n) == want,
+                        "crc32 of %zu bytes at +%zu (fill %d)", n, align,
+                        fill);
+            }
+    }
+    free(buf);
+}
+END_TEST
+
+/* The part: page size, count, a crc per page (the last one shorter),
+ * the crc of those; init accepts it and nothing else. */
+START_TEST(test_page_crcs)
+{
+    static const uint32_t sizes[] = {0, 1, 63, 64, 65, 1000, 1024, 4097};
+    rng_state = 5;
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        size_t n = sizes[si];
+        uint8_t *d = xmalloc(n);
+        for (size_t i = 0; i < n; i++)
+            d[i] = (uint8_t)rnd();
+        js_buf part = page_part(d, n, 64);
+        uint64_t pages = (n + 63) / 64;
+        ck_assert_uint_eq(part.len, 16 + 4 * pages);
+        ck_assert_uint_eq(js_le32(part.p), 64);
+        ck_assert_uint_eq(js_le64(part.p + 4), pages);
+        for (uint64_t g = 0; g < pages; g++) {
+            size_t len = n - g * 64 < 64 ? n - g * 64 : 64;
+            ck_assert_uint_eq(js_le32(part.p + 12 + 4 * g),
+                              (uint32_t)crc32(0L, d + g * 64, (uInt)len));
+        }
+        ck_assert_uint_eq(js_le32(part.p + part.len - 4),
+                          (uint32_t)crc32(0L, part.p, (uInt)part.len - 4));
+        js_block_checks k;
+        ck_assert_int_eq(js_block_checks_init(&k, d, n, part.p, part.len), 0);
+        ck_assert_uint_eq(k.npages, pages);
+        ck_assert_int_eq(js_block_checks_verify(&k, NULL), 0);
+        js_block_checks_free(&k);
+        /* a part for another length of postings */
+        ck_assert_int_eq(js_block_checks_init(&k, d, n + 64, part.p, part.len),
+                         JS_ECORRUPT);
+        if (n >= 64)
+            ck_assert_int_eq(
+                js_block_checks_init(&k, d, n - 64, part.p, part.len),
+                JS_ECORRUPT);
+        /* every byte of the part is under its crc */
+        for (size_t i = 0; i < part.len; i++) {
+            part.p[i] ^= 0x10;
+            ck_assert_int_eq(
+                js_block_checks_init(&k, d, n, part.p, part.len), JS_ECORRUPT);
+            part.p[i] ^= 0x10;
+        }
+        for (size_t cut = 0; cut < part.len; cut++)
+            ck_assert_int_eq(js_block_checks_init(&k, d, n, part.p, cut),
+                             JS_ECORRUPT);
+        ck_assert_int_eq(js_block_checks_init(&k, d, n, NULL, 0), JS_ECORRUPT);
+        js_buf_free(&part);
+        free(d);
+    }
+    /* page sizes: powers of two from 64 to 65536 */
+    js_page_crcs w;
+    memset(&w, 0, sizeof w);
+    static const uint32_t bad_pages[] = {0, 1, 32, 100, 1000, 131072};
+    for (size_t i = 0; i < sizeof bad_pages / sizeof *bad_pages; i++)
+        ck_assert_int_eq(js_page_crcs_init(&w, bad_pages[i]), JS_EINVALID);
+    static const uint32_t good_pages[] = {64, 1024, 65536};
+    for (size_t i = 0; i < sizeof good_pages / sizeof *good_pages; i++) {
+        ck_assert_int_eq(js_page_crcs_init(&w, good_pages[i]), 0);
+        js_page_crcs_free(&w);
+    }
+    /* a part whose crc is right but whose page size is not */
+    uint8_t d[100] = {0};
+    for (size_t i = 0; i < sizeof bad_pages / sizeof *bad_pages; i++) {
+        js_buf part = JS_BUF_INIT;
+        uint32_t page = bad_pages[i];
+        uint64_t pages = page ? (100 + page - 1) / page : 0;
+        js_buf_u32(&part, page);
+        js_buf_u64(&part, pages);
+        for (uint64_t g = 0; g < pages; g++)
+            js_buf_u32(&part, 0);
+        js_buf_u32(&part, (uint32_t)crc32(0L, part.p, (uInt)part.len));
+        js_block_checks k;
+        ck_assert_int_eq(js_block_checks_init(&k, d, 100, part.p, part.len),
+                         JS_ECORRUPT);
+        js_buf_free(&part);
+    }
+    js_block_checks k;
+    memset(&k, 0, sizeof k);
+    js_block_checks_free(&k); /* a zeroed one is fine */
+}
+END_TEST
+
+/* Walks rec with the shared checks k (or none).  Returns 0 when every
+ * entry of L came back with its positions, 1 when the walk ended without
+ * an error on other data, else the error. */
+static int walk_checked(const uint8_t *rec, size_t len, const plist *L,
+                        uint32_t bs, const js_block_checks *k)
+{
+    js_postings_cursor c;
+    int rc = js_postings_open(&c, rec, len, L->n, bs, L->pos != NULL,
+                              L->ids[L->n - 1] + 1);
+    if (!rc && k)
+        js_postings_share_checks(&c, k);
+    uint32_t n = 0;
+    int differs = 0;
+    if (!rc) {
+        while ((rc = js_postings_next(&c)) == 1) {
+            differs |= n >= L->n || c.id != L->ids[n] || c.tf != L->tfs[n];
+            if (L->pos && !differs) {
+                const uint32_t *p;
+                if ((rc = js_postings_positions(&c, &p)))
+                    break;
+                differs |= memcmp(p, L->pos + L->pos_off[n],
+                                  (size_t)c.tf * sizeof *p) != 0;
+            }
+            n++;
+        }
+        differs |= n != L->n;
+    }
+    js_postings_close(&c);
+    return rc < 0 ? rc : differs;
+}
+
+/* How many of k's pages are recorded as passed. */
+static uint64_t pages_passed(const js_block_checks *k)
+{
+    uint64_t n = 0;
+    for (uint64_t g = 0; g < k->npages; g++)
+        n += (k->bits[g / 64] >> (g % 64)) & 1;
+    return n;
+}
+
+static const struct checks_case {
+    const char *name;
+    uint32_t n, bs;
+    int posk;
+} checks_cases[] = {
+    {"one-block record with positions", 100, 128, P_RANDOM},
+    {"blocks of 16 with positions", 500, 16, P_RANDOM},
+    {"blocks of 4 without positions", 500, 4, P_NONE},
+};
+
+/* Shared page checks over a part of three records: a page is crc'd on
+ * its first load through k and trusted afterwards; one that fails is
+ * never recorded; a cursor without checks verifies no crc. */
+START_TEST(test_shared_checks)
+{
+    const struct checks_case *t = &checks_cases[_i];
+    plist L;
+    rng_state = 4242;
+    plist_make(&L, t->n, G_RANDOM, T_SMALL, t->posk, 1);
+    js_buf b = JS_BUF_INIT; /* the part: 100 bytes, the record, 50 */
+    for (int i = 0; i < 100; i++)
+        js_buf_u8(&b, (uint8_t)i);
+    ck_assert_int_eq(js_postings_encode(&b, L.ids, L.tfs, L.pos, L.lens,
+                                        TEST_AVG, L.n, t->bs, NULL),
+                     0);
+    const size_t len = b.len - 100;
+    for (int i = 0; i < 50; i++)
+        js_buf_u8(&b, (uint8_t)i);
+    uint8_t *part = xmalloc(b.len);
+    memcpy(part, b.p, b.len);
+    uint8_t *rec = part + 100;
+    js_buf crcs = page_part(part, b.len, 64);
+    js_block_checks k;
+    ck_assert_int_eq(js_block_checks_init(&k, part, b.len, crcs.p, crcs.len),
+                     0);
+    ck_assert_ptr_nonnull(k.bits);
+    ck_assert_uint_eq(pages_passed(&k), 0);
+    js_postings_cursor c;
+    ck_assert_int_eq(js_postings_open(&c, rec, len, L.n, t->bs, L.pos != NULL,
+                                      L.ids[L.n - 1] + 1),
+                     0);
+    const size_t at = c.blocks_len - 1; /* the blocks' last byte */
+    js_postings_close(&c);
+    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &k), 0);
+    /* the pages the blocks span (the skip table has its own crc), and no
+     * other */
+    uint64_t first = 100 / 64, last = (100 + at) / 64;
+    ck_assert_uint_eq(pages_passed(&k), last - first + 1);
+    ck_assert_uint_eq(k.bits[0] & 1, 0); /* page 0 is not the record's */
+    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &k), 0);
+    ck_assert_uint_eq(pages_passed(&k), last - first + 1);
+
+    /* that byte changed, after its page passed: a cursor sharing k does
+     * not look again, so it sees what a cursor without checks sees (the
+     * structure alone); one with fresh checks finds the page's crc
+     * wrong */
+    rec[at] ^= 0x01;
+    int plain = walk_checked(rec, len, &L, t->bs, NULL);
+    ck_assert_int_ne(plain, 0); /* the data changed */
+    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &k), plain);
+    js_block_checks fresh;
+    ck_assert_int_eq(
+        js_block_checks_init(&fresh, part, b.len, crcs.p, crcs.len), 0);
+    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &fresh), JS_ECORRUPT);
+    uint64_t bad = 0;
+    ck_assert_int_eq(js_block_checks_verify(&fresh, &bad), JS_ECORRUPT);
+    ck_assert_uint_eq(bad, (100 + at) / 64);
+    /* a failed page is never recorded as passed */
+    ck_assert_uint_eq((fresh.bits[bad / 64] >> (bad % 64)) & 1, 0);
+    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &fresh), JS_ECORRUPT);
+    rec[at] ^= 0x01;
+    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &fresh), 0);
+    ck_assert_int_eq(js_block_checks_verify(&fresh, NULL), 0);
+    ck_assert_uint_eq(pages_passed(&fresh), fresh.npages);
+    js_block_checks_free(&fresh);
+
+    /* a record outside k's part is refused */
+    js_block_checks none;
+    ck_assert_int_eq(js_block_checks_init(&none, part, 100, crcs.p, crcs.len),
+                     JS_ECORRUPT);
+    js_buf small = page_part(part, 100, 64);
+    ck_assert_int_eq(js_block_checks_init(&none, part, 100, small.p, small.len),
+                     0);
+    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &none), JS_ECORRUPT);
+    js_block_checks_free(&none);
+    js_block_checks_free(&none); /* twice is fine */
+    js_block_checks_free(&k);
+    js_buf_free(&small);
+    js_buf_free(&crcs);
+    free(part);
+    js_buf_free(&b);
+    plist_free(&L);
+}
+END_TEST
 
 static const struct {
     const char *name;
@@ -1094,10 +1547,16 @@ static const struct {
     {"three blocks of 7 with positions", 20, 7, G_RANDOM, T_SMALL, P_RANDOM},
     {"blocks of 16 without positions", 100, 16, G_ZIPF, T_SMALL, P_NONE},
     {"one block with positions", 20, 128, G_ZIPF, T_SMALL, P_RANDOM},
-    {"blocks of 128 with positions (arrays of 32+ values)", 300, 128, G_ZIPF, T_SMALL,
-     P_RANDOM},
+    {"one block without positions", 60, 128, G_ZIPF, T_SMALL, P_NONE},
+    {"blocks of 128 with positions (arrays of 32+ values)", 300, 128, G_ZIPF,
+     T_SMALL, P_RANDOM},
 };
 
+/* Every single-byte change of a record, read through page checks (pages
+ * of 64 bytes): each is in a page, whose crc32 detects any error burst
+ * of up to 32 bits, or in the skip table under its crc, so nothing but
+ * JS_ECORRUPT is right.  Every truncation, read without checks (the
+ * bytes left are intact: the structure must show the loss). */
 START_TEST(test_damage_sweep)
 {
     plist L;
@@ -1109,9 +1568,8 @@ START_TEST(test_damage_sweep)
     js_buf b = encode_list(&L, bs);
     const uint8_t *orig = b.p + 3;
     const size_t len = b.len - 3;
+    js_buf crcs = page_part(orig, len, 64);
     size_t probes = 0;
-    /* every single-byte change is caught by a crc32 (it detects any error
-     * burst of up to 32 bits), so nothing but JS_ECORRUPT is right */
     for (size_t i = 0; i < len; i++) {
         uint8_t vals[10];
         int nv = 0;
@@ -1124,10 +1582,24 @@ START_TEST(test_damage_sweep)
         for (int v = 0; v < nv; v++) {
             uint8_t *rec = guard_place(orig, len);
             rec[i] = vals[v];
-            int wrong = 0;
-            int rc = walk(rec, len, L.n, bs, has_pos, max_id, &L, &wrong);
-            REQUIRE(rc == JS_ECORRUPT, "%s: byte %zu = 0x%02x gave %d (wrong "
-                    "%d)", sweeps[_i].name, i, vals[v], rc, wrong);
+            js_block_checks k;
+            ck_assert_int_eq(
+                js_block_checks_init(&k, rec, len, crcs.p, crcs.len), 0);
+            js_postings_cursor c;
+            int rc = js_postings_open(&c, rec, len, L.n, bs, has_pos, max_id);
+            if (!rc) {
+                js_postings_share_checks(&c, &k);
+                while ((rc = js_postings_next(&c)) == 1)
+                    if (has_pos) {
+                        const uint32_t *p;
+                        if ((rc = js_postings_positions(&c, &p)))
+                            break;
+                    }
+            }
+            js_postings_close(&c);
+            js_block_checks_free(&k);
+            REQUIRE(rc == JS_ECORRUPT, "%s: byte %zu = 0x%02x gave %d",
+                    sweeps[_i].name, i, vals[v], rc);
             probes++;
         }
     }
@@ -1142,45 +1614,23 @@ START_TEST(test_damage_sweep)
     printf("codec: %s: %zu-byte record, %zu damaged variants, all "
            "JS_ECORRUPT\n", sweeps[_i].name, len, probes);
     fflush(stdout);
+    js_buf_free(&crcs);
     js_buf_free(&b);
     plist_free(&L);
 }
 END_TEST
 
-/* Random multi-byte damage with the crcs recomputed, so the structural
- * checks behind them are what must hold: anything may come back but a
- * crash, an out-of-bounds read, or wrong data without an error... except
- * that fixing the crcs can turn damage into another valid record.  So
- * here only "no crash, error codes from the documented set" is asserted,
- * and the count of each outcome printed. */
-static void fix_crcs(uint8_t *rec, size_t len, uint32_t df, uint32_t bs)
+/* Recomputes a multi-block record's skip table crc (the one checksum a
+ * record holds), so that damage reaches the structural checks. */
+static void fix_table_crc(uint8_t *rec, size_t len, uint32_t df, uint32_t bs)
 {
     uint32_t nblocks = (df + bs - 1) / bs;
-    if (nblocks == 1) {
-        if (len >= 4) {
-            uint32_t crc = (uint32_t)crc32(0L, rec + 4, (uInt)(len - 4));
-            memcpy(rec, &crc, 4); /* little-endian host */
-        }
-        return;
-    }
     size_t tlen = (size_t)nblocks * 16;
-    if (len < tlen + 4)
+    if (nblocks == 1 || len < tlen + 4)
         return;
-    const uint8_t *blocks = rec;
     uint8_t *table = rec + len - tlen - 4;
-    size_t blen = len - tlen - 4, start = 0;
-    for (uint32_t b = 0; b < nblocks; b++) {
-        uint32_t end;
-        memcpy(&end, table + 16 * b + 4, 4);
-        if (end > blen || end < start + 4)
-            break;
-        uint32_t crc = (uint32_t)crc32(0L, blocks + start + 4,
-                                       (uInt)(end - start - 4));
-        memcpy((uint8_t *)blocks + start, &crc, 4);
-        start = end;
-    }
     uint32_t crc = (uint32_t)crc32(0L, table, (uInt)tlen);
-    memcpy(table + tlen, &crc, 4);
+    memcpy(table + tlen, &crc, 4); /* little-endian host */
 }
 
 /* The streaming writer, fed in chunks of random sizes (one entry, whole
@@ -1192,7 +1642,7 @@ START_TEST(test_writer_chunks)
         uint32_t n, bs;
         int pos;
     } lists[] = {{1, 128, 1}, {128, 128, 0}, {129, 128, 1}, {1000, 16, 1},
-                 {5000, 128, 1}, {777, 1, 0}};
+                 {5000, 128, 1}, {777, 1, 0}, {16, 16, 1}, {17, 16, 0}};
     rng_state = 4242;
     for (size_t li = 0; li < sizeof lists / sizeof *lists; li++) {
         plist L;
@@ -1212,11 +1662,15 @@ START_TEST(test_writer_chunks)
                 uint32_t k = rnd() % 4 == 0 ? 0 : 1 + rnd() % (round * 100 + 1);
                 if (k > L.n - i)
                     k = L.n - i;
+                size_t before = got.len;
                 ck_assert_int_eq(js_postings_writer_add(
                                      &w, &got, L.ids + i, L.tfs + i,
                                      L.pos ? L.pos + L.pos_off[i] : NULL,
                                      L.lens ? L.lens + i : NULL, k),
                                  0);
+                /* a block goes out only once an entry follows it */
+                if (got.len > before)
+                    ck_assert_uint_gt(i + k, lists[li].bs);
                 i += k;
             }
             js_postings_info info;
@@ -1255,12 +1709,25 @@ START_TEST(test_writer_chunks)
 }
 END_TEST
 
-START_TEST(test_damage_behind_crcs)
+/* Random multi-byte damage with the skip table's crc recomputed and no
+ * page checks, so the structural checks are what must hold: anything
+ * may come back but a crash, an out-of-bounds read, or an error code
+ * outside the documented set (damage can turn a record into another
+ * valid one, so wrong data without an error is counted, not failed). */
+static const struct {
+    const char *name;
+    uint32_t n, bs;
+} structural[] = {
+    {"blocks of 32 with positions", 300, 32},
+    {"one block of 60 with positions", 60, 128},
+};
+
+START_TEST(test_damage_structural)
 {
     plist L;
-    rng_state = 777;
-    plist_make(&L, 300, G_ZIPF, T_SMALL, P_RANDOM, 1);
-    const uint32_t bs = 32, max_id = L.ids[L.n - 1] + 1;
+    rng_state = 777 + _i;
+    plist_make(&L, structural[_i].n, G_ZIPF, T_SMALL, P_RANDOM, 1);
+    const uint32_t bs = structural[_i].bs, max_id = L.ids[L.n - 1] + 1;
     js_buf b = encode_list(&L, bs);
     const uint8_t *orig = b.p + 3;
     const size_t len = b.len - 3;
@@ -1272,7 +1739,7 @@ START_TEST(test_damage_behind_crcs)
             size_t at = rnd() % len;
             rec[at] = rnd() % 2 ? (uint8_t)rnd() : (uint8_t)(rec[at] ^ (1u << (rnd() % 8)));
         }
-        fix_crcs(rec, len, L.n, bs);
+        fix_table_crc(rec, len, L.n, bs);
         int wrong = 0;
         int rc = walk(rec, len, L.n, bs, 1, max_id, &L, &wrong);
         REQUIRE(rc == 0 || rc == JS_ECORRUPT, "iteration %d: %d", iter, rc);
@@ -1283,12 +1750,37 @@ START_TEST(test_damage_behind_crcs)
         else
             other_valid++;
     }
-    printf("codec: damage behind recomputed crcs: %zu JS_ECORRUPT, %zu "
+    printf("codec: %s, damage without page checks: %zu JS_ECORRUPT, %zu "
            "unchanged data, %zu decoded as another valid list\n",
-           corrupt, same, other_valid);
+           structural[_i].name, corrupt, same, other_valid);
     fflush(stdout);
     js_buf_free(&b);
     plist_free(&L);
+}
+END_TEST
+
+/* Random lists of random sizes and block sizes round-trip. */
+START_TEST(test_random_lists)
+{
+    rng_state = 0xC0FFEEull;
+    for (int iter = 0; iter < 60; iter++) {
+        plist L;
+        uint32_t n = 1 + rnd() % 700, bs = 1 + rnd() % 300;
+        int gap = (int)(rnd() % 5), tfk = (int)(rnd() % 3),
+            posk = (int)(rnd() % 4);
+        if (tfk == T_LARGE && posk != P_NONE)
+            n = 1 + n % 40; /* up to 3000 positions an entry */
+        plist_make(&L, n, gap, tfk, posk, (int)(rnd() % 2));
+        js_buf b = encode_list(&L, bs);
+        int wrong = 0;
+        int rc = walk(guard_place(b.p + 3, b.len - 3), b.len - 3, n, bs,
+                      L.pos != NULL, L.ids[n - 1] + 1, &L, &wrong);
+        REQUIRE(rc == 0 && !wrong, "iteration %d (n %u, block size %u, "
+                "kinds %d %d %d): %d, wrong %d", iter, n, bs, gap, tfk, posk,
+                rc, wrong);
+        js_buf_free(&b);
+        plist_free(&L);
+    }
 }
 END_TEST
 
@@ -1452,88 +1944,6 @@ START_TEST(test_svb_take_matches_library)
         free(got);
         free(enc);
     }
-}
-END_TEST
-
-/* ------------------------------------------------------------------
- * Shared crc records (js_block_checks): a block's crc is checked on its
- * first load through a reader and trusted afterwards, for blocks of at
- * least JS_CHECKS_GRAIN bytes; shorter ones are checked every time.
- * Damaging a block's stored crc after a first walk shows which.
- * ---------------------------------------------------------------- */
-
-/* Walks rec (with the shared checks k, or none) and returns the walk's
- * result: 0 when every entry of L came back, else the error. */
-static int walk_checked(uint8_t *rec, size_t len, const plist *L, uint32_t bs,
-                        const js_block_checks *k)
-{
-    js_postings_cursor c;
-    int rc = js_postings_open(&c, rec, len, L->n, bs, L->pos != NULL,
-                              L->ids[L->n - 1] + 1);
-    if (!rc && k)
-        js_postings_share_checks(&c, k);
-    uint32_t n = 0;
-    if (!rc) {
-        while ((rc = js_postings_next(&c)) == 1) {
-            ck_assert_uint_eq(c.id, L->ids[n]);
-            ck_assert_uint_eq(c.tf, L->tfs[n]);
-            n++;
-        }
-        if (rc == 0)
-            ck_assert_uint_eq(n, L->n);
-    }
-    js_postings_close(&c);
-    return rc;
-}
-
-static const struct checks_case {
-    const char *name;
-    uint32_t bs;
-    int posk;
-    int trusted; /* whether block 0 is at least JS_CHECKS_GRAIN bytes */
-} checks_cases[] = {
-    {"blocks of 64 with positions", 64, P_RANDOM, 1},
-    {"blocks of 4 without positions", 4, P_NONE, 0},
-};
-
-START_TEST(test_shared_checks)
-{
-    const struct checks_case *t = &checks_cases[_i];
-    plist L;
-    rng_state = 4242;
-    plist_make(&L, 500, G_RANDOM, T_SMALL, t->posk, 1);
-    js_buf b = encode_list(&L, t->bs);
-    size_t len = b.len - 3;
-    uint8_t *rec = xmalloc(len);
-    memcpy(rec, b.p + 3, len);
-    js_postings_cursor c;
-    ck_assert_int_eq(js_postings_open(&c, rec, len, L.n, t->bs, L.pos != NULL,
-                                      L.ids[L.n - 1] + 1),
-                     0);
-    uint8_t *crc0 = rec + (c.blocks - rec); /* block 0's stored crc */
-    js_postings_close(&c);
-
-    js_block_checks k;
-    ck_assert_int_eq(js_block_checks_init(&k, rec, len), 0);
-    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &k), 0);
-    crc0[0] ^= 0x5a;
-    ck_assert_msg(walk_checked(rec, len, &L, t->bs, NULL) == JS_ECORRUPT,
-                  "%s: a cursor without checks must see the damage", t->name);
-    int rc = walk_checked(rec, len, &L, t->bs, &k);
-    ck_assert_msg(rc == (t->trusted ? 0 : JS_ECORRUPT),
-                  "%s: a cursor sharing the checks got %d", t->name, rc);
-    /* fresh records: a failed crc is never recorded as passed */
-    js_block_checks_free(&k);
-    ck_assert_int_eq(js_block_checks_init(&k, rec, len), 0);
-    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &k), JS_ECORRUPT);
-    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &k), JS_ECORRUPT);
-    crc0[0] ^= 0x5a;
-    ck_assert_int_eq(walk_checked(rec, len, &L, t->bs, &k), 0);
-    js_block_checks_free(&k);
-    js_block_checks_free(&k); /* twice is fine */
-    free(rec);
-    js_buf_free(&b);
-    plist_free(&L);
 }
 END_TEST
 
@@ -1703,6 +2113,7 @@ static Suite *codec_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_round_trip, 0, sizeof trips / sizeof *trips);
     tcase_add_test(tc, test_skip_block_steps);
+    tcase_add_test(tc, test_random_lists);
     tcase_add_loop_test(tc, test_svb_take_matches_library, 0,
                         sizeof svb_cases / sizeof *svb_cases);
     suite_add_tcase(s, tc);
@@ -1715,12 +2126,17 @@ static Suite *codec_suite(void)
 
     tc = tcase_create("damage");
     tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, test_small_crafted, 0,
+                        sizeof smalls / sizeof *smalls);
     tcase_add_loop_test(tc, test_crafted, 0, sizeof crafts / sizeof *crafts);
     tcase_add_test(tc, test_crafted_values);
     tcase_add_loop_test(tc, test_wrong_arguments, 0,
                         sizeof wrong_args / sizeof *wrong_args);
     tcase_add_loop_test(tc, test_damage_sweep, 0, sizeof sweeps / sizeof *sweeps);
-    tcase_add_test(tc, test_damage_behind_crcs);
+    tcase_add_loop_test(tc, test_damage_structural, 0,
+                        sizeof structural / sizeof *structural);
+    tcase_add_test(tc, test_page_crcs);
+    tcase_add_test(tc, test_crc32);
     tcase_add_loop_test(tc, test_shared_checks, 0,
                         sizeof checks_cases / sizeof *checks_cases);
     tcase_add_test(tc, test_writer_chunks);

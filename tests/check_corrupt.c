@@ -9,14 +9,21 @@
  *      Opening then either fails with JS_ECORRUPT / JS_EVERSION, or
  *      succeeds, and then searches return hits or JS_ECORRUPT (never a
  *      crash, a hang or a sanitizer report) and js_index_check reports
- *      JS_ECORRUPT: no damage goes unnoticed by `check`.  And the
- *      SECTIONS part damaged behind a good checksum (a forged group, a
- *      bad header): refused on open, or the section's read and `check`
- *      report it.
+ *      JS_ECORRUPT: no damage goes unnoticed by `check`.  The SECTIONS
+ *      part damaged behind a good checksum (a forged group, a bad header)
+ *      is refused on open, or the section's read and `check` report it.
+ *      And by name:
+ *      a byte flipped in a postings record is found by the first load of
+ *      its page (search) and by `check`; a damaged POSTINGS_CRC part is
+ *      refused on open; a page's crc is checked once per open index and
+ *      never recorded as passed when it fails; damage behind recomputed
+ *      checksums (a skip table's norm, a champion list) is found by
+ *      `check` recomputing what they say.
  */
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +32,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "buf.h"
 #include "file.h"
 #include "jiansuo.h"
 #include "reader.h"
@@ -90,6 +96,61 @@ static void spit(const char *path, const unsigned char *p, size_t n)
     ck_assert_ptr_nonnull(f);
     ck_assert_int_eq(fwrite(p, 1, n, f), n);
     fclose(f);
+}
+
+/* Little-endian fields of the file. */
+static uint64_t get_le(const unsigned char *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Where part id lies in the file buf[0..n), from its table of
+ * contents. */
+static void part_at(const unsigned char *buf, size_t n, uint32_t id,
+                    size_t *off, size_t *len)
+{
+    size_t toc = (size_t)get_le(buf + n - 16, 8);
+    uint32_t parts = (uint32_t)get_le(buf + toc, 4);
+    for (uint32_t i = 0; i < parts; i++) {
+        const unsigned char *e = buf + toc + 4 + 24 * (size_t)i;
+        if (get_le(e, 4) == id) {
+            *off = (size_t)get_le(e + 8, 8);
+            *len = (size_t)get_le(e + 16, 8);
+            return;
+        }
+    }
+    ck_abort_msg("part %u is not in the table", id);
+}
+
+/* Recomputes every page crc of POSTINGS_CRC from POSTINGS, and the
+ * part's own crc.  (The table of contents' crcs of both parts stay
+ * right: a crc32 over bytes followed by their own crc32 is the same
+ * whatever those bytes are, so the damage a test makes in a record
+ * whose crc it recomputes, or here in the pages' crcs, changes no
+ * whole-part crc.) */
+static void fix_page_crcs(unsigned char *buf, size_t n)
+{
+    size_t po, pl, co, cl;
+    part_at(buf, n, JS_PART_POSTINGS, &po, &pl);
+    part_at(buf, n, JS_PART_POSTINGS_CRC, &co, &cl);
+    uint32_t page = (uint32_t)get_le(buf + co, 4);
+    uint64_t pages = get_le(buf + co + 4, 8);
+    ck_assert_uint_eq(pages, (pl + page - 1) / page);
+    for (uint64_t g = 0; g < pages; g++) {
+        size_t start = (size_t)g * page, k = pl - start < page ? pl - start : page;
+        put_le(buf + co + 12 + 4 * g,
+               (uint32_t)crc32(0, buf + po + start, (uInt)k), 4);
+    }
+    put_le(buf + co + cl - 4, (uint32_t)crc32(0, buf + co, (uInt)(cl - 4)), 4);
 }
 
 static int damaged, refused, searched;
@@ -275,6 +336,7 @@ START_TEST(test_low_norm)
     uint32_t crc = (uint32_t)crc32(0, buf + table, (uInt)tlen);
     for (int i = 0; i < 4; i++)
         buf[table + tlen + i] = (unsigned char)(crc >> (8 * i));
+    fix_page_crcs(buf, n);
     expect_check_fails(dir, path, buf, n, "score bound");
 }
 END_TEST
@@ -307,6 +369,230 @@ START_TEST(test_wrong_champion)
     for (int i = 0; i < 4; i++)
         buf[at + 12 + i] = (unsigned char)(crc >> (8 * i));
     expect_check_fails(dir, path, buf, n, "champions");
+}
+END_TEST
+
+/* Walks every entry (and its positions) of term's postings through ix,
+ * so that every block is loaded with ix's shared page checks.  Returns 0
+ * or the error. */
+static int walk_term(const js_index *ix, const char *term)
+{
+    js_term_info ti;
+    js_postings_cursor c;
+    int rc = js_index_postings(ix, term, strlen(term), &ti, &c);
+    if (rc)
+        return rc;
+    uint32_t n = 0;
+    while ((rc = js_postings_next(&c)) == 1) {
+        const uint32_t *pos;
+        if ((ti.flags & JS_TERM_POSITIONS) &&
+            (rc = js_postings_positions(&c, &pos)))
+            break;
+        n++;
+    }
+    js_postings_close(&c);
+    if (rc == 0)
+        ck_assert_uint_eq(n, ti.df);
+    return rc;
+}
+
+/* How many pages of ix's postings are recorded as passed. */
+static uint64_t pages_passed(const js_index *ix)
+{
+    uint64_t k = 0;
+    for (uint64_t g = 0; g < ix->checks.npages; g++)
+        k += (ix->checks.bits[g / 64] >> (g % 64)) & 1;
+    return k;
+}
+
+/* The first lexicon entry of one block (df <= 4, the corpus' block
+ * size: here a title's number, in a document's 3 sections). */
+static int first_small(void *ctx, const char *term, size_t len,
+                       const js_term_info *info)
+{
+    char *out = ctx;
+    if (info->df > 4 || len >= 64)
+        return 0;
+    memcpy(out, term, len);
+    out[len] = 0;
+    return 1; /* stop */
+}
+
+/* A byte flipped in a record of POSTINGS, one with a skip table and one
+ * of a single block (varints alone): nothing about the bytes need look wrong, but the
+ * first load of the block through an open index finds its page's crc
+ * wrong, a search says so, and so does `check`, naming the page. */
+static const struct {
+    const char *name;
+    int df1; /* 1: the first term of one block; 0: 山 */
+    int at;  /* the byte flipped: 0 the record's first, 1 its last */
+} flips[] = {
+    {"山, first byte", 0, 0},
+    {"山, last byte (the skip table's crc)", 0, 1},
+    {"a one-block record, first byte", 1, 0},
+    {"a one-block record, last byte", 1, 1},
+};
+
+START_TEST(test_postings_flip)
+{
+    char *dir, path[600];
+    size_t n;
+    js_index *ix;
+    unsigned char *buf = build_clean("flip", &dir, path, &n, &ix);
+    char term[64] = "山";
+    if (flips[_i].df1)
+        ck_assert_int_eq(js_lexicon_iter(ix->lex, first_small, term), 1);
+    js_term_info info;
+    ck_assert_int_eq(js_lexicon_lookup(ix->lex, term, strlen(term), &info), 0);
+    ck_assert(flips[_i].df1 ? info.df <= 4 : info.df > 4 * 4);
+    size_t po = (size_t)(ix->f.parts[JS_PART_POSTINGS].p -
+                         (const uint8_t *)ix->f.map);
+    js_index_close(ix);
+    size_t at = po + (size_t)info.offset + (flips[_i].at ? info.length - 1 : 0);
+    buf[at] ^= 0x01;
+    spit(path, buf, n);
+    ix = NULL;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    ck_assert_msg(walk_term(ix, term) == JS_ECORRUPT, "%s: walked",
+                  flips[_i].name);
+    ck_assert_int_eq(walk_term(ix, term), JS_ECORRUPT); /* not recorded */
+    if (!flips[_i].df1) { /* a search that reads the list */
+        js_results *r = NULL;
+        const char *q = "山 水";
+        ck_assert_int_eq(js_search(&r, ix, q, strlen(q), NULL), JS_ECORRUPT);
+        js_results_free(r);
+    }
+    ck_assert_int_eq(js_index_check(ix), JS_ECORRUPT);
+    ck_assert_msg(strstr(js_index_errmsg(ix), "postings page") != NULL, "%s",
+                  js_index_errmsg(ix));
+    js_index_close(ix);
+    free(buf);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
+/* POSTINGS_CRC damaged: a flipped byte anywhere fails its own crc and
+ * the index is refused on open; with that crc made right again, a page
+ * size or count that does not fit the postings is refused too, and a
+ * wrong page crc is found by `check` (and by a load of that page). */
+static const struct {
+    const char *name;
+    int field;      /* 0 page size, 1 page count, 2 page 0's crc, 3 the
+                     * part's crc */
+    int64_t add;    /* to the field */
+    int fix;        /* recompute the part's crc afterwards */
+    int opens;      /* whether js_index_open accepts it */
+} crc_damage[] = {
+    {"page size flipped", 0, 1, 0, 0},
+    {"page count + 1", 1, 1, 0, 0},
+    {"page 0's crc flipped", 2, 1, 0, 0},
+    {"the part's crc flipped", 3, 1, 0, 0},
+    {"page size 1025, crc right", 0, 1, 1, 0},
+    {"page size 512, crc right", 0, -512, 1, 0},
+    {"page count - 1, crc right", 1, -1, 1, 0},
+    {"page 0's crc wrong, part crc right", 2, 1, 1, 1},
+};
+
+START_TEST(test_postings_crc_damaged)
+{
+    char *dir, path[600];
+    size_t n;
+    js_index *ix;
+    unsigned char *buf = build_clean("pcrc", &dir, path, &n, &ix);
+    js_index_close(ix);
+    size_t co, cl;
+    part_at(buf, n, JS_PART_POSTINGS_CRC, &co, &cl);
+    ck_assert_uint_eq(get_le(buf + co, 4), JS_PAGE_SIZE);
+    ck_assert_uint_ge(get_le(buf + co + 4, 8), 2);
+    static const size_t where[4] = {0, 4, 12, 0}, width[4] = {4, 8, 4, 4};
+    int f = crc_damage[_i].field;
+    size_t at = co + (f == 3 ? cl - 4 : where[f]);
+    put_le(buf + at, get_le(buf + at, (int)width[f]) + (uint64_t)crc_damage[_i].add,
+           (int)width[f]);
+    if (crc_damage[_i].fix)
+        put_le(buf + co + cl - 4, (uint32_t)crc32(0, buf + co, (uInt)(cl - 4)),
+               4);
+    spit(path, buf, n);
+    ix = NULL;
+    int rc = js_index_open(&ix, dir);
+    if (!crc_damage[_i].opens) {
+        ck_assert_msg(rc == JS_ECORRUPT, "%s: open gave %d", crc_damage[_i].name,
+                      rc);
+        ck_assert_msg(strstr(js_index_errmsg(ix), "postings crc") != NULL,
+                      "%s: %s", crc_damage[_i].name, js_index_errmsg(ix));
+    } else {
+        ck_assert_int_eq(rc, 0);
+        ck_assert_int_eq(js_index_check(ix), JS_ECORRUPT);
+        ck_assert_msg(strstr(js_index_errmsg(ix), "postings page 0 ") != NULL,
+                      "%s", js_index_errmsg(ix));
+    }
+    js_index_close(ix);
+    free(buf);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
+/* Writes one byte of the index file in place: an open index's mapping
+ * (MAP_SHARED) sees it, as it would see damage on the disk. */
+static void poke(const char *path, size_t at, unsigned char v)
+{
+    int fd = open(path, O_WRONLY);
+    ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+    ck_assert_int_eq(pwrite(fd, &v, 1, (off_t)at), 1);
+    close(fd);
+}
+
+/* The page bits are shared by an index's cursors: a page is crc'd on its
+ * first load and not again (damage made after that goes unseen by that
+ * handle, as a page that passed is trusted), a fresh handle finds the
+ * damage, and a page that fails is never recorded as passed. */
+START_TEST(test_page_bits_shared)
+{
+    char *dir, path[600];
+    size_t n;
+    js_index *ix;
+    unsigned char *buf = build_clean("bits", &dir, path, &n, &ix);
+    js_index_close(ix);
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    ck_assert_ptr_nonnull(ix->checks.bits);
+    ck_assert_uint_eq(pages_passed(ix), 0);
+    const char *term = "山";
+    ck_assert_int_eq(walk_term(ix, term), 0);
+    uint64_t passed = pages_passed(ix);
+    ck_assert_uint_ge(passed, 1);
+    ck_assert_int_eq(walk_term(ix, term), 0);
+    ck_assert_uint_eq(pages_passed(ix), passed);
+
+    /* a byte of another term in the page where 山's record starts */
+    js_term_info info;
+    ck_assert_int_eq(js_lexicon_lookup(ix->lex, term, strlen(term), &info), 0);
+    uint64_t page = info.offset / JS_PAGE_SIZE;
+    ck_assert_msg(info.offset % JS_PAGE_SIZE != 0, "山's record starts a page");
+    size_t po = (size_t)(ix->f.parts[JS_PART_POSTINGS].p -
+                         (const uint8_t *)ix->f.map);
+    size_t at = po + (size_t)page * JS_PAGE_SIZE;
+    ck_assert_uint_eq((ix->checks.bits[page / 64] >> (page % 64)) & 1, 1);
+    poke(path, at, (unsigned char)(buf[at] ^ 0x40));
+    /* this handle trusts the page: 山 reads as before */
+    ck_assert_int_eq(walk_term(ix, term), 0);
+    js_index *fresh = NULL;
+    ck_assert_int_eq(js_index_open(&fresh, dir), 0);
+    ck_assert_int_eq(walk_term(fresh, term), JS_ECORRUPT);
+    ck_assert_uint_eq((fresh->checks.bits[page / 64] >> (page % 64)) & 1, 0);
+    ck_assert_int_eq(walk_term(fresh, term), JS_ECORRUPT);
+    ck_assert_uint_eq((fresh->checks.bits[page / 64] >> (page % 64)) & 1, 0);
+    poke(path, at, buf[at]);
+    ck_assert_int_eq(walk_term(fresh, term), 0);
+    ck_assert_uint_eq((fresh->checks.bits[page / 64] >> (page % 64)) & 1, 1);
+    ck_assert_int_eq(js_index_check(fresh), 0);
+    ck_assert_uint_eq(pages_passed(fresh), fresh->checks.npages);
+    js_index_close(fresh);
+    js_index_close(ix);
+    free(buf);
+    tu_remove_dir(dir);
+    free(dir);
 }
 END_TEST
 
@@ -611,6 +897,10 @@ static Suite *corrupt_suite(void)
     tcase_add_test(tc, test_damage_everywhere);
     tcase_add_test(tc, test_low_norm);
     tcase_add_test(tc, test_wrong_champion);
+    tcase_add_loop_test(tc, test_postings_flip, 0, sizeof flips / sizeof *flips);
+    tcase_add_loop_test(tc, test_postings_crc_damaged, 0,
+                        sizeof crc_damage / sizeof *crc_damage);
+    tcase_add_test(tc, test_page_bits_shared);
     tcase_add_test(tc, test_positions_for);
     tcase_add_test(tc, test_damaged_sections);
     suite_add_tcase(s, tc);

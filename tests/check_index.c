@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "file.h"
 #include "fields.h"
@@ -443,6 +444,34 @@ START_TEST(test_postings_reopen)
 }
 END_TEST
 
+/* POSTINGS_CRC as FORMAT.md part 11 has it: page size 1024, a count of
+ * ceil(postings / 1024), each page's crc32 (the last page shorter), and
+ * the crc32 of all that; and every page passes `check`. */
+START_TEST(test_postings_crc_part)
+{
+    char *dir;
+    js_index *ix = built_index(2000, 4, &dir);
+    const js_part *po = &ix->f.parts[JS_PART_POSTINGS];
+    const js_part *pc = &ix->f.parts[JS_PART_POSTINGS_CRC];
+    ck_assert_uint_gt(po->len % 1024, 0); /* a shorter last page */
+    uint64_t pages = (po->len + 1023) / 1024;
+    ck_assert_uint_ge(pages, 2);
+    ck_assert_uint_eq(pc->len, 16 + 4 * pages);
+    ck_assert_uint_eq(js_le32(pc->p), 1024);
+    ck_assert_uint_eq(js_le64(pc->p + 4), pages);
+    for (uint64_t g = 0; g < pages; g++) {
+        uint64_t n = po->len - g * 1024 < 1024 ? po->len - g * 1024 : 1024;
+        ck_assert_uint_eq(js_le32(pc->p + 12 + 4 * g),
+                          (uint32_t)crc32(0, po->p + g * 1024, (uInt)n));
+    }
+    ck_assert_uint_eq(js_le32(pc->p + pc->len - 4),
+                      (uint32_t)crc32(0, pc->p, (uInt)(pc->len - 4)));
+    ck_assert_uint_eq(ix->checks.npages, pages);
+    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
+    drop_index(ix, dir);
+}
+END_TEST
+
 /* How many pages of ix's mapping have a page table entry now, from
  * /proc/self/pagemap (bit 63: present), or -1 when it cannot be read. */
 static long pages_mapped(const js_index *ix)
@@ -794,6 +823,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, test_spilled_build_identical);
     tcase_add_test(tc, test_threads_identical);
     tcase_add_test(tc, test_postings_reopen);
+    tcase_add_test(tc, test_postings_crc_part);
     tcase_add_test(tc, test_preload);
     tcase_add_test(tc, test_cursor_pool);
     tcase_add_test(tc, test_reader_survives_republication);

@@ -4,10 +4,13 @@
  * In:  an index directory (argument).
  * Out: on stdout, per kind of term (body or heading field; word, CJK
  *      unigram, CJK bigram), the terms, terms of df 1, postings,
- *      positions, and the megabytes of their postings records split
- *      into block crcs, skip tables, section ids, frequencies and
- *      positions (each array re-encoded on its own with the library the
- *      codec uses, so the split adds up to the records but for rounding).
+ *      positions, and the megabytes of their postings records (format
+ *      5), the part in records of one block (varints alone), and the
+ *      whole split into skip tables, section ids, frequencies and
+ *      positions (each re-encoded here as codec.c writes it: ids Stream
+ *      VByte or varints, frequencies bitmap and varints or the flag bit
+ *      in the id's varint, positions varints; the split adds up to the
+ *      records but for rounding); then the page crcs' part.
  *
  * Used by hand (scripts/bench prints the parts; this says why they are
  * that size):  tests/bench/bench_index_sizes DIR
@@ -27,7 +30,7 @@ enum { KINDS = 8 };
 
 typedef struct {
     uint64_t terms, df1, postings, positions;
-    uint64_t bytes, crc, skip, ids, tfs, pos;
+    uint64_t bytes, small, skip, ids, tfs, pos;
 } kind_sizes;
 
 static const char *const kind_name[KINDS] = {
@@ -37,7 +40,7 @@ static const char *const kind_name[KINDS] = {
 typedef struct {
     js_index *ix;
     kind_sizes k[KINDS];
-    uint32_t *ids, *tfs, *pos, *tmp;
+    uint32_t *ids, *tfs, *pos;
     size_t cap, pcap;
     uint8_t *out;
 } walk;
@@ -59,6 +62,17 @@ static int kind_of(const char *t, size_t n)
     }
     int k = cjk == 0 ? 0 : cjk != chars ? 3 : chars == 1 ? 1 : chars == 2 ? 2 : 3;
     return k + 4 * head;
+}
+
+/* Bytes of v as a varint. */
+static unsigned vlen(uint64_t v)
+{
+    unsigned n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
 }
 
 static void *grow(void *p, size_t n)
@@ -104,7 +118,6 @@ static int on_term(void *ctx, const char *term, size_t len,
             if (np + c.tf > w->pcap) {
                 w->pcap = (np + c.tf) * 2;
                 w->pos = grow(w->pos, w->pcap * 4);
-                w->tmp = grow(w->tmp, w->pcap * 4);
             }
             memcpy(w->pos + np, q, (size_t)c.tf * 4);
             np += c.tf;
@@ -114,33 +127,37 @@ static int on_term(void *ctx, const char *term, size_t len,
     if (rc < 0)
         return rc;
     uint32_t bs = w->ix->st.block_size, nb = (n + bs - 1) / bs, prev = 0;
-    x->crc += 4ull * nb;
-    if (nb > 1)
-        x->skip += 16ull * nb + 4;
+    /* positions: a varint per difference, either encoding */
     size_t pp = 0;
+    for (uint32_t i = 0; has_pos && i < n; i++) {
+        uint32_t last = 0;
+        for (uint32_t j = 0; j < w->tfs[i]; j++) {
+            x->pos += vlen(w->pos[pp + j] - last);
+            last = w->pos[pp + j];
+        }
+        pp += w->tfs[i];
+        x->positions += w->tfs[i];
+    }
+    if (nb == 1) { /* varint(gap << 1 | tf > 1) [varint(tf - 2)] */
+        x->small += ti->length;
+        uint64_t last = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            x->ids += vlen((w->ids[i] - last) << 1 | (w->tfs[i] > 1));
+            last = w->ids[i];
+            if (w->tfs[i] > 1)
+                x->tfs += vlen(w->tfs[i] - 2);
+        }
+        return 0;
+    }
+    x->skip += 16ull * nb + 4;
     for (uint32_t b = 0; b < nb; b++) {
         uint32_t lo = b * bs, cnt = n - lo < bs ? n - lo : bs;
         x->ids += streamvbyte_delta_encode(w->ids + lo, cnt, w->out, prev);
         prev = w->ids[lo + cnt - 1];
-        uint32_t t1[JS_BLOCK_SIZE * 8];
+        x->tfs += (cnt + 7) / 8; /* the bitmap */
         for (uint32_t i = 0; i < cnt; i++)
-            t1[i] = w->tfs[lo + i] - 1;
-        x->tfs += streamvbyte_encode_0124(t1, cnt, w->out);
-        if (has_pos) {
-            uint32_t m = 0;
-            for (uint32_t i = 0; i < cnt; i++) {
-                uint32_t last = 0;
-                for (uint32_t j = 0; j < w->tfs[lo + i]; j++) {
-                    w->tmp[m++] = w->pos[pp + j] - last;
-                    last = w->pos[pp + j];
-                }
-                pp += w->tfs[lo + i];
-            }
-            x->positions += m;
-            uint8_t *o = grow(NULL, streamvbyte_max_compressedbytes(m) + 16);
-            x->pos += streamvbyte_encode(w->tmp, m, o);
-            free(o);
-        }
+            if (w->tfs[lo + i] > 1)
+                x->tfs += vlen(w->tfs[lo + i] - 2);
     }
     return 0;
 }
@@ -165,22 +182,22 @@ int main(int argc, char **argv)
         return 1;
     }
     double text = (double)w.ix->st.text_bytes;
-    printf("%-13s %9s %9s %10s %10s %8s %6s %6s %7s %6s %7s %6s\n", "kind",
-           "terms", "df=1", "postings", "positions", "MB", "x-text", "crc",
-           "skip", "ids", "tfs", "pos");
+    printf("%-13s %9s %9s %10s %10s %8s %6s %7s %6s %6s %6s %6s\n", "kind",
+           "terms", "df=1", "postings", "positions", "MB", "x-text",
+           "1-block", "skip", "ids", "tfs", "pos");
     kind_sizes t;
     memset(&t, 0, sizeof t);
     for (int i = 0; i <= KINDS; i++) {
         const kind_sizes *x = i < KINDS ? &w.k[i] : &t;
         if (i < KINDS && !x->terms)
             continue;
-        printf("%-13s %9llu %9llu %10llu %10llu %8.2f %6.3f %6.2f %7.2f %6.2f "
-               "%7.2f %6.2f\n",
+        printf("%-13s %9llu %9llu %10llu %10llu %8.2f %6.3f %7.2f %6.2f %6.2f "
+               "%6.2f %6.2f\n",
                i < KINDS ? kind_name[i] : "total",
                (unsigned long long)x->terms, (unsigned long long)x->df1,
                (unsigned long long)x->postings,
                (unsigned long long)x->positions, x->bytes / 1e6,
-               x->bytes / text, x->crc / 1e6, x->skip / 1e6, x->ids / 1e6,
+               x->bytes / text, x->small / 1e6, x->skip / 1e6, x->ids / 1e6,
                x->tfs / 1e6, x->pos / 1e6);
         if (i < KINDS) {
             t.terms += x->terms;
@@ -188,7 +205,7 @@ int main(int argc, char **argv)
             t.postings += x->postings;
             t.positions += x->positions;
             t.bytes += x->bytes;
-            t.crc += x->crc;
+            t.small += x->small;
             t.skip += x->skip;
             t.ids += x->ids;
             t.tfs += x->tfs;
@@ -196,14 +213,14 @@ int main(int argc, char **argv)
         }
     }
     printf("(MB = 10^6 bytes; x-text: per byte of the %.1f MB of body text; "
-           "lexicon %.2f MB)\n",
-           text / 1e6,
+           "1-block: records of at most one block, varints alone; page "
+           "crcs %.2f MB; lexicon %.2f MB)\n",
+           text / 1e6, w.ix->st.part_bytes[JS_PART_POSTINGS_CRC] / 1e6,
            (w.ix->st.part_bytes[JS_PART_LEXICON] +
             w.ix->st.part_bytes[JS_PART_LEXICON_INDEX]) / 1e6);
     free(w.ids);
     free(w.tfs);
     free(w.pos);
-    free(w.tmp);
     free(w.out);
     js_index_close(w.ix);
     return 0;

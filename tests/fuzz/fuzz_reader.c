@@ -5,13 +5,18 @@
  *      built once in LLVMFuzzerInitialize):
  *        byte 0    flags: bit 0 recompute the file's checksums after the
  *                  edits (header, table of contents, every part), bit 1
- *                  also those of the store's and the lexicon's blocks, so
- *                  that damage reaches the decoders behind them; bit 2
+ *                  also those of the store's and the lexicon's blocks,
+ *                  the postings' skip tables and pages (POSTINGS_CRC),
+ *                  so that damage reaches the decoders behind them; bit 2
  *                  run js_index_check before searching;
- *        then 4-byte edits: region (low nibble: 0 header, 1..9 a part,
- *        10 table of contents, 11 whole file; high nibble: the operation:
- *        set, xor, add, truncate here, u32 = v, u32 = ~v, u64 = v, zero v
- *        bytes), u16 offset in the region (modulo its length), value v.
+ *        then 4-byte edits: region (low nibble: 0 header, 1..9 parts 1
+ *        to 9, 10 table of contents, 11 whole file, 12 part 10
+ *        CHAMPIONS, 13 part 11 POSTINGS_CRC, 14 and 15 whole file; high
+ *        nibble: the operation: set, xor, add, truncate here, u32 = v,
+ *        u32 = ~v, u64 = v, zero v bytes), u16 offset in the region
+ *        (modulo its length), value v.  (Format 5 added regions 12 and
+ *        13; the saved inputs of format 4 replay as edits of the format
+ *        5 fixture, those that named 12 to 15 now editing those parts.)
  * Out: nothing; abort() when opening, checking or searching the damaged
  *      index crashes (sanitizers), or gives a code the API does not
  *      promise (open: 0, JS_ECORRUPT, JS_EVERSION; search and check: 0 or
@@ -35,10 +40,11 @@
 static uint8_t *orig;
 static size_t orig_len;
 static char path[300];
-/* Regions of the original file: 0 header, 1..9 parts, 10 table. */
-static uint64_t reg_off[12], reg_len[12];
+/* Regions of the original file: 0 header, 1..9 parts, 10 table, 11
+ * whole file, 12 part 10, 13 part 11. */
+static uint64_t reg_off[16], reg_len[16];
 /* Postings records of the original file (offset in POSTINGS, length,
- * blocks), so that their block checksums can be recomputed. */
+ * blocks), so that their skip tables' checksums can be recomputed. */
 typedef struct rec {
     uint64_t off, len;
     uint32_t nblocks;
@@ -111,13 +117,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *e = orig + toc + 4 + 24 * i;
         uint32_t id = get32(e);
-        if (id >= 1 && id <= 9) {
-            reg_off[id] = get64(e + 8);
-            reg_len[id] = get64(e + 16);
+        int r = id >= 1 && id <= 9 ? (int)id : id == 10 ? 12 : id == 11 ? 13 : -1;
+        if (r >= 0) {
+            reg_off[r] = get64(e + 8);
+            reg_len[r] = get64(e + 16);
         }
     }
     reg_off[10] = toc, reg_len[10] = orig_len - toc;
-    reg_off[11] = 0, reg_len[11] = orig_len;
+    reg_off[11] = reg_off[14] = reg_off[15] = 0;
+    reg_len[11] = reg_len[14] = reg_len[15] = orig_len;
 
     js_index *ix = NULL;
     if (js_index_open(&ix, dir) != 0)
@@ -141,38 +149,41 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* Recomputes the crc32 of each store block, lexicon block and postings
- * block (with the skip table's) that lies inside its part (the part's
- * place from the damaged table when sane; postings records where the
- * intact lexicon put them, block ends from the damaged skip table). */
+/* Recomputes the crc32 of each store block, lexicon block and skip
+ * table that lies inside its part (the part's place from the damaged
+ * table when sane; postings records where the intact lexicon put them),
+ * then of each page of POSTINGS whose crc POSTINGS_CRC has room for, and
+ * of POSTINGS_CRC itself (its page size when it is one the reader takes,
+ * else only its own crc). */
 static void fix_blocks(uint8_t *b, size_t n, const uint64_t *off,
                        const uint64_t *len)
 {
-    if (off[8] + len[8] <= n && len[8] <= n) { /* POSTINGS */
+    if (off[8] + len[8] <= n && len[8] <= n) { /* POSTINGS' skip tables */
         uint8_t *p = b + off[8];
         for (size_t i = 0; i < nrecs; i++) {
             const rec *r = &recs[i];
-            if (r->off > len[8] || r->len > len[8] - r->off || r->len < 4)
+            if (r->off > len[8] || r->len > len[8] - r->off ||
+                r->nblocks <= 1)
                 continue;
-            uint8_t *q = p + r->off;
-            if (r->nblocks <= 1) {
-                put32(q, crc(q + 4, r->len - 4));
-                continue;
-            }
             uint64_t tab = 16 * (uint64_t)r->nblocks + 4;
             if (tab > r->len)
                 continue;
-            uint8_t *t = q + r->len - tab;
-            uint64_t start = 0;
-            for (uint32_t k = 0; k < r->nblocks; k++) {
-                uint64_t end = get32(t + 16 * k + 4);
-                if (end < start + 4 || end > r->len - tab)
-                    break;
-                put32(q + start, crc(q + start + 4, end - start - 4));
-                start = end;
-            }
+            uint8_t *t = p + r->off + r->len - tab;
             put32(t + tab - 4, crc(t, tab - 4));
         }
+    }
+    if (off[11] + len[11] <= n && len[11] <= n && len[11] >= 16) {
+        uint8_t *c = b + off[11]; /* POSTINGS_CRC */
+        uint32_t page = get32(c);
+        int postings = off[8] + len[8] <= n && len[8] <= n;
+        if (postings && page >= 64 && page <= 65536 && !(page & (page - 1))) {
+            uint64_t room = (len[11] - 16) / 4;
+            for (uint64_t g = 0; g < room && g * page < len[8]; g++) {
+                uint64_t k = len[8] - g * page < page ? len[8] - g * page : page;
+                put32(c + 12 + 4 * g, crc(b + off[8] + g * page, k));
+            }
+        }
+        put32(c + len[11] - 4, crc(c, len[11] - 4));
     }
     if (off[4] + len[4] <= n && len[4] <= n) { /* STORE */
         uint8_t *p = b + off[4];
@@ -210,14 +221,14 @@ static void fix_crcs(uint8_t *b, size_t n, int blocks)
     uint32_t np = get32(b + toc);
     if (np > 64 || (uint64_t)np * 24 + 8 > n - 16 - toc)
         return;
-    uint64_t off[10] = {0}, len[10] = {0};
+    uint64_t off[12] = {0}, len[12] = {0};
     for (uint32_t i = 0; i < np; i++) {
         uint8_t *e = b + toc + 4 + 24 * i;
         uint32_t id = get32(e);
         uint64_t po = get64(e + 8), pl = get64(e + 16);
         if (po > n || pl > n - po)
             continue;
-        if (id >= 1 && id <= 9)
+        if (id >= 1 && id <= 11)
             off[id] = po, len[id] = pl;
     }
     if (blocks)
@@ -250,8 +261,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = orig_len;
     for (size_t i = 1; i + 4 <= size; i += 4) {
         unsigned r = data[i] & 15, op = data[i] >> 4 & 7;
-        if (r > 11)
-            r = 11;
         if (reg_len[r] == 0)
             continue;
         uint64_t at = reg_off[r] + (data[i + 1] | (unsigned)data[i + 2] << 8) %
