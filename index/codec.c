@@ -87,6 +87,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <streamvbyte.h>
@@ -103,95 +104,15 @@
  * Small helpers
  * ------------------------------------------------------------------- */
 
-/* zlib's crc32 of p[0..n), for any size_t n (crc32() itself takes a
- * uInt length). */
-static uint32_t crc_zlib(const uint8_t *p, size_t n)
-{
-    uLong crc = crc32(0L, Z_NULL, 0);
-    while (n > 0) {
-        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        crc = crc32(crc, p, k);
-        p += k;
-        n -= k;
-    }
-    return (uint32_t)crc;
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define CRC_CLMUL 1
-
-/* The page crcs are most of a search's first touch of a rare term's
- * record (a 1 KiB page for a few bytes of varints): zlib's table-driven
- * crc32 spends about 1.5 instructions a byte; folding 16 bytes at a
- * time with carry-less multiplication (PCLMULQDQ, where the CPU has it)
- * about 0.4.
- *
- * The message as a polynomial over GF(2), bits reflected as zlib's CRC
- * has them (the first byte's low bit is the highest power).  A 128-bit
- * register x stands for 16 bytes; multiplying its halves by x^k mod P
- * for the right k moves them `distance` bits further on, where the
- * bytes there are added (XOR): the sum is congruent mod P to the
- * message so far, ending there.  The constants are x^k mod P (P the
- * CRC-32 polynomial 0x104C11DB7) bit-reflected over 33 bits: k = 544 and
- * 480 for the low and high halves over 512 bits (four registers, 64
- * bytes a step), 160 and 96 over 128 bits.  tests/check_codec.c
- * compares the result with zlib's for every length to 2 KiB and every
- * alignment. */
-__attribute__((target("pclmul"))) static inline __m128i
-crc_fold(__m128i x, __m128i k, __m128i next)
-{
-    return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00),
-                                       _mm_clmulepi64_si128(x, k, 0x11)),
-                         next);
-}
-
-/* crc_zlib for n >= 64 on a CPU with PCLMULQDQ. */
-__attribute__((target("pclmul"))) static uint32_t crc_clmul(const uint8_t *p,
-                                                            size_t n)
-{
-    const __m128i k512 = _mm_set_epi64x(0x1c6e41596, 0x154442bd4);
-    const __m128i k128 = _mm_set_epi64x(0x0ccaa009e, 0x1751997d0);
-    __m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
-    __m128i x2 = _mm_loadu_si128((const __m128i *)(const void *)(p + 32));
-    __m128i x3 = _mm_loadu_si128((const __m128i *)(const void *)(p + 48));
-    /* zlib's initial register, ~0, added to the first 32 bits */
-    x0 = _mm_xor_si128(x0, _mm_cvtsi32_si128(-1));
-    p += 64;
-    n -= 64;
-    for (; n >= 64; p += 64, n -= 64) {
-        x0 = crc_fold(x0, k512, _mm_loadu_si128((const __m128i *)(const void *)p));
-        x1 = crc_fold(x1, k512,
-                      _mm_loadu_si128((const __m128i *)(const void *)(p + 16)));
-        x2 = crc_fold(x2, k512,
-                      _mm_loadu_si128((const __m128i *)(const void *)(p + 32)));
-        x3 = crc_fold(x3, k512,
-                      _mm_loadu_si128((const __m128i *)(const void *)(p + 48)));
-    }
-    x1 = crc_fold(x0, k128, x1);
-    x2 = crc_fold(x1, k128, x2);
-    x3 = crc_fold(x2, k128, x3);
-    for (; n >= 16; p += 16, n -= 16)
-        x3 = crc_fold(x3, k128, _mm_loadu_si128((const __m128i *)(const void *)p));
-    /* x3's 16 bytes leave the CRC register where the message did (from
-     * 0: zlib's crc32 from ~0 inverts both ends); the tail goes on from
-     * there */
-    uint8_t b[16];
-    _mm_storeu_si128((__m128i *)(void *)b, x3);
-    uLong c = crc32(0xFFFFFFFFul, b, 16);
-    return (uint32_t)crc32(c, p, (uInt)n);
-}
-#endif
-
-/* Returns zlib's crc32 of p[0..n). */
+/* Returns the crc32 of p[0..n) (zlib's crc32(0, p, n)).  libdeflate
+ * computes it: on first touch a search crcs a whole 1 KiB page for the
+ * few bytes of a rare term's record, and Debian's zlib 1.2.13 spends
+ * about 1.5 instructions a byte on it where libdeflate folds 64 bytes a
+ * step with PCLMULQDQ when the CPU has it (same polynomial and
+ * convention, so the format is unchanged). */
 static uint32_t crc_bytes(const uint8_t *p, size_t n)
 {
-#ifdef CRC_CLMUL
-    if (n >= 64 && n <= (1u << 30) && __builtin_cpu_supports("pclmul"))
-        return crc_clmul(p, n);
-#endif
-    return crc_zlib(p, n);
+    return libdeflate_crc32(0, p, n);
 }
 
 /* codec.h */
@@ -786,7 +707,7 @@ int js_page_crcs_add(js_page_crcs *w, const void *p, size_t n)
         size_t k = w->page - w->fill;
         if (k > n)
             k = n;
-        w->crc = (uint32_t)crc32(w->crc, s, (uInt)k); /* k <= 64 KiB */
+        w->crc = libdeflate_crc32(w->crc, s, k); /* k <= 64 KiB */
         w->fill += (uint32_t)k;
         s += k;
         n -= k;

@@ -81,8 +81,8 @@ static inline float js_norm_bound(uint32_t tf, uint32_t len, double avg)
 double js_bm25f_t(double b, double w, double avg_b, double avg_h, double tb,
                   double lb, double th, double lh);
 
-/* zlib's crc32 of p[0..n) (crc32(0, p, n)), computed by carry-less
- * multiplication where the CPU has it (the pages' crcs, codec.c). */
+/* zlib's crc32 of p[0..n) (crc32(0, p, n)), computed by libdeflate, which
+ * uses carry-less multiplication where the CPU has it (codec.c). */
 uint32_t js_crc32(const uint8_t *p, size_t n);
 
 /* Stream VByte arrays, for the parts that use the postings' integer

@@ -32,6 +32,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "lexicon.h"
@@ -499,7 +500,7 @@ static int cur_open(const js_lexicon *lx, uint32_t i, lex_cur *c, int once)
         return JS_ECORRUPT;
     int known = once && atomic_load_explicit(&lx->ok[i], memory_order_acquire);
     if (!known) {
-        if ((uint32_t)crc32(0L, p + 4, (uInt)len) != get_u32(p + 4 + len))
+        if (libdeflate_crc32(0, p + 4, len) != get_u32(p + 4 + len))
             return JS_ECORRUPT;
         if (once)
             atomic_store_explicit(&lx->ok[i], 1, memory_order_release);
