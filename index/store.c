@@ -5,7 +5,8 @@
  * In (writer): each section's heading path and body, one at a time, in
  *      section id order.
  * Out: STORE — blocks, each u32 raw length, u32 compressed length, u32
- *      crc32 of the compressed bytes, the compressed bytes (zlib format),
+ *      crc32 of the compressed bytes, the compressed bytes (zlib format,
+ *      written and read by libdeflate),
  *      handed over as they are finished by js_store_drain and the rest by
  *      js_store_finish — and STORE_INDEX — u32 block count, then per block
  *      u64 offset in STORE and u32 first section id.  A block's raw content
@@ -40,7 +41,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "buf.h"
 #include "jiansuo.h"
@@ -73,15 +74,10 @@ struct js_store_writer {
     uint64_t drained;     /* bytes of STORE already drained */
     js_buf index;         /* STORE_INDEX entries so far (count added last) */
     uint32_t nblocks;
+    struct libdeflate_compressor *z; /* at the writer's level */
     int err;      /* sticky: once an add fails, the parts are incomplete */
     int finished; /* finish has run: no more sections */
 };
-
-/* Maps a zlib return code to a JS_E* code. */
-static int zlib_error(int zrc)
-{
-    return zrc == Z_MEM_ERROR ? JS_ENOMEM : JS_EINVALID;
-}
 
 int js_store_writer_new(js_store_writer **out, size_t block_bytes, int level)
 {
@@ -94,6 +90,12 @@ int js_store_writer_new(js_store_writer **out, size_t block_bytes, int level)
     js_store_writer *w = calloc(1, sizeof *w);
     if (!w)
         return JS_ENOMEM;
+    /* libdeflate writes the zlib format zlib would, about twice as fast
+     * at level 1 (the builder's), and reads it about twice as fast */
+    if (!(w->z = libdeflate_alloc_compressor(level))) {
+        free(w);
+        return JS_ENOMEM;
+    }
     w->block_bytes = block_bytes;
     w->level = level;
     *out = w;
@@ -107,19 +109,19 @@ static int flush_block(js_store_writer *w)
 {
     if (w->raw.len == 0)
         return 0;
-    /* STORE_RAW_MAX keeps both lengths far below 2^32 and uLong range. */
-    uLong bound = compressBound((uLong)w->raw.len);
-    if (js_buf_reserve(&w->out, BLOCK_HEADER + (size_t)bound) ||
+    /* STORE_RAW_MAX keeps both lengths far below 2^32. */
+    size_t bound = libdeflate_zlib_compress_bound(w->z, w->raw.len);
+    if (js_buf_reserve(&w->out, BLOCK_HEADER + bound) ||
         js_buf_reserve(&w->index, INDEX_ENTRY))
         return JS_ENOMEM;
     size_t start = w->out.len;
     uint64_t offset = w->drained + start; /* in STORE, drained or not */
     uint8_t *comp = w->out.p + start + BLOCK_HEADER;
-    uLongf clen = bound;
-    int zrc = compress2(comp, &clen, w->raw.p, (uLong)w->raw.len, w->level);
-    if (zrc != Z_OK)
-        return zlib_error(zrc);
-    uint32_t crc = (uint32_t)crc32(0L, comp, (uInt)clen);
+    size_t clen = libdeflate_zlib_compress(w->z, w->raw.p, w->raw.len, comp,
+                                           bound);
+    if (clen == 0) /* cannot happen with the bound's room */
+        return JS_EINVALID;
+    uint32_t crc = libdeflate_crc32(0, comp, clen);
     /* Space is reserved, so these appends cannot fail; the header goes in
      * front of the compressed bytes already in place. */
     w->out.len = start;
@@ -252,6 +254,7 @@ void js_store_writer_free(js_store_writer *w)
     js_buf_free(&w->raw);
     js_buf_free(&w->out);
     js_buf_free(&w->index);
+    libdeflate_free_compressor(w->z);
     free(w);
 }
 
@@ -359,30 +362,25 @@ static int inflate_block(const js_store *st, uint32_t b, uint8_t **raw,
         rlen > (uint64_t)clen * STORE_INFLATE_RATIO + STORE_INFLATE_SLACK)
         return JS_ECORRUPT;
     const uint8_t *comp = js_rd_bytes(&r, clen);
-    if ((uint32_t)crc32(0L, comp, (uInt)clen) != crc)
+    if (libdeflate_crc32(0, comp, clen) != crc)
         return JS_ECORRUPT;
     uint8_t *dst = malloc(rlen);
     if (!dst)
         return JS_ENOMEM;
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    int zrc = inflateInit(&zs);
-    if (zrc != Z_OK) {
+    struct libdeflate_decompressor *z = libdeflate_alloc_decompressor();
+    if (!z) {
         free(dst);
-        return zrc == Z_MEM_ERROR ? JS_ENOMEM : JS_ECORRUPT;
+        return JS_ENOMEM;
     }
-    zs.next_in = (Bytef *)(uintptr_t)comp; /* zlib does not write input */
-    zs.avail_in = clen;
-    zs.next_out = dst;
-    zs.avail_out = rlen;
-    zrc = inflate(&zs, Z_FINISH);
     /* Exactly rlen bytes from exactly clen bytes: a stream that ends
      * early, runs over, or leaves input behind is damage. */
-    int ok = zrc == Z_STREAM_END && zs.avail_out == 0 && zs.avail_in == 0;
-    inflateEnd(&zs);
-    if (!ok) {
+    size_t in_used = 0;
+    enum libdeflate_result zr =
+        libdeflate_zlib_decompress_ex(z, comp, clen, dst, rlen, &in_used, NULL);
+    libdeflate_free_decompressor(z);
+    if (zr != LIBDEFLATE_SUCCESS || in_used != clen) {
         free(dst);
-        return zrc == Z_MEM_ERROR ? JS_ENOMEM : JS_ECORRUPT;
+        return JS_ECORRUPT;
     }
     *raw = dst;
     *raw_len = rlen;
