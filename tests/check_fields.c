@@ -59,16 +59,24 @@ static const struct {
     {"", {NULL}, 0, "。，", "", 0, 0},
 };
 
+/* Makes *s case i's section, its document *d. */
+static void case_section(size_t i, js_document *d, js_section *s)
+{
+    memset(d, 0, sizeof *d);
+    memset(s, 0, sizeof *s);
+    d->title = cases[i].title;
+    s->document = d;
+    s->path = cases[i].path;
+    s->depth = cases[i].depth;
+    s->body = cases[i].body;
+    s->body_len = strlen(cases[i].body);
+}
+
 START_TEST(test_fields_table)
 {
-    js_document d = {0};
-    d.title = cases[_i].title;
-    js_section s = {0};
-    s.document = &d;
-    s.path = cases[_i].path;
-    s.depth = cases[_i].depth;
-    s.body = cases[_i].body;
-    s.body_len = strlen(cases[_i].body);
+    js_document d;
+    js_section s;
+    case_section((size_t)_i, &d, &s);
     seen got = {{0}, 0, 0};
     uint32_t hl = 77, bl = 77;
     const char *field = NULL;
@@ -114,13 +122,11 @@ END_TEST
  * for every case of the table. */
 START_TEST(test_fields_heading_from_stored)
 {
-    js_document d = {0};
-    d.title = cases[_i].title;
-    js_section s = {0};
-    s.document = &d;
-    s.path = cases[_i].path;
-    s.depth = cases[_i].depth;
-    s.body = "";
+    js_document d;
+    js_section s;
+    case_section((size_t)_i, &d, &s);
+    s.body = ""; /* the heading field alone */
+    s.body_len = 0;
     seen from_section = {{0}, 0, 0}, from_store = {{0}, 0, 0};
     uint32_t hl, bl, hl2 = 77;
     const char *field;
