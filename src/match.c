@@ -365,6 +365,26 @@ out:
 static int64_t phrase_count(fphrase *f)
 {
     uint32_t anchor = 0;
+    /* the units with positions first: a phrase starting after the last
+     * base they allow cannot match, so the text is read no further than
+     * that base plus the phrase's span */
+    uint64_t limit = UINT32_MAX;
+    uint32_t max_rel = 0;
+    for (uint32_t i = 0; i < f->n; i++) {
+        if (f->rel[i] > max_rel)
+            max_rel = f->rel[i];
+        if (f->vf[i])
+            continue;
+        int rc = js_postings_positions(f->c[i], &f->pos[i]);
+        if (rc)
+            return rc;
+        f->cnt[i] = f->c[i]->tf;
+        uint32_t last = f->pos[i][f->cnt[i] - 1];
+        if (last < f->rel[i])
+            return 0; /* no base leaves room for this unit */
+        if (last - f->rel[i] < limit)
+            limit = last - f->rel[i];
+    }
     if (f->nverify) { /* positions the postings lack, from the text */
         const char *terms[JS_VERIFY_TERMS];
         size_t lens[JS_VERIFY_TERMS];
@@ -376,8 +396,10 @@ static int64_t phrase_count(fphrase *f)
                 lens[k++] = f->vlen[i];
             }
         }
+        if (limit != UINT32_MAX)
+            limit = limit + max_rel < UINT32_MAX ? limit + max_rel : UINT32_MAX;
         int rc = js_verify_positions(f->ver, f->c[0]->id, f->heading, terms,
-                                     lens, k, pos, cnt);
+                                     lens, k, (uint32_t)limit, pos, cnt);
         if (rc)
             return rc;
         k = 0;
@@ -389,12 +411,6 @@ static int64_t phrase_count(fphrase *f)
         }
     }
     for (uint32_t i = 0; i < f->n; i++) {
-        if (!f->vf[i]) {
-            int rc = js_postings_positions(f->c[i], &f->pos[i]);
-            if (rc)
-                return rc;
-            f->cnt[i] = f->c[i]->tf;
-        }
         f->idx[i] = 0;
         if (f->cnt[i] < f->cnt[anchor])
             anchor = i;

@@ -34,12 +34,25 @@ void js_verify_free(js_verify *v)
 
 /* Token callback: appends the position of a sought term.  Returns 0, or
  * JS_ENOMEM to stop. */
+/* What on_token returns to stop the analysis once past v->limit: not an
+ * error code of the pipeline (those are negative). */
+#define VERIFY_DONE 1
+
 static int on_token(void *ctx, const js_token *t, int heading)
 {
     js_verify *v = ctx;
     (void)heading;
+    if (t->position > v->limit)
+        return VERIFY_DONE;
     for (uint32_t i = 0; i < v->n; i++) {
-        if (t->term_len != v->len[i] || memcmp(t->term, v->term[i], t->term_len))
+        /* a byte loop: terms are a few bytes, and most differ at once */
+        const char *a = t->term, *b = v->term[i];
+        size_t k = 0, n = t->term_len;
+        if (n != v->len[i])
+            continue;
+        while (k < n && a[k] == b[k])
+            k++;
+        if (k < n)
             continue;
         if (v->count[i] == v->cap[i]) {
             uint32_t cap = v->cap[i] ? v->cap[i] * 2 : 16;
@@ -67,12 +80,14 @@ static int analyze_body(void *ctx, const js_token *t)
 
 int js_verify_positions(js_verify *v, uint32_t id, int heading,
                         const char *const *terms, const size_t *lens,
-                        uint32_t n, const uint32_t **pos, uint32_t *count)
+                        uint32_t n, uint32_t limit, const uint32_t **pos,
+                        uint32_t *count)
 {
     if (n > JS_VERIFY_TERMS)
         return JS_EINVALID;
     const js_index *ix = v->ix;
     v->n = n;
+    v->limit = limit;
     v->oom = 0;
     for (uint32_t i = 0; i < n; i++) {
         v->term[i] = terms[i];
@@ -105,7 +120,7 @@ int js_verify_positions(js_verify *v, uint32_t id, int heading,
         o.flags = ix->st.analyze_flags;
         rc = js_text_analyze(body, body_len, &o, analyze_body, v);
     }
-    if (rc)
+    if (rc && rc != VERIFY_DONE)
         return v->oom ? JS_ENOMEM : rc;
     for (uint32_t i = 0; i < n; i++) {
         pos[i] = v->pos[i];

@@ -33,6 +33,7 @@ typedef struct js_verify {
     size_t len[JS_VERIFY_TERMS];
     uint32_t *pos[JS_VERIFY_TERMS];
     uint32_t count[JS_VERIFY_TERMS], cap[JS_VERIFY_TERMS];
+    uint32_t limit; /* the last position of interest */
     int oom;
 } js_verify;
 
@@ -40,14 +41,16 @@ typedef struct js_verify {
 void js_verify_init(js_verify *v, const js_index *ix);
 
 /* Finds terms[0..n) (n <= JS_VERIFY_TERMS; lens in bytes, no field
- * prefix) in section id's heading field (heading 1) or body (0).  On 0,
- * pos[i] points at count[i] increasing positions of terms[i] (count 0:
- * absent), valid until the next call on v or js_verify_free.  Returns 0,
- * JS_EINVALID (n too large), JS_ENOMEM, or JS_ECORRUPT (stored text or
- * heading record damaged). */
+ * prefix) in section id's heading field (heading 1) or body (0), at
+ * positions up to `limit` (the analysis stops past it; UINT32_MAX for
+ * all).  On 0, pos[i] points at count[i] increasing positions of
+ * terms[i] (count 0: absent), valid until the next call on v or
+ * js_verify_free.  Returns 0, JS_EINVALID (n too large), JS_ENOMEM, or
+ * JS_ECORRUPT (stored text or heading record damaged). */
 int js_verify_positions(js_verify *v, uint32_t id, int heading,
                         const char *const *terms, const size_t *lens,
-                        uint32_t n, const uint32_t **pos, uint32_t *count);
+                        uint32_t n, uint32_t limit, const uint32_t **pos,
+                        uint32_t *count);
 
 /* Frees what v holds (not v); a zeroed or initialised v is fine. */
 void js_verify_free(js_verify *v);

@@ -102,24 +102,32 @@ START_TEST(test_positions_as_indexed)
     js_verify v;
     js_verify_init(&v, ix);
     int found = 0;
-    /* in id order, backwards, then heading and body alternating */
-    for (int pass = 0; pass < 2; pass++) {
+    /* in id order, backwards, then heading and body alternating; with
+     * a limit, the positions up to it and no others */
+    static const uint32_t limits[] = {UINT32_MAX, 0, 3, 8};
+    for (int pass = 0; pass < 2 * 4; pass++) {
+        uint32_t limit = limits[pass / 2];
         for (uint32_t k = 0; k < w.n; k++) {
-            uint32_t id = pass ? w.n - 1 - k : k;
+            uint32_t id = pass % 2 ? w.n - 1 - k : k;
             for (int field = 0; field < 2; field++) {
                 const uint32_t *pos[NTERMS];
                 uint32_t cnt[NTERMS];
                 ck_assert_int_eq(js_verify_positions(&v, id, field, terms,
-                                                     lens, NTERMS, pos, cnt),
+                                                     lens, NTERMS, limit, pos,
+                                                     cnt),
                                  0);
                 for (size_t i = 0; i < NTERMS; i++) {
-                    ck_assert_msg(cnt[i] == w.v[id].n[field][i],
-                                  "section %u field %d %s: %u positions, "
-                                  "want %u", id, field, terms[i], cnt[i],
-                                  w.v[id].n[field][i]);
+                    uint32_t expect = 0;
+                    while (expect < w.v[id].n[field][i] &&
+                           w.v[id].pos[field][i][expect] <= limit)
+                        expect++;
+                    ck_assert_msg(cnt[i] == expect,
+                                  "section %u field %d %s limit %u: %u "
+                                  "positions, expect %u", id, field, terms[i],
+                                  limit, cnt[i], expect);
                     for (uint32_t j = 0; j < cnt[i]; j++)
                         ck_assert_uint_eq(pos[i][j], w.v[id].pos[field][i][j]);
-                    found += (int)cnt[i];
+                    found += limit == UINT32_MAX ? (int)cnt[i] : 0;
                 }
             }
         }
@@ -136,14 +144,14 @@ START_TEST(test_positions_as_indexed)
         ml[i] = strlen("工");
     }
     ck_assert_int_eq(js_verify_positions(&v, 0, 0, many, ml,
-                                         JS_VERIFY_TERMS + 1, pos, cnt),
+                                         JS_VERIFY_TERMS + 1, UINT32_MAX, pos, cnt),
                      JS_EINVALID);
     ck_assert_int_eq(js_verify_positions(&v, 0, 0, many, ml, JS_VERIFY_TERMS,
-                                         pos, cnt), 0);
+                                         UINT32_MAX, pos, cnt), 0);
     ck_assert_uint_eq(cnt[JS_VERIFY_TERMS - 1], cnt[0]);
-    ck_assert_int_eq(js_verify_positions(&v, w.n, 0, many, ml, 1, pos, cnt),
+    ck_assert_int_eq(js_verify_positions(&v, w.n, 0, many, ml, 1, UINT32_MAX, pos, cnt),
                      JS_ECORRUPT);
-    ck_assert_int_eq(js_verify_positions(&v, w.n, 1, many, ml, 1, pos, cnt),
+    ck_assert_int_eq(js_verify_positions(&v, w.n, 1, many, ml, 1, UINT32_MAX, pos, cnt),
                      JS_ECORRUPT);
     js_verify_free(&v);
     js_verify_free(&v); /* twice is fine */
