@@ -168,6 +168,12 @@ typedef struct fphrase {
     uint8_t *vf;               /* by unit: 1 for such a unit */
     const char **vterm;        /* by unit: its term, no field prefix */
     size_t *vlen;
+    /* scratch for js_verify_positions: the nverify units' terms, and the
+     * positions it found */
+    const char **vt;
+    size_t *vl;
+    const uint32_t **vp;
+    uint32_t *vc;
     int heading;               /* the field: 1 heading, 0 body */
     js_verify *ver;            /* the search's, or own_ver */
     js_verify *own_ver;        /* made when the scorer has none */
@@ -232,8 +238,9 @@ static int fphrase_open(fphrase **out, const js_scorer *s,
      * their alignment), then the scratch for sorting */
     size_t size = sizeof(fphrase) +
                   (size_t)n * (sizeof(js_postings_cursor *) +
-                               sizeof(const uint32_t *) + sizeof(const char *) +
-                               sizeof(size_t) + 5 * sizeof(uint32_t) + 1);
+                               2 * sizeof(const uint32_t *) +
+                               2 * sizeof(const char *) + 2 * sizeof(size_t) +
+                               6 * sizeof(uint32_t) + 1);
     fphrase *f = calloc(1, size);
     if (!f)
         return JS_ENOMEM;
@@ -243,10 +250,14 @@ static int fphrase_open(fphrase **out, const js_scorer *s,
     f->pos = (const uint32_t **)(f->c + n);
     f->vterm = (const char **)(f->pos + n);
     f->vlen = (size_t *)(f->vterm + n);
-    f->rel = (uint32_t *)(f->vlen + n);
+    f->vp = (const uint32_t **)(f->vlen + n);
+    f->vt = (const char **)(f->vp + n);
+    f->vl = (size_t *)(f->vt + n);
+    f->rel = (uint32_t *)(f->vl + n);
     f->idx = f->rel + n;
     f->cnt = f->idx + n;
-    uint32_t *df = f->cnt + n, *mtf = df + n;
+    f->vc = f->cnt + n;
+    uint32_t *df = f->vc + n, *mtf = df + n;
     f->vf = (uint8_t *)(mtf + n);
     int rc = 0;
     f->n = n;
@@ -330,12 +341,6 @@ static int fphrase_open(fphrase **out, const js_scorer *s,
             f->vlen[j - 1] = vl;
         }
     }
-    if (f->nverify > JS_VERIFY_TERMS) {
-        rc = JS_EINVALID;
-        snprintf(err, errlen, "a phrase has more than %d one-character "
-                 "parts", JS_VERIFY_TERMS);
-        goto out;
-    }
     if (f->nverify) {
         f->ver = s->verify;
         if (!f->ver) {
@@ -386,10 +391,10 @@ static int64_t phrase_count(fphrase *f)
             limit = last - f->rel[i];
     }
     if (f->nverify) { /* positions the postings lack, from the text */
-        const char *terms[JS_VERIFY_TERMS];
-        size_t lens[JS_VERIFY_TERMS];
-        const uint32_t *pos[JS_VERIFY_TERMS];
-        uint32_t cnt[JS_VERIFY_TERMS], k = 0;
+        const char **terms = f->vt;
+        size_t *lens = f->vl;
+        const uint32_t **pos = f->vp;
+        uint32_t *cnt = f->vc, k = 0;
         for (uint32_t i = 0; i < f->n; i++) {
             if (f->vf[i]) {
                 terms[k] = f->vterm[i];

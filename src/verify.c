@@ -25,15 +25,55 @@ void js_verify_free(js_verify *v)
     if (!v)
         return;
     js_store_cache_free(&v->cache);
-    for (uint32_t i = 0; i < JS_VERIFY_TERMS; i++) {
+    for (uint32_t i = 0; i < v->slots; i++)
         free(v->pos[i]);
+    free(v->term);
+    free(v->len);
+    free(v->pos);
+    free(v->count);
+    free(v->cap);
+    v->term = NULL;
+    v->len = NULL;
+    v->pos = NULL;
+    v->count = v->cap = NULL;
+    v->slots = 0;
+}
+
+/* Makes v's arrays hold n terms.  Returns 0 or JS_ENOMEM (v unchanged
+ * but for arrays already grown, which stay valid). */
+static int grow_slots(js_verify *v, uint32_t n)
+{
+    if (n <= v->slots)
+        return 0;
+    uint32_t want = n < 8 ? 8 : n;
+    const char **t = realloc(v->term, want * sizeof *t);
+    if (!t)
+        return JS_ENOMEM;
+    v->term = t;
+    size_t *l = realloc(v->len, want * sizeof *l);
+    if (!l)
+        return JS_ENOMEM;
+    v->len = l;
+    uint32_t *c = realloc(v->count, want * sizeof *c);
+    if (!c)
+        return JS_ENOMEM;
+    v->count = c;
+    uint32_t *cap = realloc(v->cap, want * sizeof *cap);
+    if (!cap)
+        return JS_ENOMEM;
+    v->cap = cap;
+    uint32_t **p = realloc(v->pos, want * sizeof *p);
+    if (!p)
+        return JS_ENOMEM;
+    v->pos = p;
+    for (uint32_t i = v->slots; i < want; i++) {
         v->pos[i] = NULL;
         v->cap[i] = 0;
     }
+    v->slots = want;
+    return 0;
 }
 
-/* Token callback: appends the position of a sought term.  Returns 0, or
- * JS_ENOMEM to stop. */
 /* What on_token returns to stop the analysis once past v->limit: not an
  * error code of the pipeline (those are negative). */
 #define VERIFY_DONE 1
@@ -83,8 +123,8 @@ int js_verify_positions(js_verify *v, uint32_t id, int heading,
                         uint32_t n, uint32_t limit, const uint32_t **pos,
                         uint32_t *count)
 {
-    if (n > JS_VERIFY_TERMS)
-        return JS_EINVALID;
+    if (grow_slots(v, n))
+        return JS_ENOMEM;
     const js_index *ix = v->ix;
     v->n = n;
     v->limit = limit;

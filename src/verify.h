@@ -22,17 +22,16 @@
 #include "reader.h"
 #include "store.h"
 
-#define JS_VERIFY_TERMS 16 /* terms one call can look for */
-
 typedef struct js_verify {
     const js_index *ix;
     js_store_cache cache; /* the store block of the last body read */
-    /* during a call: the terms sought, and the positions found per term */
-    uint32_t n;
-    const char *term[JS_VERIFY_TERMS];
-    size_t len[JS_VERIFY_TERMS];
-    uint32_t *pos[JS_VERIFY_TERMS];
-    uint32_t count[JS_VERIFY_TERMS], cap[JS_VERIFY_TERMS];
+    /* during a call: the terms sought, and the positions found per term,
+     * in arrays of `slots` entries grown as calls need */
+    uint32_t n, slots;
+    const char **term;
+    size_t *len;
+    uint32_t **pos;
+    uint32_t *count, *cap;
     uint32_t limit; /* the last position of interest */
     int oom;
 } js_verify;
@@ -40,13 +39,12 @@ typedef struct js_verify {
 /* Prepares v (any memory) for searches of ix; holds nothing yet. */
 void js_verify_init(js_verify *v, const js_index *ix);
 
-/* Finds terms[0..n) (n <= JS_VERIFY_TERMS; lens in bytes, no field
- * prefix) in section id's heading field (heading 1) or body (0), at
+/* Finds terms[0..n) (lens in bytes, no field prefix) in section id's heading field (heading 1) or body (0), at
  * positions up to `limit` (the analysis stops past it; UINT32_MAX for
  * all).  On 0, pos[i] points at count[i] increasing positions of
  * terms[i] (count 0: absent), valid until the next call on v or
- * js_verify_free.  Returns 0, JS_EINVALID (n too large), JS_ENOMEM, or
- * JS_ECORRUPT (stored text or heading record damaged). */
+ * js_verify_free.  Returns 0, JS_ENOMEM, or JS_ECORRUPT (stored text or
+ * heading record damaged). */
 int js_verify_positions(js_verify *v, uint32_t id, int heading,
                         const char *const *terms, const size_t *lens,
                         uint32_t n, uint32_t limit, const uint32_t **pos,
