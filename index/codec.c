@@ -88,7 +88,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libdeflate.h>
-#include <zlib.h>
 
 #include <streamvbyte.h>
 #include <streamvbytedelta.h>
@@ -104,21 +103,14 @@
  * Small helpers
  * ------------------------------------------------------------------- */
 
-/* Returns the crc32 of p[0..n) (zlib's crc32(0, p, n)).  libdeflate
- * computes it: on first touch a search crcs a whole 1 KiB page for the
- * few bytes of a rare term's record, and Debian's zlib 1.2.13 spends
- * about 1.5 instructions a byte on it where libdeflate folds 64 bytes a
- * step with PCLMULQDQ when the CPU has it (same polynomial and
- * convention, so the format is unchanged). */
-static uint32_t crc_bytes(const uint8_t *p, size_t n)
-{
-    return libdeflate_crc32(0, p, n);
-}
-
-/* codec.h */
+/* codec.h.  libdeflate computes it: on first touch a search crcs a whole
+ * 1 KiB page for the few bytes of a rare term's record, and Debian's zlib
+ * 1.2.13 spends about 1.5 instructions a byte on it where libdeflate
+ * folds 64 bytes a step with PCLMULQDQ when the CPU has it (same
+ * polynomial and convention, so the format is unchanged). */
 uint32_t js_crc32(const uint8_t *p, size_t n)
 {
-    return crc_bytes(p, n);
+    return libdeflate_crc32(0, p, n);
 }
 
 /* Writes v as a varint (LEB128) at p.  Returns its length, 1..10. */
@@ -627,7 +619,7 @@ int js_postings_writer_finish(js_postings_writer *w, js_buf *out,
     } else {
         rc = w->n ? put_block(w, out) : 0;
         if (!rc && (js_buf_put(out, w->table.p, w->table.len) ||
-                    js_buf_u32(out, crc_bytes(w->table.p, w->table.len))))
+                    js_buf_u32(out, js_crc32(w->table.p, w->table.len))))
             rc = JS_ENOMEM;
     }
     if (rc) {
@@ -733,7 +725,7 @@ int js_page_crcs_finish(js_page_crcs *w, js_buf *out)
     js_buf_u32(out, w->page);
     js_buf_u64(out, w->crcs.len / 4);
     js_buf_put(out, w->crcs.p, w->crcs.len);
-    if (out->oom || js_buf_u32(out, crc_bytes(out->p + start, out->len - start))) {
+    if (out->oom || js_buf_u32(out, js_crc32(out->p + start, out->len - start))) {
         out->len = start;
         return JS_ENOMEM;
     }
@@ -755,7 +747,7 @@ int js_block_checks_init(js_block_checks *k, const uint8_t *base, size_t len,
 {
     memset(k, 0, sizeof *k);
     if (!crc_part || crc_len < 16 ||
-        js_le32(crc_part + crc_len - 4) != crc_bytes(crc_part, crc_len - 4))
+        js_le32(crc_part + crc_len - 4) != js_crc32(crc_part, crc_len - 4))
         return JS_ECORRUPT;
     uint32_t page = js_le32(crc_part);
     uint64_t npages = js_le64(crc_part + 4);
@@ -796,7 +788,7 @@ static int page_ok(const js_block_checks *k, uint64_t g)
     size_t start = (size_t)g << k->shift, n = (size_t)1 << k->shift;
     if (n > k->len - start)
         n = k->len - start;
-    if (crc_bytes(k->base + start, n) != js_le32(k->crcs + 4 * (size_t)g))
+    if (js_crc32(k->base + start, n) != js_le32(k->crcs + 4 * (size_t)g))
         return 0;
     if (k->bits)
         atomic_fetch_or_explicit(&k->bits[g / 64], mask, memory_order_relaxed);
@@ -979,7 +971,7 @@ int js_postings_open_ex(js_postings_cursor *c, const uint8_t *data,
         c->blocks = data;
         c->blocks_len = len - (size_t)tlen - 4;
         if (!table_checked &&
-            js_le32(table + tlen) != crc_bytes(table, (size_t)tlen))
+            js_le32(table + tlen) != js_crc32(table, (size_t)tlen))
             return JS_ECORRUPT;
         uint64_t prev_end = 0;
         uint32_t prev_last = 0;

@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libdeflate.h>
-#include <zlib.h>
 
 #include "lexicon.h"
 
@@ -50,8 +49,6 @@
 #define LEX_CONTIGUOUS 2u     /* offset = previous offset + length */
 #define LEX_MAX_TF_IMPLIED 4u /* max tf = cf - df + 1 */
 #define LEX_CF_IS_DF 8u       /* cf = df: the cf field is left out */
-#define LEX_FLAGS (JS_TERM_POSITIONS | LEX_CONTIGUOUS | LEX_MAX_TF_IMPLIED | \
-                   LEX_CF_IS_DF)
 /* A nibble of an entry's head bytes holds a value below LEX_NIB; LEX_NIB
  * itself says a varint of the value - LEX_NIB follows (FORMAT.md). */
 #define LEX_NIB 15u
@@ -133,7 +130,7 @@ static int close_block(js_lexicon_writer *w)
     /* Entries are at most 256 * (2 varints + 257 bytes + 5 varints + 1),
      * far below 4 GiB, so the u32 length cannot overflow. */
     uint32_t n = (uint32_t)w->ent.len;
-    uint32_t crc = (uint32_t)crc32(0L, w->ent.p, n);
+    uint32_t crc = libdeflate_crc32(0, w->ent.p, n);
     if (js_buf_u64(&w->idx, w->lex_base + (uint64_t)w->lex.len) ||
         js_buf_u32(&w->idx, w->first_len) || js_buf_u32(&w->lex, n) ||
         js_buf_put(&w->lex, w->ent.p, n) || js_buf_u32(&w->lex, crc))

@@ -16,9 +16,8 @@
 #include <string.h>
 
 #include "buf.h"
-#include "reader.h"
-
 #include "fields.h"
+#include "reader.h"
 #include "utf8.h"
 
 static int fail(js_index *ix, int rc, const char *fmt, ...)

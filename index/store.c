@@ -465,6 +465,9 @@ int js_store_peek(const js_store *st, js_store_cache *cache, uint32_t id,
     }
     const uint8_t *p = NULL, *t = NULL;
     size_t pl = 0, bl = 0;
+    /* The whole block is walked, not just up to id: skipping varints costs
+     * little beside inflating, and a miscounted block then fails for every
+     * id in it, not only for some. */
     int rc = walk_block(st, b, cache->raw, cache->raw_len, id, &p, &pl, &t,
                         &bl);
     if (rc)
@@ -496,23 +499,16 @@ int js_store_get(const js_store *st, uint32_t id, char **path,
         return JS_EINVALID;
     if (id >= st->sections)
         return JS_ENOTFOUND;
-    uint32_t lo = block_of(st, id);
-    uint8_t *raw;
-    size_t raw_len;
-    int rc = inflate_block(st, lo, &raw, &raw_len);
-    if (rc)
-        return rc;
-    const uint8_t *p = NULL, *s = NULL;
+    /* a cache of one call: the block is inflated and freed here */
+    js_store_cache cache = {0};
+    const char *p = NULL, *s = NULL;
     size_t pl = 0, bl = 0;
-    /* The whole block is walked, not just up to id: skipping varints costs
-     * little beside inflating, and a miscounted block then fails for every
-     * id in it, not only for some. */
-    rc = walk_block(st, lo, raw, raw_len, id, &p, &pl, &s, &bl);
-    if (!rc && path && !(*path = dup_bytes(p, pl)))
+    int rc = js_store_peek(st, &cache, id, &p, &pl, &s, &bl);
+    if (!rc && path && !(*path = dup_bytes((const uint8_t *)p, pl)))
         rc = JS_ENOMEM;
-    if (!rc && body && !(*body = dup_bytes(s, bl)))
+    if (!rc && body && !(*body = dup_bytes((const uint8_t *)s, bl)))
         rc = JS_ENOMEM;
-    free(raw);
+    js_store_cache_free(&cache);
     if (rc) {
         if (path) {
             free(*path);

@@ -168,8 +168,8 @@ typedef struct fphrase {
     uint8_t *vf;               /* by unit: 1 for such a unit */
     const char **vterm;        /* by unit: its term, no field prefix */
     size_t *vlen;
-    /* scratch for js_verify_positions: the nverify units' terms, and the
-     * positions it found */
+    /* for js_verify_positions: the nverify units' terms (set at open),
+     * and scratch for the positions it finds */
     const char **vt;
     size_t *vl;
     const uint32_t **vp;
@@ -342,6 +342,13 @@ static int fphrase_open(fphrase **out, const js_scorer *s,
         }
     }
     if (f->nverify) {
+        /* the terms js_verify_positions seeks, in unit order */
+        for (uint32_t i = 0, k = 0; i < n; i++) {
+            if (f->vf[i]) {
+                f->vt[k] = f->vterm[i];
+                f->vl[k++] = f->vlen[i];
+            }
+        }
         f->ver = s->verify;
         if (!f->ver) {
             if (!(f->own_ver = malloc(sizeof *f->own_ver))) {
@@ -384,6 +391,8 @@ static int64_t phrase_count(fphrase *f)
         if (rc)
             return rc;
         f->cnt[i] = f->c[i]->tf;
+        if (!f->nverify)
+            continue; /* the bound only serves the text's analysis */
         uint32_t last = f->pos[i][f->cnt[i] - 1];
         if (last < f->rel[i])
             return 0; /* no base leaves room for this unit */
@@ -391,27 +400,17 @@ static int64_t phrase_count(fphrase *f)
             limit = last - f->rel[i];
     }
     if (f->nverify) { /* positions the postings lack, from the text */
-        const char **terms = f->vt;
-        size_t *lens = f->vl;
-        const uint32_t **pos = f->vp;
-        uint32_t *cnt = f->vc, k = 0;
-        for (uint32_t i = 0; i < f->n; i++) {
-            if (f->vf[i]) {
-                terms[k] = f->vterm[i];
-                lens[k++] = f->vlen[i];
-            }
-        }
         if (limit != UINT32_MAX)
             limit = limit + max_rel < UINT32_MAX ? limit + max_rel : UINT32_MAX;
-        int rc = js_verify_positions(f->ver, f->c[0]->id, f->heading, terms,
-                                     lens, k, (uint32_t)limit, pos, cnt);
+        int rc = js_verify_positions(f->ver, f->c[0]->id, f->heading, f->vt,
+                                     f->vl, f->nverify, (uint32_t)limit,
+                                     f->vp, f->vc);
         if (rc)
             return rc;
-        k = 0;
-        for (uint32_t i = 0; i < f->n; i++) {
+        for (uint32_t i = 0, k = 0; i < f->n; i++) {
             if (f->vf[i]) {
-                f->pos[i] = pos[k];
-                f->cnt[i] = cnt[k++];
+                f->pos[i] = f->vp[k];
+                f->cnt[i] = f->vc[k++];
             }
         }
     }
