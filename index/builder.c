@@ -30,7 +30,6 @@
 #include <unistd.h>
 
 #include <libxml/parser.h>
-#include <zlib.h>
 
 #include "accum.h"
 #include "buf.h"
@@ -842,7 +841,7 @@ static int finish_list(merge_ctx *m, const uint8_t *list, size_t len,
     uint8_t e[16];
     js_put_le64(e, m->postings_off);
     js_put_le64(e + 8, m->ch_lists.total);
-    m->ch_table_crc = (uint32_t)crc32(m->ch_table_crc, e, sizeof e);
+    m->ch_table_crc = js_crc32_more(m->ch_table_crc, e, sizeof e);
     if (js_spool_write(&m->ch_table, e, sizeof e))
         return spool_msg(&m->ch_table, "champions", m->b->run_dir, msg,
                          msglen);

@@ -113,6 +113,11 @@ uint32_t js_crc32(const uint8_t *p, size_t n)
     return libdeflate_crc32(0, p, n);
 }
 
+uint32_t js_crc32_more(uint32_t crc, const void *p, size_t n)
+{
+    return libdeflate_crc32(crc, p, n);
+}
+
 /* Writes v as a varint (LEB128) at p.  Returns its length, 1..10. */
 static inline size_t put_varint(uint8_t *p, uint64_t v)
 {

@@ -85,6 +85,11 @@ double js_bm25f_t(double b, double w, double avg_b, double avg_h, double tb,
  * uses carry-less multiplication where the CPU has it (codec.c). */
 uint32_t js_crc32(const uint8_t *p, size_t n);
 
+/* The crc32 of the bytes whose crc32 is crc followed by p[0..n), as
+ * zlib's crc32(crc, p, n) (so js_crc32_more(0, p, n) == js_crc32(p, n)),
+ * for data checked in pieces; any n. */
+uint32_t js_crc32_more(uint32_t crc, const void *p, size_t n);
+
 /* Stream VByte arrays, for the parts that use the postings' integer
  * coding (champ.c): plain, differential, or 0124 (0 costs two bits). */
 enum { JS_SVB_1234, JS_SVB_DELTA, JS_SVB_0124 };

@@ -26,9 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
 #include "buf.h"
+#include "codec.h" /* js_crc32 */
 #include "file.h"
 #include "jiansuo.h"
 
@@ -307,7 +306,7 @@ int js_file_begin_part(js_file_writer *w, uint32_t id)
     w->cur = (int)id;
     w->parts[id].off = w->off;
     w->parts[id].len = 0;
-    w->parts[id].crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    w->parts[id].crc = 0;
     return 0;
 }
 
@@ -315,15 +314,7 @@ int js_file_write(js_file_writer *w, const void *p, size_t n)
 {
     if (!w->cur)
         return JS_EINVALID;
-    /* zlib's crc32 takes a uInt length: feed it in pieces. */
-    const uint8_t *s = p;
-    size_t left = n;
-    while (left) {
-        uInt k = left > (1u << 30) ? (1u << 30) : (uInt)left;
-        w->parts[w->cur].crc = (uint32_t)crc32(w->parts[w->cur].crc, s, k);
-        s += k;
-        left -= k;
-    }
+    w->parts[w->cur].crc = js_crc32_more(w->parts[w->cur].crc, p, n);
     w->parts[w->cur].len += n;
     return put_raw(w, p, n);
 }
@@ -377,7 +368,7 @@ int js_file_publish(js_file_writer *w, char *err, size_t errlen)
         js_buf_u64(&toc, w->parts[id].off);
         js_buf_u64(&toc, w->parts[id].len);
     }
-    js_buf_u32(&toc, toc.oom ? 0 : (uint32_t)crc32(0L, toc.p, (uInt)toc.len));
+    js_buf_u32(&toc, toc.oom ? 0 : js_crc32(toc.p, toc.len));
     js_buf_u64(&toc, toc_off);
     js_buf_put(&toc, END_MAGIC, 8);
     if (toc.oom) {
@@ -397,7 +388,7 @@ int js_file_publish(js_file_writer *w, char *err, size_t errlen)
         js_buf_u32(&h, 0);
         js_buf_u64(&h, w->off);
         js_buf_u32(&h, 0);
-        js_buf_u32(&h, h.oom ? 0 : (uint32_t)crc32(0L, h.p, 28));
+        js_buf_u32(&h, h.oom ? 0 : js_crc32(h.p, 28));
         if (h.oom) {
             snprintf(w->err, sizeof w->err, "out of memory");
             rc = JS_ENOMEM;
@@ -443,25 +434,12 @@ int js_file_publish(js_file_writer *w, char *err, size_t errlen)
 
 /* ---- reader ---- */
 
-static uint32_t crc_of(const uint8_t *p, uint64_t n)
-{
-    uint32_t c = (uint32_t)crc32(0L, Z_NULL, 0);
-    while (n) {
-        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        c = (uint32_t)crc32(c, p, k);
-        p += k;
-        n -= k;
-    }
-    return c;
-}
-
 int js_file_verify_part(const js_file *f, uint32_t id)
 {
     if (id < 1 || id > JS_PART_MAX || !f->parts[id].present)
         return JS_ECORRUPT;
-    return crc_of(f->parts[id].p, f->parts[id].len) == f->parts[id].crc
-               ? 0
-               : JS_ECORRUPT;
+    const js_part *pt = &f->parts[id];
+    return js_crc32(pt->p, (size_t)pt->len) == pt->crc ? 0 : JS_ECORRUPT;
 }
 
 /* Linux 5.14's MADV_POPULATE_READ, for older C libraries' headers. */
@@ -542,7 +520,7 @@ int js_file_open(js_file *f, const char *dir, char *err, size_t errlen)
     int rc = JS_ECORRUPT;
     if (memcmp(magic, MAGIC, 8))
         why = "not a jiansuo index (bad magic number)";
-    else if (hcrc != crc_of(m, 28))
+    else if (hcrc != js_crc32(m, 28))
         why = "header checksum mismatch";
     else if (version != JS_FORMAT_VERSION) {
         fmt_err(err, errlen,
@@ -568,7 +546,8 @@ int js_file_open(js_file *f, const char *dir, char *err, size_t errlen)
                 why = "table of contents has a bad size";
             else {
                 js_rd c = js_rd_make(m + toc_off + toc_len - 4, 4);
-                if (crc_of(m + toc_off, toc_len - 4) != js_rd_u32(&c))
+                if (js_crc32(m + toc_off, (size_t)(toc_len - 4)) !=
+                    js_rd_u32(&c))
                     why = "table of contents checksum mismatch";
             }
             uint32_t last_id = 0;
