@@ -476,6 +476,22 @@ static int work_texts(js_builder *b, const js_buf *x, char *msg,
     return drain_store_to(b, msg, msglen);
 }
 
+/* Copies a term of len bytes from p to q: with a constant size for the
+ * lengths of nearly every term (a CJK unigram or bigram, of the body or
+ * with the heading prefix), which the compiler turns into a load and a
+ * store; the call to memcpy of a variable size was the ingest thread's
+ * largest single cost after jansson (40 M tokens on chinese-poetry). */
+static inline void copy_term(uint8_t *q, const char *p, size_t len)
+{
+    switch (len) {
+    case 3: memcpy(q, p, 3); break;
+    case 4: memcpy(q, p, 4); break;
+    case 6: memcpy(q, p, 6); break;
+    case 7: memcpy(q, p, 7); break;
+    default: memcpy(q, p, len); break;
+    }
+}
+
 /* Token callback (fields.h): one occurrence into the accumulator. */
 static int on_token(void *ctx, const js_token *t, int heading)
 {
@@ -485,7 +501,7 @@ static int on_token(void *ctx, const js_token *t, int heading)
     size_t len = t->term_len;
     if (heading) {
         term[0] = 1;
-        memcpy(term + 1, t->term, t->term_len);
+        copy_term((uint8_t *)term + 1, t->term, t->term_len);
         p = term;
         len++;
     }
@@ -507,7 +523,7 @@ static int on_token(void *ctx, const js_token *t, int heading)
     l16 = (uint16_t)len;
     memcpy(q, &l16, 2);
     q += 2;
-    memcpy(q, p, len);
+    copy_term(q, p, len);
     q += len;
     memcpy(q, &t->position, 4);
     o->len = (size_t)(q + 4 - o->p);
