@@ -101,6 +101,8 @@ struct js_builder {
     js_spool src_offsets, src_strings, doc_offsets, doc_strings;
     uint32_t ndocs, nsources;
     char *last_source[3]; /* path, format, encoding of source nsources-1 */
+    char *last_meta;      /* the last metadata written out, and the */
+    uint32_t last_meta_doc; /* document whose record holds it */
     /* section table (FORMAT.md, part 3): the encoded groups and their
      * u64 offsets spooled, the sections of the group being filled, the
      * last section of the group before; lengths (for BM25, the skip
@@ -604,7 +606,25 @@ static int add_document(js_builder *b, const js_document *d)
     js_spool_varint(&b->doc_strings, b->nsources - 1);
     put_str(&b->doc_strings, d->title);
     put_str(&b->doc_strings, d->id);
-    put_str(&b->doc_strings, d->metadata);
+    /* Metadata equal to the last written out is a reference back to the
+     * document that holds it (FORMAT.md, part 2): records of a JSON Lines
+     * file often share theirs (chinese-poetry: 95% the same author as the
+     * record before, 6.5 of 30.5 MB). */
+    const char *meta = d->metadata ? d->metadata : "";
+    if (meta[0] && b->last_meta && !strcmp(meta, b->last_meta)) {
+        js_spool_varint(&b->doc_strings, b->ndocs - b->last_meta_doc);
+    } else {
+        js_spool_varint(&b->doc_strings, 0);
+        put_str(&b->doc_strings, meta);
+        if (meta[0]) {
+            char *c = strdup(meta);
+            if (!c)
+                return fail(b, JS_ENOMEM, "out of memory");
+            free(b->last_meta);
+            b->last_meta = c;
+            b->last_meta_doc = b->ndocs;
+        }
+    }
     js_spool_u64(&b->doc_offsets, b->doc_strings.total);
     b->ndocs++;
     return 0;
@@ -1443,6 +1463,7 @@ void js_builder_close(js_builder *b)
     js_spool_close(&b->head_strings);
     for (int i = 0; i < 3; i++)
         free(b->last_source[i]);
+    free(b->last_meta);
     free(b->body_lens);
     free(b->head_lens);
     free(b->run_dir);

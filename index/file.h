@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JS_FORMAT_VERSION 5
+#define JS_FORMAT_VERSION 6
 #define JS_INDEX_FILE "index.jsi"
 
 enum {

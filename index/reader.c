@@ -60,19 +60,60 @@ static int split_strings(const char *s, uint64_t len, const char **out[],
     return s == end ? 0 : JS_ECORRUPT;
 }
 
-int js_index_document(const js_index *ix, uint32_t id, js_doc_rec *out)
+/* Reads document id's record (FORMAT.md, part 2): its source index, title
+ * and id, and either its metadata (*back 0) or the distance *back to the
+ * document whose record holds it (*meta NULL).  Returns 0 or
+ * JS_ECORRUPT. */
+static int doc_record(const js_index *ix, uint32_t id, uint64_t *src,
+                      const char **title, const char **ident, uint64_t *back,
+                      const char **meta)
 {
     uint64_t a = js_le64(ix->doc_offsets + 8 * (size_t)id);
     uint64_t b = js_le64(ix->doc_offsets + 8 * ((size_t)id + 1));
     js_rd r = js_rd_make(ix->doc_strings + a, (size_t)(b - a));
-    uint64_t src = js_rd_varint(&r);
-    if (r.bad || src >= ix->nsources)
+    *src = js_rd_varint(&r);
+    if (r.bad || *src >= ix->nsources)
         return JS_ECORRUPT;
-    const char **d[3] = {&out->title, &out->id, &out->metadata};
-    if (split_strings((const char *)r.p, js_rd_left(&r), d, 3))
+    const char *s = (const char *)r.p, *end = s + js_rd_left(&r);
+    const char **str[2] = {title, ident};
+    for (int i = 0; i < 2; i++) {
+        const char *nul = s < end ? memchr(s, 0, (size_t)(end - s)) : NULL;
+        if (!nul)
+            return JS_ECORRUPT;
+        *str[i] = s;
+        s = nul + 1;
+    }
+    r = js_rd_make((const uint8_t *)s, (size_t)(end - s));
+    *back = js_rd_varint(&r);
+    if (r.bad)
         return JS_ECORRUPT;
-    a = js_le64(ix->src_offsets + 8 * (size_t)src);
-    b = js_le64(ix->src_offsets + 8 * ((size_t)src + 1));
+    *meta = NULL;
+    if (*back) /* nothing may follow a reference */
+        return js_rd_left(&r) ? JS_ECORRUPT : 0;
+    const char **m[1] = {meta};
+    return split_strings((const char *)r.p, js_rd_left(&r), m, 1);
+}
+
+int js_index_document(const js_index *ix, uint32_t id, js_doc_rec *out)
+{
+    uint64_t src, back;
+    int rc = doc_record(ix, id, &src, &out->title, &out->id, &back,
+                        &out->metadata);
+    if (rc)
+        return rc;
+    if (back) {
+        /* one step back to a record that holds its metadata: references
+         * never chain, so a damaged index cannot make this a walk */
+        uint64_t src2, back2;
+        const char *t2, *i2;
+        if (back > id ||
+            doc_record(ix, (uint32_t)(id - back), &src2, &t2, &i2, &back2,
+                       &out->metadata) ||
+            back2 || !out->metadata[0])
+            return JS_ECORRUPT;
+    }
+    uint64_t a = js_le64(ix->src_offsets + 8 * src);
+    uint64_t b = js_le64(ix->src_offsets + 8 * (src + 1));
     const char **f[3] = {&out->source, &out->format, &out->encoding};
     return split_strings((const char *)ix->src_strings + a, b - a, f, 3);
 }

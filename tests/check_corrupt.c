@@ -52,7 +52,9 @@ static void build(const char *dir)
                                         "心", "工匠", "學院", "学院", "2023年8月"};
     uint64_t seed = 12345;
     for (int i = 0; i < 120; i++) {
-        tu_appendf(&c, "{\"id\":\"r%d\",\"title\":\"手册%d\",\"sections\":[", i, i);
+        /* authors in runs of 10: metadata stored once a run */
+        tu_appendf(&c, "{\"id\":\"r%d\",\"title\":\"手册%d\",\"author\":"
+                       "\"作者%d\",\"sections\":[", i, i, i / 10);
         for (int s = 0; s < 3; s++) {
             tu_appendf(&c, "%s{\"heading\":\"第%d节\",\"text\":\"", s ? "," : "", s);
             int n = 3 + (int)(tu_rnd(&seed) % 20);
@@ -889,6 +891,156 @@ START_TEST(test_damaged_sections)
 }
 END_TEST
 
+/* ---- the DOCUMENTS part, damaged behind a good checksum ---- */
+
+/* A document record of FORMAT.md part 2, taken apart. */
+typedef struct {
+    uint64_t src, back;
+    const char *title, *id, *meta; /* meta NULL when back > 0 */
+} doc_parts;
+
+/* The damage done to the DOCUMENTS part's records. */
+enum {
+    DD_NONE,
+    DD_BEFORE_FIRST, /* document 3 refers 5 back */
+    DD_CHAIN,        /* document 12 refers to document 11, a reference */
+    DD_TO_EMPTY,     /* document 20 holds empty metadata, 21 refers to it */
+    DD_TRAILING,     /* a byte after document 13's reference */
+    DD_CUT_VARINT,   /* document 14's reference varint cut short */
+};
+
+/* Writes the DOCUMENTS part of an index whose part is p[0..len) again
+ * into o, as FORMAT.md lays it out, with one damage to its records. */
+static void documents_part(js_buf *o, const uint8_t *p, size_t len,
+                           int damage)
+{
+    uint32_t nd = js_le32(p), ns = js_le32(p + 4);
+    const uint8_t *soff = p + 8, *doff = soff + 8 * ((size_t)ns + 1);
+    const uint8_t *sstr = doff + 8 * ((size_t)nd + 1);
+    const uint8_t *dstr = sstr + js_le64(soff + 8 * (size_t)ns);
+    ck_assert(dstr + js_le64(doff + 8 * (size_t)nd) == p + len);
+    js_buf recs = JS_BUF_INIT;
+    js_buf_u32(o, nd);
+    js_buf_u32(o, ns);
+    js_buf_put(o, soff, 8 * ((size_t)ns + 1));
+    size_t at = o->len;
+    for (uint32_t i = 0; i <= nd; i++)
+        js_buf_u64(o, 0); /* filled in below */
+    js_buf_put(o, sstr, (size_t)(dstr - sstr));
+    for (uint32_t i = 0; i < nd; i++) {
+        const uint8_t *r = dstr + js_le64(doff + 8 * (size_t)i);
+        const uint8_t *e = dstr + js_le64(doff + 8 * ((size_t)i + 1));
+        js_rd rd = js_rd_make(r, (size_t)(e - r));
+        doc_parts d = {0};
+        d.src = js_rd_varint(&rd);
+        d.title = (const char *)rd.p;
+        d.id = d.title + strlen(d.title) + 1;
+        rd = js_rd_make((const uint8_t *)d.id + strlen(d.id) + 1,
+                        (size_t)(e - ((const uint8_t *)d.id + strlen(d.id) + 1)));
+        d.back = js_rd_varint(&rd);
+        d.meta = d.back ? NULL : (const char *)rd.p;
+        ck_assert(!rd.bad);
+        if ((damage == DD_BEFORE_FIRST && i == 3) ||
+            (damage == DD_CHAIN && i == 12) || (damage == DD_TO_EMPTY && i == 21)) {
+            d.back = damage == DD_BEFORE_FIRST ? 5 : 1;
+            d.meta = NULL;
+        }
+        if (damage == DD_TO_EMPTY && i == 20) {
+            d.back = 0;
+            d.meta = "";
+        }
+        js_buf_varint(&recs, d.src);
+        js_buf_put(&recs, d.title, strlen(d.title) + 1);
+        js_buf_put(&recs, d.id, strlen(d.id) + 1);
+        if (damage == DD_CUT_VARINT && i == 14) {
+            js_buf_u8(&recs, 0x80);
+        } else {
+            js_buf_varint(&recs, d.back);
+            if (!d.back)
+                js_buf_put(&recs, d.meta, strlen(d.meta) + 1);
+        }
+        if (damage == DD_TRAILING && i == 13)
+            js_buf_u8(&recs, 'x');
+        js_put_le64(o->p + at + 8 * ((size_t)i + 1), recs.len);
+    }
+    js_buf_put(o, recs.p, recs.len);
+    ck_assert(!o->oom && !recs.oom);
+    js_buf_free(&recs);
+}
+
+/* A document's metadata reference damaged, the part's crcs right: open
+ * and search go on (a result's document read fails as JS_ECORRUPT), and
+ * `check` names the document. */
+START_TEST(test_damaged_documents)
+{
+    static const struct {
+        const char *name;
+        int damage;
+        uint32_t bad; /* the document `check` names, or UINT32_MAX */
+    } cases[] = {
+        {"nothing", DD_NONE, UINT32_MAX},
+        {"a reference before document 0", DD_BEFORE_FIRST, 3},
+        {"a chain of references", DD_CHAIN, 12},
+        {"a reference to empty metadata", DD_TO_EMPTY, 21},
+        {"a byte after a reference", DD_TRAILING, 13},
+        {"a reference varint cut short", DD_CUT_VARINT, 14},
+    };
+    char *dir, path[600];
+    size_t n;
+    js_index *ix;
+    unsigned char *orig = build_clean("documents", &dir, path, &n, &ix);
+    /* the damages above assume these: document 11 refers to 10, and 15
+     * reads its run's metadata through its reference */
+    js_doc_rec d;
+    ck_assert_int_eq(js_index_document(ix, 15, &d), 0);
+    ck_assert_str_eq(d.metadata, "{\"author\":\"作者1\"}");
+    size_t off, len;
+    part_at(orig, n, JS_PART_DOCUMENTS, &off, &len);
+    js_index_close(ix);
+    for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+        js_buf part = JS_BUF_INIT;
+        documents_part(&part, orig + off, len, cases[t].damage);
+        size_t m;
+        unsigned char *buf = replace_part(orig, n, JS_PART_DOCUMENTS, part.p,
+                                          part.len, &m);
+        js_buf_free(&part);
+        spit(path, buf, m);
+        free(buf);
+        ck_assert_int_eq(js_index_open(&ix, dir), 0);
+        if (cases[t].bad != UINT32_MAX)
+            ck_assert_msg(js_index_document(ix, cases[t].bad, &d) ==
+                              JS_ECORRUPT,
+                          "%s: document %u reads", cases[t].name,
+                          cases[t].bad);
+        ck_assert_int_eq(js_index_document(ix, 15, &d), 0);
+        ck_assert_str_eq(d.metadata, "{\"author\":\"作者1\"}");
+        for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
+            js_results *res = NULL;
+            int rc = js_search(&res, ix, queries[q], strlen(queries[q]), NULL);
+            ck_assert_msg(rc == 0 || rc == JS_ECORRUPT, "%s: search %s gave %d",
+                          cases[t].name, queries[q], rc);
+            js_results_free(res);
+        }
+        int rc = js_index_check(ix);
+        if (cases[t].bad == UINT32_MAX) {
+            ck_assert_msg(rc == 0, "%s: %s", cases[t].name,
+                          js_index_errmsg(ix));
+        } else {
+            char want[64];
+            snprintf(want, sizeof want, "document %u is malformed",
+                     cases[t].bad);
+            ck_assert_msg(rc == JS_ECORRUPT && strstr(js_index_errmsg(ix), want),
+                          "%s: check gave %d: %s", cases[t].name, rc,
+                          js_index_errmsg(ix));
+        }
+        js_index_close(ix);
+    }
+    free(orig);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *corrupt_suite(void)
 {
     Suite *s = suite_create("corrupt");
@@ -903,6 +1055,7 @@ static Suite *corrupt_suite(void)
     tcase_add_test(tc, test_page_bits_shared);
     tcase_add_test(tc, test_positions_for);
     tcase_add_test(tc, test_damaged_sections);
+    tcase_add_test(tc, test_damaged_documents);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -342,6 +342,73 @@ START_TEST(test_document_sources)
 }
 END_TEST
 
+/* Metadata equal to the previous document's is stored as a reference
+ * back (FORMAT.md, part 2); every document reads back its own, across
+ * runs, empty metadata, documents of other formats between, and a
+ * metadata seen before but not last. */
+START_TEST(test_document_metadata_runs)
+{
+    static const struct {
+        const char *rec;  /* a JSON Lines record, or NULL: a Markdown file */
+        const char *meta; /* what the document must read back */
+        int ref;          /* whether its record refers back */
+    } docs[] = {
+        {"{\"id\":\"0\",\"text\":\"山\",\"author\":\"甲\"}", "{\"author\":\"甲\"}", 0},
+        {"{\"id\":\"1\",\"text\":\"水\",\"author\":\"甲\"}", "{\"author\":\"甲\"}", 1},
+        {"{\"id\":\"2\",\"text\":\"风\",\"author\":\"甲\"}", "{\"author\":\"甲\"}", 1},
+        {"{\"id\":\"3\",\"text\":\"江\"}", "", 0},
+        {"{\"id\":\"4\",\"text\":\"天\",\"author\":\"甲\"}", "{\"author\":\"甲\"}", 1},
+        {"{\"id\":\"5\",\"text\":\"人\",\"author\":\"乙\"}", "{\"author\":\"乙\"}", 0},
+        {"{\"id\":\"6\",\"text\":\"心\",\"author\":\"甲\"}", "{\"author\":\"甲\"}", 0},
+        {NULL, "", 0},
+        {"{\"id\":\"8\",\"text\":\"月\",\"author\":\"甲\"}", "{\"author\":\"甲\"}", 1},
+        {"{\"id\":\"9\",\"text\":\"日\",\"author\":\"甲\",\"n\":1}",
+         "{\"author\":\"甲\",\"n\":1}", 0},
+        {"{\"id\":\"10\",\"text\":\"星\",\"n\":1,\"author\":\"甲\"}",
+         "{\"n\":1,\"author\":\"甲\"}", 0},
+    };
+    enum { N = sizeof docs / sizeof *docs };
+    char *dir = temp_dir();
+    js_builder *b = NULL;
+    js_build_options o = JS_BUILD_OPTIONS_INIT;
+    o.threads = 1;
+    ck_assert_int_eq(js_builder_open(&b, dir, &o), 0);
+    for (size_t i = 0; i < N; i++) {
+        char name[32];
+        if (docs[i].rec) {
+            snprintf(name, sizeof name, "r%zu.jsonl", i);
+            ck_assert_int_eq(js_builder_add_memory(b, name, docs[i].rec,
+                                                   strlen(docs[i].rec)),
+                             0);
+        } else {
+            const char *md = "# 題\n\n正文\n";
+            ck_assert_int_eq(js_builder_add_memory(b, "m.md", md, strlen(md)),
+                             0);
+        }
+    }
+    ck_assert_msg(js_builder_commit(b) == 0, "%s", js_builder_errmsg(b));
+    js_builder_close(b);
+    js_index *ix;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    ck_assert_uint_eq(ix->ndocs, N);
+    for (uint32_t i = 0; i < N; i++) {
+        js_doc_rec d;
+        ck_assert_int_eq(js_index_document(ix, i, &d), 0);
+        ck_assert_msg(!strcmp(d.metadata, docs[i].meta), "document %u: %s",
+                      i, d.metadata);
+        /* the record's last byte: a back reference's varint, or the
+         * NUL of metadata held in the record */
+        uint64_t end = js_le64(ix->doc_offsets + 8 * ((size_t)i + 1));
+        ck_assert_msg((ix->doc_strings[end - 1] != 0) == docs[i].ref,
+                      "document %u: reference %d expected", i, docs[i].ref);
+    }
+    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
+    js_index_close(ix);
+    remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_spilled_build_identical)
 {
     size_t len;
@@ -820,6 +887,7 @@ static Suite *index_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_build_read_back);
     tcase_add_test(tc, test_document_sources);
+    tcase_add_test(tc, test_document_metadata_runs);
     tcase_add_test(tc, test_spilled_build_identical);
     tcase_add_test(tc, test_threads_identical);
     tcase_add_test(tc, test_postings_reopen);
