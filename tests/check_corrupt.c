@@ -672,6 +672,19 @@ static unsigned char *replace_part(const unsigned char *f, size_t n,
     return o.p;
 }
 
+/* Runs every query on ix, damaged as `what` says: each must give hits
+ * or JS_ECORRUPT. */
+static void search_all(js_index *ix, const char *what)
+{
+    for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
+        js_results *res = NULL;
+        int rc = js_search(&res, ix, queries[q], strlen(queries[q]), NULL);
+        ck_assert_msg(rc == 0 || rc == JS_ECORRUPT, "%s: search %s gave %d",
+                      what, queries[q], rc);
+        js_results_free(res);
+    }
+}
+
 /* The damage done to a SECTIONS part. */
 enum {
     SD_NONE,
@@ -865,13 +878,7 @@ START_TEST(test_damaged_sections)
             ck_assert(s.document == r[i].document && s.start == r[i].start &&
                       s.end == r[i].end);
         }
-        for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
-            js_results *res = NULL;
-            rc = js_search(&res, ix, queries[q], strlen(queries[q]), NULL);
-            ck_assert_msg(rc == 0 || rc == JS_ECORRUPT, "%s: search %s gave %d",
-                          cases[t].name, queries[q], rc);
-            js_results_free(res);
-        }
+        search_all(ix, cases[t].name);
         rc = js_index_check(ix);
         if (!cases[t].needle) {
             ck_assert_msg(rc == 0, "%s: %s", cases[t].name,
@@ -1014,13 +1021,7 @@ START_TEST(test_damaged_documents)
                           cases[t].bad);
         ck_assert_int_eq(js_index_document(ix, 15, &d), 0);
         ck_assert_str_eq(d.metadata, "{\"author\":\"作者1\"}");
-        for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
-            js_results *res = NULL;
-            int rc = js_search(&res, ix, queries[q], strlen(queries[q]), NULL);
-            ck_assert_msg(rc == 0 || rc == JS_ECORRUPT, "%s: search %s gave %d",
-                          cases[t].name, queries[q], rc);
-            js_results_free(res);
-        }
+        search_all(ix, cases[t].name);
         int rc = js_index_check(ix);
         if (cases[t].bad == UINT32_MAX) {
             ck_assert_msg(rc == 0, "%s: %s", cases[t].name,
