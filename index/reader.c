@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "docid.h"
 #include "fields.h"
 #include "reader.h"
 #include "utf8.h"
@@ -65,7 +66,8 @@ static int split_strings(const char *s, uint64_t len, const char **out[],
  * document whose record holds it (*meta NULL).  Returns 0 or
  * JS_ECORRUPT. */
 static int doc_record(const js_index *ix, uint32_t id, uint64_t *src,
-                      const char **title, const char **ident, uint64_t *back,
+                      const char **title, const char **ident,
+                      char id_buf[JS_DOCID_UUID_LEN + 1], uint64_t *back,
                       const char **meta)
 {
     uint64_t a = js_le64(ix->doc_offsets + 8 * (size_t)id);
@@ -75,12 +77,26 @@ static int doc_record(const js_index *ix, uint32_t id, uint64_t *src,
     if (r.bad || *src >= ix->nsources)
         return JS_ECORRUPT;
     const char *s = (const char *)r.p, *end = s + js_rd_left(&r);
-    const char **str[2] = {title, ident};
-    for (int i = 0; i < 2; i++) {
-        const char *nul = s < end ? memchr(s, 0, (size_t)(end - s)) : NULL;
+    const char *nul = memchr(s, 0, (size_t)(end - s));
+    if (!nul)
+        return JS_ECORRUPT;
+    *title = s;
+    s = nul + 1;
+    if (s < end && *s == JS_DOCID_UUID) {
+        if (end - s < 17)
+            return JS_ECORRUPT;
+        js_docid_unpack((const uint8_t *)s + 1, id_buf);
+        *ident = id_buf;
+        s += 17;
+    } else {
+        /* an escape only before what would be read as one of the two */
+        if (s < end && *s == JS_DOCID_ESCAPE &&
+            (++s == end || (*s != JS_DOCID_UUID && *s != JS_DOCID_ESCAPE)))
+            return JS_ECORRUPT;
+        nul = s < end ? memchr(s, 0, (size_t)(end - s)) : NULL;
         if (!nul)
             return JS_ECORRUPT;
-        *str[i] = s;
+        *ident = s;
         s = nul + 1;
     }
     r = js_rd_make((const uint8_t *)s, (size_t)(end - s));
@@ -97,8 +113,8 @@ static int doc_record(const js_index *ix, uint32_t id, uint64_t *src,
 int js_index_document(const js_index *ix, uint32_t id, js_doc_rec *out)
 {
     uint64_t src, back;
-    int rc = doc_record(ix, id, &src, &out->title, &out->id, &back,
-                        &out->metadata);
+    int rc = doc_record(ix, id, &src, &out->title, &out->id, out->id_buf,
+                        &back, &out->metadata);
     if (rc)
         return rc;
     if (back) {
@@ -106,9 +122,10 @@ int js_index_document(const js_index *ix, uint32_t id, js_doc_rec *out)
          * never chain, so a damaged index cannot make this a walk */
         uint64_t src2, back2;
         const char *t2, *i2;
+        char ib2[JS_DOCID_UUID_LEN + 1];
         if (back > id ||
-            doc_record(ix, (uint32_t)(id - back), &src2, &t2, &i2, &back2,
-                       &out->metadata) ||
+            doc_record(ix, (uint32_t)(id - back), &src2, &t2, &i2, ib2,
+                       &back2, &out->metadata) ||
             back2 || !out->metadata[0])
             return JS_ECORRUPT;
     }

@@ -23,8 +23,12 @@
 #include "store.h"
 
 
+/* A document as js_index_document reads it: the strings point into the
+ * mapped index, but for an id stored as a UUID (FORMAT.md, part 2),
+ * spelled out in id_buf: use id while this record lives. */
 typedef struct js_doc_rec {
     const char *source, *title, *format, *encoding, *id, *metadata;
+    char id_buf[37];
 } js_doc_rec;
 
 struct js_index {

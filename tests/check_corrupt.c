@@ -52,9 +52,14 @@ static void build(const char *dir)
                                         "心", "工匠", "學院", "学院", "2023年8月"};
     uint64_t seed = 12345;
     for (int i = 0; i < 120; i++) {
-        /* authors in runs of 10: metadata stored once a run */
-        tu_appendf(&c, "{\"id\":\"r%d\",\"title\":\"手册%d\",\"author\":"
-                       "\"作者%d\",\"sections\":[", i, i, i / 10);
+        /* authors in runs of 10: metadata stored once a run; every
+         * fourth id a UUID, stored as 16 bytes */
+        if (i % 4 == 0)
+            tu_appendf(&c, "{\"id\":\"0f8fad5b-d9cb-469f-a165-%012x\",", i);
+        else
+            tu_appendf(&c, "{\"id\":\"r%d\",", i);
+        tu_appendf(&c, "\"title\":\"手册%d\",\"author\":\"作者%d\","
+                       "\"sections\":[", i, i / 10);
         for (int s = 0; s < 3; s++) {
             tu_appendf(&c, "%s{\"heading\":\"第%d节\",\"text\":\"", s ? "," : "", s);
             int n = 3 + (int)(tu_rnd(&seed) % 20);
@@ -903,7 +908,9 @@ END_TEST
 /* A document record of FORMAT.md part 2, taken apart. */
 typedef struct {
     uint64_t src, back;
-    const char *title, *id, *meta; /* meta NULL when back > 0 */
+    const char *title, *meta; /* meta NULL when back > 0 */
+    const uint8_t *id;        /* the id as stored, idn bytes */
+    size_t idn;
 } doc_parts;
 
 /* The damage done to the DOCUMENTS part's records. */
@@ -914,6 +921,8 @@ enum {
     DD_TO_EMPTY,     /* document 20 holds empty metadata, 21 refers to it */
     DD_TRAILING,     /* a byte after document 13's reference */
     DD_CUT_VARINT,   /* document 14's reference varint cut short */
+    DD_UUID_CUT,     /* document 16's record ends inside its UUID */
+    DD_BAD_ESCAPE,   /* document 17's id "r17" behind the escape byte */
 };
 
 /* Writes the DOCUMENTS part of an index whose part is p[0..len) again
@@ -941,9 +950,9 @@ static void documents_part(js_buf *o, const uint8_t *p, size_t len,
         doc_parts d = {0};
         d.src = js_rd_varint(&rd);
         d.title = (const char *)rd.p;
-        d.id = d.title + strlen(d.title) + 1;
-        rd = js_rd_make((const uint8_t *)d.id + strlen(d.id) + 1,
-                        (size_t)(e - ((const uint8_t *)d.id + strlen(d.id) + 1)));
+        d.id = (const uint8_t *)d.title + strlen(d.title) + 1;
+        d.idn = d.id[0] == 1 ? 17 : strlen((const char *)d.id) + 1;
+        rd = js_rd_make(d.id + d.idn, (size_t)(e - (d.id + d.idn)));
         d.back = js_rd_varint(&rd);
         d.meta = d.back ? NULL : (const char *)rd.p;
         ck_assert(!rd.bad);
@@ -958,7 +967,15 @@ static void documents_part(js_buf *o, const uint8_t *p, size_t len,
         }
         js_buf_varint(&recs, d.src);
         js_buf_put(&recs, d.title, strlen(d.title) + 1);
-        js_buf_put(&recs, d.id, strlen(d.id) + 1);
+        if (damage == DD_UUID_CUT && i == 16) {
+            ck_assert_uint_eq(d.id[0], 1);
+            js_buf_put(&recs, d.id, 6);
+            js_put_le64(o->p + at + 8 * ((size_t)i + 1), recs.len);
+            continue;
+        }
+        if (damage == DD_BAD_ESCAPE && i == 17)
+            js_buf_u8(&recs, 2);
+        js_buf_put(&recs, d.id, d.idn);
         if (damage == DD_CUT_VARINT && i == 14) {
             js_buf_u8(&recs, 0x80);
         } else {
@@ -991,6 +1008,8 @@ START_TEST(test_damaged_documents)
         {"a reference to empty metadata", DD_TO_EMPTY, 21},
         {"a byte after a reference", DD_TRAILING, 13},
         {"a reference varint cut short", DD_CUT_VARINT, 14},
+        {"a record that ends inside its UUID", DD_UUID_CUT, 16},
+        {"an escape before an id that needs none", DD_BAD_ESCAPE, 17},
     };
     char *dir, path[600];
     size_t n;
@@ -1001,6 +1020,8 @@ START_TEST(test_damaged_documents)
     js_doc_rec d;
     ck_assert_int_eq(js_index_document(ix, 15, &d), 0);
     ck_assert_str_eq(d.metadata, "{\"author\":\"作者1\"}");
+    ck_assert_int_eq(js_index_document(ix, 16, &d), 0);
+    ck_assert_str_eq(d.id, "0f8fad5b-d9cb-469f-a165-000000000010");
     size_t off, len;
     part_at(orig, n, JS_PART_DOCUMENTS, &off, &len);
     js_index_close(ix);

@@ -409,6 +409,72 @@ START_TEST(test_document_metadata_runs)
 }
 END_TEST
 
+/* Ids read back as they were given, whichever form FORMAT.md part 2
+ * stores them in (the last byte of the id's bytes tells: a UUID's 16
+ * bytes hold no NUL here, text ends in one). */
+START_TEST(test_document_ids)
+{
+    static const struct {
+        const char *json; /* the record's "id" as JSON */
+        const char *id;   /* what it reads back as */
+        int packed;       /* stored as 0x01 and 16 bytes */
+    } ids[] = {
+        {"\"0f8fad5b-d9cb-469f-a165-70867728950e\"",
+         "0f8fad5b-d9cb-469f-a165-70867728950e", 1},
+        {"\"ffffffff-ffff-ffff-ffff-ffffffffffff\"",
+         "ffffffff-ffff-ffff-ffff-ffffffffffff", 1},
+        {"\"00000000-0000-0000-0000-000000000000\"",
+         "00000000-0000-0000-0000-000000000000", 1},
+        {"\"0F8FAD5B-D9CB-469F-A165-70867728950E\"",
+         "0F8FAD5B-D9CB-469F-A165-70867728950E", 0},
+        {"\"0f8fad5b-d9cb-469f-a165-70867728950\"",
+         "0f8fad5b-d9cb-469f-a165-70867728950", 0},
+        {"\"0f8fad5b-d9cb-469f-a165-70867728950e0\"",
+         "0f8fad5b-d9cb-469f-a165-70867728950e0", 0},
+        {"\"0f8fad5bd-9cb-469f-a165-70867728950e\"",
+         "0f8fad5bd-9cb-469f-a165-70867728950e", 0},
+        {"\"0f8fad5b-d9cb-469f-a165-70867728950g\"",
+         "0f8fad5b-d9cb-469f-a165-70867728950g", 0},
+        {"\"\\u0001x\"", "\001x", 0},
+        {"\"\\u0002\"", "\002", 0},
+        {"\"甲-1\"", "甲-1", 0},
+        {"17", "17", 0},
+    };
+    enum { N = sizeof ids / sizeof *ids };
+    char *dir = temp_dir();
+    js_builder *b = NULL;
+    ck_assert_int_eq(js_builder_open(&b, dir, NULL), 0);
+    char rec[256];
+    for (size_t i = 0; i < N; i++) {
+        int n = snprintf(rec, sizeof rec, "{\"id\":%s,\"text\":\"山水\"}\n",
+                         ids[i].json);
+        ck_assert_int_eq(js_builder_add_memory(b, "r.jsonl", rec, (size_t)n),
+                         0);
+    }
+    ck_assert_msg(js_builder_commit(b) == 0, "%s", js_builder_errmsg(b));
+    js_builder_close(b);
+    js_index *ix;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    ck_assert_uint_eq(ix->ndocs, N);
+    for (uint32_t i = 0; i < N; i++) {
+        js_doc_rec d;
+        ck_assert_int_eq(js_index_document(ix, i, &d), 0);
+        ck_assert_msg(!strcmp(d.id, ids[i].id), "document %u: id %s", i,
+                      d.id);
+        /* the record: source varint (one byte here), the title, the id */
+        const uint8_t *r =
+            ix->doc_strings + js_le64(ix->doc_offsets + 8 * (size_t)i) + 1;
+        r += strlen((const char *)r) + 1;
+        ck_assert_msg((r[0] == 1) == ids[i].packed, "document %u: form %u",
+                      i, r[0]);
+    }
+    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
+    js_index_close(ix);
+    remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_spilled_build_identical)
 {
     size_t len;
@@ -888,6 +954,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, test_build_read_back);
     tcase_add_test(tc, test_document_sources);
     tcase_add_test(tc, test_document_metadata_runs);
+    tcase_add_test(tc, test_document_ids);
     tcase_add_test(tc, test_spilled_build_identical);
     tcase_add_test(tc, test_threads_identical);
     tcase_add_test(tc, test_postings_reopen);

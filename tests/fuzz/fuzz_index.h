@@ -71,10 +71,19 @@ static inline char *fuzz_index_records(size_t *len_out)
     uint32_t seed = 2026;
     const size_t nph = sizeof fuzz_phrases / sizeof *fuzz_phrases;
     for (int r = 0; r < 30; r++) {
+        /* every third id a UUID (index format 6 stores those as 16
+         * bytes) */
+        if (r % 3 == 0)
+            len += (size_t)snprintf(jl + len, cap - len,
+                                    "{\"id\":\"9b2d4c1e-7a3f-4e8b-b5c6-%012d\",",
+                                    r);
+        else
+            len += (size_t)snprintf(jl + len, cap - len, "{\"id\":\"rec%d\",",
+                                    r);
         len += (size_t)snprintf(jl + len, cap - len,
-                                "{\"id\":\"rec%d\",\"title\":\"紀錄%d\","
+                                "\"title\":\"紀錄%d\","
                                 "\"lang\":\"zh\",\"sections\":[",
-                                r, r);
+                                r);
         int ns = 2 + r % 2;
         for (int s = 0; s < ns; s++) {
             len += (size_t)snprintf(jl + len, cap - len,
