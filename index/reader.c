@@ -62,7 +62,8 @@ static int split_strings(const char *s, uint64_t len, const char **out[],
 }
 
 /* Reads document id's record (FORMAT.md, part 2): its source index, title
- * and id, and either its metadata (*back 0) or the distance *back to the
+ * and id (an id stored as a UUID spelled out in id_buf, *ident pointing
+ * there), and either its metadata (*back 0) or the distance *back to the
  * document whose record holds it (*meta NULL).  Returns 0 or
  * JS_ECORRUPT. */
 static int doc_record(const js_index *ix, uint32_t id, uint64_t *src,
