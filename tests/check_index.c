@@ -342,6 +342,18 @@ START_TEST(test_document_sources)
 }
 END_TEST
 
+/* Commits b, closes it and opens the index in dir, which must hold n
+ * documents.  The caller closes the index. */
+static js_index *commit_open(js_builder *b, const char *dir, uint32_t n)
+{
+    ck_assert_msg(js_builder_commit(b) == 0, "%s", js_builder_errmsg(b));
+    js_builder_close(b);
+    js_index *ix;
+    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    ck_assert_uint_eq(ix->ndocs, n);
+    return ix;
+}
+
 /* Metadata equal to the previous document's is stored as a reference
  * back (FORMAT.md, part 2); every document reads back its own, across
  * runs, empty metadata, documents of other formats between, and a
@@ -386,11 +398,7 @@ START_TEST(test_document_metadata_runs)
                              0);
         }
     }
-    ck_assert_msg(js_builder_commit(b) == 0, "%s", js_builder_errmsg(b));
-    js_builder_close(b);
-    js_index *ix;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
-    ck_assert_uint_eq(ix->ndocs, N);
+    js_index *ix = commit_open(b, dir, N);
     for (uint32_t i = 0; i < N; i++) {
         js_doc_rec d;
         ck_assert_int_eq(js_index_document(ix, i, &d), 0);
@@ -451,11 +459,7 @@ START_TEST(test_document_ids)
         ck_assert_int_eq(js_builder_add_memory(b, "r.jsonl", rec, (size_t)n),
                          0);
     }
-    ck_assert_msg(js_builder_commit(b) == 0, "%s", js_builder_errmsg(b));
-    js_builder_close(b);
-    js_index *ix;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
-    ck_assert_uint_eq(ix->ndocs, N);
+    js_index *ix = commit_open(b, dir, N);
     for (uint32_t i = 0; i < N; i++) {
         js_doc_rec d;
         ck_assert_int_eq(js_index_document(ix, i, &d), 0);
