@@ -482,8 +482,8 @@ static int work_texts(js_builder *b, const js_buf *x, char *msg,
 /* Copies a term of len bytes from p to q: with a constant size for the
  * lengths of nearly every term (a CJK unigram or bigram, of the body or
  * with the heading prefix), which the compiler turns into a load and a
- * store; the call to memcpy of a variable size was the ingest thread's
- * largest single cost after jansson (40 M tokens on chinese-poetry). */
+ * store instead of a call to memcpy for each of chinese-poetry's 40 M
+ * tokens (memmove's samples over a build: 574 -> 329 at 999 Hz). */
 static inline void copy_term(uint8_t *q, const char *p, size_t len)
 {
     switch (len) {
