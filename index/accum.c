@@ -393,18 +393,6 @@ static inline uint32_t get_le32(const uint8_t *p)
     return js_rd_u32(&r);
 }
 
-/* Writes v as a varint at p; returns its length (1..10). */
-static inline unsigned put_varint(uint8_t *p, uint64_t v)
-{
-    unsigned n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 /* The slot key of a term: its first 8 bytes as a little-endian number,
  * zero-padded; built with two loads at most. */
 static inline uint64_t term_key(const uint8_t *p, size_t n)
@@ -744,7 +732,7 @@ static int w_put(rwr *w, const void *s, size_t n)
 static int w_varint(rwr *w, uint64_t v)
 {
     uint8_t x[10];
-    return w_put(w, x, put_varint(x, v));
+    return w_put(w, x, js_put_varint(x, v));
 }
 
 /* Creates a new run file and writes its header.  Returns 0 with w ready
@@ -1394,8 +1382,8 @@ static int merge_to_run(js_accum *a, src **srcs, size_t k, uint32_t *id)
             uint8_t *t = toks + j * TOKEN_MAX;
             unsigned n = 0;
             if (j == 0) {
-                n = put_varint(t, sec);
-                n += put_varint(t + n, p);
+                n = js_put_varint(t, sec);
+                n += js_put_varint(t + n, p);
             } else {
                 const src *prev = g[j - 1];
                 if (sec < prev->last_sec) {
@@ -1407,11 +1395,11 @@ static int merge_to_run(js_accum *a, src **srcs, size_t k, uint32_t *id)
                         rc = JS_EINVALID;
                         goto out;
                     }
-                    n = put_varint(t, p - prev->last_pos);
+                    n = js_put_varint(t, p - prev->last_pos);
                 } else {
                     t[n++] = 0;
-                    n += put_varint(t + n, sec - prev->last_sec);
-                    n += put_varint(t + n, p);
+                    n += js_put_varint(t + n, sec - prev->last_sec);
+                    n += js_put_varint(t + n, p);
                 }
             }
             tokn[j] = n;
@@ -1613,8 +1601,8 @@ static int add_new(js_accum *a, const uint8_t *term, size_t len, uint64_t key,
     if (room)
         memcpy(p, term, len);
     p += room;
-    unsigned n = put_varint(p, section);
-    n += put_varint(p + n, position);
+    unsigned n = js_put_varint(p, section);
+    n += js_put_varint(p + n, position);
     slot *t = &a->slots[i];
     t->key = key;
     t->ref = ref;
@@ -1661,10 +1649,10 @@ static int apply(js_accum *a, const uint8_t *k, size_t len, uint64_t key,
             *p = (uint8_t)d;
             t->cur++;
         } else if (room >= 5) {
-            t->cur += put_varint(p, d);
+            t->cur += js_put_varint(p, d);
         } else {
             uint8_t tok[TOKEN_MAX];
-            if (append_slow(a, t, tok, put_varint(tok, d)))
+            if (append_slow(a, t, tok, js_put_varint(tok, d)))
                 return fail(a, JS_ENOMEM);
         }
     } else {
@@ -1672,8 +1660,8 @@ static int apply(js_accum *a, const uint8_t *k, size_t len, uint64_t key,
         uint8_t *q = room >= TOKEN_MAX ? p : tok;
         unsigned n = 1;
         q[0] = 0;
-        n += put_varint(q + n, section - t->last_sec);
-        n += put_varint(q + n, position);
+        n += js_put_varint(q + n, section - t->last_sec);
+        n += js_put_varint(q + n, position);
         if (q == p)
             t->cur += n;
         else if (append_slow(a, t, tok, n))

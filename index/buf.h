@@ -114,18 +114,23 @@ static inline int js_buf_u64(js_buf *b, uint64_t v)
     return js_buf_u32(b, (uint32_t)(v >> 32));
 }
 
+/* Writes v as a LEB128 varint at p, which has room for 10 bytes.
+ * Returns its length, 1..10. */
+static inline size_t js_put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
 static inline int js_buf_varint(js_buf *b, uint64_t v)
 {
     uint8_t x[10];
-    size_t n = 0;
-    do {
-        x[n] = (uint8_t)(v & 0x7F);
-        v >>= 7;
-        if (v)
-            x[n] |= 0x80;
-        n++;
-    } while (v);
-    return js_buf_put(b, x, n);
+    return js_buf_put(b, x, js_put_varint(x, v));
 }
 
 /* Frees the buffer's memory and resets it to empty. */

@@ -118,18 +118,6 @@ uint32_t js_crc32_more(uint32_t crc, const void *p, size_t n)
     return libdeflate_crc32(crc, p, n);
 }
 
-/* Writes v as a varint (LEB128) at p.  Returns its length, 1..10. */
-static inline size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 /* Reads a varint of at most 5 bytes whose value fits 32 bits at *pp,
  * never at or past end.  Returns 1 with the value in *out and *pp moved
  * past it, or 0: cut off by end, longer than 5 bytes, or above 2^32 - 1
@@ -458,7 +446,7 @@ static uint8_t *put_positions(const js_postings_writer *w, uint8_t *q)
     for (uint32_t i = 0; i < w->n; i++) {
         uint32_t last = 0;
         for (uint32_t j = 0; j < w->tfs[i]; j++) {
-            q += put_varint(q, pos[j] - last);
+            q += js_put_varint(q, pos[j] - last);
             last = pos[j];
         }
         pos += w->tfs[i];
@@ -486,7 +474,7 @@ static int put_block(js_postings_writer *w, js_buf *out)
     for (uint32_t i = 0; i < cnt; i++) {
         if (w->tfs[i] > 1) {
             bitmap[i / 8] |= (uint8_t)(1u << (i % 8));
-            q += put_varint(q, w->tfs[i] - 2);
+            q += js_put_varint(q, w->tfs[i] - 2);
         }
         if (w->tfs[i] > bmax_tf)
             bmax_tf = w->tfs[i];
@@ -531,9 +519,9 @@ static int put_small(js_postings_writer *w, js_buf *out)
     for (uint32_t i = 0; i < cnt; i++) {
         uint64_t gap = w->ids[i] - prev; /* the first: the id itself */
         prev = w->ids[i];
-        q += put_varint(q, gap << 1 | (w->tfs[i] > 1));
+        q += js_put_varint(q, gap << 1 | (w->tfs[i] > 1));
         if (w->tfs[i] > 1)
-            q += put_varint(q, w->tfs[i] - 2);
+            q += js_put_varint(q, w->tfs[i] - 2);
     }
     if (w->has_pos)
         q = put_positions(w, q);

@@ -603,40 +603,6 @@ START_TEST(test_page_bits_shared)
 }
 END_TEST
 
-/* STATS saying positions are kept for every kind of term (as format 4
- * did), its crcs made right again: the search would then take the
- * unigrams' missing positions for damage, so open refuses it. */
-START_TEST(test_positions_for)
-{
-    char *dir, path[600];
-    size_t n;
-    js_index *ix;
-    unsigned char *buf = build_clean("posfor", &dir, path, &n, &ix);
-    js_index_close(ix);
-    size_t toc = (size_t)js_le64(buf + n - 16);
-    uint32_t parts = js_le32(buf + toc);
-    size_t e = toc + 4; /* STATS is id 1, the first entry */
-    ck_assert_uint_eq(js_le32(buf + e), 1);
-    size_t off = (size_t)js_le64(buf + e + 8), len = (size_t)js_le64(buf + e + 16);
-    ck_assert_uint_eq(js_le32(buf + off + 80), 5); /* positions for */
-    js_put_le32(buf + off + 80, 7);
-    js_put_le32(buf + e + 4, (uint32_t)crc32(0, buf + off, (uInt)len));
-    size_t tl = 4 + (size_t)parts * 24;
-    js_put_le32(buf + toc + tl, (uint32_t)crc32(0, buf + toc, (uInt)tl));
-    spit(path, buf, n);
-    ix = NULL;
-    ck_assert_int_eq(js_index_open(&ix, dir), JS_ECORRUPT);
-    ck_assert_msg(strstr(js_index_errmsg(ix), "positions are kept for kinds 7"),
-                  "%s", js_index_errmsg(ix));
-    js_index_close(ix);
-    free(buf);
-    tu_remove_dir(dir);
-    free(dir);
-}
-END_TEST
-
-/* ---- the SECTIONS part, damaged behind a good checksum ---- */
-
 /* Returns a copy of the index file f (n bytes) in which part id is
  * replaced by p[0..len): the new part goes after the old parts, where the
  * table of contents was, and the table, trailer and header are written
@@ -676,6 +642,41 @@ static unsigned char *replace_part(const unsigned char *f, size_t n,
     *out_n = o.len;
     return o.p;
 }
+
+/* STATS saying positions are kept for every kind of term (as format 4
+ * did), its crcs made right again: the search would then take the
+ * unigrams' missing positions for damage, so open refuses it. */
+START_TEST(test_positions_for)
+{
+    char *dir, path[600];
+    size_t n;
+    js_index *ix;
+    unsigned char *orig = build_clean("posfor", &dir, path, &n, &ix);
+    js_index_close(ix);
+    size_t off, len, m;
+    part_at(orig, n, JS_PART_STATS, &off, &len);
+    unsigned char *stats = malloc(len);
+    ck_assert_ptr_nonnull(stats);
+    memcpy(stats, orig + off, len);
+    ck_assert_uint_eq(js_le32(stats + 80), 5); /* positions for */
+    js_put_le32(stats + 80, 7);
+    unsigned char *buf = replace_part(orig, n, JS_PART_STATS, stats, len, &m);
+    free(stats);
+    free(orig);
+    spit(path, buf, m);
+    ix = NULL;
+    ck_assert_int_eq(js_index_open(&ix, dir), JS_ECORRUPT);
+    ck_assert_msg(strstr(js_index_errmsg(ix), "positions are kept for kinds 7"),
+                  "%s", js_index_errmsg(ix));
+    js_index_close(ix);
+    free(buf);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- the SECTIONS part, damaged behind a good checksum ---- */
+
 
 /* Runs every query on ix, damaged as `what` says: each must give hits
  * or JS_ECORRUPT. */
