@@ -26,50 +26,23 @@ void js_verify_free(js_verify *v)
         return;
     js_store_cache_free(&v->cache);
     for (uint32_t i = 0; i < v->slots; i++)
-        free(v->pos[i]);
-    free(v->term);
-    free(v->len);
-    free(v->pos);
-    free(v->count);
-    free(v->cap);
-    v->term = NULL;
-    v->len = NULL;
-    v->pos = NULL;
-    v->count = v->cap = NULL;
+        free(v->t[i].pos);
+    free(v->t);
+    v->t = NULL;
     v->slots = 0;
 }
 
-/* Makes v's arrays hold n terms.  Returns 0 or JS_ENOMEM (v unchanged
- * but for arrays already grown, which stay valid). */
+/* Makes v's array hold n terms.  Returns 0 or JS_ENOMEM (v unchanged). */
 static int grow_slots(js_verify *v, uint32_t n)
 {
     if (n <= v->slots)
         return 0;
     uint32_t want = n < 8 ? 8 : n;
-    const char **t = realloc(v->term, want * sizeof *t);
+    js_verify_term *t = realloc(v->t, want * sizeof *t);
     if (!t)
         return JS_ENOMEM;
-    v->term = t;
-    size_t *l = realloc(v->len, want * sizeof *l);
-    if (!l)
-        return JS_ENOMEM;
-    v->len = l;
-    uint32_t *c = realloc(v->count, want * sizeof *c);
-    if (!c)
-        return JS_ENOMEM;
-    v->count = c;
-    uint32_t *cap = realloc(v->cap, want * sizeof *cap);
-    if (!cap)
-        return JS_ENOMEM;
-    v->cap = cap;
-    uint32_t **p = realloc(v->pos, want * sizeof *p);
-    if (!p)
-        return JS_ENOMEM;
-    v->pos = p;
-    for (uint32_t i = v->slots; i < want; i++) {
-        v->pos[i] = NULL;
-        v->cap[i] = 0;
-    }
+    memset(t + v->slots, 0, (want - v->slots) * sizeof *t);
+    v->t = t;
     v->slots = want;
     return 0;
 }
@@ -85,30 +58,31 @@ static int on_token(void *ctx, const js_token *t, int heading)
     if (t->position > v->limit)
         return VERIFY_DONE;
     for (uint32_t i = 0; i < v->n; i++) {
+        js_verify_term *s = &v->t[i];
         /* a byte loop: terms are a few bytes, and most differ at once */
-        const char *a = t->term, *b = v->term[i];
+        const char *a = t->term, *b = s->term;
         size_t k = 0, n = t->term_len;
-        if (n != v->len[i])
+        if (n != s->len)
             continue;
         while (k < n && a[k] == b[k])
             k++;
         if (k < n)
             continue;
-        if (v->count[i] == v->cap[i]) {
-            uint32_t cap = v->cap[i] ? v->cap[i] * 2 : 16;
-            uint32_t *p = cap > v->cap[i]
-                              ? realloc(v->pos[i], (size_t)cap * sizeof *p)
+        if (s->count == s->cap) {
+            uint32_t cap = s->cap ? s->cap * 2 : 16;
+            uint32_t *p = cap > s->cap
+                              ? realloc(s->pos, (size_t)cap * sizeof *p)
                               : NULL;
             if (!p) {
                 v->oom = 1;
                 return JS_ENOMEM;
             }
-            v->pos[i] = p;
-            v->cap[i] = cap;
+            s->pos = p;
+            s->cap = cap;
         }
         /* positions come in increasing order; a phrase may seek one
          * term twice ("山x山"), each copy gets them all */
-        v->pos[i][v->count[i]++] = t->position;
+        s->pos[s->count++] = t->position;
     }
     return 0;
 }
@@ -130,9 +104,9 @@ int js_verify_positions(js_verify *v, uint32_t id, int heading,
     v->limit = limit;
     v->oom = 0;
     for (uint32_t i = 0; i < n; i++) {
-        v->term[i] = terms[i];
-        v->len[i] = lens[i];
-        v->count[i] = 0;
+        v->t[i].term = terms[i];
+        v->t[i].len = lens[i];
+        v->t[i].count = 0;
     }
     int rc;
     if (heading) {
@@ -163,8 +137,8 @@ int js_verify_positions(js_verify *v, uint32_t id, int heading,
     if (rc && rc != VERIFY_DONE)
         return v->oom ? JS_ENOMEM : rc;
     for (uint32_t i = 0; i < n; i++) {
-        pos[i] = v->pos[i];
-        count[i] = v->count[i];
+        pos[i] = v->t[i].pos;
+        count[i] = v->t[i].count;
     }
     return 0;
 }

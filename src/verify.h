@@ -22,16 +22,21 @@
 #include "reader.h"
 #include "store.h"
 
+/* A term sought during a call, and the positions found for it (pos
+ * keeps its capacity, cap, from call to call). */
+typedef struct js_verify_term {
+    const char *term;
+    size_t len;
+    uint32_t *pos;
+    uint32_t count, cap;
+} js_verify_term;
+
 typedef struct js_verify {
     const js_index *ix;
     js_store_cache cache; /* the store block of the last body read */
-    /* during a call: the terms sought, and the positions found per term,
-     * in arrays of `slots` entries grown as calls need */
+    /* during a call: n terms in an array of `slots` grown as calls need */
     uint32_t n, slots;
-    const char **term;
-    size_t *len;
-    uint32_t **pos;
-    uint32_t *count, *cap;
+    js_verify_term *t;
     uint32_t limit; /* the last position of interest */
     int oom;
 } js_verify;
