@@ -142,6 +142,40 @@ static inline void js_buf_free(js_buf *b)
     b->oom = 0;
 }
 
+/* Text in a js_buf: js_buf_text and js_buf_puts keep the bytes
+ * NUL-terminated one past len (the NUL is not counted), so that
+ * js_buf_str can hand the text to string functions.  Mixing them with
+ * js_buf_put is fine as long as the last append was a text one. */
+static inline int js_buf_text(js_buf *b, const char *s, size_t n)
+{
+    if (js_buf_reserve(b, n + 1))
+        return JS_ENOMEM;
+    if (n)
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return 0;
+}
+
+static inline int js_buf_puts(js_buf *b, const char *s)
+{
+    return js_buf_text(b, s, strlen(s));
+}
+
+/* The text of b: "" when nothing was ever added. */
+static inline const char *js_buf_str(const js_buf *b)
+{
+    return b->p ? (const char *)b->p : "";
+}
+
+/* Empties b, keeping its memory and its sticky oom flag. */
+static inline void js_buf_clear(js_buf *b)
+{
+    b->len = 0;
+    if (b->p)
+        b->p[0] = 0;
+}
+
 /* Reader over untrusted bytes.  Any read past the end sets `bad` and
  * yields zeros; check `bad` once after a group of reads. */
 typedef struct js_rd {
