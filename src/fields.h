@@ -1,7 +1,7 @@
 /*
  * fields.h — a section's two fields analysed into tokens: the one
  * definition, shared by both index builders (index/builder.c,
- * src/xapian_build.c), of what the heading field holds and how its
+ * src/xapian/xapian_build.c), of what the heading field holds and how its
  * positions run (fields.c).
  *
  * In:  a js_section (ingest.h) and the text pipeline's flags.

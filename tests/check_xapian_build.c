@@ -1,6 +1,6 @@
 /*
  * check_xapian_build.c — the Xapian backend's writer and statistics
- * (src/xapian_build.h).
+ * (src/xapian/xapian_build.h).
  *
  * In:  small documents in memory (Markdown with headings, JSON Lines with
  *      metadata), built into a scratch index directory with 1 to 3

@@ -1,5 +1,5 @@
 /*
- * check_xapian_shim.c — the C shim over Xapian (src/xapian_shim.h).
+ * check_xapian_shim.c — the C shim over Xapian (src/xapian/xapian_shim.h).
  *
  * In:  a small corpus of Chinese sections, analysed by the real text
  *      pipeline into terms with positions (heading terms prefixed with

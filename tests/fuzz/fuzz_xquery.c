@@ -1,6 +1,6 @@
 /*
  * fuzz_xquery.c — libFuzzer target for searches through the Xapian
- * backend (src/xapian_search.c and the shim over libxapian).
+ * backend (src/xapian/xapian_search.c and the shim over libxapian).
  *
  * In:  one selector byte, then a query (untrusted UTF-8), as fuzz_query.c
  *      reads them: bits 0-1 the limit (0, 1, 10, 1000), bit 2 an offset

@@ -3,7 +3,7 @@
  *
  * In:  an index directory: the native index (DIR/index.jsi), or, when
  *      there is none or --backend xapian says so, the Xapian backend's
- *      (DIR/xapian, see src/xapian_build.h).
+ *      (DIR/xapian, see src/xapian/xapian_build.h).
  * Out: its counts, the bytes of each part (native) or shard (Xapian),
  *      the build's parameters and the format version — as aligned text
  *      or one JSON object.

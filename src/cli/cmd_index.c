@@ -2,7 +2,7 @@
  * cmd_index.c — `jiansuo index [-d DIR] [OPTIONS] PATH...`.
  *
  * In:  files and directories to index, options for the build, the
- *      backend (native: index/builder.c; xapian: src/xapian_build.c).
+ *      backend (native: index/builder.c; xapian: src/xapian/xapian_build.c).
  * Out: a published index in DIR; on a terminal a progress line (files,
  *      sections, MB read, MB/s, ETA when the total size is known), and
  *      always a final summary on standard output.  Exit status 0, or 1

@@ -1,7 +1,7 @@
 /*
  * xapian_shim.h — a small C API over libxapian (C++), for the Xapian
  * backend.  Plain C: no C++ type appears here and no exception crosses it
- * (src/xapian_shim.cc catches everything at each entry point).
+ * (src/xapian/xapian_shim.cc catches everything at each entry point).
  *
  * In:  terms (bytes, may hold 0x01, the heading-field prefix), positions,
  *      document data; database paths or remote HOST:PORT addresses;

@@ -6,7 +6,7 @@
  *      -> the text pipeline (src/text.c), with the field rules of
  *      index/builder.c.
  * Out: one Xapian document per section through the C shim
- *      (src/xapian_shim.h) into DIR/xapian.tmp-PID/shard-K, then
+ *      (src/xapian/xapian_shim.h) into DIR/xapian.tmp-PID/shard-K, then
  *      info.json, then one atomic rename to DIR/xapian.  The reader half
  *      turns DIR/xapian back into figures for `jiansuo stats`.
  *
