@@ -4,7 +4,7 @@
  * In:  paths or in-memory documents, through ingest (src/ingest.c), each
  *      section analysed by the text pipeline (src/text.c).
  * Out: dir/index.jsi (index/FORMAT.md), written as index.jsi.tmp-PID and
- *      published by rename in js_builder_commit.
+ *      published by rename in js_nbuilder_commit.
  *
  * Data flow: each section gets the next id; its heading field (document
  * title and heading path, terms prefixed with 0x01) and body are
@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +31,12 @@
 #include <libxml/parser.h>
 
 #include "accum.h"
+#include "builder.h"
 #include "buf.h"
 #include "champ.h"
 #include "codec.h"
 #include "docid.h"
+#include "error.h"
 #include "fields.h"
 #include "file.h"
 #include "jiansuo.h"
@@ -70,7 +71,7 @@
 #define FIXED_BYTES ((size_t)7 << 20)
 
 typedef struct chan chan;
-typedef int (*chan_work)(js_builder *b, const js_buf *batch, char *msg,
+typedef int (*chan_work)(js_nbuilder *b, const js_buf *batch, char *msg,
                          size_t msglen);
 
 struct chan {
@@ -84,10 +85,10 @@ struct chan {
     char msg[512];
     pthread_t th;
     chan_work work;
-    js_builder *b;
+    js_nbuilder *b;
 };
 
-struct js_builder {
+struct js_nbuilder {
     char *dir;
     int lock_fd;
     js_build_options o;
@@ -141,12 +142,12 @@ struct js_builder {
     char err[1024];
 };
 
-static int chan_start(chan *ch, js_builder *b, chan_work work);
-static int work_tokens(js_builder *b, const js_buf *x, char *msg,
+static int chan_start(chan *ch, js_nbuilder *b, chan_work work);
+static int work_tokens(js_nbuilder *b, const js_buf *x, char *msg,
                        size_t msglen);
-static int work_texts(js_builder *b, const js_buf *x, char *msg,
+static int work_texts(js_nbuilder *b, const js_buf *x, char *msg,
                       size_t msglen);
-static int work_terms(js_builder *b, const js_buf *x, char *msg,
+static int work_terms(js_nbuilder *b, const js_buf *x, char *msg,
                       size_t msglen);
 
 static double elapsed(const struct timespec *t0)
@@ -156,32 +157,24 @@ static double elapsed(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static int fail(js_builder *b, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(js_builder *b, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(b->err, sizeof b->err, fmt, ap);
-    va_end(ap);
-    b->rc = rc;
-    return rc;
-}
+/* Keeps the message and the code on b (error.h); returns rc. */
+#define fail(b, code, ...) \
+    ((b)->rc = js_error_set((b)->err, sizeof (b)->err, (code), __VA_ARGS__))
 
-const char *js_builder_errmsg(const js_builder *b) { return b ? b->err : ""; }
+const char *js_nbuilder_errmsg(const js_nbuilder *b) { return b ? b->err : ""; }
 
-void js_builder_get_stats(const js_builder *b, js_build_stats *out)
+void js_nbuilder_get_stats(const js_nbuilder *b, js_build_stats *out)
 {
     if (b && out)
         *out = b->st;
 }
 
-int js_builder_open(js_builder **out, const char *dir,
+int js_nbuilder_open(js_nbuilder **out, const char *dir,
                     const js_build_options *opts)
 {
     if (!out || !dir)
         return JS_EINVALID;
-    js_builder *b = calloc(1, sizeof *b);
+    js_nbuilder *b = calloc(1, sizeof *b);
     if (!b)
         return JS_ENOMEM;
     *out = b;
@@ -322,7 +315,7 @@ static void *chan_main(void *arg)
 }
 
 /* Starts ch's worker.  Returns 0 or JS_ENOMEM. */
-static int chan_start(chan *ch, js_builder *b, chan_work work)
+static int chan_start(chan *ch, js_nbuilder *b, chan_work work)
 {
     ch->b = b;
     ch->work = work;
@@ -351,7 +344,7 @@ static int chan_start(chan *ch, js_builder *b, chan_work work)
 /* Hands the batch being filled to the worker (if it holds anything) and
  * waits until the next slot is free.  Returns 0 or the worker's error,
  * with its message in b->err. */
-static int chan_submit(js_builder *b, chan *ch)
+static int chan_submit(js_nbuilder *b, chan *ch)
 {
     pthread_mutex_lock(&ch->mu);
     if (ch->slot[ch->fill].len) {
@@ -371,7 +364,7 @@ static int chan_submit(js_builder *b, chan *ch)
 
 /* Hands over the last batch, waits for the worker to finish and joins it.
  * Returns 0 or the worker's error (message in b->err). */
-static int chan_finish(js_builder *b, chan *ch)
+static int chan_finish(js_nbuilder *b, chan *ch)
 {
     if (!ch->started)
         return 0;
@@ -402,7 +395,7 @@ static void chan_free(chan *ch)
  * the u64 figure for js_accum_set_external (the builder's own memory,
  * which the accumulator must leave room for). */
 #define EXTERNAL 0xFFFFu
-static int work_tokens(js_builder *b, const js_buf *x, char *msg,
+static int work_tokens(js_nbuilder *b, const js_buf *x, char *msg,
                        size_t msglen)
 {
     const uint8_t *p = x->p, *end = x->p + x->len;
@@ -440,7 +433,7 @@ static int work_tokens(js_builder *b, const js_buf *x, char *msg,
 
 /* Writes the store blocks finished so far into the STORE part.  Returns
  * 0 or an error with its message in msg. */
-static int drain_store_to(js_builder *b, char *msg, size_t msglen)
+static int drain_store_to(js_nbuilder *b, char *msg, size_t msglen)
 {
     int rc = js_store_drain(b->store, &b->store_out);
     if (rc) {
@@ -459,7 +452,7 @@ static int drain_store_to(js_builder *b, char *msg, size_t msglen)
 
 /* Store worker: a batch of (u32 path length, path, u32 body length,
  * body) records into the store, finished blocks into the file. */
-static int work_texts(js_builder *b, const js_buf *x, char *msg,
+static int work_texts(js_nbuilder *b, const js_buf *x, char *msg,
                       size_t msglen)
 {
     const uint8_t *p = x->p, *end = x->p + x->len;
@@ -498,7 +491,7 @@ static inline void copy_term(uint8_t *q, const char *p, size_t len)
 /* Token callback (fields.h): one occurrence into the accumulator. */
 static int on_token(void *ctx, const js_token *t, int heading)
 {
-    js_builder *b = ctx;
+    js_nbuilder *b = ctx;
     char term[JS_TERM_MAX_BYTES + 1];
     const char *p = t->term;
     size_t len = t->term_len;
@@ -536,7 +529,7 @@ static int on_token(void *ctx, const js_token *t, int heading)
 /* Fails with an error of analysis or of the accumulator, whose JS_EIO
  * (a sorted run could not be written: a full disk) keeps errno; `field`
  * names where it happened (fields.h). */
-static int index_failed(js_builder *b, int rc, const char *field)
+static int index_failed(js_nbuilder *b, int rc, const char *field)
 {
     int e = errno;
     if (rc == JS_EIO)
@@ -548,7 +541,7 @@ static int index_failed(js_builder *b, int rc, const char *field)
 /* Grows the length arrays (8 bytes a section, kept for the skip tables
  * until the merge) and tells the accumulator, whose budget they share.
  * Returns 0 or JS_ENOMEM. */
-static int grow_lens(js_builder *b)
+static int grow_lens(js_nbuilder *b)
 {
     if (b->nsections < b->lens_cap)
         return 0;
@@ -601,7 +594,7 @@ static void put_id(js_spool *o, const char *id)
 /* Enters document d in the table: its source (path, format, encoding)
  * once per run of documents from the same source, then its own strings.
  * Returns 0 or an error. */
-static int add_document(js_builder *b, const js_document *d)
+static int add_document(js_nbuilder *b, const js_document *d)
 {
     const char *src[3] = {d->source ? d->source : "",
                           d->format ? d->format : "",
@@ -651,7 +644,7 @@ static int add_document(js_builder *b, const js_document *d)
 }
 
 /* The first sticky error of the table spools, reported; 0 if none. */
-static int spool_failed(js_builder *b)
+static int spool_failed(js_nbuilder *b)
 {
     js_spool *sp[8] = {&b->src_offsets, &b->src_strings, &b->doc_offsets,
                        &b->doc_strings, &b->sections, &b->sec_offsets,
@@ -666,14 +659,14 @@ static int spool_failed(js_builder *b)
 }
 
 /* Writes the store blocks finished so far into the STORE part. */
-static int drain_store(js_builder *b)
+static int drain_store(js_nbuilder *b)
 {
     char msg[sizeof b->err];
     int rc = drain_store_to(b, msg, sizeof msg);
     return rc ? fail(b, rc, "%s", msg) : 0;
 }
 
-static void report_progress(js_builder *b, int phase, int force)
+static void report_progress(js_nbuilder *b, int phase, int force)
 {
     if (!b->o.progress)
         return;
@@ -690,7 +683,7 @@ static void report_progress(js_builder *b, int phase, int force)
 /* Encodes the sections waiting in sec_pend as a group into the
  * sections spool, its offset into sec_offsets.  Returns 0 or an error
  * (reported). */
-static int flush_sections(js_builder *b)
+static int flush_sections(js_nbuilder *b)
 {
     if (b->sec_npend == 0)
         return 0;
@@ -716,7 +709,7 @@ static int flush_sections(js_builder *b)
 /* Section callback from ingest: one section into every structure. */
 static int on_section(void *ctx, const js_section *s)
 {
-    js_builder *b = ctx;
+    js_nbuilder *b = ctx;
     if (b->nsections == UINT32_MAX)
         return fail(b, JS_ELIMIT, "more than %u sections", UINT32_MAX - 1);
     int rc;
@@ -798,7 +791,7 @@ static int on_section(void *ctx, const js_section *s)
 }
 
 /* Runs ingest on a path or memory document (fields.h). */
-static int add(js_builder *b, const char *path, const char *name,
+static int add(js_nbuilder *b, const char *path, const char *name,
                const void *data, size_t len)
 {
     if (!b->rc && b->committed)
@@ -807,14 +800,14 @@ static int add(js_builder *b, const char *path, const char *name,
                           b->err, sizeof b->err);
 }
 
-int js_builder_add_path(js_builder *b, const char *path)
+int js_nbuilder_add_path(js_nbuilder *b, const char *path)
 {
     if (!b || !path)
         return JS_EINVALID;
     return add(b, path, NULL, NULL, 0);
 }
 
-int js_builder_add_memory(js_builder *b, const char *name, const void *data,
+int js_nbuilder_add_memory(js_nbuilder *b, const char *name, const void *data,
                           size_t len)
 {
     if (!b || !name || (!data && len))
@@ -830,7 +823,7 @@ int js_builder_add_memory(js_builder *b, const char *name, const void *data,
  * ingest thread, or with threads by a worker fed over the `terms`
  * channel while the ingest thread merges. */
 typedef struct merge_ctx {
-    js_builder *b;
+    js_nbuilder *b;
     js_lexicon_writer *lex;
     js_postings_writer pw;
     js_page_crcs pages; /* POSTINGS_CRC, as POSTINGS is written */
@@ -916,7 +909,7 @@ static int term_piece(merge_ctx *m, const char *term, size_t len,
                       const uint8_t *list, size_t list_len, char *msg,
                       size_t msglen)
 {
-    js_builder *b = m->b;
+    js_nbuilder *b = m->b;
     int rc;
     if (!m->in_term) {
         js_postings_writer_init(&m->pw, b->o.block_size, positions != NULL);
@@ -1005,7 +998,7 @@ static int on_piece(void *ctx, const char *term, size_t len,
                     const uint32_t *positions, uint32_t n, int last)
 {
     merge_ctx *m = ctx;
-    js_builder *b = m->b;
+    js_nbuilder *b = m->b;
     char msg[sizeof b->err];
     const uint8_t *list;
     size_t list_len;
@@ -1034,7 +1027,7 @@ static int on_piece_queued(void *ctx, const char *term, size_t len,
                            const uint32_t *positions, uint32_t n, int last)
 {
     merge_ctx *m = ctx;
-    js_builder *b = m->b;
+    js_nbuilder *b = m->b;
     const uint8_t *list;
     size_t list_len;
     /* positions the index does not keep are not even copied */
@@ -1076,7 +1069,7 @@ static int on_piece_queued(void *ctx, const char *term, size_t len,
 
 /* Terms worker: a batch of pieces (see on_piece_queued) through
  * term_piece. */
-static int work_terms(js_builder *b, const js_buf *x, char *msg, size_t msglen)
+static int work_terms(js_nbuilder *b, const js_buf *x, char *msg, size_t msglen)
 {
     merge_ctx *m = b->merge;
     const uint8_t *p = x->p, *end = x->p + x->len;
@@ -1101,7 +1094,7 @@ static int work_terms(js_builder *b, const js_buf *x, char *msg, size_t msglen)
 }
 
 /* Writes a whole part from a buffer. */
-static int write_part(js_builder *b, uint32_t id, const js_buf *data)
+static int write_part(js_nbuilder *b, uint32_t id, const js_buf *data)
 {
     if (data->oom)
         return fail(b, JS_ENOMEM, "out of memory");
@@ -1118,7 +1111,7 @@ static int write_part(js_builder *b, uint32_t id, const js_buf *data)
 }
 
 /* Writes a part: head, then the spools' bytes in order. */
-static int copy_part(js_builder *b, uint32_t id, const js_buf *head,
+static int copy_part(js_nbuilder *b, uint32_t id, const js_buf *head,
                      js_spool **spools, int n)
 {
     if (head->oom)
@@ -1141,7 +1134,7 @@ static int copy_part(js_builder *b, uint32_t id, const js_buf *head,
  * body_lens and head_lens, the group offsets (from the spool's u64, as
  * u32 when the groups take less than 4 GiB), the groups.  Returns 0 or
  * an error (reported). */
-static int write_sections(js_builder *b)
+static int write_sections(js_nbuilder *b)
 {
     int rc = flush_sections(b);
     if (rc)
@@ -1198,7 +1191,7 @@ static int write_sections(js_builder *b)
 
 /* Writes the CHAMPIONS part: header, the table and its crc, the lists
  * (FORMAT.md). */
-static int write_champions(js_builder *b, merge_ctx *m)
+static int write_champions(js_nbuilder *b, merge_ctx *m)
 {
     js_champ_header h = {m->ch_n, JS_CHAMP_SIZE, b->o.champion_df, JS_NORM_B,
                          JS_CHAMP_W};
@@ -1233,7 +1226,7 @@ static int write_champions(js_builder *b, merge_ctx *m)
     return 0;
 }
 
-int js_builder_commit(js_builder *b)
+int js_nbuilder_commit(js_nbuilder *b)
 {
     if (!b)
         return JS_EINVALID;
@@ -1442,7 +1435,7 @@ int js_builder_commit(js_builder *b)
     return 0;
 }
 
-void js_builder_close(js_builder *b)
+void js_nbuilder_close(js_nbuilder *b)
 {
     if (!b)
         return;

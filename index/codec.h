@@ -19,7 +19,7 @@
  *
  * Checksums: records carry none of their own (but for the skip table's).
  * A crc32 per page of the POSTINGS part lives in POSTINGS_CRC; a cursor
- * given a js_block_checks (js_postings_share_checks, as js_index_postings
+ * given a js_block_checks (js_postings_share_checks, as js_reader_postings
  * does) verifies the pages a block spans on its first load through that
  * object.  A cursor opened on bytes without one (unit tests, `check`,
  * which verifies every page itself) runs the structural checks only: no
@@ -286,7 +286,7 @@ int js_postings_open(js_postings_cursor *c, const uint8_t *data, size_t len,
  * table (crc and structure) because an earlier js_postings_open of the
  * very same bytes with the same arguments returned 0: opening is then
  * O(1) whatever the record's size.  Blocks are still checked as they
- * load.  (js_index_postings remembers which records it has checked.) */
+ * load.  (js_reader_postings remembers which records it has checked.) */
 int js_postings_open_ex(js_postings_cursor *c, const uint8_t *data,
                         size_t len, uint32_t df, uint32_t block_size,
                         int has_positions, uint32_t max_id,

@@ -2,9 +2,9 @@
  * reader.c — opening an index, its statistics, and `jiansuo check`.
  *
  * In:  an index directory.
- * Out: a js_index handle (reader.h) whose tables have been checked
+ * Out: a js_reader handle (reader.h) whose tables have been checked
  *      against the file on open, so later lookups can trust counts and
- *      offsets; js_index_check walks everything else: every checksum,
+ *      offsets; js_reader_check walks everything else: every checksum,
  *      every term's postings, every stored block.
  */
 #include "config.h"
@@ -17,30 +17,31 @@
 
 #include "buf.h"
 #include "docid.h"
+#include "error.h"
 #include "fields.h"
 #include "reader.h"
 #include "utf8.h"
 
-static int fail(js_index *ix, int rc, const char *fmt, ...)
+static int fail(js_reader *ix, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int fail(js_index *ix, int rc, const char *fmt, ...)
+static int fail(js_reader *ix, int rc, const char *fmt, ...)
 {
-    char msg[768];
+    /* every message names the file, and damage says so first */
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, "%s/" JS_INDEX_FILE ": %s",
+             ix->dir ? ix->dir : "", rc == JS_ECORRUPT ? "index is corrupt: " : "");
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    js_error_vset(ix->err, sizeof ix->err, rc, prefix, fmt, ap);
     va_end(ap);
-    snprintf(ix->err, sizeof ix->err, "%s/" JS_INDEX_FILE ": %s%s",
-             ix->dir ? ix->dir : "", rc == JS_ECORRUPT ? "index is corrupt: " : "",
-             msg);
     return rc;
 }
 
-const char *js_index_errmsg(const js_index *ix) { return ix ? ix->err : ""; }
+const char *js_reader_errmsg(const js_reader *ix) { return ix ? ix->err : ""; }
 
 const char *js_index_part_name(unsigned id) { return js_part_name(id); }
 
-int js_index_section(const js_index *ix, uint32_t id, js_section_rec *out)
+int js_reader_section(const js_reader *ix, uint32_t id, js_section_rec *out)
 {
     return js_sections_get(&ix->secs, id, out);
 }
@@ -66,7 +67,7 @@ static int split_strings(const char *s, uint64_t len, const char **out[],
  * there), and either its metadata (*back 0) or the distance *back to the
  * document whose record holds it (*meta NULL).  Returns 0 or
  * JS_ECORRUPT. */
-static int doc_record(const js_index *ix, uint32_t id, uint64_t *src,
+static int doc_record(const js_reader *ix, uint32_t id, uint64_t *src,
                       const char **title, const char **ident,
                       char id_buf[JS_DOCID_UUID_LEN + 1], uint64_t *back,
                       const char **meta)
@@ -111,7 +112,7 @@ static int doc_record(const js_index *ix, uint32_t id, uint64_t *src,
     return split_strings((const char *)r.p, js_rd_left(&r), m, 1);
 }
 
-int js_index_document(const js_index *ix, uint32_t id, js_doc_rec *out)
+int js_reader_document(const js_reader *ix, uint32_t id, js_doc_rec *out)
 {
     uint64_t src, back;
     int rc = doc_record(ix, id, &src, &out->title, &out->id, out->id_buf,
@@ -153,7 +154,7 @@ static int64_t bad_offsets(const uint8_t *offs, uint32_t n, uint64_t len)
 #define CHECKED_PROBES 32
 
 /* Whether the record at offset is in the cache of checked records. */
-static int checked_has(const js_index *ix, uint64_t offset)
+static int checked_has(const js_reader *ix, uint64_t offset)
 {
     if (!ix->checked)
         return 0;
@@ -172,7 +173,7 @@ static int checked_has(const js_index *ix, uint64_t offset)
 
 /* Enters the record at offset in the cache (silently not, when its
  * neighbourhood is full). */
-static void checked_add(const js_index *ix, uint64_t offset)
+static void checked_add(const js_reader *ix, uint64_t offset)
 {
     if (!ix->checked)
         return;
@@ -189,14 +190,14 @@ static void checked_add(const js_index *ix, uint64_t offset)
     }
 }
 
-int js_index_postings(const js_index *ix, const char *term, size_t len,
+int js_reader_postings(const js_reader *ix, const char *term, size_t len,
                       js_term_info *info, js_postings_cursor *c)
 {
     int rc = js_lexicon_lookup(ix->lex, term, len, info);
-    return rc ? rc : js_index_postings_at(ix, info, c);
+    return rc ? rc : js_reader_postings_at(ix, info, c);
 }
 
-int js_index_postings_at(const js_index *ix, const js_term_info *info,
+int js_reader_postings_at(const js_reader *ix, const js_term_info *info,
                          js_postings_cursor *c)
 {
     int rc;
@@ -220,7 +221,7 @@ struct js_cursor_pool {
     js_postings_cursor *c[JS_CURSOR_POOL];
 };
 
-js_postings_cursor *js_index_cursor_get(const js_index *ix)
+js_postings_cursor *js_reader_cursor_get(const js_reader *ix)
 {
     struct js_cursor_pool *pl = ix->pool;
     js_postings_cursor *c = NULL;
@@ -238,7 +239,7 @@ js_postings_cursor *js_index_cursor_get(const js_index *ix)
     return c;
 }
 
-void js_index_cursor_put(const js_index *ix, js_postings_cursor *c)
+void js_reader_cursor_put(const js_reader *ix, js_postings_cursor *c)
 {
     if (!c)
         return;
@@ -266,7 +267,7 @@ static void pool_free(struct js_cursor_pool *pl)
 }
 
 /* Parses STATS, DOCUMENTS and SECTIONS and opens the lexicon and store. */
-static int load(js_index *ix)
+static int load(js_reader *ix)
 {
     const js_part *P = ix->f.parts;
     js_rd r = js_rd_make(P[JS_PART_STATS].p, P[JS_PART_STATS].len);
@@ -342,7 +343,7 @@ static int load(js_index *ix)
     uint32_t ns = ix->nsections = ix->secs.n;
 
     /* Heading paths: u32 count, u32 offsets[n + 1], bytes.  The offsets
-     * are checked where they are read (js_index_headings), so opening an
+     * are checked where they are read (js_reader_headings), so opening an
      * index costs nothing per section here. */
     r = js_rd_make(P[JS_PART_HEADINGS].p, P[JS_PART_HEADINGS].len);
     if (js_rd_u32(&r) != ns || r.bad ||
@@ -393,11 +394,11 @@ static int load(js_index *ix)
     return 0;
 }
 
-int js_index_open(js_index **out, const char *dir)
+int js_reader_open(js_reader **out, const char *dir)
 {
     if (!out || !dir)
         return JS_EINVALID;
-    js_index *ix = calloc(1, sizeof *ix);
+    js_reader *ix = calloc(1, sizeof *ix);
     if (!ix)
         return JS_ENOMEM;
     *out = ix;
@@ -415,7 +416,7 @@ int js_index_open(js_index **out, const char *dir)
     return load(ix);
 }
 
-int js_index_preload(js_index *ix)
+int js_reader_preload(js_reader *ix)
 {
     if (!ix)
         return JS_EINVALID;
@@ -426,7 +427,7 @@ int js_index_preload(js_index *ix)
     return rc;
 }
 
-void js_index_close(js_index *ix)
+void js_reader_close(js_reader *ix)
 {
     if (!ix)
         return;
@@ -441,18 +442,20 @@ void js_index_close(js_index *ix)
     free(ix);
 }
 
-int js_index_get_stats(const js_index *ix, js_index_stats *out)
+int js_reader_get_stats(const js_reader *ix, js_index_stats *out)
 {
     if (!ix || !out || !ix->lex)
         return JS_EINVALID;
     *out = ix->st;
+    out->backend = JS_BACKEND_NATIVE;
+    out->shards = 1;
     return 0;
 }
 
 /* ---- check ---- */
 
 typedef struct {
-    js_index *ix;
+    js_reader *ix;
     uint64_t terms, postings, positions, next_offset;
     int rc;
     js_postings_cursor c;
@@ -470,7 +473,7 @@ typedef struct {
 static int check_champions(check_ctx *k, const char *term, size_t len,
                            const js_term_info *ti, const char *shown)
 {
-    js_index *ix = k->ix;
+    js_reader *ix = k->ix;
     const js_champs *ch = &ix->champs;
     uint64_t off = 0;
     const uint8_t *list = NULL;
@@ -523,7 +526,7 @@ static int check_champions(check_ctx *k, const char *term, size_t len,
         if (brc == 1 && k->c.id == id)
             tb = k->c.tf;
         uint32_t lb, lh;
-        js_index_section_lens(ix, id, &lb, &lh);
+        js_reader_section_lens(ix, id, &lb, &lh);
         js_champ_ranker_add(&k->rk, id, tb, lb, th, lh);
         if (th)
             hrc = js_postings_next(&k->hc);
@@ -547,7 +550,7 @@ static int check_term(void *ctx, const char *term, size_t len,
                       const js_term_info *ti)
 {
     check_ctx *k = ctx;
-    js_index *ix = k->ix;
+    js_reader *ix = k->ix;
     char shown[80];
     size_t sl = js_utf8_floor(term, len, 60);
     snprintf(shown, sizeof shown, "%s%.*s", len && term[0] == 1 ? "heading:" : "",
@@ -595,7 +598,7 @@ static int check_term(void *ctx, const char *term, size_t len,
         if (k->c.tf > max_tf)
             max_tf = k->c.tf;
         uint32_t lb, lh;
-        js_index_section_lens(ix, k->c.id, &lb, &lh);
+        js_reader_section_lens(ix, k->c.id, &lb, &lh);
         uint32_t flen = heading ? lh : lb;
         float t = js_norm_bound(k->c.tf, flen, avg);
         if (t > got_norm)
@@ -644,7 +647,7 @@ static int check_term(void *ctx, const char *term, size_t len,
     return 0;
 }
 
-int js_index_headings(const js_index *ix, uint32_t id, const char **path,
+int js_reader_headings(const js_reader *ix, uint32_t id, const char **path,
                       size_t *len)
 {
     *path = "";
@@ -663,10 +666,10 @@ int js_index_headings(const js_index *ix, uint32_t id, const char **path,
 /* Whether section id's heading path equals the stored one (path). */
 static int same_heading(void *ctx, uint32_t id, const char *path, size_t len)
 {
-    js_index *ix = ctx;
+    js_reader *ix = ctx;
     const char *h;
     size_t hl;
-    if (js_index_headings(ix, id, &h, &hl))
+    if (js_reader_headings(ix, id, &h, &hl))
         return fail(ix, JS_ECORRUPT, "section %u has a bad heading offset",
                     id);
     if (hl != len || (hl && memcmp(path, h, hl)))
@@ -679,7 +682,7 @@ static int same_heading(void *ctx, uint32_t id, const char *path, size_t len)
  * end of the part, and each path equal to the one in the stored text;
  * and so every block of the stored text (js_store_each_path).
  * Returns 0 or JS_ECORRUPT / JS_ENOMEM with the message set. */
-static int check_headings(js_index *ix)
+static int check_headings(js_reader *ix)
 {
     if (ix->nsections == 0 || js_le32(ix->head_offsets) != 0 ||
         js_le32(ix->head_offsets + 4 * (size_t)ix->nsections) !=
@@ -697,7 +700,7 @@ static int check_headings(js_index *ix)
     return rc;
 }
 
-int js_index_check(js_index *ix)
+int js_reader_check(js_reader *ix)
 {
     if (!ix || !ix->lex)
         return JS_EINVALID;
@@ -728,7 +731,7 @@ int js_index_check(js_index *ix)
     }
     for (uint32_t i = 0; i < ix->ndocs; i++) {
         js_doc_rec d;
-        if (js_index_document(ix, i, &d))
+        if (js_reader_document(ix, i, &d))
             return fail(ix, JS_ECORRUPT, "document %u is malformed", i);
         uint64_t a = js_le64(ix->doc_offsets + 8 * (size_t)i);
         js_rd r = js_rd_make(ix->doc_strings + a,

@@ -1,11 +1,43 @@
 /*
- * error.c — error codes to sentences, and the library version.
+ * error.c — error codes to sentences, the message a handle keeps
+ * (error.h), and the library version.
  *
- * In:  a JS_E* code.  Out: a static string.
+ * In:  a JS_E* code, a message.  Out: a static string; the message in
+ *      the handle's buffer.
  */
 #include "config.h"
 
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
 #include "jiansuo.h"
+
+int js_error_vset(char *buf, size_t cap, int rc, const char *prefix,
+                  const char *fmt, va_list ap)
+{
+    if (!buf || cap == 0)
+        return rc;
+    size_t n = 0;
+    if (prefix) {
+        n = strlen(prefix);
+        if (n >= cap)
+            n = cap - 1;
+        memcpy(buf, prefix, n);
+        buf[n] = 0;
+    }
+    vsnprintf(buf + n, cap - n, fmt, ap);
+    return rc;
+}
+
+int js_error_set(char *buf, size_t cap, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    js_error_vset(buf, cap, rc, NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
 
 const char *js_strerror(int code)
 {

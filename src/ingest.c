@@ -17,13 +17,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <iconv.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "ingest.h"
 #include "section.h"
 #include "source.h"
@@ -53,15 +53,9 @@ const js_format *js_format_by_name(const char *name)
     return NULL;
 }
 
-static void set_error(js_ingest *ing, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void set_error(js_ingest *ing, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(ing->errmsg, sizeof ing->errmsg, fmt, ap);
-    va_end(ap);
-}
+/* Keeps the message on ing (error.h). */
+#define set_error(ing, ...) \
+    ((void)js_error_set((ing)->errmsg, sizeof (ing)->errmsg, 0, __VA_ARGS__))
 
 int js_ingest_open(js_ingest **out, const js_ingest_options *opts)
 {

@@ -37,7 +37,7 @@
  * leaf_count). */
 #define COUNT_BUDGET 8192
 
-void js_scorer_init(js_scorer *s, const js_index *ix, double k1, double b,
+void js_scorer_init(js_scorer *s, const js_reader *ix, double k1, double b,
                     double w)
 {
     s->ix = ix;
@@ -155,7 +155,7 @@ void js_it_free(js_it *it)
 /* Field phrase                                                         */
 
 typedef struct fphrase {
-    const js_index *ix;        /* whose pool the cursors go back to */
+    const js_reader *ix;        /* whose pool the cursors go back to */
     uint32_t n;                /* units */
     js_postings_cursor **c;    /* by unit, rarest first */
     uint32_t *rel;             /* relative position of each (same order) */
@@ -189,7 +189,7 @@ static void fphrase_free(fphrase *f)
     if (!f)
         return;
     for (uint32_t i = 0; i < f->n; i++)
-        js_index_cursor_put(f->ix, f->c[i]);
+        js_reader_cursor_put(f->ix, f->c[i]);
     if (f->own_ver) {
         js_verify_free(f->own_ver);
         free(f->own_ver);
@@ -232,7 +232,7 @@ static int fphrase_open(fphrase **out, const js_scorer *s,
                         const js_qunit *units, uint32_t n, int heading,
                         char *err, size_t errlen)
 {
-    const js_index *ix = s->ix;
+    const js_reader *ix = s->ix;
     *out = NULL;
     /* one allocation: the phrase, then its arrays (pointers first, for
      * their alignment), then the scratch for sorting */
@@ -280,12 +280,12 @@ static int fphrase_open(fphrase **out, const js_scorer *s,
             f = NULL;
             goto out;
         }
-        if (!rc && !(f->c[i] = js_index_cursor_get(ix))) {
+        if (!rc && !(f->c[i] = js_reader_cursor_get(ix))) {
             rc = JS_ENOMEM;
             goto out;
         }
         if (!rc)
-            rc = js_index_postings_at(ix, &info, f->c[i]);
+            rc = js_reader_postings_at(ix, &info, f->c[i]);
         if (rc) {
             snprintf(err, errlen, "the postings of \"%.*s\" are corrupt",
                      (int)len, units[i].term);
@@ -611,7 +611,7 @@ static int leaf_next(js_it *it, uint32_t target)
 static double leaf_t(leaf_it *l)
 {
     uint32_t id = l->it.id, lb, lh;
-    js_index_section_lens(l->s->ix, id, &lb, &lh);
+    js_reader_section_lens(l->s->ix, id, &lb, &lh);
     uint32_t tb = l->f[0] && l->f[0]->id == id ? l->f[0]->tf : 0;
     uint32_t th = l->f[1] && l->f[1]->id == id ? l->f[1]->tf : 0;
     return pseudo_tf(l->s, tb, lb, th, lh);
@@ -772,7 +772,7 @@ static int leaf_record(leaf_it *l)
  * no counting: its df is the sum of its fields' dfs (sections holding it
  * in both fields count twice, a small overestimate).  Returns 0 or an
  * error. */
-static int leaf_count(leaf_it *l, const js_index *ix, const js_qunit *units,
+static int leaf_count(leaf_it *l, const js_reader *ix, const js_qunit *units,
                       uint32_t n, int heading_only, char *err, size_t errlen)
 {
     double cand = 0;
@@ -895,7 +895,7 @@ int js_match_champions(js_it *it, uint32_t k, js_scored *out, uint32_t *n,
         return 0;
     leaf_it *l = (leaf_it *)it;
     const js_scorer *s = l->s;
-    const js_index *ix = s->ix;
+    const js_reader *ix = s->ix;
     const js_champs *ch = &ix->champs;
     fphrase *fb = l->f[0], *fh = l->f[1];
     if (l->r || !fb || fb->n != 1 || it->started || s->b != ch->h.b ||
@@ -927,7 +927,7 @@ int js_match_champions(js_it *it, uint32_t k, js_scored *out, uint32_t *n,
     double tmin = INFINITY;
     for (uint32_t i = 0; i < cl->n; i++) {
         uint32_t lb, lh;
-        js_index_section_lens(ix, cl->id[i], &lb, &lh);
+        js_reader_section_lens(ix, cl->id[i], &lb, &lh);
         if (cl->tb[i] > lb || cl->th[i] > lh) {
             rc = JS_ECORRUPT;
             goto out;

@@ -23,7 +23,7 @@
  * heading weight.  AND and OR add their children's scores.
  *
  * Iterators are private to one search: a search on another thread builds
- * its own, so one js_index serves many threads.
+ * its own, so one js_reader serves many threads.
  */
 #ifndef JS_MATCH_H
 #define JS_MATCH_H
@@ -52,7 +52,7 @@ typedef struct js_term_memo {
 } js_term_memo;
 
 typedef struct js_scorer {
-    const js_index *ix;
+    const js_reader *ix;
     js_term_memo *memo;   /* NULL, or one search's (js_scorer_init: NULL) */
     /* NULL, or one search's checker of positions the index leaves out
      * (js_scorer_init: NULL; a phrase that needs one then makes its own) */
@@ -63,7 +63,7 @@ typedef struct js_scorer {
 } js_scorer;
 
 /* Fills s for index ix with the given parameters. */
-void js_scorer_init(js_scorer *s, const js_index *ix, double k1, double b,
+void js_scorer_init(js_scorer *s, const js_reader *ix, double k1, double b,
                     double w);
 
 /* The BM25F score of a part (see above) with the given idf. */

@@ -1,5 +1,5 @@
 /*
- * search.c — js_search: a query string -> ranked hits with snippets.
+ * search.c — js_reader_search: a query string -> ranked hits with snippets.
  *
  * In:  an open index and a query (jiansuo.h, "Searching").
  * Out: js_results: the best offset+limit sections by BM25F, strict
@@ -33,6 +33,7 @@
 #include "query.h"
 #include "reader.h"
 #include "results.h"
+#include "search.h"
 
 
 typedef js_scored scored;
@@ -160,15 +161,15 @@ static int top_k(js_it *root, const uint32_t *skip, uint32_t nskip,
 /* Adds the hit for section id to r: document, headings and body from
  * the index, then results.c makes the hit and its snippet.  Returns 0 or
  * a negative code with r's message set. */
-static int make_hit(js_results *r, js_index *ix, const js_qnode *q,
+static int make_hit(js_results *r, js_reader *ix, const js_qnode *q,
                     const scored *sc, int partial, const js_search_options *o)
 {
     js_section_rec rec;
     js_doc_rec doc;
-    int rc = js_index_section(ix, sc->id, &rec);
+    int rc = js_reader_section(ix, sc->id, &rec);
     if (rc)
         return fail(r, rc, "the index is corrupt: section %u", sc->id);
-    rc = js_index_document(ix, rec.document, &doc);
+    rc = js_reader_document(ix, rec.document, &doc);
     if (rc)
         return fail(r, rc, "the index is corrupt: document %u of section %u",
                     rec.document, sc->id);
@@ -176,7 +177,7 @@ static int make_hit(js_results *r, js_index *ix, const js_qnode *q,
      * never inflate a store block */
     const char *path;
     size_t path_len;
-    if ((rc = js_index_headings(ix, sc->id, &path, &path_len)))
+    if ((rc = js_reader_headings(ix, sc->id, &path, &path_len)))
         return fail(r, rc, "the index is corrupt: heading path of section %u",
                     sc->id);
     char *body = NULL;
@@ -199,7 +200,7 @@ static int make_hit(js_results *r, js_index *ix, const js_qnode *q,
     return rc;
 }
 
-int js_search(js_results **out, js_index *ix, const char *query, size_t len,
+int js_reader_search(js_results **out, js_reader *ix, const char *query, size_t len,
               const js_search_options *opts)
 {
     js_search_options o;

@@ -14,7 +14,7 @@
 
 #include "fields.h"
 
-void js_verify_init(js_verify *v, const js_index *ix)
+void js_verify_init(js_verify *v, const js_reader *ix)
 {
     memset(v, 0, sizeof *v);
     v->ix = ix;
@@ -99,7 +99,7 @@ int js_verify_positions(js_verify *v, uint32_t id, int heading,
 {
     if (grow_slots(v, n))
         return JS_ENOMEM;
-    const js_index *ix = v->ix;
+    const js_reader *ix = v->ix;
     v->n = n;
     v->limit = limit;
     v->oom = 0;
@@ -117,9 +117,9 @@ int js_verify_positions(js_verify *v, uint32_t id, int heading,
         uint32_t head_len;
         if (id >= ix->nsections)
             return JS_ECORRUPT;
-        if ((rc = js_index_section(ix, id, &s)) ||
-            (rc = js_index_document(ix, s.document, &d)) ||
-            (rc = js_index_headings(ix, id, &path, &path_len)))
+        if ((rc = js_reader_section(ix, id, &s)) ||
+            (rc = js_reader_document(ix, s.document, &d)) ||
+            (rc = js_reader_headings(ix, id, &path, &path_len)))
             return rc;
         rc = js_fields_analyze_heading(d.title, path, path_len,
                                        ix->st.analyze_flags, on_token, v,

@@ -32,7 +32,7 @@ typedef struct js_verify_term {
 } js_verify_term;
 
 typedef struct js_verify {
-    const js_index *ix;
+    const js_reader *ix;
     js_store_cache cache; /* the store block of the last body read */
     /* during a call: n terms in an array of `slots` grown as calls need */
     uint32_t n, slots;
@@ -42,7 +42,7 @@ typedef struct js_verify {
 } js_verify;
 
 /* Prepares v (any memory) for searches of ix; holds nothing yet. */
-void js_verify_init(js_verify *v, const js_index *ix);
+void js_verify_init(js_verify *v, const js_reader *ix);
 
 /* Finds terms[0..n) (lens in bytes, no field prefix) in section id's heading field (heading 1) or body (0), at
  * positions up to `limit` (the analysis stops past it; UINT32_MAX for

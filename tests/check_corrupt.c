@@ -8,7 +8,7 @@
  *      offsets: one byte flipped, the file truncated, a run zero-filled.
  *      Opening then either fails with JS_ECORRUPT / JS_EVERSION, or
  *      succeeds, and then searches return hits or JS_ECORRUPT (never a
- *      crash, a hang or a sanitizer report) and js_index_check reports
+ *      crash, a hang or a sanitizer report) and js_reader_check reports
  *      JS_ECORRUPT: no damage goes unnoticed by `check`.  The SECTIONS
  *      part damaged behind a good checksum (a forged group, a bad header)
  *      is refused on open, or the section's read and `check` report it.
@@ -35,6 +35,7 @@
 #include "file.h"
 #include "jiansuo.h"
 #include "reader.h"
+#include "search.h"
 #include "sections.h"
 #include "testutil.h"
 
@@ -165,28 +166,28 @@ static int damaged, refused, searched;
 /* Opens the (damaged) index in dir, searches it, checks it. */
 static void try_index(const char *dir, const char *what)
 {
-    js_index *ix = NULL;
-    int rc = js_index_open(&ix, dir);
+    js_reader *ix = NULL;
+    int rc = js_reader_open(&ix, dir);
     if (rc) {
         ck_assert_msg(rc == JS_ECORRUPT || rc == JS_EVERSION,
                       "%s: open gave %d (%s)", what, rc,
-                      ix ? js_index_errmsg(ix) : "");
-        js_index_close(ix);
+                      ix ? js_reader_errmsg(ix) : "");
+        js_reader_close(ix);
         refused++;
         return;
     }
     for (size_t i = 0; i < sizeof queries / sizeof *queries; i++) {
         js_results *r = NULL;
-        rc = js_search(&r, ix, queries[i], strlen(queries[i]), NULL);
+        rc = js_reader_search(&r, ix, queries[i], strlen(queries[i]), NULL);
         ck_assert_msg(rc == 0 || rc == JS_ECORRUPT, "%s: search %s gave %d (%s)",
                       what, queries[i], rc, js_results_errmsg(r));
         js_results_free(r);
     }
     searched++;
-    rc = js_index_check(ix);
+    rc = js_reader_check(ix);
     ck_assert_msg(rc == JS_ECORRUPT, "%s: check gave %d, damage unnoticed",
                   what, rc);
-    js_index_close(ix);
+    js_reader_close(ix);
 }
 
 /* Builds the corpus in a new temporary directory (returned; the caller
@@ -209,8 +210,8 @@ START_TEST(test_damage_everywhere)
     unsigned char *buf = malloc(n);
 
     /* the regions: header, each part, table of contents and trailer */
-    js_index *ix = NULL;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    js_reader *ix = NULL;
+    ck_assert_int_eq(js_reader_open(&ix, dir), 0);
     uint64_t start[JS_PART_MAX + 2], len[JS_PART_MAX + 2];
     const char *name[JS_PART_MAX + 2];
     int nreg = 0;
@@ -225,7 +226,7 @@ START_TEST(test_damage_everywhere)
             end_parts = start[nreg - 1] + p->len;
     }
     start[nreg] = end_parts, len[nreg] = n - end_parts, name[nreg++] = "table";
-    js_index_close(ix);
+    js_reader_close(ix);
 
     uint64_t seed = 99;
     for (int r = 0; r < nreg; r++) {
@@ -286,12 +287,12 @@ END_TEST
 
 /* build_file, then opens the index (*ix) and checks it is clean. */
 static unsigned char *build_clean(const char *name, char **dir,
-                                  char path[600], size_t *n, js_index **ix)
+                                  char path[600], size_t *n, js_reader **ix)
 {
     unsigned char *buf = build_file(name, dir, path, n);
     *ix = NULL;
-    ck_assert_int_eq(js_index_open(ix, *dir), 0);
-    ck_assert_int_eq(js_index_check(*ix), 0);
+    ck_assert_int_eq(js_reader_open(ix, *dir), 0);
+    ck_assert_int_eq(js_reader_check(*ix), 0);
     return buf;
 }
 
@@ -303,16 +304,16 @@ static void expect_check_fails(char *dir, const char *path,
                                const char *needle)
 {
     spit(path, buf, n);
-    js_index *ix = NULL;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    js_reader *ix = NULL;
+    ck_assert_int_eq(js_reader_open(&ix, dir), 0);
     js_results *r = NULL;
-    int rc = js_search(&r, ix, "山", strlen("山"), NULL);
+    int rc = js_reader_search(&r, ix, "山", strlen("山"), NULL);
     ck_assert(rc == 0 || rc == JS_ECORRUPT);
     js_results_free(r);
-    ck_assert_int_eq(js_index_check(ix), JS_ECORRUPT);
-    ck_assert_msg(strstr(js_index_errmsg(ix), needle) != NULL, "%s",
-                  js_index_errmsg(ix));
-    js_index_close(ix);
+    ck_assert_int_eq(js_reader_check(ix), JS_ECORRUPT);
+    ck_assert_msg(strstr(js_reader_errmsg(ix), needle) != NULL, "%s",
+                  js_reader_errmsg(ix));
+    js_reader_close(ix);
     free(buf);
     tu_remove_dir(dir);
     free(dir);
@@ -325,18 +326,18 @@ START_TEST(test_low_norm)
 {
     char *dir, path[600];
     size_t n;
-    js_index *ix;
+    js_reader *ix;
     unsigned char *buf = build_clean("lownorm", &dir, path, &n, &ix);
     js_postings_cursor c;
     js_term_info info;
-    ck_assert_int_eq(js_index_postings(ix, "山", strlen("山"), &info, &c), 0);
+    ck_assert_int_eq(js_reader_postings(ix, "山", strlen("山"), &info, &c), 0);
     ck_assert_uint_gt(c.nblocks, 1); /* 4-entry blocks: it has a table */
     ck_assert(c.block_max_norm > 0);
     /* open points c.data at the table */
     size_t table = (size_t)(c.data - (const uint8_t *)ix->f.map);
     size_t tlen = (size_t)c.nblocks * 16;
     js_postings_close(&c);
-    js_index_close(ix);
+    js_reader_close(ix);
 
     float low = 1e-6f;
     memcpy(buf + table + 12, &low, 4); /* block 0's norm (little-endian) */
@@ -355,7 +356,7 @@ START_TEST(test_wrong_champion)
 {
     char *dir, path[600];
     size_t n;
-    js_index *ix;
+    js_reader *ix;
     unsigned char *buf = build_clean("champ", &dir, path, &n, &ix);
     js_term_info info;
     ck_assert_int_eq(js_lexicon_lookup(ix->lex, "山", strlen("山"), &info), 0);
@@ -364,7 +365,7 @@ START_TEST(test_wrong_champion)
     size_t len;
     ck_assert_int_eq(js_champs_find(&ix->champs, info.offset, &list, &len), 1);
     size_t at = (size_t)(list - (const uint8_t *)ix->f.map);
-    js_index_close(ix);
+    js_reader_close(ix);
 
     uint32_t sections = (uint32_t)buf[at] | (uint32_t)buf[at + 1] << 8;
     sections--;
@@ -382,11 +383,11 @@ END_TEST
 /* Walks every entry (and its positions) of term's postings through ix,
  * so that every block is loaded with ix's shared page checks.  Returns 0
  * or the error. */
-static int walk_term(const js_index *ix, const char *term)
+static int walk_term(const js_reader *ix, const char *term)
 {
     js_term_info ti;
     js_postings_cursor c;
-    int rc = js_index_postings(ix, term, strlen(term), &ti, &c);
+    int rc = js_reader_postings(ix, term, strlen(term), &ti, &c);
     if (rc)
         return rc;
     uint32_t n = 0;
@@ -404,7 +405,7 @@ static int walk_term(const js_index *ix, const char *term)
 }
 
 /* How many pages of ix's postings are recorded as passed. */
-static uint64_t pages_passed(const js_index *ix)
+static uint64_t pages_passed(const js_reader *ix)
 {
     uint64_t k = 0;
     for (uint64_t g = 0; g < ix->checks.npages; g++)
@@ -444,7 +445,7 @@ START_TEST(test_postings_flip)
 {
     char *dir, path[600];
     size_t n;
-    js_index *ix;
+    js_reader *ix;
     unsigned char *buf = build_clean("flip", &dir, path, &n, &ix);
     char term[64] = "山";
     if (flips[_i].df1)
@@ -454,25 +455,25 @@ START_TEST(test_postings_flip)
     ck_assert(flips[_i].df1 ? info.df <= 4 : info.df > 4 * 4);
     size_t po = (size_t)(ix->f.parts[JS_PART_POSTINGS].p -
                          (const uint8_t *)ix->f.map);
-    js_index_close(ix);
+    js_reader_close(ix);
     size_t at = po + (size_t)info.offset + (flips[_i].at ? info.length - 1 : 0);
     buf[at] ^= 0x01;
     spit(path, buf, n);
     ix = NULL;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    ck_assert_int_eq(js_reader_open(&ix, dir), 0);
     ck_assert_msg(walk_term(ix, term) == JS_ECORRUPT, "%s: walked",
                   flips[_i].name);
     ck_assert_int_eq(walk_term(ix, term), JS_ECORRUPT); /* not recorded */
     if (!flips[_i].df1) { /* a search that reads the list */
         js_results *r = NULL;
         const char *q = "山 水";
-        ck_assert_int_eq(js_search(&r, ix, q, strlen(q), NULL), JS_ECORRUPT);
+        ck_assert_int_eq(js_reader_search(&r, ix, q, strlen(q), NULL), JS_ECORRUPT);
         js_results_free(r);
     }
-    ck_assert_int_eq(js_index_check(ix), JS_ECORRUPT);
-    ck_assert_msg(strstr(js_index_errmsg(ix), "postings page") != NULL, "%s",
-                  js_index_errmsg(ix));
-    js_index_close(ix);
+    ck_assert_int_eq(js_reader_check(ix), JS_ECORRUPT);
+    ck_assert_msg(strstr(js_reader_errmsg(ix), "postings page") != NULL, "%s",
+                  js_reader_errmsg(ix));
+    js_reader_close(ix);
     free(buf);
     tu_remove_dir(dir);
     free(dir);
@@ -489,7 +490,7 @@ static const struct {
                      * part's crc */
     int64_t add;    /* to the field */
     int fix;        /* recompute the part's crc afterwards */
-    int opens;      /* whether js_index_open accepts it */
+    int opens;      /* whether js_reader_open accepts it */
 } crc_damage[] = {
     {"page size flipped", 0, 1, 0, 0},
     {"page count + 1", 1, 1, 0, 0},
@@ -505,9 +506,9 @@ START_TEST(test_postings_crc_damaged)
 {
     char *dir, path[600];
     size_t n;
-    js_index *ix;
+    js_reader *ix;
     unsigned char *buf = build_clean("pcrc", &dir, path, &n, &ix);
-    js_index_close(ix);
+    js_reader_close(ix);
     size_t co, cl;
     part_at(buf, n, JS_PART_POSTINGS_CRC, &co, &cl);
     ck_assert_uint_eq(get_le(buf + co, 4), JS_PAGE_SIZE);
@@ -522,19 +523,19 @@ START_TEST(test_postings_crc_damaged)
                4);
     spit(path, buf, n);
     ix = NULL;
-    int rc = js_index_open(&ix, dir);
+    int rc = js_reader_open(&ix, dir);
     if (!crc_damage[_i].opens) {
         ck_assert_msg(rc == JS_ECORRUPT, "%s: open gave %d", crc_damage[_i].name,
                       rc);
-        ck_assert_msg(strstr(js_index_errmsg(ix), "postings crc") != NULL,
-                      "%s: %s", crc_damage[_i].name, js_index_errmsg(ix));
+        ck_assert_msg(strstr(js_reader_errmsg(ix), "postings crc") != NULL,
+                      "%s: %s", crc_damage[_i].name, js_reader_errmsg(ix));
     } else {
         ck_assert_int_eq(rc, 0);
-        ck_assert_int_eq(js_index_check(ix), JS_ECORRUPT);
-        ck_assert_msg(strstr(js_index_errmsg(ix), "postings page 0 ") != NULL,
-                      "%s", js_index_errmsg(ix));
+        ck_assert_int_eq(js_reader_check(ix), JS_ECORRUPT);
+        ck_assert_msg(strstr(js_reader_errmsg(ix), "postings page 0 ") != NULL,
+                      "%s", js_reader_errmsg(ix));
     }
-    js_index_close(ix);
+    js_reader_close(ix);
     free(buf);
     tu_remove_dir(dir);
     free(dir);
@@ -559,10 +560,10 @@ START_TEST(test_page_bits_shared)
 {
     char *dir, path[600];
     size_t n;
-    js_index *ix;
+    js_reader *ix;
     unsigned char *buf = build_clean("bits", &dir, path, &n, &ix);
-    js_index_close(ix);
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    js_reader_close(ix);
+    ck_assert_int_eq(js_reader_open(&ix, dir), 0);
     ck_assert_ptr_nonnull(ix->checks.bits);
     ck_assert_uint_eq(pages_passed(ix), 0);
     const char *term = "山";
@@ -584,8 +585,8 @@ START_TEST(test_page_bits_shared)
     poke(path, at, (unsigned char)(buf[at] ^ 0x40));
     /* this handle trusts the page: 山 reads as before */
     ck_assert_int_eq(walk_term(ix, term), 0);
-    js_index *fresh = NULL;
-    ck_assert_int_eq(js_index_open(&fresh, dir), 0);
+    js_reader *fresh = NULL;
+    ck_assert_int_eq(js_reader_open(&fresh, dir), 0);
     ck_assert_int_eq(walk_term(fresh, term), JS_ECORRUPT);
     ck_assert_uint_eq((fresh->checks.bits[page / 64] >> (page % 64)) & 1, 0);
     ck_assert_int_eq(walk_term(fresh, term), JS_ECORRUPT);
@@ -593,10 +594,10 @@ START_TEST(test_page_bits_shared)
     poke(path, at, buf[at]);
     ck_assert_int_eq(walk_term(fresh, term), 0);
     ck_assert_uint_eq((fresh->checks.bits[page / 64] >> (page % 64)) & 1, 1);
-    ck_assert_int_eq(js_index_check(fresh), 0);
+    ck_assert_int_eq(js_reader_check(fresh), 0);
     ck_assert_uint_eq(pages_passed(fresh), fresh->checks.npages);
-    js_index_close(fresh);
-    js_index_close(ix);
+    js_reader_close(fresh);
+    js_reader_close(ix);
     free(buf);
     tu_remove_dir(dir);
     free(dir);
@@ -650,9 +651,9 @@ START_TEST(test_positions_for)
 {
     char *dir, path[600];
     size_t n;
-    js_index *ix;
+    js_reader *ix;
     unsigned char *orig = build_clean("posfor", &dir, path, &n, &ix);
-    js_index_close(ix);
+    js_reader_close(ix);
     size_t off, len, m;
     part_at(orig, n, JS_PART_STATS, &off, &len);
     unsigned char *stats = malloc(len);
@@ -665,10 +666,10 @@ START_TEST(test_positions_for)
     free(orig);
     spit(path, buf, m);
     ix = NULL;
-    ck_assert_int_eq(js_index_open(&ix, dir), JS_ECORRUPT);
-    ck_assert_msg(strstr(js_index_errmsg(ix), "positions are kept for kinds 7"),
-                  "%s", js_index_errmsg(ix));
-    js_index_close(ix);
+    ck_assert_int_eq(js_reader_open(&ix, dir), JS_ECORRUPT);
+    ck_assert_msg(strstr(js_reader_errmsg(ix), "positions are kept for kinds 7"),
+                  "%s", js_reader_errmsg(ix));
+    js_reader_close(ix);
     free(buf);
     tu_remove_dir(dir);
     free(dir);
@@ -680,11 +681,11 @@ END_TEST
 
 /* Runs every query on ix, damaged as `what` says: each must give hits
  * or JS_ECORRUPT. */
-static void search_all(js_index *ix, const char *what)
+static void search_all(js_reader *ix, const char *what)
 {
     for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
         js_results *res = NULL;
-        int rc = js_search(&res, ix, queries[q], strlen(queries[q]), NULL);
+        int rc = js_reader_search(&res, ix, queries[q], strlen(queries[q]), NULL);
         ck_assert_msg(rc == 0 || rc == JS_ECORRUPT, "%s: search %s gave %d",
                       what, queries[q], rc);
         js_results_free(res);
@@ -839,18 +840,18 @@ START_TEST(test_damaged_sections)
     };
     char *dir, path[600];
     size_t n;
-    js_index *ix;
+    js_reader *ix;
     unsigned char *orig = build_clean("sections", &dir, path, &n, &ix);
     uint32_t ns = ix->nsections, nd = ix->ndocs;
     ck_assert_uint_eq(ns, 360); /* 120 records of 3 sections */
     js_section_rec *r = calloc(ns, sizeof *r);
     for (uint32_t i = 0; i < ns; i++)
-        ck_assert_int_eq(js_index_section(ix, i, &r[i]), 0);
+        ck_assert_int_eq(js_reader_section(ix, i, &r[i]), 0);
     /* the damages above assume these: section 15 begins document 5 */
     ck_assert_uint_eq(r[15].document, 5);
     ck_assert_uint_eq(r[15].ordinal, 0);
     ck_assert_uint_eq(r[16].ordinal, 1);
-    js_index_close(ix);
+    js_reader_close(ix);
 
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
         js_buf part = JS_BUF_INIT;
@@ -861,41 +862,41 @@ START_TEST(test_damaged_sections)
         js_buf_free(&part);
         spit(path, buf, m);
         free(buf);
-        int rc = js_index_open(&ix, dir);
+        int rc = js_reader_open(&ix, dir);
         if (cases[t].refused) {
             ck_assert_msg(rc == JS_ECORRUPT, "%s: open gave %d", cases[t].name,
                           rc);
-            ck_assert_msg(strstr(js_index_errmsg(ix), cases[t].needle),
-                          "%s: %s", cases[t].name, js_index_errmsg(ix));
-            js_index_close(ix);
+            ck_assert_msg(strstr(js_reader_errmsg(ix), cases[t].needle),
+                          "%s: %s", cases[t].name, js_reader_errmsg(ix));
+            js_reader_close(ix);
             continue;
         }
         ck_assert_msg(rc == 0, "%s: open: %s", cases[t].name,
-                      js_index_errmsg(ix));
+                      js_reader_errmsg(ix));
         js_section_rec s;
         if (cases[t].bad_id != UINT32_MAX)
-            ck_assert_msg(js_index_section(ix, cases[t].bad_id, &s) ==
+            ck_assert_msg(js_reader_section(ix, cases[t].bad_id, &s) ==
                               JS_ECORRUPT,
                           "%s: section %u reads", cases[t].name,
                           cases[t].bad_id);
         /* the other groups read as before */
         for (uint32_t i = 0; i < JS_SECTION_GROUP; i++) {
-            ck_assert_int_eq(js_index_section(ix, i, &s), 0);
+            ck_assert_int_eq(js_reader_section(ix, i, &s), 0);
             ck_assert(s.document == r[i].document && s.start == r[i].start &&
                       s.end == r[i].end);
         }
         search_all(ix, cases[t].name);
-        rc = js_index_check(ix);
+        rc = js_reader_check(ix);
         if (!cases[t].needle) {
             ck_assert_msg(rc == 0, "%s: %s", cases[t].name,
-                          js_index_errmsg(ix));
+                          js_reader_errmsg(ix));
         } else {
             ck_assert_msg(rc == JS_ECORRUPT, "%s: check gave %d",
                           cases[t].name, rc);
-            ck_assert_msg(strstr(js_index_errmsg(ix), cases[t].needle),
-                          "%s: %s", cases[t].name, js_index_errmsg(ix));
+            ck_assert_msg(strstr(js_reader_errmsg(ix), cases[t].needle),
+                          "%s: %s", cases[t].name, js_reader_errmsg(ix));
         }
-        js_index_close(ix);
+        js_reader_close(ix);
     }
     free(r);
     free(orig);
@@ -1014,18 +1015,18 @@ START_TEST(test_damaged_documents)
     };
     char *dir, path[600];
     size_t n;
-    js_index *ix;
+    js_reader *ix;
     unsigned char *orig = build_clean("documents", &dir, path, &n, &ix);
     /* the damages above assume these: document 11 refers to 10, and 15
      * reads its run's metadata through its reference */
     js_doc_rec d;
-    ck_assert_int_eq(js_index_document(ix, 15, &d), 0);
+    ck_assert_int_eq(js_reader_document(ix, 15, &d), 0);
     ck_assert_str_eq(d.metadata, "{\"author\":\"作者1\"}");
-    ck_assert_int_eq(js_index_document(ix, 16, &d), 0);
+    ck_assert_int_eq(js_reader_document(ix, 16, &d), 0);
     ck_assert_str_eq(d.id, "0f8fad5b-d9cb-469f-a165-000000000010");
     size_t off, len;
     part_at(orig, n, JS_PART_DOCUMENTS, &off, &len);
-    js_index_close(ix);
+    js_reader_close(ix);
     for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
         js_buf part = JS_BUF_INIT;
         documents_part(&part, orig + off, len, cases[t].damage);
@@ -1035,28 +1036,28 @@ START_TEST(test_damaged_documents)
         js_buf_free(&part);
         spit(path, buf, m);
         free(buf);
-        ck_assert_int_eq(js_index_open(&ix, dir), 0);
+        ck_assert_int_eq(js_reader_open(&ix, dir), 0);
         if (cases[t].bad != UINT32_MAX)
-            ck_assert_msg(js_index_document(ix, cases[t].bad, &d) ==
+            ck_assert_msg(js_reader_document(ix, cases[t].bad, &d) ==
                               JS_ECORRUPT,
                           "%s: document %u reads", cases[t].name,
                           cases[t].bad);
-        ck_assert_int_eq(js_index_document(ix, 15, &d), 0);
+        ck_assert_int_eq(js_reader_document(ix, 15, &d), 0);
         ck_assert_str_eq(d.metadata, "{\"author\":\"作者1\"}");
         search_all(ix, cases[t].name);
-        int rc = js_index_check(ix);
+        int rc = js_reader_check(ix);
         if (cases[t].bad == UINT32_MAX) {
             ck_assert_msg(rc == 0, "%s: %s", cases[t].name,
-                          js_index_errmsg(ix));
+                          js_reader_errmsg(ix));
         } else {
             char want[64];
             snprintf(want, sizeof want, "document %u is malformed",
                      cases[t].bad);
-            ck_assert_msg(rc == JS_ECORRUPT && strstr(js_index_errmsg(ix), want),
+            ck_assert_msg(rc == JS_ECORRUPT && strstr(js_reader_errmsg(ix), want),
                           "%s: check gave %d: %s", cases[t].name, rc,
-                          js_index_errmsg(ix));
+                          js_reader_errmsg(ix));
         }
-        js_index_close(ix);
+        js_reader_close(ix);
     }
     free(orig);
     tu_remove_dir(dir);

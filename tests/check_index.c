@@ -8,7 +8,7 @@
  *      pipeline; that a build forced to spill many runs writes the same
  *      parts byte for byte as one that never spilled; that `check`
  *      passes; that a reader keeps its index across a republication; that
- *      js_index_preload maps every page of the file; that bad
+ *      js_reader_preload maps every page of the file; that bad
  *      arguments and a missing index give clear errors; and that the
  *      SECTIONS part's encoding (sections.h) gives back exactly what it
  *      was given, for a table of cases (group boundaries, u16 and u32
@@ -30,6 +30,7 @@
 #include "file.h"
 #include "fields.h"
 #include "reader.h"
+#include "search.h"
 #include "sections.h"
 #include "testutil.h"
 
@@ -220,8 +221,8 @@ static void compare_with_reference(const char *dir, const char *corpus,
     js_ingest_close(ing);
     qsort(o.v, o.n, sizeof *o.v, cmp_occ);
 
-    js_index *ix;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    js_reader *ix;
+    ck_assert_int_eq(js_reader_open(&ix, dir), 0);
     ck_assert_uint_eq(ix->nsections, o.section);
     uint64_t terms = 0;
     for (size_t i = 0; i < o.n;) {
@@ -232,7 +233,7 @@ static void compare_with_reference(const char *dir, const char *corpus,
         terms++;
         js_term_info ti;
         js_postings_cursor c;
-        ck_assert_int_eq(js_index_postings(ix, o.v[i].term, o.v[i].len, &ti, &c), 0);
+        ck_assert_int_eq(js_reader_postings(ix, o.v[i].term, o.v[i].len, &ti, &c), 0);
         size_t k = i;
         while (k < j) {
             ck_assert_int_eq(js_postings_next(&c), 1);
@@ -258,11 +259,11 @@ static void compare_with_reference(const char *dir, const char *corpus,
         i = j;
     }
     ck_assert_uint_eq(js_lexicon_count(ix->lex), terms);
-    ck_assert_int_eq(js_index_postings(ix, "不存在", strlen("不存在"), &(js_term_info){0},
+    ck_assert_int_eq(js_reader_postings(ix, "不存在", strlen("不存在"), &(js_term_info){0},
                                        &(js_postings_cursor){0}),
                      JS_ENOTFOUND);
-    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
-    js_index_close(ix);
+    ck_assert_msg(js_reader_check(ix) == 0, "%s", js_reader_errmsg(ix));
+    js_reader_close(ix);
     free(o.v);
 }
 
@@ -277,12 +278,12 @@ START_TEST(test_build_read_back)
     ck_assert_uint_eq(st.ingest.documents, 3000);
     compare_with_reference(dir, corpus, len);
     /* Stored text and metadata come back. */
-    js_index *ix;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    js_reader *ix;
+    ck_assert_int_eq(js_reader_open(&ix, dir), 0);
     js_section_rec s;
-    ck_assert_int_eq(js_index_section(ix, 7, &s), 0);
+    ck_assert_int_eq(js_reader_section(ix, 7, &s), 0);
     js_doc_rec d;
-    ck_assert_int_eq(js_index_document(ix, s.document, &d), 0);
+    ck_assert_int_eq(js_reader_document(ix, s.document, &d), 0);
     ck_assert_str_eq(d.id, "r7");
     ck_assert_str_eq(d.format, "jsonl");
     char *path, *body;
@@ -291,7 +292,7 @@ START_TEST(test_build_read_back)
     ck_assert(strstr(corpus, body) != NULL);
     free(path);
     free(body);
-    js_index_close(ix);
+    js_reader_close(ix);
     remove_dir(dir);
     free(dir);
     free(corpus);
@@ -312,8 +313,8 @@ START_TEST(test_document_sources)
     ck_assert_int_eq(js_builder_add_memory(b, "c.jsonl", a, strlen(a)), 0);
     ck_assert_msg(js_builder_commit(b) == 0, "%s", js_builder_errmsg(b));
     js_builder_close(b);
-    js_index *ix;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    js_reader *ix;
+    ck_assert_int_eq(js_reader_open(&ix, dir), 0);
     ck_assert_uint_eq(ix->ndocs, 5);
     ck_assert_uint_eq(ix->nsources, 3);
     static const char *const src[5] = {"a.jsonl", "a.jsonl", "m.md", "c.jsonl",
@@ -323,20 +324,20 @@ START_TEST(test_document_sources)
     static const char *const id[5] = {"a1", "a2", "", "a1", "a2"};
     for (uint32_t i = 0; i < 5; i++) {
         js_doc_rec d;
-        ck_assert_int_eq(js_index_document(ix, i, &d), 0);
+        ck_assert_int_eq(js_reader_document(ix, i, &d), 0);
         ck_assert_str_eq(d.source, src[i]);
         ck_assert_str_eq(d.format, fmt[i]);
         ck_assert_str_eq(d.id, id[i]);
         ck_assert_str_eq(d.encoding, "UTF-8");
     }
     js_doc_rec d;
-    ck_assert_int_eq(js_index_document(ix, 0, &d), 0);
+    ck_assert_int_eq(js_reader_document(ix, 0, &d), 0);
     ck_assert_str_eq(d.title, "春風");
     ck_assert(strstr(d.metadata, "甲") != NULL);
-    ck_assert_int_eq(js_index_document(ix, 2, &d), 0);
+    ck_assert_int_eq(js_reader_document(ix, 2, &d), 0);
     ck_assert_str_eq(d.title, "標題");
-    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
-    js_index_close(ix);
+    ck_assert_msg(js_reader_check(ix) == 0, "%s", js_reader_errmsg(ix));
+    js_reader_close(ix);
     remove_dir(dir);
     free(dir);
 }
@@ -344,12 +345,12 @@ END_TEST
 
 /* Commits b, closes it and opens the index in dir, which must hold n
  * documents.  The caller closes the index. */
-static js_index *commit_open(js_builder *b, const char *dir, uint32_t n)
+static js_reader *commit_open(js_builder *b, const char *dir, uint32_t n)
 {
     ck_assert_msg(js_builder_commit(b) == 0, "%s", js_builder_errmsg(b));
     js_builder_close(b);
-    js_index *ix;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    js_reader *ix;
+    ck_assert_int_eq(js_reader_open(&ix, dir), 0);
     ck_assert_uint_eq(ix->ndocs, n);
     return ix;
 }
@@ -398,10 +399,10 @@ START_TEST(test_document_metadata_runs)
                              0);
         }
     }
-    js_index *ix = commit_open(b, dir, N);
+    js_reader *ix = commit_open(b, dir, N);
     for (uint32_t i = 0; i < N; i++) {
         js_doc_rec d;
-        ck_assert_int_eq(js_index_document(ix, i, &d), 0);
+        ck_assert_int_eq(js_reader_document(ix, i, &d), 0);
         ck_assert_msg(!strcmp(d.metadata, docs[i].meta), "document %u: %s",
                       i, d.metadata);
         /* the record's last byte: a back reference's varint, or the
@@ -410,8 +411,8 @@ START_TEST(test_document_metadata_runs)
         ck_assert_msg((ix->doc_strings[end - 1] != 0) == docs[i].ref,
                       "document %u: reference %d expected", i, docs[i].ref);
     }
-    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
-    js_index_close(ix);
+    ck_assert_msg(js_reader_check(ix) == 0, "%s", js_reader_errmsg(ix));
+    js_reader_close(ix);
     remove_dir(dir);
     free(dir);
 }
@@ -459,10 +460,10 @@ START_TEST(test_document_ids)
         ck_assert_int_eq(js_builder_add_memory(b, "r.jsonl", rec, (size_t)n),
                          0);
     }
-    js_index *ix = commit_open(b, dir, N);
+    js_reader *ix = commit_open(b, dir, N);
     for (uint32_t i = 0; i < N; i++) {
         js_doc_rec d;
-        ck_assert_int_eq(js_index_document(ix, i, &d), 0);
+        ck_assert_int_eq(js_reader_document(ix, i, &d), 0);
         ck_assert_msg(!strcmp(d.id, ids[i].id), "document %u: id %s", i,
                       d.id);
         /* the record: source varint (one byte here), the title, the id */
@@ -472,8 +473,8 @@ START_TEST(test_document_ids)
         ck_assert_msg((r[0] == 1) == ids[i].packed, "document %u: form %u",
                       i, r[0]);
     }
-    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
-    js_index_close(ix);
+    ck_assert_msg(js_reader_check(ix) == 0, "%s", js_reader_errmsg(ix));
+    js_reader_close(ix);
     remove_dir(dir);
     free(dir);
 }
@@ -530,38 +531,38 @@ END_TEST
 /* Builds an index of `records` generated records (blocks of
  * block_size, 0: the default) in a new directory (*dir, malloc'ed) and
  * opens it. */
-static js_index *built_index(int records, uint32_t block_size, char **dir)
+static js_reader *built_index(int records, uint32_t block_size, char **dir)
 {
     size_t len;
     char *corpus = make_corpus(records, &len);
     *dir = temp_dir();
     build(*dir, corpus, len, 64, block_size, NULL);
     free(corpus);
-    js_index *ix;
-    ck_assert_int_eq(js_index_open(&ix, *dir), 0);
+    js_reader *ix;
+    ck_assert_int_eq(js_reader_open(&ix, *dir), 0);
     return ix;
 }
 
 /* Closes ix and removes and frees dir. */
-static void drop_index(js_index *ix, char *dir)
+static void drop_index(js_reader *ix, char *dir)
 {
-    js_index_close(ix);
+    js_reader_close(ix);
     remove_dir(dir);
     free(dir);
 }
 
-/* js_index_postings checks a long record's skip table once: a second
+/* js_reader_postings checks a long record's skip table once: a second
  * cursor on it walks the same entries; check still reads every table. */
 START_TEST(test_postings_reopen)
 {
     char *dir;
-    js_index *ix = built_index(2000, 4, &dir);
+    js_reader *ix = built_index(2000, 4, &dir);
     const char *t = "的";
     js_term_info ti;
     js_postings_cursor c1, c2;
-    ck_assert_int_eq(js_index_postings(ix, t, strlen(t), &ti, &c1), 0);
+    ck_assert_int_eq(js_reader_postings(ix, t, strlen(t), &ti, &c1), 0);
     ck_assert_uint_gt(ti.df, 4 * 4); /* several blocks */
-    ck_assert_int_eq(js_index_postings(ix, t, strlen(t), &ti, &c2), 0);
+    ck_assert_int_eq(js_reader_postings(ix, t, strlen(t), &ti, &c2), 0);
     uint32_t n = 0;
     int r1, r2;
     while ((r1 = js_postings_next(&c1)) == 1) {
@@ -576,7 +577,7 @@ START_TEST(test_postings_reopen)
     ck_assert_uint_eq(n, ti.df);
     js_postings_close(&c1);
     js_postings_close(&c2);
-    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
+    ck_assert_msg(js_reader_check(ix) == 0, "%s", js_reader_errmsg(ix));
     drop_index(ix, dir);
 }
 END_TEST
@@ -587,7 +588,7 @@ END_TEST
 START_TEST(test_postings_crc_part)
 {
     char *dir;
-    js_index *ix = built_index(2000, 4, &dir);
+    js_reader *ix = built_index(2000, 4, &dir);
     const js_part *po = &ix->f.parts[JS_PART_POSTINGS];
     const js_part *pc = &ix->f.parts[JS_PART_POSTINGS_CRC];
     ck_assert_uint_gt(po->len % 1024, 0); /* a shorter last page */
@@ -604,14 +605,14 @@ START_TEST(test_postings_crc_part)
     ck_assert_uint_eq(js_le32(pc->p + pc->len - 4),
                       (uint32_t)crc32(0, pc->p, (uInt)(pc->len - 4)));
     ck_assert_uint_eq(ix->checks.npages, pages);
-    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
+    ck_assert_msg(js_reader_check(ix) == 0, "%s", js_reader_errmsg(ix));
     drop_index(ix, dir);
 }
 END_TEST
 
 /* How many pages of ix's mapping have a page table entry now, from
  * /proc/self/pagemap (bit 63: present), or -1 when it cannot be read. */
-static long pages_mapped(const js_index *ix)
+static long pages_mapped(const js_reader *ix)
 {
     long page = sysconf(_SC_PAGESIZE);
     int fd = open("/proc/self/pagemap", O_RDONLY);
@@ -632,12 +633,12 @@ static long pages_mapped(const js_index *ix)
     return present;
 }
 
-/* After js_index_preload every page of the file is mapped (so no search
+/* After js_reader_preload every page of the file is mapped (so no search
  * takes a page fault on it); after dropping the mappings, none is. */
 START_TEST(test_preload)
 {
     char *dir;
-    js_index *ix = built_index(4000, 0, &dir);
+    js_reader *ix = built_index(4000, 0, &dir);
     long page = sysconf(_SC_PAGESIZE);
     long pages = (long)((ix->f.size + (size_t)page - 1) / (size_t)page);
     ck_assert_int_gt(pages, 64);
@@ -646,11 +647,11 @@ START_TEST(test_preload)
     long before = pages_mapped(ix);
     ck_assert_msg(before >= 0, "/proc/self/pagemap cannot be read");
     ck_assert_int_eq(before, 0);
-    ck_assert_int_eq(js_index_preload(ix), 0);
+    ck_assert_int_eq(js_reader_preload(ix), 0);
     ck_assert_int_eq(pages_mapped(ix), pages);
-    ck_assert_int_eq(js_index_check(ix), 0);
+    ck_assert_int_eq(js_reader_check(ix), 0);
     drop_index(ix, dir);
-    ck_assert_int_eq(js_index_preload(NULL), JS_EINVALID);
+    ck_assert_int_eq(js_reader_preload(NULL), JS_EINVALID);
 }
 END_TEST
 
@@ -659,17 +660,17 @@ END_TEST
 START_TEST(test_cursor_pool)
 {
     char *dir;
-    js_index *ix = built_index(300, 4, &dir);
+    js_reader *ix = built_index(300, 4, &dir);
     enum { N = JS_CURSOR_POOL + 6 };
     js_postings_cursor *c[N];
     const char *t = "学院"; /* a bigram: it has positions */
     for (int round = 0; round < 2; round++) {
         for (int i = 0; i < N; i++) {
-            ck_assert_ptr_nonnull(c[i] = js_index_cursor_get(ix));
+            ck_assert_ptr_nonnull(c[i] = js_reader_cursor_get(ix));
             ck_assert_uint_eq(c[i]->nblocks, 0); /* closed */
             ck_assert_ptr_null(c[i]->pos);
             js_term_info ti;
-            ck_assert_int_eq(js_index_postings(ix, t, strlen(t), &ti, c[i]), 0);
+            ck_assert_int_eq(js_reader_postings(ix, t, strlen(t), &ti, c[i]), 0);
             uint32_t n = 0;
             while (js_postings_next(c[i]) == 1) {
                 const uint32_t *pos;
@@ -679,9 +680,9 @@ START_TEST(test_cursor_pool)
             ck_assert_uint_eq(n, ti.df);
         }
         for (int i = 0; i < N; i++)
-            js_index_cursor_put(ix, c[i]);
+            js_reader_cursor_put(ix, c[i]);
     }
-    js_index_cursor_put(ix, NULL);
+    js_reader_cursor_put(ix, NULL);
     drop_index(ix, dir);
 }
 END_TEST
@@ -692,18 +693,18 @@ START_TEST(test_reader_survives_republication)
     char *corpus = make_corpus(500, &len);
     char *dir = temp_dir();
     build(dir, corpus, len, 64, 0, NULL);
-    js_index *old;
-    ck_assert_int_eq(js_index_open(&old, dir), 0);
+    js_reader *old;
+    ck_assert_int_eq(js_reader_open(&old, dir), 0);
     uint64_t n_old = old->st.sections;
     build(dir, corpus, len / 2, 64, 0, NULL); /* half the records */
     /* The old handle still reads its own, complete index. */
     ck_assert_uint_eq(old->st.sections, n_old);
-    ck_assert_int_eq(js_index_check(old), 0);
-    js_index *fresh;
-    ck_assert_int_eq(js_index_open(&fresh, dir), 0);
+    ck_assert_int_eq(js_reader_check(old), 0);
+    js_reader *fresh;
+    ck_assert_int_eq(js_reader_open(&fresh, dir), 0);
     ck_assert_uint_lt(fresh->st.sections, n_old);
-    js_index_close(fresh);
-    js_index_close(old);
+    js_reader_close(fresh);
+    js_reader_close(old);
     /* No temporary files are left behind. */
     char cmd[600];
     snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -v -x -e index.jsi -e lock", dir);
@@ -717,10 +718,10 @@ END_TEST
 START_TEST(test_errors)
 {
     char *dir = temp_dir();
-    js_index *ix = NULL;
-    ck_assert_int_eq(js_index_open(&ix, dir), JS_ENOTFOUND);
-    ck_assert(strstr(js_index_errmsg(ix), "no index here") != NULL);
-    js_index_close(ix);
+    js_reader *ix = NULL;
+    ck_assert_int_eq(js_reader_open(&ix, dir), JS_ENOTFOUND);
+    ck_assert(strstr(js_reader_errmsg(ix), "no index here") != NULL);
+    js_reader_close(ix);
     /* Two builders on one directory: the second is refused. */
     js_builder *b1 = NULL, *b2 = NULL;
     ck_assert_int_eq(js_builder_open(&b1, dir, NULL), 0);
@@ -729,17 +730,17 @@ START_TEST(test_errors)
     js_builder_close(b2);
     ck_assert_int_eq(js_builder_add_path(b1, "/no/such/file"), JS_ENOTFOUND);
     js_builder_close(b1); /* abandoned: nothing published */
-    ck_assert_int_eq(js_index_open(&ix, dir), JS_ENOTFOUND);
-    js_index_close(ix);
+    ck_assert_int_eq(js_reader_open(&ix, dir), JS_ENOTFOUND);
+    js_reader_close(ix);
     /* Not an index. */
     char p[512];
     snprintf(p, sizeof p, "%s/index.jsi", dir);
     FILE *f = fopen(p, "w");
     fputs("this is not an index, but it is certainly long enough to be read as one", f);
     fclose(f);
-    ck_assert_int_eq(js_index_open(&ix, dir), JS_ECORRUPT);
-    ck_assert(strstr(js_index_errmsg(ix), "bad magic") != NULL);
-    js_index_close(ix);
+    ck_assert_int_eq(js_reader_open(&ix, dir), JS_ECORRUPT);
+    ck_assert(strstr(js_reader_errmsg(ix), "bad magic") != NULL);
+    js_reader_close(ix);
     js_build_options o = JS_BUILD_OPTIONS_INIT;
     o.version = 99;
     ck_assert_int_eq(js_builder_open(&b1, dir, &o), JS_EINVALID);
@@ -927,23 +928,23 @@ START_TEST(test_sections_wide_build)
     tu_appendf(&c, "\"}\n{\"id\":\"short\",\"title\":\"短\",\"text\":\"xapian\"}\n");
     char *dir = temp_dir();
     build(dir, c.buf, c.len, 64, 128, NULL);
-    js_index *ix;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    js_reader *ix;
+    ck_assert_int_eq(js_reader_open(&ix, dir), 0);
     ck_assert_int_eq(ix->secs.lens16, 0);
     uint32_t b, h;
-    js_index_section_lens(ix, 0, &b, &h);
+    js_reader_section_lens(ix, 0, &b, &h);
     ck_assert_uint_gt(b, 65535);
     js_section_rec s;
-    ck_assert_int_eq(js_index_section(ix, 1, &s), 0);
+    ck_assert_int_eq(js_reader_section(ix, 1, &s), 0);
     ck_assert_uint_eq(s.document, 1);
     ck_assert_uint_eq(s.ordinal, 0);
     ck_assert_uint_gt(s.start, 0);
     js_results *r = NULL;
-    ck_assert_int_eq(js_search(&r, ix, "xapian", 6, NULL), 0);
+    ck_assert_int_eq(js_reader_search(&r, ix, "xapian", 6, NULL), 0);
     ck_assert_uint_eq(js_results_count(r), 2);
     js_results_free(r);
-    ck_assert_msg(js_index_check(ix) == 0, "%s", js_index_errmsg(ix));
-    js_index_close(ix);
+    ck_assert_msg(js_reader_check(ix) == 0, "%s", js_reader_errmsg(ix));
+    js_reader_close(ix);
     remove_dir(dir);
     free(dir);
     free(c.buf);

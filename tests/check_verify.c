@@ -18,6 +18,7 @@
 #include "fields.h"
 #include "ingest.h"
 #include "reader.h"
+#include "search.h"
 #include "testutil.h"
 #include "verify.h"
 
@@ -92,8 +93,8 @@ START_TEST(test_positions_as_indexed)
                                            strlen(jsonl)), 0);
     ck_assert_int_eq(js_builder_commit(b), 0);
     js_builder_close(b);
-    js_index *ix;
-    ck_assert_int_eq(js_index_open(&ix, dir), 0);
+    js_reader *ix;
+    ck_assert_int_eq(js_reader_open(&ix, dir), 0);
     ck_assert_uint_eq(ix->nsections, w.n);
 
     size_t lens[NTERMS];
@@ -154,7 +155,7 @@ START_TEST(test_positions_as_indexed)
                                          pos, cnt), JS_ECORRUPT);
     js_verify_free(&v);
     js_verify_free(&v); /* twice is fine */
-    js_index_close(ix);
+    js_reader_close(ix);
     tu_remove_dir(dir);
     free(dir);
 }

@@ -265,7 +265,7 @@ START_TEST(test_replace_and_abandon)
     ck_assert(!leftovers());
     js_xindex *xi = NULL;
     ck_assert_int_eq(js_xindex_open(&xi, tu_scratch_path("idx")), 0);
-    js_xindex_stats st;
+    js_index_stats st;
     ck_assert_int_eq(js_xindex_get_stats(xi, &st), 0);
     ck_assert_uint_eq(st.shards, 1);
     ck_assert_uint_eq(st.sections, 5);
@@ -287,10 +287,10 @@ END_TEST
 START_TEST(test_stats)
 {
     build(2);
-    ck_assert(js_xindex_detect(tu_scratch_path("idx")));
+    ck_assert(js_backend_detect_xapian(tu_scratch_path("idx")));
     js_xindex *xi = NULL;
     ck_assert_int_eq(js_xindex_open(&xi, tu_scratch_path("idx")), 0);
-    js_xindex_stats st;
+    js_index_stats st;
     ck_assert_int_eq(js_xindex_get_stats(xi, &st), 0);
     ck_assert_uint_eq(st.format_version, JS_XAPIAN_FORMAT_VERSION);
     ck_assert_uint_eq(st.shards, 2);
@@ -309,8 +309,8 @@ START_TEST(test_stats)
     FILE *f = fopen(tu_scratch_path("idx/index.jsi"), "w");
     ck_assert_ptr_nonnull(f);
     fclose(f);
-    ck_assert(!js_xindex_detect(tu_scratch_path("idx")));
-    ck_assert(!js_xindex_detect(tu_scratch_path("none")));
+    ck_assert(!js_backend_detect_xapian(tu_scratch_path("idx")));
+    ck_assert(!js_backend_detect_xapian(tu_scratch_path("none")));
     js_xindex_close(NULL);
 }
 END_TEST

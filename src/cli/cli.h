@@ -4,7 +4,9 @@
  * In:  argv of one subcommand.  Out: its exit status: 0 success, 1 a
  *      failure the user must look at, 2 a usage error.
  *
- * The CLI is a thin client: everything it does goes through jiansuo.h.
+ * The CLI is a thin client: everything it does goes through jiansuo.h,
+ * the only header on its include path (Makefile.am), so the compiler
+ * holds it to that.
  */
 #ifndef JS_CLI_H
 #define JS_CLI_H
@@ -42,30 +44,24 @@ void js_cli_progress_clear(void);
  * newline; the next call or js_cli_progress_clear replaces it. */
 void js_cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Reads a --backend argument: 0 native, 1 xapian, or -1 after printing
- * an error for `cmd`. */
-int js_cli_backend(const char *cmd, const char *arg);
-
-/* For the commands that read either backend: whether the index to use
- * is a Xapian one (backend 1, or backend -1 and js_xindex_detect finds
- * one).  stray: arguments are left, which js_cli_open_index will report,
- * so nothing is detected.  Returns 1 with *dir (the caller frees it), 0
- * for the native index, or -1 after printing an error for `cmd`. */
-int js_cli_xapian_dir(const char *cmd, int backend, const char *given,
-                      int stray, char **dir);
+/* Reads a --backend argument into *out (native or xapian).  Returns 0,
+ * or -1 after printing an error for `cmd`. */
+int js_cli_backend(const char *cmd, const char *arg, js_backend *out);
 
 /* Returns the index directory to use: `given` if not NULL, else the
  * default (js_index_default_dir), as a malloc'ed string the caller frees;
  * prints an error for `cmd` and returns NULL when there is none. */
 char *js_cli_index_dir(const char *cmd, const char *given);
 
-/* For the commands that read an index (stats, check): refuses arguments
- * left in argv[first..argc), finds the directory (as js_cli_index_dir)
- * and opens the index.  Returns 0 with *ix and *dir set (the caller
- * closes and frees them), or the exit status to return after an error
- * was printed. */
+/* For the commands that read an index: refuses arguments left in
+ * argv[first..argc), finds the directory (as js_cli_index_dir; none
+ * with opts->remote) and opens the index with opts (NULL: the backend
+ * the directory holds).  Returns 0 with *ix and *dir set (the caller
+ * closes and frees them; *dir is NULL for a remote index), or the exit
+ * status to return after an error was printed. */
 int js_cli_open_index(const char *cmd, int argc, char **argv, int first,
-                      const char *given, js_index **ix, char **dir);
+                      const char *given, const js_open_options *opts,
+                      js_index **ix, char **dir);
 
 /* Prints "jiansuo CMD: message" to stderr, printf-style. */
 void js_cli_error(const char *cmd, const char *fmt, ...)

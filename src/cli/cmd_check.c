@@ -13,7 +13,6 @@
 
 #include "cli.h"
 #include "jiansuo.h"
-#include "xapian_build.h"
 
 static void usage(FILE *f)
 {
@@ -31,27 +30,6 @@ static void usage(FILE *f)
                "  -h, --help       this text\n");
 }
 
-/* Checks the Xapian index in dir.  Returns the exit status. */
-static int check_xapian(const char *dir)
-{
-    js_xindex *xi = NULL;
-    int rc = js_xindex_open(&xi, dir);
-    if (!rc)
-        rc = js_xindex_check(xi);
-    if (rc) {
-        js_cli_error("check", "%s", xi ? js_xindex_errmsg(xi) : js_strerror(rc));
-        js_xindex_close(xi);
-        return JS_EXIT_FAIL;
-    }
-    js_xindex_stats st;
-    js_xindex_get_stats(xi, &st);
-    printf("%s: ok: xapian, %u shard%s, %llu documents, %llu sections "
-           "checked\n", dir, st.shards, st.shards == 1 ? "" : "s",
-           (unsigned long long)st.documents, (unsigned long long)st.sections);
-    js_xindex_close(xi);
-    return JS_EXIT_OK;
-}
-
 int js_cmd_check(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -61,7 +39,8 @@ int js_cmd_check(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *dir_arg = NULL;
-    int c, backend = -1; /* -1: detect, 0: native, 1: xapian */
+    js_open_options oo = JS_OPEN_OPTIONS_INIT;
+    int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -69,7 +48,7 @@ int js_cmd_check(int argc, char **argv)
             dir_arg = optarg;
             break;
         case 'b':
-            if ((backend = js_cli_backend("check", optarg)) < 0)
+            if (js_cli_backend("check", optarg, &oo.backend))
                 return JS_EXIT_USAGE;
             break;
         case 'h':
@@ -82,16 +61,8 @@ int js_cmd_check(int argc, char **argv)
     }
     js_index *ix;
     char *dir;
-    int x = js_cli_xapian_dir("check", backend, dir_arg, optind < argc, &dir);
-    if (x < 0)
-        return JS_EXIT_USAGE;
-    if (x) {
-        int status = check_xapian(dir);
-        free(dir);
-        return status;
-    }
-    int status = js_cli_open_index("check", argc, argv, optind, dir_arg, &ix,
-                                   &dir);
+    int status = js_cli_open_index("check", argc, argv, optind, dir_arg, &oo,
+                                   &ix, &dir);
     if (status)
         return status;
     if (js_index_check(ix)) {
@@ -102,11 +73,17 @@ int js_cmd_check(int argc, char **argv)
     }
     js_index_stats st;
     js_index_get_stats(ix, &st);
-    printf("%s: ok: %llu documents, %llu sections, %llu terms, %llu postings "
-           "checked\n",
-           dir, (unsigned long long)st.documents,
-           (unsigned long long)st.sections, (unsigned long long)st.terms,
-           (unsigned long long)st.postings);
+    if (st.backend == JS_BACKEND_XAPIAN)
+        printf("%s: ok: xapian, %u shard%s, %llu documents, %llu sections "
+               "checked\n", dir, st.shards, st.shards == 1 ? "" : "s",
+               (unsigned long long)st.documents,
+               (unsigned long long)st.sections);
+    else
+        printf("%s: ok: %llu documents, %llu sections, %llu terms, %llu "
+               "postings checked\n",
+               dir, (unsigned long long)st.documents,
+               (unsigned long long)st.sections, (unsigned long long)st.terms,
+               (unsigned long long)st.postings);
     js_index_close(ix);
     free(dir);
     return JS_EXIT_OK;

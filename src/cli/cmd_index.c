@@ -2,7 +2,8 @@
  * cmd_index.c — `jiansuo index [-d DIR] [OPTIONS] PATH...`.
  *
  * In:  files and directories to index, options for the build, the
- *      backend (native: index/builder.c; xapian: src/xapian/xapian_build.c).
+ *      backend (native: DIR/index.jsi; xapian: DIR/xapian), all through
+ *      jiansuo.h's js_builder_*.
  * Out: a published index in DIR; on a terminal a progress line (files,
  *      sections, MB read, MB/s, ETA when the total size is known), and
  *      always a final summary on standard output.  Exit status 0, or 1
@@ -21,7 +22,6 @@
 
 #include "cli.h"
 #include "jiansuo.h"
-#include "xapian_build.h"
 
 typedef struct {
     uint64_t total; /* bytes to read, when known (0: unknown) */
@@ -95,57 +95,74 @@ static int parse_count(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
-/* Builds the Xapian backend's index of paths[0..n) in dir (the twin of
- * the native path below, with the summary in the same shape).  Returns
- * the exit status. */
-static int index_xapian(const char *dir, const js_build_options *o,
-                        unsigned shards, int n, char **paths)
+/* Prints the summary of a finished build of dir.  Returns the exit
+ * status: 1 when files or records had to be skipped. */
+static int summary(const char *dir, const js_build_options *o,
+                   const js_build_stats *st)
 {
-    js_xbuild *b = NULL;
-    int rc = js_xbuild_open(&b, dir, o, shards);
-    for (int i = 0; i < n && !rc; i++)
-        rc = js_xbuild_add_path(b, paths[i]);
-    if (!rc)
-        rc = js_xbuild_commit(b);
-    js_cli_progress_clear();
-    if (rc) {
-        const char *msg = b ? js_xbuild_errmsg(b) : "";
-        js_cli_error("index", "%s", msg[0] ? msg : js_strerror(rc));
-        js_cli_error("index", "nothing was published; the index in %s is "
-                     "unchanged", dir);
-        js_xbuild_close(b);
-        return rc == JS_EINVALID ? JS_EXIT_USAGE : JS_EXIT_FAIL;
-    }
-    js_build_stats st;
-    js_xbuild_get_stats(b, &st);
-    js_xbuild_close(b);
-    double text_mb = (double)st.ingest.bytes_read / 1e6;
+    double text_mb = (double)st->ingest.bytes_read / 1e6;
+    int x = o->backend == JS_BACKEND_XAPIAN;
+    unsigned shards = o->shards ? o->shards : 1;
     printf("indexed %llu documents, %llu sections from %llu files (%.1f MB) "
-           "into %s/xapian (%u shard%s)\n",
-           (unsigned long long)st.ingest.documents,
-           (unsigned long long)st.ingest.sections,
-           (unsigned long long)st.ingest.files, text_mb, dir, shards,
-           shards == 1 ? "" : "s");
-    printf("%llu terms, %llu postings, %llu positions; %.1f MB on disk "
+           "into %s",
+           (unsigned long long)st->ingest.documents,
+           (unsigned long long)st->ingest.sections,
+           (unsigned long long)st->ingest.files, text_mb, dir);
+    if (x)
+        printf("/xapian (%u shard%s)", shards, shards == 1 ? "" : "s");
+    printf("\n%llu terms, %llu postings, %llu positions; %.1f MB on disk "
            "(%.2f x the text)\n",
-           (unsigned long long)st.terms, (unsigned long long)st.postings,
-           (unsigned long long)st.positions, (double)st.index_bytes / 1e6,
-           st.text_bytes ? (double)st.index_bytes / (double)st.text_bytes : 0);
-    printf("%.2f s (%.1f MB/s); %llu warnings, %llu skipped files, %llu "
-           "skipped records\n",
-           st.seconds, st.seconds > 0 ? text_mb / st.seconds : 0,
-           (unsigned long long)st.ingest.warnings,
-           (unsigned long long)st.ingest.skipped_files,
-           (unsigned long long)st.ingest.skipped_records);
+           (unsigned long long)st->terms, (unsigned long long)st->postings,
+           (unsigned long long)st->positions, (double)st->index_bytes / 1e6,
+           st->text_bytes ? (double)st->index_bytes / (double)st->text_bytes : 0);
+    printf("%.2f s (%.1f MB/s)", st->seconds,
+           st->seconds > 0 ? text_mb / st->seconds : 0);
+    if (x)
+        printf(";");
+    else
+        printf(", %u sorted runs spilled;", st->runs);
+    printf(" %llu warnings, %llu skipped files, %llu skipped records\n",
+           (unsigned long long)st->ingest.warnings,
+           (unsigned long long)st->ingest.skipped_files,
+           (unsigned long long)st->ingest.skipped_records);
     if (fflush(stdout) == EOF) {
         js_cli_error("index", "cannot write standard output");
         return JS_EXIT_FAIL;
     }
-    return st.ingest.skipped_files || st.ingest.skipped_records ? JS_EXIT_FAIL
-                                                                : JS_EXIT_OK;
+    return st->ingest.skipped_files || st->ingest.skipped_records ? JS_EXIT_FAIL
+                                                                  : JS_EXIT_OK;
 }
 
-int js_cmd_index(int argc, char **argv)
+/* Builds the index of paths[0..n) in dir and publishes it.  Returns the
+ * exit status. */
+static int build(const char *dir, const js_build_options *o, int n,
+                 char **paths)
+{
+    js_builder *b = NULL;
+    int rc = js_builder_open(&b, dir, o);
+    for (int i = 0; i < n && !rc; i++)
+        rc = js_builder_add_path(b, paths[i]);
+    if (!rc)
+        rc = js_builder_commit(b);
+    js_cli_progress_clear();
+    if (rc) {
+        const char *msg = b ? js_builder_errmsg(b) : "";
+        js_cli_error("index", "%s", msg[0] ? msg : js_strerror(rc));
+        js_cli_error("index", "nothing was published; the index in %s is "
+                     "unchanged", dir);
+        js_builder_close(b);
+        return rc == JS_EINVALID ? JS_EXIT_USAGE : JS_EXIT_FAIL;
+    }
+    js_build_stats st;
+    js_builder_get_stats(b, &st);
+    js_builder_close(b);
+    return summary(dir, o, &st);
+}
+
+/* Reads the options into *o and *dir_arg.  Returns -1 to go on, or the
+ * exit status (help shown, or a usage error printed). */
+static int parse_options(int argc, char **argv, js_build_options *o,
+                         const char **dir_arg)
 {
     static const struct option longopts[] = {
         {"index", required_argument, NULL, 'd'},
@@ -160,17 +177,13 @@ int js_cmd_index(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    js_build_options o = JS_BUILD_OPTIONS_INIT;
-    const char *dir_arg = NULL;
-    int xapian = 0;
-    unsigned long shards = 0; /* 0: not given */
     unsigned long v;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'd':
-            dir_arg = optarg;
+            *dir_arg = optarg;
             break;
         case 'm':
             if (parse_count(optarg, 1u << 20, &v)) {
@@ -178,7 +191,7 @@ int js_cmd_index(int argc, char **argv)
                              1u << 20, optarg);
                 return JS_EXIT_USAGE;
             }
-            o.memory_mib = v;
+            o->memory_mib = v;
             break;
         case 't':
             if (parse_count(optarg, 1024, &v)) {
@@ -186,30 +199,31 @@ int js_cmd_index(int argc, char **argv)
                              optarg);
                 return JS_EXIT_USAGE;
             }
-            o.threads = (unsigned)v;
+            o->threads = (unsigned)v;
             break;
         case 'f':
-            o.format = optarg;
+            o->format = optarg;
             break;
         case 'e':
-            o.encoding = optarg;
+            o->encoding = optarg;
             break;
         case 'H':
-            o.include_hidden = 1;
+            o->include_hidden = 1;
             break;
         case 'F':
-            o.analyze_flags |= JS_ANALYZE_NO_FOLD;
+            o->analyze_flags |= JS_ANALYZE_NO_FOLD;
             break;
         case 'b':
-            if ((xapian = js_cli_backend("index", optarg)) < 0)
+            if (js_cli_backend("index", optarg, &o->backend))
                 return JS_EXIT_USAGE;
             break;
         case 's':
-            if (parse_count(optarg, JS_XAPIAN_MAX_SHARDS, &shards)) {
+            if (parse_count(optarg, JS_MAX_SHARDS, &v)) {
                 js_cli_error("index", "--shards takes 1 to %u, not '%s'",
-                             JS_XAPIAN_MAX_SHARDS, optarg);
+                             JS_MAX_SHARDS, optarg);
                 return JS_EXIT_USAGE;
             }
+            o->shards = (unsigned)v;
             break;
         case 'h':
             usage(stdout);
@@ -219,7 +233,7 @@ int js_cmd_index(int argc, char **argv)
             return JS_EXIT_USAGE;
         }
     }
-    if (shards && !xapian) {
+    if (o->shards && o->backend != JS_BACKEND_XAPIAN) {
         js_cli_error("index", "--shards needs --backend xapian");
         return JS_EXIT_USAGE;
     }
@@ -228,12 +242,21 @@ int js_cmd_index(int argc, char **argv)
         usage(stderr);
         return JS_EXIT_USAGE;
     }
+    return -1;
+}
+
+int js_cmd_index(int argc, char **argv)
+{
+    js_build_options o = JS_BUILD_OPTIONS_INIT;
+    const char *dir_arg = NULL;
+    int status = parse_options(argc, argv, &o, &dir_arg);
+    if (status >= 0)
+        return status;
     char *dir = js_cli_index_dir("index", dir_arg);
     if (!dir)
         return JS_EXIT_USAGE;
     progress_ctx pc = {0};
-    int tty = isatty(STDERR_FILENO);
-    if (tty) {
+    if (isatty(STDERR_FILENO)) {
         /* The total is known when every PATH is a plain file. */
         for (int i = optind; i < argc; i++) {
             struct stat st;
@@ -248,54 +271,7 @@ int js_cmd_index(int argc, char **argv)
     }
     o.warn = js_cli_warning;
     o.warn_ctx = (void *)"index";
-    if (xapian) {
-        int status = index_xapian(dir, &o, shards ? (unsigned)shards : 1,
-                                  argc - optind, argv + optind);
-        free(dir);
-        return status;
-    }
-    js_builder *b = NULL;
-    int rc = js_builder_open(&b, dir, &o);
-    for (int i = optind; i < argc && !rc; i++) {
-        rc = js_builder_add_path(b, argv[i]);
-    }
-    if (!rc)
-        rc = js_builder_commit(b);
-    js_cli_progress_clear();
-    if (rc) {
-        const char *msg = b ? js_builder_errmsg(b) : "";
-        js_cli_error("index", "%s", msg[0] ? msg : js_strerror(rc));
-        js_cli_error("index", "nothing was published; the index in %s is "
-                     "unchanged", dir);
-        js_builder_close(b);
-        free(dir);
-        return rc == JS_EINVALID ? JS_EXIT_USAGE : JS_EXIT_FAIL;
-    }
-    js_build_stats st;
-    js_builder_get_stats(b, &st);
-    js_builder_close(b);
-    double text_mb = (double)st.ingest.bytes_read / 1e6;
-    printf("indexed %llu documents, %llu sections from %llu files (%.1f MB) "
-           "into %s\n",
-           (unsigned long long)st.ingest.documents,
-           (unsigned long long)st.ingest.sections,
-           (unsigned long long)st.ingest.files, text_mb, dir);
-    printf("%llu terms, %llu postings, %llu positions; %.1f MB on disk "
-           "(%.2f x the text)\n",
-           (unsigned long long)st.terms, (unsigned long long)st.postings,
-           (unsigned long long)st.positions, (double)st.index_bytes / 1e6,
-           st.text_bytes ? (double)st.index_bytes / (double)st.text_bytes : 0);
-    printf("%.2f s (%.1f MB/s), %u sorted runs spilled; %llu warnings, %llu "
-           "skipped files, %llu skipped records\n",
-           st.seconds, st.seconds > 0 ? text_mb / st.seconds : 0, st.runs,
-           (unsigned long long)st.ingest.warnings,
-           (unsigned long long)st.ingest.skipped_files,
-           (unsigned long long)st.ingest.skipped_records);
+    status = build(dir, &o, argc - optind, argv + optind);
     free(dir);
-    if (fflush(stdout) == EOF) {
-        js_cli_error("index", "cannot write standard output");
-        return JS_EXIT_FAIL;
-    }
-    return st.ingest.skipped_files || st.ingest.skipped_records ? JS_EXIT_FAIL
-                                                                : JS_EXIT_OK;
+    return status;
 }

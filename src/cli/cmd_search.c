@@ -28,9 +28,7 @@ typedef struct params {
     js_search_options o;
     int json, explain, bold;
     const char *queries;
-    /* the index searched: native (ix) or Xapian (xi), never both */
-    js_index *ix;
-    js_xindex *xi;
+    js_index *ix; /* either backend */
 } params;
 
 static void usage(FILE *f)
@@ -237,8 +235,7 @@ static int run(const params *p, const char *query, size_t len, long line)
 {
     js_results *r = NULL;
     double t0 = now_us();
-    int rc = p->xi ? js_xindex_search(&r, p->xi, query, len, &p->o)
-                   : js_search(&r, p->ix, query, len, &p->o);
+    int rc = js_search(&r, p->ix, query, len, &p->o);
     double us = now_us() - t0;
     if (rc) {
         const char *msg = r ? js_results_errmsg(r) : js_strerror(rc);
@@ -327,48 +324,45 @@ static int is_option(const struct option *opts, const char *a)
     return (name[0] >= 'a' && name[0] <= 'z') ? 0 : -1;
 }
 
-int js_cmd_search(int argc, char **argv)
+static const struct option longopts[] = {
+    {"index", required_argument, NULL, 'd'},
+    {"limit", required_argument, NULL, 'n'},
+    {"offset", required_argument, NULL, 'o'},
+    {"json", no_argument, NULL, 'j'},
+    {"no-snippet", no_argument, NULL, 'S'},
+    {"no-partial", no_argument, NULL, 'P'},
+    {"exact-total", no_argument, NULL, 'T'},
+    {"no-champions", no_argument, NULL, 'C'},
+    {"queries", required_argument, NULL, 'q'},
+    {"explain", no_argument, NULL, 'e'},
+    {"k1", required_argument, NULL, 'k'},
+    {"b", required_argument, NULL, 'b'},
+    {"heading-weight", required_argument, NULL, 'w'},
+    {"snippet-chars", required_argument, NULL, 'c'},
+    {"backend", required_argument, NULL, 'B'},
+    {"remote", required_argument, NULL, 'R'},
+    {"no-fold", no_argument, NULL, 'F'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Options may come before or after the query, but a query word such as
+ * -学院 (an exclusion) must not be taken for an option: only the options
+ * named above are options; every other word, and all words after "--",
+ * belong to the query.  Returns a new argv (the caller frees the array,
+ * not the strings) with the options first, then "--", then the query
+ * words, and its length in *nargs; NULL when out of memory. */
+static char **options_first(int argc, char **argv, int *nargs)
 {
-    static const struct option longopts[] = {
-        {"index", required_argument, NULL, 'd'},
-        {"limit", required_argument, NULL, 'n'},
-        {"offset", required_argument, NULL, 'o'},
-        {"json", no_argument, NULL, 'j'},
-        {"no-snippet", no_argument, NULL, 'S'},
-        {"no-partial", no_argument, NULL, 'P'},
-        {"exact-total", no_argument, NULL, 'T'},
-        {"no-champions", no_argument, NULL, 'C'},
-        {"queries", required_argument, NULL, 'q'},
-        {"explain", no_argument, NULL, 'e'},
-        {"k1", required_argument, NULL, 'k'},
-        {"b", required_argument, NULL, 'b'},
-        {"heading-weight", required_argument, NULL, 'w'},
-        {"snippet-chars", required_argument, NULL, 'c'},
-        {"backend", required_argument, NULL, 'B'},
-        {"remote", required_argument, NULL, 'R'},
-        {"no-fold", no_argument, NULL, 'F'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    params p = {.o = JS_SEARCH_OPTIONS_INIT};
-    /* Options may come before or after the query, but a query word such
-     * as -学院 (an exclusion) must not be taken for an option: only the
-     * options named above are options; every other word, and all words
-     * after "--", belong to the query.  getopt then sees the options
-     * first and the query words after them. */
     char **args = calloc((size_t)argc + 2, sizeof *args);
-    if (!args) {
-        js_cli_error("search", "out of memory");
-        return JS_EXIT_FAIL;
-    }
-    int nargs = 0, nquery = 0;
     char **query_words = calloc((size_t)argc + 1, sizeof *query_words);
-    if (!query_words) {
+    if (!args || !query_words) {
         free(args);
-        js_cli_error("search", "out of memory");
-        return JS_EXIT_FAIL;
+        free(query_words);
+        return NULL;
     }
-    args[nargs++] = argv[0];
+    int n = 0, nquery = 0;
+    args[n++] = argv[0];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int takes = is_option(longopts, a);
@@ -380,165 +374,163 @@ int js_cmd_search(int argc, char **argv)
                 query_words[nquery++] = argv[i];
             continue;
         }
-        args[nargs++] = argv[i];
+        args[n++] = argv[i];
         if (takes && i + 1 < argc)
-            args[nargs++] = argv[++i];
+            args[n++] = argv[++i];
     }
-    args[nargs++] = "--";
+    args[n++] = "--";
     for (int i = 0; i < nquery; i++)
-        args[nargs++] = query_words[i];
+        args[n++] = query_words[i];
     free(query_words);
-    argc = nargs;
-    argv = args;
-    const char *dir_arg = NULL, *remote = NULL;
-    int c, backend = -1; /* -1: detect, 0: native, 1: xapian */
-    unsigned analyze_flags = 0;
+    *nargs = n;
+    return args;
+}
+
+/* Reads the options into *p, *oo and *dir_arg.  Returns -1 to go on, or
+ * the exit status (help shown, or a usage error printed). */
+static int parse_options(int argc, char **argv, params *p,
+                         js_open_options *oo, const char **dir_arg)
+{
+    int c, backend_given = 0;
     double v;
     optind = 1;
-    int status = JS_EXIT_USAGE;
     while ((c = getopt_long(argc, argv, "+d:n:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'd':
-            dir_arg = optarg;
+            *dir_arg = optarg;
             break;
         case 'n':
             if (number("--limit", optarg, 0, 10000, &v))
-                goto done;
-            p.o.limit = (uint32_t)v;
+                return JS_EXIT_USAGE;
+            p->o.limit = (uint32_t)v;
             break;
         case 'o':
             if (number("--offset", optarg, 0, 90000, &v))
-                goto done;
-            p.o.offset = (uint32_t)v;
+                return JS_EXIT_USAGE;
+            p->o.offset = (uint32_t)v;
             break;
         case 'j':
-            p.json = 1;
+            p->json = 1;
             break;
         case 'S':
-            p.o.flags |= JS_SEARCH_NO_SNIPPET;
+            p->o.flags |= JS_SEARCH_NO_SNIPPET;
             break;
         case 'P':
-            p.o.flags |= JS_SEARCH_NO_PARTIAL;
+            p->o.flags |= JS_SEARCH_NO_PARTIAL;
             break;
         case 'T':
-            p.o.flags |= JS_SEARCH_EXACT_TOTAL;
+            p->o.flags |= JS_SEARCH_EXACT_TOTAL;
             break;
         case 'C':
-            p.o.flags |= JS_SEARCH_NO_CHAMPIONS;
+            p->o.flags |= JS_SEARCH_NO_CHAMPIONS;
             break;
         case 'q':
-            p.queries = optarg;
+            p->queries = optarg;
             break;
         case 'e':
-            p.explain = 1;
+            p->explain = 1;
             break;
         case 'k':
-            if (number("--k1", optarg, 0, 100, &p.o.k1))
-                goto done;
+            if (number("--k1", optarg, 0, 100, &p->o.k1))
+                return JS_EXIT_USAGE;
             break;
         case 'b':
-            if (number("--b", optarg, 0, 1, &p.o.b))
-                goto done;
+            if (number("--b", optarg, 0, 1, &p->o.b))
+                return JS_EXIT_USAGE;
             break;
         case 'w':
-            if (number("--heading-weight", optarg, 0, 1000, &p.o.heading_weight))
-                goto done;
+            if (number("--heading-weight", optarg, 0, 1000, &p->o.heading_weight))
+                return JS_EXIT_USAGE;
             break;
         case 'c':
             if (number("--snippet-chars", optarg, 10, 10000, &v))
-                goto done;
-            p.o.snippet_chars = (uint32_t)v;
+                return JS_EXIT_USAGE;
+            p->o.snippet_chars = (uint32_t)v;
             break;
         case 'B':
-            if ((backend = js_cli_backend("search", optarg)) < 0)
-                goto done;
+            if (js_cli_backend("search", optarg, &oo->backend))
+                return JS_EXIT_USAGE;
+            backend_given = 1;
             break;
         case 'R':
-            remote = optarg;
+            oo->remote = optarg;
             break;
         case 'F':
-            analyze_flags |= JS_ANALYZE_NO_FOLD;
+            oo->analyze_flags |= JS_ANALYZE_NO_FOLD;
             break;
         case 'h':
             usage(stdout);
-            status = JS_EXIT_OK;
-            goto done;
+            return JS_EXIT_OK;
         default:
             usage(stderr);
-            goto done;
+            return JS_EXIT_USAGE;
         }
     }
-    if (p.queries && optind < argc) {
+    if (p->queries && optind < argc) {
         js_cli_error("search", "give either --queries FILE or a query, not both");
-        goto done;
+        return JS_EXIT_USAGE;
     }
-    if (remote && (dir_arg || backend == 0)) {
+    if (oo->remote && (*dir_arg || (backend_given &&
+                                    oo->backend == JS_BACKEND_NATIVE))) {
         js_cli_error("search", "--remote searches Xapian servers: no -d or "
                                "--backend native with it");
-        goto done;
+        return JS_EXIT_USAGE;
     }
-    if (analyze_flags && !remote) {
+    if (oo->analyze_flags && !oo->remote) {
         js_cli_error("search", "--no-fold goes with --remote (a local index "
                                "records its flags)");
-        goto done;
+        return JS_EXIT_USAGE;
     }
-    if (!p.queries && optind == argc) {
+    if (!p->queries && optind == argc) {
         js_cli_error("search", "no query (try 'jiansuo search --help')");
-        goto done;
+        return JS_EXIT_USAGE;
+    }
+    return -1;
+}
+
+int js_cmd_search(int argc, char **argv)
+{
+    params p = {.o = JS_SEARCH_OPTIONS_INIT};
+    js_open_options oo = JS_OPEN_OPTIONS_INIT;
+    const char *dir_arg = NULL;
+    char **args = options_first(argc, argv, &argc);
+    if (!args) {
+        js_cli_error("search", "out of memory");
+        return JS_EXIT_FAIL;
+    }
+    int status = parse_options(argc, args, &p, &oo, &dir_arg);
+    if (status >= 0) {
+        free(args);
+        return status;
     }
     const char *no_color = getenv("NO_COLOR");
     p.bold = isatty(STDOUT_FILENO) && !(no_color && no_color[0]);
 
     size_t qlen = 0;
-    char *query = NULL;
-    if (!p.queries && !(query = js_cli_join(argc - optind, argv + optind, &qlen))) {
+    char *query = NULL, *dir = NULL;
+    if (!p.queries && !(query = js_cli_join(argc - optind, args + optind, &qlen))) {
         js_cli_error("search", "out of memory");
-        status = JS_EXIT_FAIL;
-        goto done;
+        free(args);
+        return JS_EXIT_FAIL;
     }
-    char *dir = NULL;
-    if (!remote && !(dir = js_cli_index_dir("search", dir_arg))) {
-        free(query);
-        goto done;
-    }
-    if (remote || backend == 1 || (backend < 0 && js_xindex_detect(dir))) {
-        int rc = remote ? js_xindex_open_remote(&p.xi, remote, analyze_flags)
-                        : js_xindex_open(&p.xi, dir);
-        if (rc) {
-            js_cli_error("search", "%s",
-                         p.xi ? js_xindex_errmsg(p.xi) : js_strerror(rc));
-            js_xindex_close(p.xi);
-            free(dir);
-            free(query);
+    status = js_cli_open_index("search", 0, args, 0, dir_arg, &oo, &p.ix, &dir);
+    if (!status) {
+        /* a file of queries pays the index's page faults once, up front,
+         * not in the times of its first queries */
+        if (p.queries && js_index_preload(p.ix))
+            js_cli_warning("search", NULL, 0, 0, js_index_errmsg(p.ix));
+        if (p.queries)
+            status = run_file(&p);
+        else
+            status = run(&p, query, qlen, 0) ? JS_EXIT_FAIL : JS_EXIT_OK;
+        if (fflush(stdout) == EOF && !status) {
+            js_cli_error("search", "writing the results: %s", strerror(errno));
             status = JS_EXIT_FAIL;
-            goto done;
         }
-    } else {
-        free(dir); /* js_cli_open_index finds it again */
-        status = js_cli_open_index("search", argc, argv, argc, dir_arg, &p.ix,
-                                   &dir);
-        if (status) {
-            free(query);
-            goto done;
-        }
-    }
-    /* a file of queries pays the index's page faults once, up front, not
-     * in the times of its first queries */
-    if (p.queries && p.ix && js_index_preload(p.ix))
-        js_cli_warning("search", NULL, 0, 0, js_index_errmsg(p.ix));
-    if (p.queries)
-        status = run_file(&p);
-    else
-        status = run(&p, query, qlen, 0) ? JS_EXIT_FAIL : JS_EXIT_OK;
-    if (fflush(stdout) == EOF && !status) {
-        js_cli_error("search", "writing the results: %s", strerror(errno));
-        status = JS_EXIT_FAIL;
     }
     free(query);
     js_index_close(p.ix);
-    js_xindex_close(p.xi);
     free(dir);
-done:
     free(args);
     return status;
 }

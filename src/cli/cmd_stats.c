@@ -3,7 +3,7 @@
  *
  * In:  an index directory: the native index (DIR/index.jsi), or, when
  *      there is none or --backend xapian says so, the Xapian backend's
- *      (DIR/xapian, see src/xapian/xapian_build.h).
+ *      (DIR/xapian), both read through js_index_get_stats.
  * Out: its counts, the bytes of each part (native) or shard (Xapian),
  *      the build's parameters and the format version — as aligned text
  *      or one JSON object.
@@ -18,7 +18,6 @@
 
 #include "cli.h"
 #include "jiansuo.h"
-#include "xapian_build.h"
 
 /* The counts both backends report, printed as aligned text. */
 typedef struct counts {
@@ -58,73 +57,94 @@ static void usage(FILE *f)
                "  -h, --help       this text\n");
 }
 
-/* Prints the statistics of the Xapian index in dir.  Returns the exit
- * status. */
-static int stats_xapian(const char *dir, int json)
+#define JINT(v) json_integer((json_int_t)(v))
+
+/* The statistics as one JSON object (dir: the index directory). */
+static json_t *stats_json(const char *dir, const js_index_stats *st)
 {
-    js_xindex *xi = NULL;
-    int rc = js_xindex_open(&xi, dir);
-    if (rc) {
-        js_cli_error("stats", "%s", xi ? js_xindex_errmsg(xi) : js_strerror(rc));
-        js_xindex_close(xi);
-        return JS_EXIT_FAIL;
-    }
-    js_xindex_stats st;
-    js_xindex_get_stats(xi, &st);
-    if (json) {
-        json_t *o = json_object(), *shards = json_array();
-        json_object_set_new(o, "index", json_string(dir));
+    int x = st->backend == JS_BACKEND_XAPIAN;
+    json_t *o = json_object();
+    json_object_set_new(o, "index", json_string(dir));
+    if (x)
         json_object_set_new(o, "backend", json_string("xapian"));
-        json_object_set_new(o, "format_version", json_integer(st.format_version));
-        json_object_set_new(o, "shards", json_integer(st.shards));
-        json_object_set_new(o, "documents", json_integer((json_int_t)st.documents));
-        json_object_set_new(o, "sections", json_integer((json_int_t)st.sections));
-        json_object_set_new(o, "terms", json_integer((json_int_t)st.terms));
-        json_object_set_new(o, "postings", json_integer((json_int_t)st.postings));
-        json_object_set_new(o, "positions", json_integer((json_int_t)st.positions));
-        json_object_set_new(o, "total_length", json_integer((json_int_t)st.total_length));
-        json_object_set_new(o, "source_bytes", json_integer((json_int_t)st.source_bytes));
-        json_object_set_new(o, "text_bytes", json_integer((json_int_t)st.text_bytes));
-        json_object_set_new(o, "file_bytes", json_integer((json_int_t)st.file_bytes));
-        for (unsigned i = 0; i < st.shards; i++) {
+    json_object_set_new(o, "format_version", json_integer(st->format_version));
+    if (x)
+        json_object_set_new(o, "shards", json_integer(st->shards));
+    json_object_set_new(o, "documents", JINT(st->documents));
+    json_object_set_new(o, "sections", JINT(st->sections));
+    json_object_set_new(o, "terms", JINT(st->terms));
+    json_object_set_new(o, "postings", JINT(st->postings));
+    json_object_set_new(o, "positions", JINT(st->positions));
+    if (x)
+        json_object_set_new(o, "total_length", JINT(st->total_length));
+    json_object_set_new(o, "source_bytes", JINT(st->source_bytes));
+    json_object_set_new(o, "text_bytes", JINT(st->text_bytes));
+    json_object_set_new(o, "file_bytes", JINT(st->file_bytes));
+    if (x) {
+        json_t *shards = json_array();
+        for (unsigned i = 0; i < st->shards; i++) {
             json_t *sh = json_object();
-            json_object_set_new(sh, "sections", json_integer((json_int_t)st.shard[i].sections));
-            json_object_set_new(sh, "total_length",
-                                json_integer((json_int_t)st.shard[i].total_length));
-            json_object_set_new(sh, "bytes", json_integer((json_int_t)st.shard[i].bytes));
+            json_object_set_new(sh, "sections", JINT(st->shard[i].sections));
+            json_object_set_new(sh, "total_length", JINT(st->shard[i].total_length));
+            json_object_set_new(sh, "bytes", JINT(st->shard[i].bytes));
             json_array_append_new(shards, sh);
         }
         json_object_set_new(o, "shard", shards);
-        json_object_set_new(o, "fold", json_boolean(!(st.analyze_flags & JS_ANALYZE_NO_FOLD)));
-        json_t *bi = json_loads(st.build_info, 0, NULL);
-        json_object_set_new(o, "build", bi ? bi : json_null());
-        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(o);
-        if (s)
-            puts(s);
-        free(s);
     } else {
+        json_t *parts = json_object();
+        for (unsigned i = 1; i <= JS_INDEX_PARTS; i++)
+            json_object_set_new(parts, js_index_part_name(i), JINT(st->part_bytes[i]));
+        json_object_set_new(o, "part_bytes", parts);
+        json_object_set_new(o, "block_size", json_integer(st->block_size));
+    }
+    json_object_set_new(o, "fold", json_boolean(!(st->analyze_flags & JS_ANALYZE_NO_FOLD)));
+    json_t *bi = json_loads(st->build_info, 0, NULL);
+    json_object_set_new(o, "build", bi ? bi : json_null());
+    return o;
+}
+
+/* Prints one line of the size table: a part's or a shard's bytes, and
+ * what they are to the text. */
+static void print_size(const char *name, uint64_t bytes, uint64_t text_bytes)
+{
+    printf("  %-13s %12llu", name, (unsigned long long)bytes);
+    if (text_bytes)
+        printf("  %.3f x", (double)bytes / (double)text_bytes);
+}
+
+/* The statistics as aligned text. */
+static void stats_text(const char *dir, const js_index_stats *st)
+{
+    int x = st->backend == JS_BACKEND_XAPIAN;
+    if (x) {
         printf("index          %s/xapian\n", dir);
         printf("backend        xapian\n");
-        printf("format version %u\n", st.format_version);
-        printf("shards         %u\n", st.shards);
-        counts c = {st.documents, st.sections,    st.terms,
-                    st.postings,  st.positions,   st.source_bytes,
-                    st.text_bytes, st.file_bytes, 1, st.total_length};
-        print_counts(&c);
-        for (unsigned i = 0; i < st.shards; i++) {
+    } else {
+        printf("index          %s\n", dir);
+    }
+    printf("format version %u\n", st->format_version);
+    if (x)
+        printf("shards         %u\n", st->shards);
+    counts c = {st->documents,  st->sections,   st->terms,
+                st->postings,   st->positions,  st->source_bytes,
+                st->text_bytes, st->file_bytes, x, st->total_length};
+    print_counts(&c);
+    if (x) {
+        for (unsigned i = 0; i < st->shards; i++) {
             char name[32];
             snprintf(name, sizeof name, "shard-%u", i);
-            printf("  %-13s %12llu", name, (unsigned long long)st.shard[i].bytes);
-            if (st.text_bytes)
-                printf("  %.3f x", (double)st.shard[i].bytes / (double)st.text_bytes);
-            printf("  %llu sections\n", (unsigned long long)st.shard[i].sections);
+            print_size(name, st->shard[i].bytes, st->text_bytes);
+            printf("  %llu sections\n", (unsigned long long)st->shard[i].sections);
         }
-        printf("folding        %s\n", st.analyze_flags & JS_ANALYZE_NO_FOLD ? "off" : "on");
-        printf("build          %s\n", st.build_info);
+    } else {
+        for (unsigned i = 1; i <= JS_INDEX_PARTS; i++) {
+            print_size(js_index_part_name(i), st->part_bytes[i], st->text_bytes);
+            printf("\n");
+        }
+        printf("block size     %u\n", st->block_size);
     }
-    js_xindex_close(xi);
-    return fflush(stdout) == EOF ? JS_EXIT_FAIL : JS_EXIT_OK;
+    printf("folding        %s\n", st->analyze_flags & JS_ANALYZE_NO_FOLD ? "off" : "on");
+    printf("build          %s\n", st->build_info);
 }
 
 int js_cmd_stats(int argc, char **argv)
@@ -138,7 +158,7 @@ int js_cmd_stats(int argc, char **argv)
     };
     const char *dir_arg = NULL;
     int json = 0, c;
-    int backend = -1; /* -1: detect, 0: native, 1: xapian */
+    js_open_options oo = JS_OPEN_OPTIONS_INIT;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -149,7 +169,7 @@ int js_cmd_stats(int argc, char **argv)
             json = 1;
             break;
         case 'b':
-            if ((backend = js_cli_backend("stats", optarg)) < 0)
+            if (js_cli_backend("stats", optarg, &oo.backend))
                 return JS_EXIT_USAGE;
             break;
         case 'h':
@@ -162,62 +182,21 @@ int js_cmd_stats(int argc, char **argv)
     }
     js_index *ix;
     char *dir;
-    int x = js_cli_xapian_dir("stats", backend, dir_arg, optind < argc, &dir);
-    if (x < 0)
-        return JS_EXIT_USAGE;
-    if (x) {
-        int status = stats_xapian(dir, json);
-        free(dir);
-        return status;
-    }
-    int status = js_cli_open_index("stats", argc, argv, optind, dir_arg, &ix,
-                                   &dir);
+    int status = js_cli_open_index("stats", argc, argv, optind, dir_arg, &oo,
+                                   &ix, &dir);
     if (status)
         return status;
     js_index_stats st;
     js_index_get_stats(ix, &st);
     if (json) {
-        json_t *o = json_object(), *parts = json_object();
-        json_object_set_new(o, "index", json_string(dir));
-        json_object_set_new(o, "format_version", json_integer(st.format_version));
-        json_object_set_new(o, "documents", json_integer((json_int_t)st.documents));
-        json_object_set_new(o, "sections", json_integer((json_int_t)st.sections));
-        json_object_set_new(o, "terms", json_integer((json_int_t)st.terms));
-        json_object_set_new(o, "postings", json_integer((json_int_t)st.postings));
-        json_object_set_new(o, "positions", json_integer((json_int_t)st.positions));
-        json_object_set_new(o, "source_bytes", json_integer((json_int_t)st.source_bytes));
-        json_object_set_new(o, "text_bytes", json_integer((json_int_t)st.text_bytes));
-        json_object_set_new(o, "file_bytes", json_integer((json_int_t)st.file_bytes));
-        for (unsigned i = 1; i <= JS_INDEX_PARTS; i++)
-            json_object_set_new(parts, js_index_part_name(i),
-                                json_integer((json_int_t)st.part_bytes[i]));
-        json_object_set_new(o, "part_bytes", parts);
-        json_object_set_new(o, "block_size", json_integer(st.block_size));
-        json_object_set_new(o, "fold", json_boolean(!(st.analyze_flags & JS_ANALYZE_NO_FOLD)));
-        json_t *bi = json_loads(st.build_info, 0, NULL);
-        json_object_set_new(o, "build", bi ? bi : json_null());
-        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_t *o = stats_json(dir, &st);
+        char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(o);
         if (s)
             puts(s);
         free(s);
     } else {
-        printf("index          %s\n", dir);
-        printf("format version %u\n", st.format_version);
-        counts n = {st.documents, st.sections,    st.terms,
-                    st.postings,  st.positions,   st.source_bytes,
-                    st.text_bytes, st.file_bytes, 0, 0};
-        print_counts(&n);
-        for (unsigned i = 1; i <= JS_INDEX_PARTS; i++) {
-            printf("  %-13s %12llu", js_index_part_name(i),
-                   (unsigned long long)st.part_bytes[i]);
-            if (st.text_bytes)
-                printf("  %.3f x", (double)st.part_bytes[i] / (double)st.text_bytes);
-            printf("\n");
-        }
-        printf("block size     %u\n", st.block_size);
-        printf("folding        %s\n", st.analyze_flags & JS_ANALYZE_NO_FOLD ? "off" : "on");
-        printf("build          %s\n", st.build_info);
+        stats_text(dir, &st);
     }
     js_index_close(ix);
     free(dir);

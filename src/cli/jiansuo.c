@@ -86,29 +86,18 @@ void js_cli_warning(void *ctx, const char *file, uint64_t line,
         fprintf(stderr, "jiansuo %s: %s: %s\n", cmd, file, msg);
 }
 
-int js_cli_backend(const char *cmd, const char *arg)
+int js_cli_backend(const char *cmd, const char *arg, js_backend *out)
 {
-    if (!strcmp(arg, "native"))
+    if (!strcmp(arg, "native")) {
+        *out = JS_BACKEND_NATIVE;
         return 0;
-    if (!strcmp(arg, "xapian"))
-        return 1;
+    }
+    if (!strcmp(arg, "xapian")) {
+        *out = JS_BACKEND_XAPIAN;
+        return 0;
+    }
     js_cli_error(cmd, "--backend takes native or xapian, not '%s'", arg);
     return -1;
-}
-
-int js_cli_xapian_dir(const char *cmd, int backend, const char *given,
-                      int stray, char **dir)
-{
-    *dir = NULL;
-    if (backend == 0 || stray)
-        return 0; /* stray arguments are js_cli_open_index's to report */
-    if (!(*dir = js_cli_index_dir(cmd, given)))
-        return -1;
-    if (backend == 1 || js_xindex_detect(*dir))
-        return 1;
-    free(*dir);
-    *dir = NULL;
-    return 0;
 }
 
 char *js_cli_index_dir(const char *cmd, const char *given)
@@ -121,20 +110,25 @@ char *js_cli_index_dir(const char *cmd, const char *given)
 }
 
 int js_cli_open_index(const char *cmd, int argc, char **argv, int first,
-                      const char *given, js_index **ix, char **dir)
+                      const char *given, const js_open_options *opts,
+                      js_index **ix, char **dir)
 {
+    *ix = NULL;
+    *dir = NULL;
     if (first < argc) {
         js_cli_error(cmd, "unexpected argument '%s'", argv[first]);
         return JS_EXIT_USAGE;
     }
-    if (!(*dir = js_cli_index_dir(cmd, given)))
+    /* shards served from elsewhere: no directory is read */
+    if (!(opts && opts->remote) && !(*dir = js_cli_index_dir(cmd, given)))
         return JS_EXIT_USAGE;
-    *ix = NULL;
-    int rc = js_index_open(ix, *dir);
+    int rc = js_index_open_ext(ix, *dir, opts);
     if (rc) {
         js_cli_error(cmd, "%s", *ix ? js_index_errmsg(*ix) : js_strerror(rc));
         js_index_close(*ix);
+        *ix = NULL;
         free(*dir);
+        *dir = NULL;
         return JS_EXIT_FAIL;
     }
     return 0;

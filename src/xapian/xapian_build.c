@@ -24,7 +24,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "error.h"
 #include "fields.h"
 #include "file.h"
 #include "utf8.h"
@@ -85,17 +85,11 @@ static double elapsed(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static int fail(js_xbuild *b, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(js_xbuild *b, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(b->err, sizeof b->err, fmt, ap);
-    va_end(ap);
-    b->rc = rc;
-    return rc;
-}
+/* Keep the message (and, for a build, the code) on the handle
+ * (error.h); return rc. */
+#define fail(b, code, ...) \
+    ((b)->rc = js_error_set((b)->err, sizeof (b)->err, (code), __VA_ARGS__))
+#define xfail(xi, rc, ...) js_error_set((xi)->err, sizeof (xi)->err, (rc), __VA_ARGS__)
 
 /* Returns "a/b" as a malloc'ed string the caller frees, or NULL. */
 static char *join(const char *a, const char *b)
@@ -677,8 +671,8 @@ void js_xbuild_close(js_xbuild *b)
  * ------------------------------------------------------------------- */
 
 struct js_xindex {
-    js_xindex_stats st;
-    js_xindex_shard *shard;
+    js_index_stats st;
+    js_index_shard *shard;
     char *build_info;
     char *top;      /* dir/xapian (NULL for a remote index) */
     js_xdb *db;     /* every shard as one database, for searching */
@@ -687,30 +681,6 @@ struct js_xindex {
     pthread_mutex_t mu;
     char err[1024];
 };
-
-static int xfail(js_xindex *xi, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int xfail(js_xindex *xi, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(xi->err, sizeof xi->err, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
-int js_xindex_detect(const char *dir)
-{
-    if (!dir)
-        return 0;
-    char *native = join(dir, JS_INDEX_FILE);
-    char *info = join(dir, JS_XAPIAN_DIR "/" JS_XAPIAN_INFO);
-    struct stat st;
-    int r = native && info && stat(native, &st) != 0 && stat(info, &st) == 0;
-    free(native);
-    free(info);
-    return r;
-}
 
 const char *js_xindex_errmsg(const js_xindex *xi) { return xi ? xi->err : ""; }
 
@@ -732,6 +702,8 @@ static js_xindex *xindex_new(void)
         free(xi);
         return NULL;
     }
+    if (xi)
+        xi->st.backend = JS_BACKEND_XAPIAN;
     return xi;
 }
 
@@ -932,7 +904,7 @@ int js_xindex_open(js_xindex **out, const char *dir)
                    info, (unsigned long long)version, JS_XAPIAN_FORMAT_VERSION);
         goto done;
     }
-    js_xindex_stats *s = &xi->st;
+    js_index_stats *s = &xi->st;
     if (get_count(o, "shards", &shards) || shards < 1 ||
         shards > JS_XAPIAN_MAX_SHARDS || get_count(o, "analyze_flags", &flags) ||
         get_count(o, "documents", &s->documents) ||
@@ -1000,7 +972,7 @@ done:
     return rc;
 }
 
-int js_xindex_get_stats(const js_xindex *xi, js_xindex_stats *out)
+int js_xindex_get_stats(const js_xindex *xi, js_index_stats *out)
 {
     if (!xi || !out)
         return JS_EINVALID;

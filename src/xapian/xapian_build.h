@@ -28,9 +28,10 @@
  *    xapian-tcpsrv, one server per shard in shard order — reports docid
  *    i + 1, and the data's "section" says i in any case.
  *
- * The builder and the statistics are exported from libjiansuo (JS_API)
- * for the CLI but not declared in jiansuo.h; opening, searching and
- * checking a Xapian index are (jiansuo.h).  Conventions are jiansuo.h's.
+ * Programs reach all of this through jiansuo.h's one index API
+ * (js_builder_*, js_index_*, js_search with JS_BACKEND_XAPIAN), whose
+ * operations tables (xapian_backend.c) call the functions here; nothing
+ * here is exported.  Conventions are jiansuo.h's.
  */
 #ifndef JS_XAPIAN_BUILD_H
 #define JS_XAPIAN_BUILD_H
@@ -38,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "jiansuo.h"
 
 #ifdef __cplusplus
@@ -45,9 +47,7 @@ extern "C" {
 #endif
 
 #define JS_XAPIAN_FORMAT_VERSION 1
-#define JS_XAPIAN_DIR "xapian"        /* under the index directory */
-#define JS_XAPIAN_INFO "info.json"    /* in DIR/xapian */
-#define JS_XAPIAN_MAX_SHARDS 1024
+#define JS_XAPIAN_MAX_SHARDS JS_MAX_SHARDS
 
 typedef struct js_xbuild js_xbuild;
 
@@ -59,60 +59,66 @@ typedef struct js_xbuild js_xbuild;
  * is 1..JS_XAPIAN_MAX_SHARDS.  Returns 0 and *out, or a negative JS_E*
  * code; *out is set when memory allows so that js_xbuild_errmsg can
  * explain (close it either way). */
-JS_API int js_xbuild_open(js_xbuild **out, const char *dir,
+int js_xbuild_open(js_xbuild **out, const char *dir,
                           const js_build_options *opts, unsigned shards);
 
 /* Adds the files under path (see js_ingest_path).  Returns 0, or a JS_E*
  * code (message in js_xbuild_errmsg): JS_ENOTFOUND / JS_EIO for a path
  * that cannot be read (the build may go on), anything else loses the
  * build. */
-JS_API int js_xbuild_add_path(js_xbuild *b, const char *path);
+int js_xbuild_add_path(js_xbuild *b, const char *path);
 
 /* Adds one document from memory (see js_ingest_memory). */
-JS_API int js_xbuild_add_memory(js_xbuild *b, const char *name,
+int js_xbuild_add_memory(js_xbuild *b, const char *name,
                                 const void *data, size_t len);
 
 /* Commits the shards, counts the terms, writes info.json and publishes
  * dir/xapian atomically (the old one, if any, is swapped out and
  * removed).  Returns 0 or a JS_E* code; on failure the previous index is
  * untouched. */
-JS_API int js_xbuild_commit(js_xbuild *b);
+int js_xbuild_commit(js_xbuild *b);
 
 /* Copies the build's figures into *out (terms: distinct over all shards;
  * postings: term-section pairs; index_bytes: bytes on disk). */
-JS_API void js_xbuild_get_stats(const js_xbuild *b, js_build_stats *out);
+void js_xbuild_get_stats(const js_xbuild *b, js_build_stats *out);
 
 /* Returns the message of the last failed call ("" if none). */
-JS_API const char *js_xbuild_errmsg(const js_xbuild *b);
+const char *js_xbuild_errmsg(const js_xbuild *b);
 
 /* Releases the lock and frees the builder; an uncommitted build's
  * temporary directory is removed.  NULL is fine. */
-JS_API void js_xbuild_close(js_xbuild *b);
+void js_xbuild_close(js_xbuild *b);
 
-/* js_xindex_detect, js_xindex_open, js_xindex_errmsg and
- * js_xindex_close are declared in jiansuo.h ("Searching a Xapian
- * index"). */
+typedef struct js_xindex js_xindex;
 
-typedef struct js_xindex_shard {
-    uint64_t sections;     /* documents in the shard, read from Xapian */
-    uint64_t total_length; /* sum of its documents' lengths */
-    uint64_t bytes;        /* bytes of its files on disk */
-} js_xindex_shard;
+/* Opens the Xapian index in dir: reads and checks info.json (analysis
+ * flags, counts) and opens every shard.  Returns 0 and *out, or
+ * JS_ENOTFOUND (no Xapian index there), JS_EVERSION, JS_ECORRUPT, JS_EIO,
+ * JS_ENOMEM; *out is set when memory allows, with the message (close it
+ * either way). */
+int js_xindex_open(js_xindex **out, const char *dir);
 
-typedef struct js_xindex_stats {
-    uint32_t format_version;
-    unsigned shards;
-    uint64_t documents, sections, terms, postings, positions;
-    uint64_t total_length; /* sum of document lengths (Xapian's) */
-    uint64_t source_bytes, text_bytes;
-    uint64_t file_bytes;   /* all shards and info.json */
-    unsigned analyze_flags;
-    const js_xindex_shard *shard; /* [shards], owned by the handle */
-    const char *build_info;       /* JSON object text, owned by the handle */
-} js_xindex_stats;
+/* Opens the shards served by xapian-tcpsrv at remote ("HOST:PORT" items
+ * separated by commas, in shard order) as one database, with the
+ * analysis flags the index was built with.  Returns 0 and *out, or
+ * JS_EINVALID (a malformed address), JS_EIO (a server cannot be
+ * reached), JS_ENOMEM; *out as for js_xindex_open. */
+int js_xindex_open_remote(js_xindex **out, const char *remote,
+                          unsigned analyze_flags);
+
+/* js_search on xi: one search at a time per handle (a mutex). */
+int js_xindex_search(js_results **out, js_xindex *xi, const char *query,
+                     size_t len, const js_search_options *opts);
+
+/* Checks a local index (see js_index_check).  JS_EINVALID for a remote
+ * one. */
+int js_xindex_check(js_xindex *xi);
+
+const char *js_xindex_errmsg(const js_xindex *xi);
+void js_xindex_close(js_xindex *xi);
 
 /* Fills *out (pointers owned by xi, valid until its close).  Returns 0. */
-JS_API int js_xindex_get_stats(const js_xindex *xi, js_xindex_stats *out);
+int js_xindex_get_stats(const js_xindex *xi, js_index_stats *out);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,7 @@
 #include <streamvbytedelta.h>
 
 #include "reader.h"
+#include "search.h"
 
 enum { KINDS = 8 };
 
@@ -38,7 +39,7 @@ static const char *const kind_name[KINDS] = {
     "head word",    "head unigram", "head bigram", "head mixed"};
 
 typedef struct {
-    js_index *ix;
+    js_reader *ix;
     kind_sizes k[KINDS];
     uint32_t *ids, *tfs, *pos;
     size_t cap, pcap;
@@ -170,9 +171,9 @@ int main(int argc, char **argv)
     }
     walk w;
     memset(&w, 0, sizeof w);
-    if (js_index_open(&w.ix, argv[1])) {
-        fprintf(stderr, "bench_index_sizes: %s\n", js_index_errmsg(w.ix));
-        js_index_close(w.ix);
+    if (js_reader_open(&w.ix, argv[1])) {
+        fprintf(stderr, "bench_index_sizes: %s\n", js_reader_errmsg(w.ix));
+        js_reader_close(w.ix);
         return 1;
     }
     w.out = grow(NULL, streamvbyte_max_compressedbytes(JS_BLOCK_SIZE * 8) + 16);
@@ -222,6 +223,6 @@ int main(int argc, char **argv)
     free(w.tfs);
     free(w.pos);
     free(w.out);
-    js_index_close(w.ix);
+    js_reader_close(w.ix);
     return 0;
 }

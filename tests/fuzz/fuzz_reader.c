@@ -8,7 +8,7 @@
  *                  also those of the store's and the lexicon's blocks,
  *                  the postings' skip tables and pages (POSTINGS_CRC),
  *                  so that damage reaches the decoders behind them; bit 2
- *                  run js_index_check before searching;
+ *                  run js_reader_check before searching;
  *        then 4-byte edits: region (low nibble: 0 header, 1..9 parts 1
  *        to 9, 10 table of contents, 11 whole file, 12 part 10
  *        CHAMPIONS, 13 part 11 POSTINGS_CRC, 14 and 15 whole file; high
@@ -20,7 +20,7 @@
  * Out: nothing; abort() when opening, checking or searching the damaged
  *      index crashes (sanitizers), or gives a code the API does not
  *      promise (open: 0, JS_ECORRUPT, JS_EVERSION; search and check: 0 or
- *      JS_ECORRUPT), or a hit outside the index; and when js_index_check
+ *      JS_ECORRUPT), or a hit outside the index; and when js_reader_check
  *      passes an index a search then finds corrupt.
  */
 #include <fcntl.h>
@@ -36,6 +36,7 @@
 #include "fuzz_index.h"
 #include "jiansuo.h"
 #include "reader.h"
+#include "search.h"
 
 static uint8_t *orig;
 static size_t orig_len;
@@ -127,13 +128,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     reg_off[11] = reg_off[14] = reg_off[15] = 0;
     reg_len[11] = reg_len[14] = reg_len[15] = orig_len;
 
-    js_index *ix = NULL;
-    if (js_index_open(&ix, dir) != 0)
-        FUZZ_FAIL("opening the fixture index: %s", js_index_errmsg(ix));
+    js_reader *ix = NULL;
+    if (js_reader_open(&ix, dir) != 0)
+        FUZZ_FAIL("opening the fixture index: %s", js_reader_errmsg(ix));
     block_size = ix->st.block_size;
     if (!block_size || js_lexicon_iter(ix->lex, collect, NULL) != 0)
         FUZZ_FAIL("cannot list the fixture's terms");
-    js_index_close(ix);
+    js_reader_close(ix);
 
     /* Recomputing the checksums of the intact file must change nothing,
      * or the edits would not be the only damage. */
@@ -293,23 +294,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_FAIL("cannot write %s", path);
     free(b);
 
-    js_index *ix = NULL;
-    int rc = js_index_open(&ix, fuzz_index_dir);
+    js_reader *ix = NULL;
+    int rc = js_reader_open(&ix, fuzz_index_dir);
     if (rc != 0 && rc != JS_ECORRUPT && rc != JS_EVERSION)
-        FUZZ_FAIL("js_index_open gave %d: %s", rc, ix ? js_index_errmsg(ix) : "");
+        FUZZ_FAIL("js_reader_open gave %d: %s", rc, ix ? js_reader_errmsg(ix) : "");
     if (rc != 0) {
-        if (ix && !*js_index_errmsg(ix))
+        if (ix && !*js_reader_errmsg(ix))
             FUZZ_FAIL("open failed (%d) without a message", rc);
-        js_index_close(ix);
+        js_reader_close(ix);
         return 0;
     }
     js_index_stats st;
-    js_index_get_stats(ix, &st);
+    js_reader_get_stats(ix, &st);
     int checked = -1;
     if (flags & 4) {
-        checked = js_index_check(ix);
+        checked = js_reader_check(ix);
         if (checked != 0 && checked != JS_ECORRUPT)
-            FUZZ_FAIL("js_index_check gave %d", checked);
+            FUZZ_FAIL("js_reader_check gave %d", checked);
     }
     for (size_t q = 0; q < sizeof queries / sizeof *queries; q++) {
         js_results *r = NULL;
@@ -317,7 +318,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         o.limit = 5;
         if (q & 1)
             o.flags |= JS_SEARCH_EXACT_TOTAL;
-        rc = js_search(&r, ix, queries[q], strlen(queries[q]), &o);
+        rc = js_reader_search(&r, ix, queries[q], strlen(queries[q]), &o);
         if (rc != 0 && rc != JS_ECORRUPT)
             FUZZ_FAIL("search '%s' gave %d: %s", queries[q], rc,
                       js_results_errmsg(r));
@@ -343,6 +344,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         js_results_free(r);
     }
-    js_index_close(ix);
+    js_reader_close(ix);
     return 0;
 }

@@ -36,7 +36,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     const char *dir = fuzz_xindex_build();
     if (js_xindex_open(&xi, dir) != 0)
         FUZZ_FAIL("opening the Xapian fixture index: %s", js_xindex_errmsg(xi));
-    js_xindex_stats st;
+    js_index_stats st;
     js_xindex_get_stats(xi, &st);
     nsections = st.sections;
     return 0;

@@ -11,7 +11,11 @@
  *    Where a function works on a handle, the message of the last error is
  *    kept on that handle until the next call on it; js_strerror() turns any
  *    code into a fixed English sentence.
- *  - `out` parameters come first and are written only on success.
+ *  - `out` parameters come first.  A function that makes a handle
+ *    (js_*_open, js_search) sets *out even on failure whenever memory
+ *    allows, to a handle whose *_errmsg explains the failure: close or
+ *    free it either way (only with JS_ENOMEM may *out be NULL).  Every
+ *    other `out` parameter is written only on success.
  *  - Option structs start with a `version` field and have a matching
  *    *_INIT initialiser; pass NULL for the defaults.
  *
@@ -271,13 +275,41 @@ JS_API void js_ingest_get_stats(const js_ingest *ing, js_ingest_stats *out);
 JS_API const char *js_ingest_errmsg(const js_ingest *ing);
 
 /* ---------------------------------------------------------------------
- * The native index: build, open, statistics, check
+ * The index: one API over two backends
  *
- * An index lives in a directory (see js_index_default_dir) as one file,
- * index.jsi, written beside the old one and published by an atomic
+ * An index lives in a directory (see js_index_default_dir).  Every
+ * function below works on either backend; the handle keeps a table of
+ * its backend's operations, so callers never branch on the backend:
+ *
+ *  - native (JS_BACKEND_NATIVE): one file, DIR/index.jsi, jiansuo's own
+ *    format (index/FORMAT.md);
+ *  - Xapian (JS_BACKEND_XAPIAN): Xapian databases in DIR/xapian, one per
+ *    shard, searched locally or served by xapian-tcpsrv from other
+ *    machines (README "Serving from several machines").  Optional: a
+ *    library configured --without-xapian has only the native backend
+ *    (js_backend_available tells).
+ *
+ * A build is written beside the old index and published by an atomic
  * rename: readers see the old index or the new one, never a mix, and an
- * interrupted build leaves the old one intact.  Format: index/FORMAT.md.
+ * interrupted build leaves the old one intact.
  * ------------------------------------------------------------------- */
+
+typedef enum js_backend {
+    JS_BACKEND_AUTO = 0,   /* opening: whichever index DIR holds (the
+                              native one if both); building: native */
+    JS_BACKEND_NATIVE = 1,
+    JS_BACKEND_XAPIAN = 2
+} js_backend;
+
+/* Returns 1 when this library was built with the backend (AUTO and
+ * NATIVE always), else 0. */
+JS_API int js_backend_available(js_backend backend);
+
+/* Returns "native", "xapian" or "auto" ("unknown" for other values). */
+JS_API const char *js_backend_name(js_backend backend);
+
+/* Most shards a Xapian index is built with or opened from. */
+#define JS_MAX_SHARDS 1024
 
 /* Returns the default index directory as a malloc'ed string the caller
  * frees: $JIANSUO_INDEX if set, else $XDG_DATA_HOME/jiansuo/index, else
@@ -293,45 +325,55 @@ typedef struct js_build_progress {
 typedef void (*js_progress_fn)(void *ctx, const js_build_progress *p);
 
 typedef struct js_build_options {
-    unsigned version;     /* JS_BUILD_OPTIONS_VERSION */
-    size_t memory_mib;    /* postings held in memory before spilling: 512 */
-    unsigned threads;     /* 0: one per core (at most 2 are used) */
+    unsigned version;     /* JS_BUILD_OPTIONS_VERSION (2 is still read:
+                             the fields up to champion_df) */
+    size_t memory_mib;    /* native: postings held in memory before
+                             spilling: 512 */
+    unsigned threads;     /* native: 0: one per core (at most 2 used) */
     const char *format;   /* force a format (see js_ingest_options) */
     const char *encoding; /* force an encoding */
     int include_hidden;
     unsigned analyze_flags;  /* JS_ANALYZE_NO_FOLD, recorded in the index */
-    uint32_t block_size;     /* postings per block; 0: 128 (tests: less) */
+    uint32_t block_size;     /* native: postings per block; 0: 128 (tests:
+                                less) */
     js_warning_fn warn;      /* ingest warnings; NULL: only counted */
     void *warn_ctx;
     js_progress_fn progress; /* NULL: none */
     void *progress_ctx;
-    uint32_t champion_df;    /* terms in at least this many sections get a
-                                ranked list of their best sections for
-                                one-term queries; 0: 128 (tests: less) */
+    uint32_t champion_df;    /* native: terms in at least this many
+                                sections get a ranked list of their best
+                                sections for one-term queries; 0: 128
+                                (tests: less) */
+    /* since version 3 */
+    js_backend backend;      /* AUTO or NATIVE: native; XAPIAN: Xapian */
+    unsigned shards;         /* Xapian: databases to spread sections
+                                over, 1..JS_MAX_SHARDS; 0: 1.  Native:
+                                0 or 1 */
 } js_build_options;
 
-#define JS_BUILD_OPTIONS_VERSION 2
-#define JS_BUILD_OPTIONS_INIT {JS_BUILD_OPTIONS_VERSION, 512, 0, NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0}
+#define JS_BUILD_OPTIONS_VERSION 3
+#define JS_BUILD_OPTIONS_INIT {JS_BUILD_OPTIONS_VERSION, 512, 0, NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL, 0, JS_BACKEND_AUTO, 0}
 
 typedef struct js_build_stats {
     js_ingest_stats ingest;  /* files, documents, sections, skips, warnings */
-    uint64_t terms;          /* distinct terms */
+    uint64_t terms;          /* distinct terms (Xapian: over all shards) */
     uint64_t postings;       /* term-section pairs */
     uint64_t positions;      /* positions stored */
     uint64_t text_bytes;     /* UTF-8 bytes of section bodies */
-    uint64_t index_bytes;    /* size of the published file */
-    uint32_t runs;           /* sorted runs spilled to disk */
-    size_t peak_memory;      /* the accumulator's peak, bytes */
+    uint64_t index_bytes;    /* size of the published index on disk */
+    uint32_t runs;           /* native: sorted runs spilled to disk */
+    size_t peak_memory;      /* native: the accumulator's peak, bytes */
     double seconds;
 } js_build_stats;
 
 typedef struct js_builder js_builder;
 
-/* Starts a build of the index in `dir` (created if needed): takes the
- * directory's build lock (failing with JS_EIO if another build holds it)
- * and removes what interrupted builds left.  opts may be NULL.  Returns 0
- * and *out, or a negative JS_E* code; on failure *out is still set when
- * possible so that js_builder_errmsg can explain (close it either way). */
+/* Starts a build of the index in `dir` (created if needed) with the
+ * backend opts->backend: takes the directory's build lock (failing with
+ * JS_EIO if another build of either backend holds it) and removes what
+ * interrupted builds left.  opts may be NULL.  Returns 0 and *out, or
+ * JS_EINVALID (bad options, a backend this library lacks), JS_EIO,
+ * JS_ENOMEM; *out as the conventions above say. */
 JS_API int js_builder_open(js_builder **out, const char *dir,
                            const js_build_options *opts);
 
@@ -360,20 +402,47 @@ JS_API void js_builder_close(js_builder *b);
 
 typedef struct js_index js_index;
 
-/* Opens the index in dir for reading (checking its header, table of
- * contents and small parts).  Returns 0 and *out, or JS_ENOTFOUND,
- * JS_EIO, JS_EVERSION, JS_ECORRUPT, JS_ENOMEM; on failure *out is set
- * when memory allows, to a handle whose js_index_errmsg explains (close
- * it either way). */
+typedef struct js_open_options {
+    unsigned version;        /* JS_OPEN_OPTIONS_VERSION */
+    js_backend backend;      /* AUTO: the index dir holds */
+    const char *remote;      /* Xapian only: "HOST:PORT" items separated
+                                by commas, in shard order ("[::1]:8000"
+                                for IPv6), each served by xapian-tcpsrv;
+                                dir is then not read (may be NULL) */
+    unsigned analyze_flags;  /* with remote: the JS_ANALYZE_* flags the
+                                index was built with (info.json, which
+                                says so for a local index, is not
+                                served) */
+} js_open_options;
+
+#define JS_OPEN_OPTIONS_VERSION 1
+#define JS_OPEN_OPTIONS_INIT {JS_OPEN_OPTIONS_VERSION, JS_BACKEND_AUTO, NULL, 0}
+
+/* Opens the index in dir for reading: js_index_open_ext with the
+ * defaults (the backend dir holds). */
 JS_API int js_index_open(js_index **out, const char *dir);
 
-/* Reads the whole index file into memory now: the page cache and this
+/* Opens an index for reading and checks what opening can check cheaply
+ * (native: header, table of contents and small parts; Xapian: info.json
+ * and every shard).  opts may be NULL.  Returns 0 and *out, or
+ * JS_ENOTFOUND (no index there), JS_EIO (also: a remote server cannot be
+ * reached), JS_EVERSION, JS_ECORRUPT, JS_EINVALID (bad options, a
+ * malformed remote address, a backend this library lacks), JS_ENOMEM;
+ * *out as the conventions above say. */
+JS_API int js_index_open_ext(js_index **out, const char *dir,
+                             const js_open_options *opts);
+
+/* The backend of an open index (NATIVE or XAPIAN). */
+JS_API js_backend js_index_backend(const js_index *ix);
+
+/* Reads the whole index into memory now: the page cache and this
  * process's page tables (Linux MADV_POPULATE_READ), so that the first
  * searches wait neither for the disk nor for page faults.  For processes
- * that answer many queries; it takes about 15 ms for a 240 MB index
- * already in the page cache, and longer from disk.  The memory stays
- * the kernel's page cache, shared, and reclaimable.  Returns 0, or
- * JS_EIO (a page cannot be read), or JS_EINVALID for a NULL ix. */
+ * that answer many queries; it takes about 15 ms for a 240 MB native
+ * index already in the page cache, and longer from disk.  The memory
+ * stays the kernel's page cache, shared, and reclaimable.  A Xapian
+ * index has nothing to preload (0).  Returns 0, or JS_EIO (a page cannot
+ * be read), or JS_EINVALID for a NULL ix. */
 JS_API int js_index_preload(js_index *ix);
 
 /* Frees the handle; NULL is fine. */
@@ -382,23 +451,38 @@ JS_API void js_index_close(js_index *ix);
 /* Returns the message of the last failed call on ix ("" if none). */
 JS_API const char *js_index_errmsg(const js_index *ix);
 
+/* One database of a Xapian index. */
+typedef struct js_index_shard {
+    uint64_t sections;     /* documents in the shard, read from Xapian */
+    uint64_t total_length; /* sum of its documents' lengths */
+    uint64_t bytes;        /* bytes of its files on disk (0: remote) */
+} js_index_shard;
+
 typedef struct js_index_stats {
-    uint32_t format_version;
+    uint32_t format_version; /* of the backend's own format */
     uint64_t documents, sections, terms, postings, positions;
-    uint64_t body_units, heading_units; /* positions used, all sections */
+    uint64_t body_units, heading_units; /* native: positions used, all
+                                           sections */
     uint64_t source_bytes, text_bytes;
-    uint32_t block_size;
+    uint32_t block_size;         /* native */
     unsigned analyze_flags;
-    uint64_t file_bytes;
-    uint64_t part_bytes[16];     /* by part id 1..JS_INDEX_PARTS, see
-                                    js_index_part_name */
+    uint64_t file_bytes;         /* the whole index on disk */
+    uint64_t part_bytes[16];     /* native: by part id 1..JS_INDEX_PARTS,
+                                    see js_index_part_name */
     const char *build_info;      /* JSON object text, owned by ix */
+    js_backend backend;
+    unsigned shards;             /* Xapian: databases; native: 1 */
+    const js_index_shard *shard; /* Xapian: [shards], owned by ix; native:
+                                    NULL */
+    uint64_t total_length;       /* Xapian: sum of document lengths
+                                    (Xapian's); native: 0 */
 } js_index_stats;
 
-/* Fills *out.  Returns 0. */
+/* Fills *out (pointers owned by ix, valid until its close).  Returns 0,
+ * or JS_EINVALID for a NULL argument. */
 JS_API int js_index_get_stats(const js_index *ix, js_index_stats *out);
 
-/* The parts of an index file (index/FORMAT.md). */
+/* The parts of a native index file (index/FORMAT.md). */
 #define JS_INDEX_PARTS 11
 
 /* Returns the name of part id 1..JS_INDEX_PARTS ("stats", "documents",
@@ -406,10 +490,13 @@ JS_API int js_index_get_stats(const js_index *ix, js_index_stats *out);
  * "postings", "headings", "champions", "postings crc"). */
 JS_API const char *js_index_part_name(unsigned id);
 
-/* Verifies every checksum and structural invariant of the index: sorted
- * lexicon, increasing ids, positions within section lengths, counts that
- * agree.  Returns 0, or JS_ECORRUPT with js_index_errmsg naming the first
- * problem, or JS_ENOMEM. */
+/* Verifies the whole index and names the first problem.  Native: every
+ * checksum and structural invariant (sorted lexicon, increasing ids,
+ * positions within section lengths, counts that agree).  Xapian:
+ * Xapian's own check of every shard, then info.json against the shards
+ * (sections, total length, docids without holes); a remote index
+ * cannot be checked (JS_EINVALID).  Returns 0, or JS_ECORRUPT with
+ * js_index_errmsg naming the problem, or JS_EIO, JS_ENOMEM. */
 JS_API int js_index_check(js_index *ix);
 
 
@@ -429,8 +516,17 @@ JS_API int js_index_check(js_index *ix);
  * for, sections holding enough of the query's bigrams follow, marked
  * partial.
  *
+ * Both backends run the same query language.  On a Xapian index strict
+ * matches are the native engine's, except that a phrase spanning a
+ * separator ("工匠 学院" in quotes) also matches where its sides stand
+ * closer; scores are Xapian's BM25 (README "The Xapian backend").
+ *
  * Thread safety: js_search may be called from many threads at once on
- * one js_index; each call's js_results belongs to its caller.
+ * one js_index; each call's js_results belongs to its caller.  On a
+ * native index the searches run in parallel; on a Xapian index they run
+ * one at a time (a Xapian database handle is not thread-safe, so the
+ * handle holds a mutex): threads that must search a Xapian index in
+ * parallel open one js_index each.
  * ------------------------------------------------------------------- */
 
 enum {
@@ -482,8 +578,9 @@ typedef struct js_results js_results;
 /* Runs query[0..len) on ix.  Returns 0 and *out, or JS_EINVALID (a query
  * without searchable terms, or an impossible one; see the message),
  * JS_ELIMIT (a query over 4096 bytes or nested too deep), JS_ECORRUPT,
- * JS_ENOMEM.  On failure *out is set when memory allows, to results whose
- * js_results_errmsg explains (free them either way). */
+ * JS_ENOMEM, or JS_EIO (a remote Xapian server lost).  On failure *out
+ * is set when memory allows, to results whose js_results_errmsg
+ * explains (free them either way). */
 JS_API int js_search(js_results **out, js_index *ix, const char *query,
                      size_t len, const js_search_options *opts);
 
@@ -507,64 +604,6 @@ JS_API const char *js_results_errmsg(const js_results *r);
 
 /* Frees results; NULL is fine. */
 JS_API void js_results_free(js_results *r);
-
-/* ---------------------------------------------------------------------
- * Searching a Xapian index (`jiansuo index --backend xapian`)
- *
- * The same query language, options and js_results as js_search, run by
- * libxapian on DIR/xapian (its shards opened as one database) or on
- * shards served by xapian-tcpsrv.  Strict matches are the native
- * engine's, except that a phrase spanning a separator ("工匠 学院" in
- * quotes) also matches where its sides stand closer; scores are
- * Xapian's BM25 (README "The Xapian backend").
- *
- * Thread safety: a js_xindex may be shared by threads, but its searches
- * run one at a time (a Xapian database handle is not thread-safe; the
- * handle holds a mutex).  Threads that must search in parallel open one
- * js_xindex each.
- * ------------------------------------------------------------------- */
-
-typedef struct js_xindex js_xindex;
-
-/* Returns 1 when dir holds a Xapian index (dir/xapian/info.json) and no
- * native index (dir/index.jsi), else 0: the index to use by default. */
-JS_API int js_xindex_detect(const char *dir);
-
-/* Opens the Xapian index in dir: reads and checks info.json (analysis
- * flags, counts) and opens every shard.  Returns 0 and *out, or
- * JS_ENOTFOUND (no Xapian index there), JS_EVERSION, JS_ECORRUPT, JS_EIO,
- * JS_ENOMEM; *out is set when memory allows, with the message (close it
- * either way). */
-JS_API int js_xindex_open(js_xindex **out, const char *dir);
-
-/* Opens the shards served by xapian-tcpsrv at remote, "HOST:PORT" items
- * separated by commas in shard order ("[::1]:8000" for IPv6), as one
- * database.  info.json is not served, so the caller gives the analysis
- * flags the index was built with (JS_ANALYZE_NO_FOLD or 0).  Returns 0
- * and *out, or JS_EINVALID (a malformed address), JS_EIO (a server
- * cannot be reached), JS_ENOMEM; *out as for js_xindex_open. */
-JS_API int js_xindex_open_remote(js_xindex **out, const char *remote,
-                                 unsigned analyze_flags);
-
-/* Runs query[0..len) on xi, as js_search does on a native index.
- * Returns 0 and *out, or js_search's codes, or JS_EIO (a server lost);
- * *out is set when memory allows, with the message (free it either
- * way). */
-JS_API int js_xindex_search(js_results **out, js_xindex *xi,
-                            const char *query, size_t len,
-                            const js_search_options *opts);
-
-/* Checks a local Xapian index: Xapian's own check of every shard, then
- * info.json against the shards (sections, total length, docids without
- * holes).  Returns 0, or JS_ECORRUPT (message names the problem),
- * JS_EINVALID (a remote index), JS_EIO, JS_ENOMEM; message on xi. */
-JS_API int js_xindex_check(js_xindex *xi);
-
-/* Returns the message of the last failed call on xi ("" if none). */
-JS_API const char *js_xindex_errmsg(const js_xindex *xi);
-
-/* Closes the shards and frees the handle; NULL is fine. */
-JS_API void js_xindex_close(js_xindex *xi);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,422 @@
+/*
+ * backend.c — the one index API of jiansuo.h over its backends.
+ *
+ * In:  js_index_open / js_index_open_ext, js_search, js_index_get_stats,
+ *      _check, _preload; js_builder_open and the builder's calls.
+ * Out: the same calls, made through the operations table (backend.h) of
+ *      the backend that holds the index or was asked for: the native
+ *      one, always built, or Xapian when configured (JS_WITH_XAPIAN).
+ *
+ * Errors: a failure of the dispatch itself (bad options, a backend not
+ * built in) keeps its message on the public handle; any other is the
+ * backend's, read from its handle, so the two never disagree.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "backend.h"
+#include "builder.h"
+#include "error.h"
+#include "file.h" /* JS_INDEX_FILE */
+#include "jiansuo.h"
+#include "reader.h"
+#include "results.h"
+#include "search.h"
+
+struct js_index {
+    const js_index_ops *ops;
+    void *be;          /* the backend's handle */
+    int own_err;       /* 1: the last failure is the dispatch's, in err */
+    char err[512];
+};
+
+struct js_builder {
+    const js_builder_ops *ops;
+    void *be;
+    int own_err;
+    char err[512];
+};
+
+/* ---------------------------------------------------------------------
+ * The native backend's table: its functions take their own types
+ * ------------------------------------------------------------------- */
+
+static int native_open(void **be, const char *dir, const js_open_options *o)
+{
+    (void)o; /* a native index has no options: remote is refused above */
+    js_reader *ix = NULL;
+    int rc = js_reader_open(&ix, dir);
+    *be = ix;
+    return rc;
+}
+static void native_close(void *be) { js_reader_close(be); }
+static const char *native_errmsg(const void *be) { return js_reader_errmsg(be); }
+static int native_search(js_results **out, void *be, const char *q, size_t len,
+                         const js_search_options *o)
+{
+    return js_reader_search(out, be, q, len, o);
+}
+static int native_get_stats(const void *be, js_index_stats *out)
+{
+    return js_reader_get_stats(be, out);
+}
+static int native_check(void *be) { return js_reader_check(be); }
+static int native_preload(void *be) { return js_reader_preload(be); }
+
+static const js_index_ops native_index_ops = {
+    JS_BACKEND_NATIVE, native_open,      native_close, native_errmsg,
+    native_search,     native_get_stats, native_check, native_preload,
+};
+
+static int nbuild_open(void **be, const char *dir, const js_build_options *o)
+{
+    js_nbuilder *b = NULL;
+    int rc = js_nbuilder_open(&b, dir, o);
+    *be = b;
+    return rc;
+}
+static int nbuild_add_path(void *be, const char *path)
+{
+    return js_nbuilder_add_path(be, path);
+}
+static int nbuild_add_memory(void *be, const char *name, const void *data,
+                             size_t len)
+{
+    return js_nbuilder_add_memory(be, name, data, len);
+}
+static int nbuild_commit(void *be) { return js_nbuilder_commit(be); }
+static void nbuild_get_stats(const void *be, js_build_stats *out)
+{
+    js_nbuilder_get_stats(be, out);
+}
+static const char *nbuild_errmsg(const void *be) { return js_nbuilder_errmsg(be); }
+static void nbuild_close(void *be) { js_nbuilder_close(be); }
+
+static const js_builder_ops native_builder_ops = {
+    JS_BACKEND_NATIVE, nbuild_open,      nbuild_add_path, nbuild_add_memory,
+    nbuild_commit,     nbuild_get_stats, nbuild_errmsg,   nbuild_close,
+};
+
+/* ---------------------------------------------------------------------
+ * Backends
+ * ------------------------------------------------------------------- */
+
+int js_backend_available(js_backend backend)
+{
+    switch (backend) {
+    case JS_BACKEND_AUTO:
+    case JS_BACKEND_NATIVE:
+        return 1;
+    case JS_BACKEND_XAPIAN:
+#ifdef JS_WITH_XAPIAN
+        return 1;
+#else
+        return 0;
+#endif
+    }
+    return 0;
+}
+
+const char *js_backend_name(js_backend backend)
+{
+    switch (backend) {
+    case JS_BACKEND_AUTO:
+        return "auto";
+    case JS_BACKEND_NATIVE:
+        return "native";
+    case JS_BACKEND_XAPIAN:
+        return "xapian";
+    }
+    return "unknown";
+}
+
+/* Returns 1 when dir/name exists. */
+static int exists_in(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (!p)
+        return 0;
+    snprintf(p, n, "%s/%s", dir, name);
+    struct stat st;
+    int r = stat(p, &st) == 0;
+    free(p);
+    return r;
+}
+
+int js_backend_detect_xapian(const char *dir)
+{
+    return dir && !exists_in(dir, JS_INDEX_FILE) &&
+           exists_in(dir, JS_XAPIAN_DIR "/" JS_XAPIAN_INFO);
+}
+
+/* The index operations of backend b (AUTO resolved), or NULL when this
+ * library lacks it. */
+static const js_index_ops *index_ops(js_backend b)
+{
+    if (b == JS_BACKEND_NATIVE)
+        return &native_index_ops;
+#ifdef JS_WITH_XAPIAN
+    if (b == JS_BACKEND_XAPIAN)
+        return &js_xapian_index_ops;
+#endif
+    return NULL;
+}
+
+static const js_builder_ops *builder_ops(js_backend b)
+{
+    if (b == JS_BACKEND_AUTO || b == JS_BACKEND_NATIVE)
+        return &native_builder_ops;
+#ifdef JS_WITH_XAPIAN
+    if (b == JS_BACKEND_XAPIAN)
+        return &js_xapian_builder_ops;
+#endif
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------
+ * js_index
+ * ------------------------------------------------------------------- */
+
+#define ix_fail(ix, rc, ...) \
+    ((ix)->own_err = 1, js_error_set((ix)->err, sizeof (ix)->err, (rc), __VA_ARGS__))
+
+int js_index_open(js_index **out, const char *dir)
+{
+    return js_index_open_ext(out, dir, NULL);
+}
+
+int js_index_open_ext(js_index **out, const char *dir,
+                      const js_open_options *opts)
+{
+    if (!out)
+        return JS_EINVALID;
+    js_index *ix = calloc(1, sizeof *ix);
+    *out = ix;
+    if (!ix)
+        return JS_ENOMEM;
+    js_open_options o = JS_OPEN_OPTIONS_INIT;
+    if (opts) {
+        if (opts->version != JS_OPEN_OPTIONS_VERSION)
+            return ix_fail(ix, JS_EINVALID, "unknown open options version %u",
+                           opts->version);
+        o = *opts;
+    }
+    if (o.remote && o.backend == JS_BACKEND_AUTO)
+        o.backend = JS_BACKEND_XAPIAN; /* only Xapian serves shards */
+    if (!o.remote && !dir)
+        return ix_fail(ix, JS_EINVALID, "no index directory given");
+    js_backend b = o.backend;
+    if (b == JS_BACKEND_AUTO)
+        b = js_backend_detect_xapian(dir) ? JS_BACKEND_XAPIAN : JS_BACKEND_NATIVE;
+    if (o.remote && b != JS_BACKEND_XAPIAN)
+        return ix_fail(ix, JS_EINVALID, "remote shards are served by the "
+                       "Xapian backend only");
+    if (!(ix->ops = index_ops(b))) {
+        if (b == JS_BACKEND_XAPIAN)
+            return ix_fail(ix, JS_EINVALID, "%s%sthis jiansuo was built "
+                           "without the Xapian backend (configure "
+                           "--with-xapian)", o.remote ? "" : dir,
+                           o.remote ? "" : ": a Xapian index; ");
+        return ix_fail(ix, JS_EINVALID, "unknown backend %d", (int)b);
+    }
+    o.backend = b;
+    int rc = ix->ops->open(&ix->be, dir, &o);
+    if (rc && !ix->be) /* no backend handle to keep the message */
+        ix_fail(ix, rc, "%s", js_strerror(rc));
+    return rc;
+}
+
+js_backend js_index_backend(const js_index *ix)
+{
+    return ix && ix->ops ? ix->ops->backend : JS_BACKEND_AUTO;
+}
+
+void js_index_close(js_index *ix)
+{
+    if (!ix)
+        return;
+    if (ix->ops)
+        ix->ops->close(ix->be);
+    free(ix);
+}
+
+const char *js_index_errmsg(const js_index *ix)
+{
+    if (!ix)
+        return "";
+    if (ix->own_err || !ix->ops || !ix->be)
+        return ix->err;
+    return ix->ops->errmsg(ix->be);
+}
+
+/* Starts a call on ix: the dispatch's own message is dropped.  Returns
+ * 0, or the code after keeping why ix cannot serve calls. */
+static int ix_ready(js_index *ix)
+{
+    ix->own_err = 0;
+    if (!ix->ops || !ix->be)
+        return ix_fail(ix, JS_EINVALID, "the index is not open");
+    return 0;
+}
+
+int js_search(js_results **out, js_index *ix, const char *query, size_t len,
+              const js_search_options *opts)
+{
+    if (!out)
+        return JS_EINVALID;
+    if (!ix || !ix->ops || !ix->be) {
+        js_results *r = js_results_new();
+        *out = r;
+        return r ? js_results_fail(r, JS_EINVALID, "no open index") : JS_ENOMEM;
+    }
+    return ix->ops->search(out, ix->be, query, len, opts);
+}
+
+int js_index_get_stats(const js_index *ix, js_index_stats *out)
+{
+    if (!ix || !out || !ix->ops || !ix->be)
+        return JS_EINVALID;
+    return ix->ops->get_stats(ix->be, out);
+}
+
+int js_index_check(js_index *ix)
+{
+    if (!ix)
+        return JS_EINVALID;
+    int rc = ix_ready(ix);
+    return rc ? rc : ix->ops->check(ix->be);
+}
+
+int js_index_preload(js_index *ix)
+{
+    if (!ix)
+        return JS_EINVALID;
+    int rc = ix_ready(ix);
+    if (rc || !ix->ops->preload)
+        return rc;
+    return ix->ops->preload(ix->be);
+}
+
+/* ---------------------------------------------------------------------
+ * js_builder
+ * ------------------------------------------------------------------- */
+
+#define b_fail(b, rc, ...) \
+    ((b)->own_err = 1, js_error_set((b)->err, sizeof (b)->err, (rc), __VA_ARGS__))
+
+/* Reads the caller's options, of this version or version 2 (the fields
+ * up to champion_df, a prefix of today's struct), into *o.  Returns 0 or
+ * -1 for a version it does not know. */
+static int read_build_options(js_build_options *o, const js_build_options *opts)
+{
+    js_build_options d = JS_BUILD_OPTIONS_INIT;
+    *o = d;
+    if (!opts)
+        return 0;
+    if (opts->version == JS_BUILD_OPTIONS_VERSION)
+        *o = *opts;
+    else if (opts->version == 2)
+        memcpy(o, opts, offsetof(js_build_options, backend));
+    else
+        return -1;
+    o->version = JS_BUILD_OPTIONS_VERSION;
+    return 0;
+}
+
+int js_builder_open(js_builder **out, const char *dir,
+                    const js_build_options *opts)
+{
+    if (!out)
+        return JS_EINVALID;
+    js_builder *b = calloc(1, sizeof *b);
+    *out = b;
+    if (!b)
+        return JS_ENOMEM;
+    js_build_options o;
+    if (read_build_options(&o, opts))
+        return b_fail(b, JS_EINVALID, "unknown build options version %u",
+                      opts->version);
+    if (!(b->ops = builder_ops(o.backend))) {
+        if (o.backend == JS_BACKEND_XAPIAN)
+            return b_fail(b, JS_EINVALID, "this jiansuo was built without "
+                          "the Xapian backend (configure --with-xapian)");
+        return b_fail(b, JS_EINVALID, "unknown backend %d", (int)o.backend);
+    }
+    if (b->ops->backend == JS_BACKEND_NATIVE && o.shards > 1)
+        return b_fail(b, JS_EINVALID, "shards are for the Xapian backend; "
+                      "a native index is one file");
+    if (!dir)
+        return b_fail(b, JS_EINVALID, "no index directory given");
+    int rc = b->ops->open(&b->be, dir, &o);
+    if (rc && !b->be)
+        b_fail(b, rc, "%s", js_strerror(rc));
+    return rc;
+}
+
+/* Starts a call on b, as ix_ready does on an index. */
+static int b_ready(js_builder *b)
+{
+    b->own_err = 0;
+    if (!b->ops || !b->be)
+        return b_fail(b, JS_EINVALID, "the builder is not open");
+    return 0;
+}
+
+int js_builder_add_path(js_builder *b, const char *path)
+{
+    if (!b)
+        return JS_EINVALID;
+    int rc = b_ready(b);
+    return rc ? rc : b->ops->add_path(b->be, path);
+}
+
+int js_builder_add_memory(js_builder *b, const char *name, const void *data,
+                          size_t len)
+{
+    if (!b)
+        return JS_EINVALID;
+    int rc = b_ready(b);
+    return rc ? rc : b->ops->add_memory(b->be, name, data, len);
+}
+
+int js_builder_commit(js_builder *b)
+{
+    if (!b)
+        return JS_EINVALID;
+    int rc = b_ready(b);
+    return rc ? rc : b->ops->commit(b->be);
+}
+
+void js_builder_get_stats(const js_builder *b, js_build_stats *out)
+{
+    if (!out)
+        return;
+    if (b && b->ops && b->be)
+        b->ops->get_stats(b->be, out);
+    else
+        memset(out, 0, sizeof *out);
+}
+
+const char *js_builder_errmsg(const js_builder *b)
+{
+    if (!b)
+        return "";
+    if (b->own_err || !b->ops || !b->be)
+        return b->err;
+    return b->ops->errmsg(b->be);
+}
+
+void js_builder_close(js_builder *b)
+{
+    if (!b)
+        return;
+    if (b->ops)
+        b->ops->close(b->be);
+    free(b);
+}
