@@ -5,7 +5,8 @@
  * In:  a corpus generated here (JSON Lines documents with titles and
  *      headed sections; text from a small CJK alphabet, Traditional
  *      spellings among them, and a few Latin words), built with
- *      js_builder and with js_xbuild into 1 and 3 shards.
+ *      the one builder API (js_builder_*) as a native index and as
+ *      Xapian indexes of 1 and 3 shards, all searched with js_search.
  * Out: for a table of queries (1 to 8 characters, both scripts, phrases,
  *      OR, exclusion, title:, several parts) and random ones:
  *   - the strict matches (JS_SEARCH_NO_PARTIAL, every hit, exact totals)
@@ -23,7 +24,7 @@
  *     identical, ties broken by section id in both.  Elsewhere (phrases:
  *     native scores the phrase as one unit, Xapian sums its terms) only
  *     the overlap of the top 10 is measured and printed, with a floor;
- *   - one js_xindex shared by several threads (its searches take turns on
+ *   - one Xapian js_index shared by several threads (its searches take turns on
  *     the handle's mutex, jiansuo.h) gives each thread what one thread
  *     alone gets: hits, scores to the bit and totals, for 1 and 3 shards.
  */
@@ -41,7 +42,6 @@
 #include "jiansuo.h"
 #include "query.h"
 #include "testutil.h"
-#include "xapian_build.h"
 
 static uint64_t seed = 0x2545f4914f6cdd1dull;
 static uint32_t rnd(void) { return tu_rnd(&seed); }
@@ -52,8 +52,7 @@ static const char *const cjk[] = {"工", "匠", "学", "院", "山", "水",
 static const char *const latin[] = {"alpha", "beta", "gamma", "delta"};
 
 static char *dir;
-static js_index *nx;
-static js_xindex *x1, *x3;
+static js_index *nx, *x1, *x3;
 
 /* Appends a random run of 1..n CJK characters to r. */
 static void run_of(tu_render *r, unsigned n)
@@ -98,28 +97,31 @@ static void build_all(void)
     }
     dir = tu_temp_dir("xcross");
     char path[600];
-    js_builder *b = NULL;
-    int rc = js_builder_open(&b, dir, NULL);
-    if (!rc)
-        rc = js_builder_add_memory(b, "corpus.jsonl", c.buf, c.len);
-    if (!rc)
-        rc = js_builder_commit(b);
-    ck_assert_msg(rc == 0, "native build: %s", js_builder_errmsg(b));
-    js_builder_close(b);
-    ck_assert_int_eq(js_index_open(&nx, dir), 0);
-    for (int k = 0; k < 2; k++) {
-        snprintf(path, sizeof path, "%s/x%d", dir, k ? 3 : 1);
-        js_xbuild *xb = NULL;
-        rc = js_xbuild_open(&xb, path, NULL, k ? 3 : 1);
+    for (int k = 0; k < 3; k++) {
+        /* the same calls build and open either backend */
+        js_build_options o = JS_BUILD_OPTIONS_INIT;
+        o.backend = k ? JS_BACKEND_XAPIAN : JS_BACKEND_NATIVE;
+        o.shards = k == 2 ? 3 : k;
+        if (k)
+            snprintf(path, sizeof path, "%s/x%d", dir, o.shards);
+        else
+            snprintf(path, sizeof path, "%s", dir);
+        js_builder *b = NULL;
+        int rc = js_builder_open(&b, path, &o);
         if (!rc)
-            rc = js_xbuild_add_memory(xb, "corpus.jsonl", c.buf, c.len);
+            rc = js_builder_add_memory(b, "corpus.jsonl", c.buf, c.len);
         if (!rc)
-            rc = js_xbuild_commit(xb);
-        ck_assert_msg(rc == 0, "xapian build: %s", js_xbuild_errmsg(xb));
-        js_xbuild_close(xb);
-        js_xindex **x = k ? &x3 : &x1;
-        rc = js_xindex_open(x, path);
-        ck_assert_msg(rc == 0, "xapian open: %s", js_xindex_errmsg(*x));
+            rc = js_builder_commit(b);
+        ck_assert_msg(rc == 0, "%s build: %s", js_backend_name(o.backend),
+                      js_builder_errmsg(b));
+        js_builder_close(b);
+        js_index **x = k == 0 ? &nx : k == 1 ? &x1 : &x3;
+        rc = js_index_open(x, path);
+        ck_assert_msg(rc == 0, "open: %s", js_index_errmsg(*x));
+        ck_assert_int_eq(js_index_backend(*x), o.backend);
+        js_index_stats st;
+        ck_assert_int_eq(js_index_get_stats(*x, &st), 0);
+        ck_assert_uint_eq(st.shards, k == 2 ? 3 : 1);
     }
     free(c.buf);
 }
@@ -127,8 +129,8 @@ static void build_all(void)
 static void close_all(void)
 {
     js_index_close(nx);
-    js_xindex_close(x1);
-    js_xindex_close(x3);
+    js_index_close(x1);
+    js_index_close(x3);
     tu_remove_dir(dir);
     free(dir);
 }
@@ -145,9 +147,8 @@ static hits run(int engine, const char *q, const js_search_options *o)
 {
     js_results *r = NULL;
     hits h = {0};
-    h.rc = engine == 0   ? js_search(&r, nx, q, strlen(q), o)
-           : engine == 1 ? js_xindex_search(&r, x1, q, strlen(q), o)
-                         : js_xindex_search(&r, x3, q, strlen(q), o);
+    h.rc = js_search(&r, engine == 0 ? nx : engine == 1 ? x1 : x3, q,
+                     strlen(q), o);
     if (!h.rc) {
         h.n = js_results_count(r);
         h.id = calloc(h.n + 1, sizeof *h.id);
@@ -322,13 +323,13 @@ END_TEST
 
 /* One search's whole answer as text: total, then each hit's section and
  * score in hex (every bit), or the error code. */
-static char *signature(js_xindex *x, const char *q)
+static char *signature(js_index *x, const char *q)
 {
     js_search_options o = JS_SEARCH_OPTIONS_INIT;
     o.flags = JS_SEARCH_NO_SNIPPET;
     o.limit = 20;
     js_results *r = NULL;
-    int rc = js_xindex_search(&r, x, q, strlen(q), &o);
+    int rc = js_search(&r, x, q, strlen(q), &o);
     tu_render t = {0};
     tu_appendf(&t, "rc %d", rc);
     if (!rc) {

@@ -30,10 +30,13 @@ JIANSUO_INDEX=$tmp/index CLI_CASES=$SEARCH_CASES sh "$here/cli.sh" \
     >"$tmp/result"
 status=$?
 
-# The cases on the Xapian backend: the same strict sections.
+# The cases on the Xapian backend: the same strict sections (when the
+# build has it: JIANSUO_XAPIAN=0 from a ./configure --without-xapian).
 xpass=0
 xfail=0
-if (cd "$SEARCH_CASES" && "$JIANSUO" index --backend xapian --shards 2 \
+if [ "${JIANSUO_XAPIAN:-1}" = 0 ]; then
+    echo "search_cli: built without the Xapian backend: its comparison skipped"
+elif (cd "$SEARCH_CASES" && "$JIANSUO" index --backend xapian --shards 2 \
         -d "$tmp/xindex" corpus) >"$tmp/log" 2>&1; then
     for cmd in "$SEARCH_CASES"/*.cmd; do
         args=$(cat "$cmd")
@@ -69,6 +72,7 @@ else
     xfail=$((xfail + 1))
 fi
 sed 's/^cli: /search_cli: /' "$tmp/result"
-echo "search_xapian: $xpass passed, $xfail failed"
+[ "${JIANSUO_XAPIAN:-1}" = 0 ] ||
+    echo "search_xapian: $xpass passed, $xfail failed"
 [ "$xfail" = 0 ] || status=1
 exit $status

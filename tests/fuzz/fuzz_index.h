@@ -19,7 +19,6 @@
 
 #include "fuzz.h"
 #include "jiansuo.h"
-#include "xapian_build.h"
 
 static char fuzz_index_dir[256];
 
@@ -118,36 +117,14 @@ static inline void fuzz_index_mkdir(char *buf, size_t size, void (*remove_fn)(vo
     atexit(remove_fn);
 }
 
-/* Adds the three fixture documents (jl: the records) through add, one of
- * the two adapters below.  Returns add's first non-zero code, or 0. */
-static inline int fuzz_index_feed(int (*add)(void *b, const char *name,
-                                             const void *p, size_t n),
-                                  void *b, const char *jl, size_t len)
+/* Builds the fixture documents with backend (and shards, for Xapian)
+ * into a fresh temporary directory in dir (removed at exit by
+ * remove_fn): the same documents whichever backend, through the one
+ * builder API. */
+static inline void fuzz_build(char *dir, size_t size, void (*remove_fn)(void),
+                              js_backend backend, unsigned shards)
 {
-    int rc = add(b, "manual.md", fuzz_manual_md, sizeof fuzz_manual_md - 1);
-    if (!rc)
-        rc = add(b, "note.txt", fuzz_note_txt, sizeof fuzz_note_txt - 1);
-    if (!rc)
-        rc = add(b, "records.jsonl", jl, len);
-    return rc;
-}
-
-static inline int fuzz_add_native(void *b, const char *name, const void *p,
-                                  size_t n)
-{
-    return js_builder_add_memory(b, name, p, n);
-}
-
-static inline int fuzz_add_xapian(void *b, const char *name, const void *p,
-                                  size_t n)
-{
-    return js_xbuild_add_memory(b, name, p, n);
-}
-
-/* Builds the index; returns its directory (static storage). */
-static inline const char *fuzz_index_build(void)
-{
-    fuzz_index_mkdir(fuzz_index_dir, sizeof fuzz_index_dir, fuzz_index_remove);
+    fuzz_index_mkdir(dir, size, remove_fn);
     size_t len;
     char *jl = fuzz_index_records(&len);
 
@@ -156,16 +133,32 @@ static inline const char *fuzz_index_build(void)
     o.champion_df = 3; /* lists for most terms: one-term queries use them */
     o.threads = 1;
     o.memory_mib = 16;
+    o.backend = backend;
+    o.shards = shards;
     js_builder *b = NULL;
-    int rc = js_builder_open(&b, fuzz_index_dir, &o);
+    int rc = js_builder_open(&b, dir, &o);
     if (!rc)
-        rc = fuzz_index_feed(fuzz_add_native, b, jl, len);
+        rc = js_builder_add_memory(b, "manual.md", fuzz_manual_md,
+                                   sizeof fuzz_manual_md - 1);
+    if (!rc)
+        rc = js_builder_add_memory(b, "note.txt", fuzz_note_txt,
+                                   sizeof fuzz_note_txt - 1);
+    if (!rc)
+        rc = js_builder_add_memory(b, "records.jsonl", jl, len);
     if (!rc)
         rc = js_builder_commit(b);
     if (rc)
-        FUZZ_FAIL("building the fixture index: %s", js_builder_errmsg(b));
+        FUZZ_FAIL("building the %s fixture index: %s", js_backend_name(backend),
+                  js_builder_errmsg(b));
     js_builder_close(b);
     free(jl);
+}
+
+/* Builds the native index; returns its directory (static storage). */
+static inline const char *fuzz_index_build(void)
+{
+    fuzz_build(fuzz_index_dir, sizeof fuzz_index_dir, fuzz_index_remove,
+               JS_BACKEND_NATIVE, 0);
     return fuzz_index_dir;
 }
 
@@ -181,21 +174,8 @@ static inline void fuzz_xindex_remove(void)
  * merge shard statistics); returns its directory (static storage). */
 static inline const char *fuzz_xindex_build(void)
 {
-    fuzz_index_mkdir(fuzz_xindex_dir, sizeof fuzz_xindex_dir,
-                     fuzz_xindex_remove);
-    size_t len;
-    char *jl = fuzz_index_records(&len);
-    js_xbuild *b = NULL;
-    int rc = js_xbuild_open(&b, fuzz_xindex_dir, NULL, 2);
-    if (!rc)
-        rc = fuzz_index_feed(fuzz_add_xapian, b, jl, len);
-    if (!rc)
-        rc = js_xbuild_commit(b);
-    if (rc)
-        FUZZ_FAIL("building the Xapian fixture index: %s",
-                  js_xbuild_errmsg(b));
-    js_xbuild_close(b);
-    free(jl);
+    fuzz_build(fuzz_xindex_dir, sizeof fuzz_xindex_dir, fuzz_xindex_remove,
+               JS_BACKEND_XAPIAN, 2);
     return fuzz_xindex_dir;
 }
 

@@ -9,7 +9,7 @@
  *      documents in a Xapian index of two shards, built once in
  *      LLVMFuzzerInitialize.
  * Out: nothing; abort() when:
- *      - js_xindex_search and js_query_parse disagree, or the search
+ *      - js_search and js_query_parse disagree, or the search
  *        fails with a code the API does not allow for a valid index;
  *      - a hit is out of range or the ranking is not ordered
  *        (fuzz_results.h);
@@ -27,17 +27,17 @@
 #include "jiansuo.h"
 #include "query.h"
 
-static js_xindex *xi;
+static js_index *xi;
 static uint64_t nsections;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     const char *dir = fuzz_xindex_build();
-    if (js_xindex_open(&xi, dir) != 0)
-        FUZZ_FAIL("opening the Xapian fixture index: %s", js_xindex_errmsg(xi));
+    if (js_index_open(&xi, dir) != 0 || js_index_backend(xi) != JS_BACKEND_XAPIAN)
+        FUZZ_FAIL("opening the Xapian fixture index: %s", js_index_errmsg(xi));
     js_index_stats st;
-    js_xindex_get_stats(xi, &st);
+    js_index_get_stats(xi, &st);
     nsections = st.sections;
     return 0;
 }
@@ -57,18 +57,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     js_search_options o = fuzz_options(sel);
 
     js_results *r = NULL;
-    int rc = js_xindex_search(&r, xi, q, qlen, &o);
+    int rc = js_search(&r, xi, q, qlen, &o);
     if (!allowed(rc, 0))
-        FUZZ_FAIL("js_xindex_search gave %d: %s", rc, js_results_errmsg(r));
+        FUZZ_FAIL("js_search gave %d: %s", rc, js_results_errmsg(r));
     if (rc != prc)
-        FUZZ_FAIL("js_xindex_search gave %d (%s), js_query_parse %d", rc,
+        FUZZ_FAIL("js_search gave %d (%s), js_query_parse %d", rc,
                   js_results_errmsg(r), prc);
     if (rc == 0) {
         size_t strict = check_results(r, &o, nsections);
         js_search_options o2 = o;
         o2.flags |= JS_SEARCH_NO_PARTIAL;
         js_results *r2 = NULL;
-        if (js_xindex_search(&r2, xi, q, qlen, &o2) != 0)
+        if (js_search(&r2, xi, q, qlen, &o2) != 0)
             FUZZ_FAIL("search without partial failed: %s",
                       js_results_errmsg(r2));
         size_t strict2 = check_results(r2, &o2, nsections);
