@@ -12,7 +12,7 @@
  *      says.  Every iterator can also bound its score over a range of ids
  *      from the postings' skip data (block-max top-k, search.c).
  *
- * Scoring (README "Ranking"): a part counts as one unit, BM25F over two
+ * Scoring (doc/ARCHITECTURE.md, "A query from argv to output"): a part counts as one unit, BM25F over two
  * fields.  For a part with frequency tb in the body (length lb positions)
  * and th in the heading field (length lh):
  *     t     = tb / (1 - b + b lb/avg_lb) + w th / (1 - b + b lh/avg_lh)

@@ -9,7 +9,7 @@
  *      matcher must find at fixed relative positions (its "units"), and
  *      the terms a partial match may count (its "grams").
  *
- * The language (README "Searching"):
+ * The language (README "The query language"):
  *   - whitespace-separated parts are ANDed;
  *   - a part matches where its terms stand at consecutive positions, so a
  *     CJK run is a chain of bigrams and `2023年8月` is word, unigram, word,

@@ -117,7 +117,7 @@ installcheck-local:
 	LD_LIBRARY_PATH='$(DESTDIR)$(libdir)' "$$tmp/embed" "$$tmp/index"; \
 	rm -rf "$$tmp"
 
-### Fuzzing (README "Fuzzing").  scripts/fuzz builds the libFuzzer
+### Fuzzing (doc/RELIABILITY.md, "Fuzzing").  scripts/fuzz builds the libFuzzer
 # targets in a clang tree (_fuzz/), where they link with
 # FUZZER_LINK=-fsanitize=fuzzer; make check builds each target again
 # with the replay driver's main() instead of libFuzzer's and runs every

@@ -503,9 +503,10 @@ JS_API int js_index_check(js_index *ix);
 /* ---------------------------------------------------------------------
  * Searching: query -> ranked sections
  *
- * The query language (README "Searching"): parts separated by spaces are
- * ANDed; a part matches only where its characters stand together (a CJK
- * run is a chain of adjacent bigrams); "..." is an exact phrase; OR
+ * The query language (README "The query language", man jiansuo):
+ * parts separated by spaces are ANDed; a part matches only where its
+ * characters stand together (a CJK run is a chain of adjacent bigrams);
+ * "..." is an exact phrase; OR
  * between parts; -part excludes; ( ) group; title:part matches headings
  * and document titles only.  The query passes through the same text
  * pipeline as the documents, so Simplified finds Traditional.
@@ -519,7 +520,7 @@ JS_API int js_index_check(js_index *ix);
  * Both backends run the same query language.  On a Xapian index strict
  * matches are the native engine's, except that a phrase spanning a
  * separator ("工匠 学院" in quotes) also matches where its sides stand
- * closer; scores are Xapian's BM25 (README "The Xapian backend").
+ * closer; scores are Xapian's BM25 (doc/ARCHITECTURE.md, "src/xapian/").
  *
  * Thread safety: js_search may be called from many threads at once on
  * one js_index; each call's js_results belongs to its caller.  On a

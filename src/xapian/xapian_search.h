@@ -10,7 +10,7 @@
  *      few, each with its document, heading path, byte range and snippet
  *      taken from the document data the writer stored (xapian_build.h).
  *
- * Semantics (README "The Xapian backend"):
+ * Semantics (doc/ARCHITECTURE.md, "src/xapian/"):
  *  - a part (query.h leaf) is a phrase of its terms in the body, OR the
  *    same phrase of 0x01-prefixed terms in the heading field scaled by
  *    the heading weight (only the latter under title:).  The phrase gets
