@@ -1226,43 +1226,48 @@ static int write_champions(js_nbuilder *b, merge_ctx *m)
     return 0;
 }
 
-int js_nbuilder_commit(js_nbuilder *b)
+/* Commit, phase 1: the ingest workers' last batches, then the store's
+ * last block, written; *store_index gets the store's index part (the
+ * caller frees it).  Returns 0 or b->rc. */
+static int finish_ingest(js_nbuilder *b, js_buf *store_index)
 {
-    if (!b)
-        return JS_EINVALID;
-    if (b->rc)
-        return b->rc;
-    if (b->committed)
-        return fail(b, JS_EINVALID, "the build was already committed");
     int rc;
-    /* The workers' last batches. */
     if (b->threaded) {
         b->threaded = 0;
         int r1 = chan_finish(b, &b->tokens), r2 = chan_finish(b, &b->texts);
         if (r1 || r2)
             return b->rc;
     }
-    /* The store's last block. */
-    js_buf store_index = JS_BUF_INIT;
-    if ((rc = js_store_finish(b->store, &b->store_out, &store_index)))
+    if ((rc = js_store_finish(b->store, &b->store_out, store_index)))
         return fail(b, rc, "store: %s", js_strerror(rc));
     if (b->store_out.len &&
-        (rc = js_file_write(b->fw, b->store_out.p, b->store_out.len))) {
-        js_buf_free(&store_index);
+        (rc = js_file_write(b->fw, b->store_out.p, b->store_out.len)))
         return fail(b, rc, "%s", js_file_errmsg(b->fw));
-    }
     js_file_end_part(b->fw);
+    return 0;
+}
 
-    /* Postings and lexicon: the merge hands terms over in pieces of at
-     * most 1/32 of the budget; they are encoded and written block by
-     * block, and the lexicon's blocks are spooled. */
-    report_progress(b, 1, 1);
-    chan_free(&b->tokens); /* the ingest batches' memory, for the merge */
-    chan_free(&b->texts);
+/* The merge's five spools, for opening and closing them together. */
+static void merge_spools(merge_ctx *m, js_spool *ls[5])
+{
+    ls[0] = &m->lex_blocks;
+    ls[1] = &m->lex_idx;
+    ls[2] = &m->lex_firsts;
+    ls[3] = &m->ch_table;
+    ls[4] = &m->ch_lists;
+}
+
+/* Commit, phase 2: the merge's context (lexicon writer, champion lists,
+ * spools) and the postings part begun.  Returns the context, which
+ * merge_close frees, also when b->rc says a step failed; NULL only when
+ * it cannot be allocated (b->rc set). */
+static merge_ctx *merge_open(js_nbuilder *b)
+{
+    int rc;
     merge_ctx *m = calloc(1, sizeof *m);
     if (!m) {
-        js_buf_free(&store_index);
-        return fail(b, JS_ENOMEM, "out of memory");
+        fail(b, JS_ENOMEM, "out of memory");
+        return NULL;
     }
     m->b = b;
     b->merge = m;
@@ -1277,8 +1282,8 @@ int js_nbuilder_commit(js_nbuilder *b)
                                  js_norm_avg(b->body_units, b->nsections),
                                  js_norm_avg(b->head_units, b->nsections))))
         fail(b, rc, "%s", js_champ_merge_errmsg(m->cm));
-    js_spool *ls[5] = {&m->lex_blocks, &m->lex_idx, &m->lex_firsts,
-                       &m->ch_table, &m->ch_lists};
+    js_spool *ls[5];
+    merge_spools(m, ls);
     for (int i = 0; !b->rc && i < 5; i++)
         if ((rc = js_spool_open(ls[i], b->run_dir)))
             fail(b, rc, "%s: cannot create a temporary file: %s", b->run_dir,
@@ -1288,6 +1293,37 @@ int js_nbuilder_commit(js_nbuilder *b)
         js_page_crcs_init(&m->pages, JS_PAGE_SIZE);
         js_file_begin_part(b->fw, JS_PART_POSTINGS);
     }
+    return m;
+}
+
+static void merge_close(js_nbuilder *b, merge_ctx *m)
+{
+    if (!m)
+        return;
+    b->merge = NULL;
+    js_lexicon_writer_free(m->lex);
+    js_postings_writer_free(&m->pw);
+    js_page_crcs_free(&m->pages);
+    js_champ_merge_free(m->cm);
+    js_buf_free(&m->enc);
+    js_buf_free(&m->lex_out);
+    js_buf_free(&m->idx_out);
+    js_buf_free(&m->firsts_out);
+    js_spool *ls[5];
+    merge_spools(m, ls);
+    for (int i = 0; i < 5; i++)
+        js_spool_close(ls[i]);
+    free(m->lens);
+    free(m);
+}
+
+/* Commit, phase 3: the postings.  The merge hands terms over in pieces
+ * of at most 1/32 of the budget; they are encoded and written block by
+ * block (by a second thread when there is one), and the lexicon's
+ * blocks are spooled; then the pages' crcs part. */
+static void merge_postings(js_nbuilder *b, merge_ctx *m)
+{
+    int rc = 0;
     size_t piece = (b->o.memory_mib << 20) / 32; /* arrays grow to 2x */
     int merge_errno = 0;
     if (!b->rc && b->threads_used > 1) {
@@ -1322,8 +1358,13 @@ int js_nbuilder_commit(js_nbuilder *b)
         errno = merge_errno; /* the runs' I/O error, if that is what it was */
         index_failed(b, rc, "merging postings");
     }
-    report_progress(b, 2, 1);
-    /* The lexicon's last block, then its parts from the spools. */
+}
+
+/* Commit, phase 4: the lexicon's last block, its two parts from the
+ * spools, and the champion lists. */
+static void write_lexicon(js_nbuilder *b, merge_ctx *m)
+{
+    int rc;
     uint32_t lex_blocks = 0;
     uint64_t lex_terms = 0;
     char msg[sizeof b->err];
@@ -1346,31 +1387,12 @@ int js_nbuilder_commit(js_nbuilder *b)
     }
     if (!b->rc)
         write_champions(b, m);
-    b->merge = NULL;
-    js_lexicon_writer_free(m->lex);
-    js_postings_writer_free(&m->pw);
-    js_page_crcs_free(&m->pages);
-    js_champ_merge_free(m->cm);
-    js_buf_free(&m->enc);
-    js_buf_free(&m->lex_out);
-    js_buf_free(&m->idx_out);
-    js_buf_free(&m->firsts_out);
-    for (int i = 0; i < 5; i++)
-        js_spool_close(ls[i]);
-    free(m->lens);
-    free(m);
-    if (b->rc) {
-        js_buf_free(&store_index);
-        return b->rc;
-    }
-    if (!b->rc)
-        write_part(b, JS_PART_STORE_INDEX, &store_index);
-    js_buf_free(&store_index);
+}
 
-    /* Documents: count, offsets, strings. */
-    js_ingest_stats is;
-    js_ingest_get_stats(b->ing, &is);
-    b->st.ingest = is;
+/* Commit, phase 5: documents (count, offsets, strings), sections and
+ * heading paths, from their spools. */
+static void write_documents(js_nbuilder *b)
+{
     if (!b->rc) {
         js_buf d = JS_BUF_INIT;
         js_buf_u32(&d, b->ndocs);
@@ -1390,38 +1412,45 @@ int js_nbuilder_commit(js_nbuilder *b)
         copy_part(b, JS_PART_HEADINGS, &h, parts, 2);
         js_buf_free(&h);
     }
-    b->st.text_bytes = b->text_bytes;
-    b->st.seconds = elapsed(&b->t0);
-    if (!b->rc) {
-        js_buf st = JS_BUF_INIT;
-        js_buf_u64(&st, b->ndocs);
-        js_buf_u64(&st, b->nsections);
-        js_buf_u64(&st, b->st.terms);
-        js_buf_u64(&st, b->st.postings);
-        js_buf_u64(&st, b->st.positions);
-        js_buf_u64(&st, b->body_units);
-        js_buf_u64(&st, b->head_units);
-        js_buf_u64(&st, is.bytes_read);
-        js_buf_u64(&st, b->text_bytes);
-        js_buf_u32(&st, b->o.block_size);
-        js_buf_u32(&st, b->o.analyze_flags);
-        js_buf_u32(&st, JS_FIELDS_POSITIONS_FOR);
-        char info[512];
-        int n = snprintf(info, sizeof info,
-                         "{\"memory_mib\":%zu,\"threads\":%u,\"runs\":%u,"
-                         "\"seconds\":%.3f,\"created\":%lld,"
-                         "\"jiansuo\":\"%s\"}",
-                         b->o.memory_mib, b->threads_used,
-                         b->st.runs, b->st.seconds, (long long)time(NULL),
-                         js_version());
-        js_buf_u32(&st, (uint32_t)n);
-        js_buf_put(&st, info, (size_t)n);
-        write_part(b, JS_PART_STATS, &st);
-        js_buf_free(&st);
-    }
+}
+
+/* Commit, phase 6: the STATS part, with the build's parameters as a
+ * JSON object (is: the ingest's totals). */
+static void write_stats(js_nbuilder *b, const js_ingest_stats *is)
+{
     if (b->rc)
-        return b->rc;
-    rc = js_file_publish(b->fw, b->err, sizeof b->err);
+        return;
+    js_buf st = JS_BUF_INIT;
+    js_buf_u64(&st, b->ndocs);
+    js_buf_u64(&st, b->nsections);
+    js_buf_u64(&st, b->st.terms);
+    js_buf_u64(&st, b->st.postings);
+    js_buf_u64(&st, b->st.positions);
+    js_buf_u64(&st, b->body_units);
+    js_buf_u64(&st, b->head_units);
+    js_buf_u64(&st, is->bytes_read);
+    js_buf_u64(&st, b->text_bytes);
+    js_buf_u32(&st, b->o.block_size);
+    js_buf_u32(&st, b->o.analyze_flags);
+    js_buf_u32(&st, JS_FIELDS_POSITIONS_FOR);
+    char info[512];
+    int n = snprintf(info, sizeof info,
+                     "{\"memory_mib\":%zu,\"threads\":%u,\"runs\":%u,"
+                     "\"seconds\":%.3f,\"created\":%lld,"
+                     "\"jiansuo\":\"%s\"}",
+                     b->o.memory_mib, b->threads_used,
+                     b->st.runs, b->st.seconds, (long long)time(NULL),
+                     js_version());
+    js_buf_u32(&st, (uint32_t)n);
+    js_buf_put(&st, info, (size_t)n);
+    write_part(b, JS_PART_STATS, &st);
+    js_buf_free(&st);
+}
+
+/* Commit, phase 7: the file published by rename, and its size. */
+static int publish(js_nbuilder *b)
+{
+    int rc = js_file_publish(b->fw, b->err, sizeof b->err);
     b->fw = NULL;
     if (rc)
         return b->rc = rc;
@@ -1433,6 +1462,45 @@ int js_nbuilder_commit(js_nbuilder *b)
     b->committed = 1;
     b->st.seconds = elapsed(&b->t0);
     return 0;
+}
+
+int js_nbuilder_commit(js_nbuilder *b)
+{
+    if (!b)
+        return JS_EINVALID;
+    if (b->rc)
+        return b->rc;
+    if (b->committed)
+        return fail(b, JS_EINVALID, "the build was already committed");
+    js_buf store_index = JS_BUF_INIT;
+    if (finish_ingest(b, &store_index)) {
+        js_buf_free(&store_index);
+        return b->rc;
+    }
+    report_progress(b, 1, 1);
+    chan_free(&b->tokens); /* the ingest batches' memory, for the merge */
+    chan_free(&b->texts);
+    merge_ctx *m = merge_open(b);
+    if (m) {
+        merge_postings(b, m);
+        report_progress(b, 2, 1);
+        write_lexicon(b, m);
+    }
+    merge_close(b, m);
+    if (!b->rc)
+        write_part(b, JS_PART_STORE_INDEX, &store_index);
+    js_buf_free(&store_index);
+    if (b->rc)
+        return b->rc;
+
+    js_ingest_stats is;
+    js_ingest_get_stats(b->ing, &is);
+    b->st.ingest = is;
+    write_documents(b);
+    b->st.text_bytes = b->text_bytes;
+    b->st.seconds = elapsed(&b->t0);
+    write_stats(b, &is);
+    return b->rc ? b->rc : publish(b);
 }
 
 void js_nbuilder_close(js_nbuilder *b)
