@@ -70,35 +70,38 @@ _jiansuo()
     fi
     local cmd=${words[1]}
 
-    # The argument of the option before the cursor.
-    case $prev in
-    -d | --index)
-        _jiansuo_files -d
-        return
-        ;;
-    --format)
-        mapfile -t COMPREPLY < <(compgen -W "text markdown html man jsonl" -- "$cur")
-        return
-        ;;
-    --encoding)
-        mapfile -t COMPREPLY < <(compgen -W "utf-8 gb18030 gbk big5" -- "$cur")
-        return
-        ;;
-    --backend)
-        mapfile -t COMPREPLY < <(compgen -W "native xapian" -- "$cur")
-        return
-        ;;
-    --queries)
-        _jiansuo_files
-        return
-        ;;
-    --memory | --threads | --shards | -n | --limit | --offset | --remote | \
-        --k1 | --b | --heading-weight | --snippet-chars)
-        # a number, or host:port: nothing to offer
-        COMPREPLY=()
-        return
-        ;;
-    esac
+    # The argument of the option before the cursor, when the command has
+    # that option (sections has no -d: there it is a path).
+    if [[ " $(_jiansuo_options "$cmd") " == *" $prev "* ]]; then
+        case $prev in
+        -d | --index)
+            _jiansuo_files -d
+            return
+            ;;
+        --format)
+            mapfile -t COMPREPLY < <(compgen -W "text markdown html man jsonl" -- "$cur")
+            return
+            ;;
+        --encoding)
+            mapfile -t COMPREPLY < <(compgen -W "utf-8 gb18030 gbk big5" -- "$cur")
+            return
+            ;;
+        --backend)
+            mapfile -t COMPREPLY < <(compgen -W "native xapian" -- "$cur")
+            return
+            ;;
+        --queries)
+            _jiansuo_files
+            return
+            ;;
+        --memory | --threads | --shards | -n | --limit | --offset | --remote | \
+            --k1 | --b | --heading-weight | --snippet-chars)
+            # a number, or host:port: nothing to offer
+            COMPREPLY=()
+            return
+            ;;
+        esac
+    fi
     # --opt=value for an option that takes no value: nothing to offer
     if [[ $split == true ]]; then
         COMPREPLY=()

@@ -117,8 +117,8 @@ check() {
         ok "$name"
     else
         not_ok "$name: completing '$line'"
-        echo "#   want: $(echo $want)"
-        echo "#   got:  $(echo $got)"
+        echo "#   want: $(tr '\n' ' ' <<<"$want")"
+        echo "#   got:  $(tr '\n' ' ' <<<"$got")"
     fi
 }
 
@@ -148,7 +148,7 @@ for what in commands formats encodings backends; do
     fi
 done
 
-# shellcheck disable=SC2086 # the lists are words
+# shellcheck disable=SC2046,SC2086 # the lists are words
 {
     check "commands" "jiansuo " $commands
     check "commands starting with se" "jiansuo se" search sections
@@ -181,5 +181,6 @@ check "directories after --index=" "jiansuo stats --index=" corpus
 check "files and directories for index's paths" "jiansuo index " corpus notes.md queries.txt
 check "files and directories for sections' paths" "jiansuo sections --json n" notes.md
 check "files after --queries" "jiansuo search --queries q" queries.txt
+check "-d is a path where the command has no -d" "jiansuo sections -d n" notes.md
 check "nothing for search's query words" "jiansuo search 工匠 "
 echo "# done"

@@ -39,11 +39,14 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 # The page as a reader sees it, in ASCII (the options are ASCII; CJK
 # examples do not matter here), on lines wide enough that nothing wraps
-# inside an option's item head; col -b drops the bold overstrikes.
+# inside an option's item head.  The sed drops the overstrikes of bold
+# and underlining (what col -b does, but col is not always installed).
+bs=$(printf '\b')
 if command -v mandoc >/dev/null 2>&1; then
-    mandoc -T ascii -O width=200 "$page" | col -b >"$tmp/page"
+    mandoc -T ascii -O width=200 "$page" | sed "s/.$bs//g" >"$tmp/page"
 elif command -v groff >/dev/null 2>&1; then
-    groff -k -Tascii -mandoc -rLL=200n -P-c "$page" 2>/dev/null | col -b >"$tmp/page"
+    groff -k -Tascii -mandoc -rLL=200n -P-c "$page" 2>/dev/null |
+        sed "s/.$bs//g" >"$tmp/page"
 else
     not_ok "neither mandoc nor groff is installed (scripts/install-deps)"
     finish
