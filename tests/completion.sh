@@ -3,17 +3,20 @@
 #
 # In:  $JIANSUO, the binary; the script is $DOC_DIR/jiansuo.bash (default
 #      $srcdir/doc, srcdir being what automake's test driver exports).
-# Loads bash-completion (when installed) and the script, sets COMP_WORDS,
-# COMP_CWORD, COMP_LINE and COMP_POINT as bash does for a line, calls
-# _jiansuo and compares COMPREPLY, as a sorted set, with what is wanted.
+# Loads the script (in two runs: with bash-completion, when installed, and
+# without it), sets COMP_WORDS, COMP_CWORD, COMP_LINE and COMP_POINT as
+# bash does for a line, calls _jiansuo and compares COMPREPLY, as a sorted
+# set, with what is wanted.
 # The commands, each command's options, the formats, encodings and
-# backends are read from the program's --help, so that the script's
-# written-out lists cannot drift from the program unnoticed.
+# backends are read from the program's --help (and the format names of
+# the help are checked against the sources' format tables), so that the
+# script's written-out lists cannot drift from the program unnoticed.
 # Out: "ok ..." / "not ok ..." lines, then "completion: N passed, M failed";
 #      exit status 1 if any check failed.
 set -u
 : "${JIANSUO:?JIANSUO must name the jiansuo binary}"
-doc=${DOC_DIR:-${srcdir:-.}/doc}
+srcroot=${srcdir:-.}
+doc=${DOC_DIR:-$srcroot/doc}
 script=$(cd "$doc" && pwd)/jiansuo.bash # absolute: the checks cd
 
 pass=0
@@ -32,11 +35,57 @@ if [ ! -r "$script" ]; then
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/jiansuo-completion.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
+# No argument: the top-level run; "bash-completion" or "fallback": one
+# run of the checks (below), whose lines the top-level run counts.
+mode=${1-}
+# fatal MESSAGE: a failure that stops the checks.
+fatal() {
+    not_ok "$1"
+    [ -n "$mode" ] && exit 1
+    finish
+}
+
+# What the program says it accepts.
+commands=$("$JIANSUO" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p')
+# options_of CMD: the options 'jiansuo CMD --help' lists (as in man.sh)
+options_of() {
+    "$JIANSUO" "$1" --help |
+        sed -n 's/^[ \t]*\(-.*\)$/\1/p' | sed 's/  .*//' |
+        grep -oE '(^|[ ,])--?[A-Za-z0-9][A-Za-z0-9-]*' | sed 's/^[ ,]*//' |
+        sort -u
+}
+# listed OPTION LETTER: the names after "--OPTION LETTER  read every file
+# as LETTER:" in 'jiansuo sections --help', up to "(default", commas out.
+listed() {
+    "$JIANSUO" sections --help | tr '\n' ' ' |
+        sed -n "s/.*--$1 $2 *read every file as $2: \\([^(]*\\)(.*/\\1/p" | tr -d ',' | tr -s ' '
+}
+formats=$(listed format F)
+encodings=$(listed encoding E)
+# [--backend native|xapian] in the usage of 'jiansuo index --help'
+backends=$("$JIANSUO" index --help | sed -n 's/.*\[--backend \([a-z|]*\)\].*/\1/p' | tr '|' ' ')
+for what in commands formats encodings backends; do
+    if [ -z "${!what}" ]; then
+        fatal "found no $what in the program's --help (has its wording changed?)"
+    fi
+done
+
+# The format names of the help are those of the formats' tables (js_format
+# NAME = {"name", ...} in src/fmt_*.c), so the completion offers them all.
+if [ -z "$mode" ]; then
+    src_formats=$(sed -n 's/^const js_format js_format_[a-z_]* = {"\([a-z]*\)".*/\1/p' \
+        "$srcroot"/src/fmt_*.c | sort | tr '\n' ' ')
+    # shellcheck disable=SC2086 # the list is words
+    if [ "$src_formats" = "$(printf '%s\n' $formats | sort | tr '\n' ' ')" ]; then
+        ok "the formats of --help are those of src/fmt_*.c"
+    else
+        not_ok "the formats of --help ($formats) are not those of src/fmt_*.c ($src_formats)"
+    fi
+fi
 
 # The checks run twice, each in a bash of its own: with bash-completion
 # loaded, as users have it, and without it, through the script's own
 # fallback.  Each run prints "ok"/"not ok" lines, counted here.
-mode=${1-}
 if [ -z "$mode" ]; then
     modes=fallback
     bc=/usr/share/bash-completion/bash_completion
@@ -122,31 +171,6 @@ check() {
     fi
 }
 
-# What the program says it accepts.
-commands=$("$JIANSUO" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p')
-# options_of CMD: the options 'jiansuo CMD --help' lists (as in man.sh)
-options_of() {
-    "$JIANSUO" "$1" --help |
-        sed -n 's/^[ \t]*\(-.*\)$/\1/p' | sed 's/  .*//' |
-        grep -oE '(^|[ ,])--?[A-Za-z0-9][A-Za-z0-9-]*' | sed 's/^[ ,]*//' |
-        sort -u
-}
-# listed OPTION LETTER: the names after "--OPTION LETTER  read every file
-# as LETTER:" in 'jiansuo sections --help', up to "(default", commas out.
-listed() {
-    "$JIANSUO" sections --help | tr '\n' ' ' |
-        sed -n "s/.*--$1 $2 *read every file as $2: \\([^(]*\\)(.*/\\1/p" | tr -d ','
-}
-formats=$(listed format F)
-encodings=$(listed encoding E)
-# [--backend native|xapian] in the usage of 'jiansuo index --help'
-backends=$("$JIANSUO" index --help | sed -n 's/.*\[--backend \([a-z|]*\)\].*/\1/p' | tr '|' ' ')
-for what in commands formats encodings backends; do
-    if [ -z "${!what}" ]; then
-        echo "not ok found no $what in the program's --help (has its wording changed?)"
-        exit 1
-    fi
-done
 
 # shellcheck disable=SC2046,SC2086 # the lists are words
 {
