@@ -42,7 +42,7 @@ int js_fields_analyze(const js_section *s, unsigned flags,
 /* The heading field of js_fields_analyze again, from what an index
  * keeps: the document's title and the section's heading path with its
  * headings joined by U+001F (path_len bytes; no heading holds U+001F,
- * which section.c never lets through).  Tokens go to fn with heading 1,
+ * which sink.c never lets through).  Tokens go to fn with heading 1,
  * at the positions the builder saw; sets *head_len.  Returns 0, or fn's
  * non-zero value or the pipeline's error. */
 int js_fields_analyze_heading(const char *title, const char *path,

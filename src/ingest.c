@@ -7,7 +7,7 @@
  * For each file: open it, let the source (source.c) gunzip it and settle
  * its encoding, pick the format (forced; else by extension, ".gz"
  * stripped; else by sniffing the decoded head; else plain text), run the
- * format's parser into the sink (section.c).  Directories are walked
+ * format's parser into the sink (sink.c).  Directories are walked
  * depth-first in byte order of names, so the order of sections — and the
  * ids a later stage gives them — is stable from run to run.
  */
@@ -25,7 +25,7 @@
 
 #include "error.h"
 #include "ingest.h"
-#include "section.h"
+#include "sink.h"
 #include "source.h"
 
 #define MAX_WALK_DEPTH 256

@@ -5,7 +5,7 @@
  *                        iconv -> a stream of UTF-8 lines or chunks
  *   format  (fmt_*.c)    one file per format: reads the source and tells
  *                        the sink about titles, headings and body text
- *   sink    (section.c)  keeps the heading path and the body buffer and
+ *   sink    (sink.c)     keeps the heading path and the body buffer and
  *                        hands finished js_section records to the caller
  *
  * ingest.c walks paths, picks the format and wires the three together.

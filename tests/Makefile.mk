@@ -11,7 +11,7 @@ TEST_INDEX_LIBS = $(JS_INDEX_LIBS) $(CHECK_LIBS)
 EXTRA_DIST += tests/Makefile.mk tests/testutil.h
 
 check_PROGRAMS += tests/check_utf8 tests/check_chartab tests/check_text \
-	tests/check_source tests/check_section tests/check_fields tests/check_ingest \
+	tests/check_source tests/check_sink tests/check_fields tests/check_ingest \
 	tests/check_fmt_text tests/check_fmt_markdown tests/check_fmt_html \
 	tests/check_fmt_man tests/check_fmt_jsonl \
 	tests/check_codec tests/check_champ tests/check_lexicon tests/check_store \

@@ -15,7 +15,7 @@
 
 #include <zlib.h>
 
-#include "section.h"
+#include "sink.h"
 #include "source.h"
 #include "testutil.h"
 

@@ -1,5 +1,5 @@
 /*
- * section.c — the section sink: titles, headings and text -> js_section.
+ * sink.c — the section sink: titles, headings and text -> js_section.
  *
  * In:  calls from a format parser (ingest.h): js_sink_title,
  *      js_sink_heading, js_sink_text, js_sink_break, js_sink_document.
@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "ingest.h"
-#include "section.h"
+#include "sink.h"
 #include "utf8.h"
 
 #define MAX_DEPTH 9

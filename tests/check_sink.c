@@ -1,5 +1,5 @@
 /*
- * check_section.c — the section sink (section.c): heading paths, titles,
+ * check_sink.c — the section sink (sink.c): heading paths, titles,
  * breaks, documents within a file, splitting of huge sections, the
  * callback's stop value.
  *
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "section.h"
+#include "sink.h"
 #include "testutil.h"
 
 typedef struct {

@@ -1,5 +1,5 @@
 /*
- * section.h — creating and driving the section sink (section.c); what
+ * sink.h — creating and driving the section sink (sink.c); what
  * format parsers call on it is in ingest.h.
  *
  * In:  one file at a time: its path, format and encoding, then the
