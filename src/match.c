@@ -225,17 +225,11 @@ static int lookup(const js_scorer *s, const char *term, size_t len,
     return rc;
 }
 
-/* Opens the cursors of `units` in one field (prefix: 0x01 for headings).
- * Returns 0 with *out NULL when a unit is absent from the index (the
- * phrase cannot match in that field), 0 with *out, or an error. */
-static int fphrase_open(fphrase **out, const js_scorer *s,
-                        const js_qunit *units, uint32_t n, int heading,
-                        char *err, size_t errlen)
+/* A phrase of n units with its arrays in one allocation: the phrase,
+ * then its arrays (pointers first, for their alignment), then *df and
+ * *mtf, the scratch for sorting.  NULL when out of memory. */
+static fphrase *fphrase_alloc(uint32_t n, uint32_t **df, uint32_t **mtf)
 {
-    const js_reader *ix = s->ix;
-    *out = NULL;
-    /* one allocation: the phrase, then its arrays (pointers first, for
-     * their alignment), then the scratch for sorting */
     size_t size = sizeof(fphrase) +
                   (size_t)n * (sizeof(js_postings_cursor *) +
                                2 * sizeof(const uint32_t *) +
@@ -243,9 +237,7 @@ static int fphrase_open(fphrase **out, const js_scorer *s,
                                6 * sizeof(uint32_t) + 1);
     fphrase *f = calloc(1, size);
     if (!f)
-        return JS_ENOMEM;
-    f->ix = ix;
-    f->heading = heading;
+        return NULL;
     f->c = (js_postings_cursor **)(f + 1);
     f->pos = (const uint32_t **)(f->c + n);
     f->vterm = (const char **)(f->pos + n);
@@ -257,116 +249,142 @@ static int fphrase_open(fphrase **out, const js_scorer *s,
     f->idx = f->rel + n;
     f->cnt = f->idx + n;
     f->vc = f->cnt + n;
-    uint32_t *df = f->vc + n, *mtf = df + n;
-    f->vf = (uint8_t *)(mtf + n);
-    int rc = 0;
+    *df = f->vc + n;
+    *mtf = *df + n;
+    f->vf = (uint8_t *)(*mtf + n);
     f->n = n;
-    for (uint32_t i = 0; i < n; i++) {
-        char term[JS_TERM_MAX_BYTES + 2];
-        size_t len = units[i].len;
-        if (len > JS_TERM_MAX_BYTES) {
-            rc = JS_EINVALID;
-            snprintf(err, errlen, "a query term is too long");
-            goto out;
-        }
-        term[0] = 1;
-        memcpy(term + 1, units[i].term, len);
-        js_term_info info;
-        rc = lookup(s, heading ? term : term + 1, heading ? len + 1 : len,
-                    &info);
-        if (rc == JS_ENOTFOUND) {
-            rc = 0;
-            fphrase_free(f);
-            f = NULL;
-            goto out;
-        }
-        if (!rc && !(f->c[i] = js_reader_cursor_get(ix))) {
-            rc = JS_ENOMEM;
-            goto out;
-        }
-        if (!rc)
-            rc = js_reader_postings_at(ix, &info, f->c[i]);
-        if (rc) {
-            snprintf(err, errlen, "the postings of \"%.*s\" are corrupt",
-                     (int)len, units[i].term);
-            goto out;
-        }
-        int want_pos = js_fields_term_has_positions(
-            ix->positions_for, heading ? term : term + 1,
-            heading ? len + 1 : len);
-        if (!(info.flags & JS_TERM_POSITIONS) != !want_pos) {
-            /* the index keeps positions by kind of term: any other
-             * entry is damage, not an impossible query */
-            rc = JS_ECORRUPT;
-            snprintf(err, errlen, "the lexicon entry of \"%.*s\" is corrupt: "
-                     "it %s positions, against the index's rule",
-                     (int)len, units[i].term, want_pos ? "lacks" : "has");
-            goto out;
-        }
-        if (n > 1 && !want_pos) {
-            f->vf[i] = 1;
-            f->nverify++;
-        }
-        f->vterm[i] = units[i].term;
-        f->vlen[i] = len;
-        f->rel[i] = units[i].rel;
-        if (n == 1)
-            f->offset0 = info.offset;
-        df[i] = info.df;
-        mtf[i] = info.max_tf;
+    return f;
+}
+
+/* Opens unit i's cursor in f's field, with its df and max tf in df[i]
+ * and mtf[i].  Returns 0, JS_ENOTFOUND (the term is not in the index:
+ * the phrase cannot match in this field), or an error with its message
+ * in err. */
+static int fphrase_open_unit(fphrase *f, const js_scorer *s,
+                             const js_qunit *unit, uint32_t i, uint32_t *df,
+                             uint32_t *mtf, char *err, size_t errlen)
+{
+    const js_reader *ix = f->ix;
+    char term[JS_TERM_MAX_BYTES + 2];
+    size_t len = unit->len;
+    if (len > JS_TERM_MAX_BYTES) {
+        snprintf(err, errlen, "a query term is too long");
+        return JS_EINVALID;
     }
-    /* rarest first: it drives the intersection and bounds the tf */
-    for (uint32_t i = 1; i < n; i++) {
+    /* a heading term is the body's with the 0x01 prefix */
+    term[0] = 1;
+    memcpy(term + 1, unit->term, len);
+    const char *t = f->heading ? term : term + 1;
+    size_t tlen = f->heading ? len + 1 : len;
+    js_term_info info;
+    int rc = lookup(s, t, tlen, &info);
+    if (rc == JS_ENOTFOUND)
+        return rc;
+    if (!rc && !(f->c[i] = js_reader_cursor_get(ix)))
+        return JS_ENOMEM;
+    if (!rc)
+        rc = js_reader_postings_at(ix, &info, f->c[i]);
+    if (rc) {
+        snprintf(err, errlen, "the postings of \"%.*s\" are corrupt",
+                 (int)len, unit->term);
+        return rc;
+    }
+    int want_pos = js_fields_term_has_positions(ix->positions_for, t, tlen);
+    if (!(info.flags & JS_TERM_POSITIONS) != !want_pos) {
+        /* the index keeps positions by kind of term: any other entry is
+         * damage, not an impossible query */
+        snprintf(err, errlen, "the lexicon entry of \"%.*s\" is corrupt: "
+                 "it %s positions, against the index's rule",
+                 (int)len, unit->term, want_pos ? "lacks" : "has");
+        return JS_ECORRUPT;
+    }
+    if (f->n > 1 && !want_pos) {
+        f->vf[i] = 1;
+        f->nverify++;
+    }
+    f->vterm[i] = unit->term;
+    f->vlen[i] = len;
+    f->rel[i] = unit->rel;
+    if (f->n == 1)
+        f->offset0 = info.offset;
+    df[i] = info.df;
+    mtf[i] = info.max_tf;
+    return 0;
+}
+
+/* Sorts f's units rarest first (a stable insertion sort of the parallel
+ * arrays, by df): the rarest drives the intersection and bounds the tf. */
+static void fphrase_sort(fphrase *f, uint32_t *df, uint32_t *mtf)
+{
+#define SWAP(T, a, j) do { T t_ = (a)[j]; (a)[j] = (a)[(j) - 1]; (a)[(j) - 1] = t_; } while (0)
+    for (uint32_t i = 1; i < f->n; i++) {
         for (uint32_t j = i; j > 0 && df[j] < df[j - 1]; j--) {
-            uint32_t t = df[j];
-            df[j] = df[j - 1];
-            df[j - 1] = t;
-            t = mtf[j];
-            mtf[j] = mtf[j - 1];
-            mtf[j - 1] = t;
-            t = f->rel[j];
-            f->rel[j] = f->rel[j - 1];
-            f->rel[j - 1] = t;
-            js_postings_cursor *c = f->c[j];
-            f->c[j] = f->c[j - 1];
-            f->c[j - 1] = c;
-            uint8_t v = f->vf[j];
-            f->vf[j] = f->vf[j - 1];
-            f->vf[j - 1] = v;
-            const char *vt = f->vterm[j];
-            f->vterm[j] = f->vterm[j - 1];
-            f->vterm[j - 1] = vt;
-            size_t vl = f->vlen[j];
-            f->vlen[j] = f->vlen[j - 1];
-            f->vlen[j - 1] = vl;
+            SWAP(uint32_t, df, j);
+            SWAP(uint32_t, mtf, j);
+            SWAP(uint32_t, f->rel, j);
+            SWAP(js_postings_cursor *, f->c, j);
+            SWAP(uint8_t, f->vf, j);
+            SWAP(const char *, f->vterm, j);
+            SWAP(size_t, f->vlen, j);
         }
     }
-    if (f->nverify) {
-        /* the terms js_verify_positions seeks, in unit order */
-        for (uint32_t i = 0, k = 0; i < n; i++) {
-            if (f->vf[i]) {
-                f->vt[k] = f->vterm[i];
-                f->vl[k++] = f->vlen[i];
-            }
-        }
-        f->ver = s->verify;
-        if (!f->ver) {
-            if (!(f->own_ver = malloc(sizeof *f->own_ver))) {
-                rc = JS_ENOMEM;
-                goto out;
-            }
-            js_verify_init(f->own_ver, ix);
-            f->ver = f->own_ver;
+#undef SWAP
+}
+
+/* Lists the terms whose positions come from the stored text
+ * (js_verify_positions), in unit order, and gives f a verifier: the
+ * search's, else one of its own.  Returns 0 or JS_ENOMEM. */
+static int fphrase_verify_setup(fphrase *f, const js_scorer *s)
+{
+    for (uint32_t i = 0, k = 0; i < f->n; i++) {
+        if (f->vf[i]) {
+            f->vt[k] = f->vterm[i];
+            f->vl[k++] = f->vlen[i];
         }
     }
-    f->df_min = df[0];
-    f->max_tf = mtf[0];
-    f->tf = 0;
-out:
+    f->ver = s->verify;
+    if (!f->ver) {
+        if (!(f->own_ver = malloc(sizeof *f->own_ver)))
+            return JS_ENOMEM;
+        js_verify_init(f->own_ver, f->ix);
+        f->ver = f->own_ver;
+    }
+    return 0;
+}
+
+/* Opens the cursors of `units` in one field (prefix: 0x01 for headings).
+ * Returns 0 with *out NULL when a unit is absent from the index (the
+ * phrase cannot match in that field), 0 with *out, or an error. */
+static int fphrase_open(fphrase **out, const js_scorer *s,
+                        const js_qunit *units, uint32_t n, int heading,
+                        char *err, size_t errlen)
+{
+    *out = NULL;
+    uint32_t *df, *mtf;
+    fphrase *f = fphrase_alloc(n, &df, &mtf);
+    if (!f)
+        return JS_ENOMEM;
+    f->ix = s->ix;
+    f->heading = heading;
+    int rc = 0;
+    for (uint32_t i = 0; i < n && !rc; i++)
+        rc = fphrase_open_unit(f, s, &units[i], i, df, mtf, err, errlen);
+    if (rc == JS_ENOTFOUND) {
+        fphrase_free(f);
+        return 0;
+    }
+    if (!rc) {
+        fphrase_sort(f, df, mtf);
+        if (f->nverify)
+            rc = fphrase_verify_setup(f, s);
+    }
     if (rc) {
         fphrase_free(f);
         return rc;
     }
+    f->df_min = df[0];
+    f->max_tf = mtf[0];
+    f->tf = 0;
     *out = f;
     return 0;
 }
