@@ -20,9 +20,11 @@ typedef struct js_nbuilder js_nbuilder;
 
 int js_nbuilder_open(js_nbuilder **out, const char *dir,
                      const js_build_options *opts);
-int js_nbuilder_add_path(js_nbuilder *b, const char *path);
-int js_nbuilder_add_memory(js_nbuilder *b, const char *name, const void *data,
-                           size_t len);
+/* Adds the files under path, or (path NULL) the document name in
+ * data[0..len), through ingest (fields.h's js_fields_feed); the
+ * arguments were checked by the dispatch. */
+int js_nbuilder_add(js_nbuilder *b, const char *path, const char *name,
+                    const void *data, size_t len);
 int js_nbuilder_commit(js_nbuilder *b);
 void js_nbuilder_get_stats(const js_nbuilder *b, js_build_stats *out);
 const char *js_nbuilder_errmsg(const js_nbuilder *b);

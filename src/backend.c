@@ -80,14 +80,10 @@ static int nbuild_open(void **be, const char *dir, const js_build_options *o)
     *be = b;
     return rc;
 }
-static int nbuild_add_path(void *be, const char *path)
+static int nbuild_add(void *be, const char *path, const char *name,
+                      const void *data, size_t len)
 {
-    return js_nbuilder_add_path(be, path);
-}
-static int nbuild_add_memory(void *be, const char *name, const void *data,
-                             size_t len)
-{
-    return js_nbuilder_add_memory(be, name, data, len);
+    return js_nbuilder_add(be, path, name, data, len);
 }
 static int nbuild_commit(void *be) { return js_nbuilder_commit(be); }
 static void nbuild_get_stats(const void *be, js_build_stats *out)
@@ -98,8 +94,8 @@ static const char *nbuild_errmsg(const void *be) { return js_nbuilder_errmsg(be)
 static void nbuild_close(void *be) { js_nbuilder_close(be); }
 
 static const js_builder_ops native_builder_ops = {
-    JS_BACKEND_NATIVE, nbuild_open,      nbuild_add_path, nbuild_add_memory,
-    nbuild_commit,     nbuild_get_stats, nbuild_errmsg,   nbuild_close,
+    JS_BACKEND_NATIVE, nbuild_open,   nbuild_add,   nbuild_commit,
+    nbuild_get_stats,  nbuild_errmsg, nbuild_close,
 };
 
 /* ---------------------------------------------------------------------
@@ -370,19 +366,19 @@ static int b_ready(js_builder *b)
 
 int js_builder_add_path(js_builder *b, const char *path)
 {
-    if (!b)
+    if (!b || !path)
         return JS_EINVALID;
     int rc = b_ready(b);
-    return rc ? rc : b->ops->add_path(b->be, path);
+    return rc ? rc : b->ops->add(b->be, path, NULL, NULL, 0);
 }
 
 int js_builder_add_memory(js_builder *b, const char *name, const void *data,
                           size_t len)
 {
-    if (!b)
+    if (!b || !name || (!data && len))
         return JS_EINVALID;
     int rc = b_ready(b);
-    return rc ? rc : b->ops->add_memory(b->be, name, data, len);
+    return rc ? rc : b->ops->add(b->be, NULL, name, data ? data : "", len);
 }
 
 int js_builder_commit(js_builder *b)

@@ -37,9 +37,10 @@ typedef struct js_index_ops {
 typedef struct js_builder_ops {
     js_backend backend;
     int (*open)(void **be, const char *dir, const js_build_options *opts);
-    int (*add_path)(void *be, const char *path);
-    int (*add_memory)(void *be, const char *name, const void *data,
-                      size_t len);
+    /* the files under path, or (path NULL) the document name in
+     * data[0..len), the arguments checked */
+    int (*add)(void *be, const char *path, const char *name,
+               const void *data, size_t len);
     int (*commit)(void *be);
     void (*get_stats)(const void *be, js_build_stats *out);
     const char *(*errmsg)(const void *be);

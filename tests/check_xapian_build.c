@@ -60,8 +60,8 @@ static uint64_t build(unsigned shards)
     js_xbuild *b = NULL;
     int rc = js_xbuild_open(&b, tu_scratch_path("idx"), NULL, shards);
     ck_assert_msg(rc == 0, "open: %s", js_xbuild_errmsg(b));
-    ck_assert_int_eq(js_xbuild_add_memory(b, "manual.md", manual, strlen(manual)), 0);
-    ck_assert_int_eq(js_xbuild_add_memory(b, "records.jsonl", records, strlen(records)), 0);
+    ck_assert_int_eq(js_xbuild_add(b, NULL, "manual.md", manual, strlen(manual)), 0);
+    ck_assert_int_eq(js_xbuild_add(b, NULL, "records.jsonl", records, strlen(records)), 0);
     rc = js_xbuild_commit(b);
     ck_assert_msg(rc == 0, "commit: %s", js_xbuild_errmsg(b));
     js_build_stats st;
@@ -254,7 +254,7 @@ START_TEST(test_replace_and_abandon)
     /* A build that is never committed leaves the index as it was. */
     js_xbuild *b = NULL;
     ck_assert_int_eq(js_xbuild_open(&b, tu_scratch_path("idx"), NULL, 2), 0);
-    ck_assert_int_eq(js_xbuild_add_memory(b, "x.md", "# 新\n\n新的内容", 17), 0);
+    ck_assert_int_eq(js_xbuild_add(b, NULL, "x.md", "# 新\n\n新的内容", 17), 0);
     ck_assert(leftovers()); /* its temporary directory, until closed */
     /* A second build of the same directory is refused meanwhile. */
     js_xbuild *b2 = NULL;
@@ -273,7 +273,7 @@ START_TEST(test_replace_and_abandon)
     /* A missing path keeps the build alive; a bad shard count does not
      * start one. */
     ck_assert_int_eq(js_xbuild_open(&b, tu_scratch_path("idx"), NULL, 1), 0);
-    ck_assert_int_eq(js_xbuild_add_path(b, tu_scratch_path("no/such/file")), JS_ENOTFOUND);
+    ck_assert_int_eq(js_xbuild_add(b, tu_scratch_path("no/such/file"), NULL, NULL, 0), JS_ENOTFOUND);
     ck_assert_str_ne(js_xbuild_errmsg(b), "");
     js_xbuild_close(b);
     ck_assert_int_eq(js_xbuild_open(&b, tu_scratch_path("idx"), NULL, 0), JS_EINVALID);

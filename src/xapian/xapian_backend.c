@@ -45,14 +45,10 @@ static int xbuild_open(void **be, const char *dir, const js_build_options *o)
     *be = b;
     return rc;
 }
-static int xbuild_add_path(void *be, const char *path)
+static int xbuild_add(void *be, const char *path, const char *name,
+                      const void *data, size_t len)
 {
-    return js_xbuild_add_path(be, path);
-}
-static int xbuild_add_memory(void *be, const char *name, const void *data,
-                             size_t len)
-{
-    return js_xbuild_add_memory(be, name, data, len);
+    return js_xbuild_add(be, path, name, data, len);
 }
 static int xbuild_commit(void *be) { return js_xbuild_commit(be); }
 static void xbuild_get_stats(const void *be, js_build_stats *out)
@@ -63,6 +59,6 @@ static const char *xbuild_errmsg(const void *be) { return js_xbuild_errmsg(be); 
 static void xbuild_close(void *be) { js_xbuild_close(be); }
 
 const js_builder_ops js_xapian_builder_ops = {
-    JS_BACKEND_XAPIAN, xbuild_open,      xbuild_add_path, xbuild_add_memory,
-    xbuild_commit,     xbuild_get_stats, xbuild_errmsg,   xbuild_close,
+    JS_BACKEND_XAPIAN, xbuild_open,   xbuild_add,   xbuild_commit,
+    xbuild_get_stats,  xbuild_errmsg, xbuild_close,
 };

@@ -431,29 +431,13 @@ static int on_section(void *ctx, const js_section *s)
     return 0;
 }
 
-/* Runs ingest on a path or memory document (fields.h). */
-static int add(js_xbuild *b, const char *path, const char *name,
-               const void *data, size_t len)
+int js_xbuild_add(js_xbuild *b, const char *path, const char *name,
+                  const void *data, size_t len)
 {
     if (!b->rc && b->committed)
         return fail(b, JS_EINVALID, "the build was already committed");
     return js_fields_feed(b->ing, path, name, data, len, on_section, b, &b->rc,
                           b->err, sizeof b->err);
-}
-
-int js_xbuild_add_path(js_xbuild *b, const char *path)
-{
-    if (!b || !path)
-        return JS_EINVALID;
-    return add(b, path, NULL, NULL, 0);
-}
-
-int js_xbuild_add_memory(js_xbuild *b, const char *name, const void *data,
-                         size_t len)
-{
-    if (!b || !name || (!data && len))
-        return JS_EINVALID;
-    return add(b, NULL, name, data ? data : "", len);
 }
 
 /* Writes text and a newline to path durably, through path.tmp and a

@@ -62,15 +62,13 @@ typedef struct js_xbuild js_xbuild;
 int js_xbuild_open(js_xbuild **out, const char *dir,
                           const js_build_options *opts, unsigned shards);
 
-/* Adds the files under path (see js_ingest_path).  Returns 0, or a JS_E*
- * code (message in js_xbuild_errmsg): JS_ENOTFOUND / JS_EIO for a path
- * that cannot be read (the build may go on), anything else loses the
- * build. */
-int js_xbuild_add_path(js_xbuild *b, const char *path);
-
-/* Adds one document from memory (see js_ingest_memory). */
-int js_xbuild_add_memory(js_xbuild *b, const char *name,
-                                const void *data, size_t len);
+/* Adds the files under path (see js_ingest_path) or, path NULL, the
+ * document name in data[0..len) (see js_ingest_memory).  Returns 0, or
+ * a JS_E* code (message in js_xbuild_errmsg): JS_ENOTFOUND / JS_EIO for
+ * a path that cannot be read (the build may go on), anything else loses
+ * the build. */
+int js_xbuild_add(js_xbuild *b, const char *path, const char *name,
+                  const void *data, size_t len);
 
 /* Commits the shards, counts the terms, writes info.json and publishes
  * dir/xapian atomically (the old one, if any, is swapped out and
