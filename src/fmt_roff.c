@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "fmt_man.h"
+#include "buf.h"
 #include "ingest.h"
 #include "utf8.h"
 
@@ -62,59 +63,31 @@
  * Growable strings
  * ---------------------------------------------------------------- */
 
+/* Text being built: a js_buf, kept NUL-terminated by its text appends,
+ * that holds at most MAN_BUF_MAX bytes (one expanded line). */
 typedef struct {
-    char *p;  /* NUL-terminated when not NULL */
-    size_t n, cap;
-    int oom;  /* an allocation failed: the text is incomplete */
+    js_buf b; /* b.oom: an allocation failed, the text is incomplete */
     int full; /* text was dropped at MAN_BUF_MAX */
-} sbuf;
+} rbuf;
 
-/* Appends s[0..n) to b, growing it; on failure sets b->oom (or b->full
- * past MAN_BUF_MAX) and drops the text.  b->p belongs to b: whoever owns
- * b frees it (sb_done for scratch buffers). */
-static void sb_add(sbuf *b, const char *s, size_t n)
+/* Appends s[0..n) to t; on failure sets t->b.oom (or t->full past
+ * MAN_BUF_MAX) and drops the text.  t->b belongs to t: whoever owns t
+ * frees it (rb_done for scratch buffers). */
+static void rb_add(rbuf *t, const char *s, size_t n)
 {
-    if (b->oom || n == 0)
+    if (t->b.oom || n == 0)
         return;
-    if (b->n + n > MAN_BUF_MAX) {
-        b->full = 1;
+    if (t->b.len + n > MAN_BUF_MAX) {
+        t->full = 1;
         return;
     }
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
+    js_buf_text(&t->b, s, n);
 }
 
-/* Appends the NUL-terminated s to b. */
-static void sb_puts(sbuf *b, const char *s)
+/* Appends the NUL-terminated s to t. */
+static void rb_puts(rbuf *t, const char *s)
 {
-    sb_add(b, s, strlen(s));
-}
-
-/* Empties b, keeping its memory. */
-static void sb_clear(sbuf *b)
-{
-    b->n = 0;
-    if (b->p)
-        b->p[0] = 0;
-}
-
-/* Returns the text of b ("" when nothing was ever added). */
-static const char *sb_str(const sbuf *b)
-{
-    return b->p ? b->p : "";
+    rb_add(t, s, strlen(s));
 }
 
 /* Copies s[0..n) into a new NUL-terminated string (caller frees), or
@@ -139,12 +112,12 @@ static size_t u8len(const char *s, size_t i, size_t n)
 
 /* Appends code point cp in UTF-8; NUL, surrogates and values past
  * U+10FFFF are dropped. */
-static void put_cp(sbuf *b, uint32_t cp)
+static void put_cp(rbuf *b, uint32_t cp)
 {
     char u[4];
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0)
         return;
-    sb_add(b, u, js_utf8_encode(cp, u));
+    rb_add(b, u, js_utf8_encode(cp, u));
 }
 
 /* Returns 1 if cp is written without spaces between words: Han, kana,
@@ -213,7 +186,7 @@ typedef struct {
 /* Macro arguments: each NUL-terminated in store, found by offset so that
  * store may grow. */
 typedef struct {
-    sbuf store;
+    rbuf store;
     size_t off[MAN_MAX_ARGS], len[MAN_MAX_ARGS];
     size_t n;
 } margs;
@@ -247,8 +220,8 @@ typedef struct man {
     uint64_t tp_mark;
     int head_level; /* .SH/.SS without arguments: the next text line */
     uint64_t head_offset;
-    sbuf head;
-    sbuf url; /* .UR/.MT address until .UE/.ME */
+    rbuf head;
+    rbuf url; /* .UR/.MT address until .UE/.ME */
 
     /* interpretation */
     int mdoc;       /* .Dd seen: mdoc(7) macros */
@@ -325,17 +298,17 @@ static void sink_rc(man *m, int rc)
 
 /* Checks a scratch buffer after use: running out of memory stops the
  * parse; an over-long expansion is reported once.  Frees the buffer. */
-static void sb_done(man *m, sbuf *b)
+static void rb_done(man *m, rbuf *b)
 {
-    if (b->oom && !m->rc)
+    if (b->b.oom && !m->rc)
         m->rc = JS_ENOMEM;
     if (b->full && !m->warned_full) {
         m->warned_full = 1;
         warn(m, "expanded line longer than %zu bytes; the rest was dropped",
              (size_t)MAN_BUF_MAX);
     }
-    free(b->p);
-    memset(b, 0, sizeof *b);
+    js_buf_free(&b->b);
+    b->full = 0;
 }
 
 /* ---- definitions: strings and macros share one name space, as in roff */
@@ -628,14 +601,14 @@ static int hexval(char c)
     return -1;
 }
 
-static void esc_expand(man *m, const char *s, size_t n, sbuf *out,
+static void esc_expand(man *m, const char *s, size_t n, rbuf *out,
                        int depth);
 
 /* Appends special character `name` (the xx of \(xx, \[xx] or \C'xx'):
  * what .tr maps it to, a name from the table, uXXXX[_XXXX...] for
  * Unicode, or charNNN.  Unknown names give nothing: what they draw is
  * not searchable text. */
-static void put_special(man *m, const char *name, size_t len, sbuf *out,
+static void put_special(man *m, const char *name, size_t len, rbuf *out,
                         int depth)
 {
     for (size_t i = 0; i < m->ntr; i++)
@@ -649,7 +622,7 @@ static void put_special(man *m, const char *name, size_t len, sbuf *out,
     for (size_t i = 0; i < sizeof special_chars / sizeof *special_chars; i++)
         if (strlen(special_chars[i].name) == len &&
             !memcmp(special_chars[i].name, name, len)) {
-            sb_puts(out, special_chars[i].utf8);
+            rb_puts(out, special_chars[i].utf8);
             return;
         }
     if (len >= 5 && name[0] == 'u') {
@@ -716,7 +689,7 @@ static size_t esc_name(const char *s, size_t i, size_t n, const char **name,
     return i + *len;
 }
 
-static size_t esc_one(man *m, const char *s, size_t i, size_t n, sbuf *out,
+static size_t esc_one(man *m, const char *s, size_t i, size_t n, rbuf *out,
                       int depth);
 
 /* Reads the delimited argument of an escape such as \h'...' whose opening
@@ -774,10 +747,10 @@ static size_t esc_size(man *m, const char *s, size_t i, size_t n, int depth)
 }
 
 /* Appends s to out unless out is NULL (an escape being skipped). */
-static void put(sbuf *out, const char *s)
+static void put(rbuf *out, const char *s)
 {
     if (out)
-        sb_puts(out, s);
+        rb_puts(out, s);
 }
 
 /* Reports a broken escape: before, the escape \c, after.  At most
@@ -824,7 +797,7 @@ static const char *literal_escape(char c)
  * out (NULL: only skip it) and returns the index after it.  Never reads
  * past n.  A truncated escape is reported and ends the line; inside a
  * delimited argument it returns NONE so that the caller can tell. */
-static size_t esc_one(man *m, const char *s, size_t i, size_t n, sbuf *out,
+static size_t esc_one(man *m, const char *s, size_t i, size_t n, rbuf *out,
                       int depth)
 {
     size_t j = i + 1, r, a, b, nl;
@@ -905,7 +878,7 @@ static size_t esc_one(man *m, const char *s, size_t i, size_t n, sbuf *out,
                 return NONE;
             bad_escape(m, "unterminated argument of ", c, "");
             if (out)
-                sb_add(out, s + j, 1);
+                rb_add(out, s + j, 1);
             return j + 1;
         }
         if (out && c == 'C')
@@ -939,7 +912,7 @@ static size_t esc_one(man *m, const char *s, size_t i, size_t n, sbuf *out,
              * regular expression): keep the text that follows. */
             bad_escape(m, "unterminated argument of ", c, "");
             if (out)
-                sb_add(out, s + j, 1);
+                rb_add(out, s + j, 1);
             return j + 1;
         }
         return r;
@@ -948,19 +921,19 @@ static size_t esc_one(man *m, const char *s, size_t i, size_t n, sbuf *out,
          * does the same, with a warning): "\多" is "多". */
         a = u8len(s, j, n);
         if (out)
-            sb_add(out, s + j, a);
+            rb_add(out, s + j, a);
         return j + a;
     }
 }
 
 /* Appends the text of s[0..n) with its escapes interpreted to out. */
-static void esc_expand(man *m, const char *s, size_t n, sbuf *out, int depth)
+static void esc_expand(man *m, const char *s, size_t n, rbuf *out, int depth)
 {
     size_t i = 0;
-    while (i < n && !out->full && !out->oom) {
+    while (i < n && !out->full && !out->b.oom) {
         const char *e = m->esc_off ? NULL : memchr(s + i, '\\', n - i);
         size_t run = e ? (size_t)(e - (s + i)) : n - i;
-        sb_add(out, s + i, run);
+        rb_add(out, s + i, run);
         i += run;
         if (i < n)
             i = esc_one(m, s, i, n, out, depth);
@@ -970,19 +943,20 @@ static void esc_expand(man *m, const char *s, size_t n, sbuf *out, int depth)
 int js_man_unescape(const char *s, size_t len, char **out, size_t *out_len)
 {
     man m;
-    sbuf b = {0};
+    rbuf b = {0};
     memset(&m, 0, sizeof m);
     m.page_budget = MAN_PAGE_EXPANSION;
     esc_expand(&m, s, len, &b, 0);
-    sb_add(&b, "", 0);
-    if (b.oom || (!b.p && !(b.p = calloc(1, 1)))) {
-        free(b.p);
+    if (!b.b.p)
+        js_buf_text(&b.b, "", 0); /* "" is a string too */
+    if (b.b.oom) {
+        js_buf_free(&b.b);
         *out = NULL;
         *out_len = 0;
         return JS_ENOMEM;
     }
-    *out = b.p;
-    *out_len = b.n;
+    *out = (char *)b.b.p;
+    *out_len = b.b.len;
     return 0;
 }
 
@@ -1031,15 +1005,16 @@ static double num_term(man *m, const char *s, size_t *i, size_t n, int depth)
             v = (double)reg_get(m, nm, nl); /* a unit may follow */
         } else if (c == 'w') {
             size_t r = esc_delim(m, s, p + 2, n, &a, &b, depth + 1);
-            sbuf t = {0};
+            rbuf t = {0};
             if (r == NONE) {
                 *i = n;
                 return 0;
             }
             esc_expand(m, s + a, b - a, &t, depth + 1);
-            for (size_t k = 0; k < t.n; k += u8len(t.p, k, t.n))
+            const char *tp = js_buf_str(&t.b);
+            for (size_t k = 0; k < t.b.len; k += u8len(tp, k, t.b.len))
                 v += 24; /* one character cell in nroff units */
-            sb_done(m, &t);
+            rb_done(m, &t);
             *i = r;
         } else if (c == '*') {
             size_t r = esc_name(s, p + 2, n, &nm, &nl), k = 0;
@@ -1222,12 +1197,12 @@ static int cond_eval(man *m, const char *s, size_t n, size_t *body)
             *body = n;
             return 0;
         }
-        sbuf x = {0}, y = {0};
+        rbuf x = {0}, y = {0};
         esc_expand(m, s + a, b - a, &x, 1);
         esc_expand(m, s + b + dl, e - b - dl, &y, 1);
-        r = x.n == y.n && (x.n == 0 || !memcmp(x.p, y.p, x.n));
-        sb_done(m, &x);
-        sb_done(m, &y);
+        r = x.b.len == y.b.len && (x.b.len == 0 || !memcmp(x.b.p, y.b.p, x.b.len));
+        rb_done(m, &x);
+        rb_done(m, &y);
         i = e + dl;
     }
     *body = i;
@@ -1284,7 +1259,7 @@ static void do_heading(man *m, int level, const char *t, size_t n,
      * sections must start in document order. */
     if (m->head_level) {
         m->head_level = 0;
-        sb_clear(&m->head);
+        js_buf_clear(&m->head.b);
     }
     if (m->k)
         sink_rc(m, js_sink_heading(m->k, level, t, n, offset));
@@ -1309,9 +1284,9 @@ static void put_text(man *m, const char *t, size_t n)
         n--;
     if (m->head_level) {
         if (n) {
-            if (m->head.n && !m->join)
-                sb_add(&m->head, " ", 1);
-            sb_add(&m->head, t, n);
+            if (m->head.b.len && !m->join)
+                rb_add(&m->head, " ", 1);
+            rb_add(&m->head, t, n);
             m->emitted++;
         }
         m->join = cont;
@@ -1339,11 +1314,11 @@ static void put_text(man *m, const char *t, size_t n)
 /* Expands s[0..n) and writes it as one line of text. */
 static void put_roff(man *m, const char *s, size_t n)
 {
-    sbuf t = {0};
+    rbuf t = {0};
     m->cflag = 0;
     esc_expand(m, s, n, &t, 0);
-    put_text(m, sb_str(&t), t.n);
-    sb_done(m, &t);
+    put_text(m, js_buf_str(&t.b), t.b.len);
+    rb_done(m, &t);
 }
 
 /* ------------------------------------------------------------------
@@ -1359,18 +1334,18 @@ static void parse_args(const char *s, size_t n, margs *a)
 {
     size_t i = 0;
     a->n = 0;
-    sb_clear(&a->store);
+    js_buf_clear(&a->store.b);
     while (a->n < MAN_MAX_ARGS) {
         while (i < n && is_space(s[i]))
             i++;
         if (i >= n)
             break;
-        a->off[a->n] = a->store.n;
+        a->off[a->n] = a->store.b.len;
         if (s[i] == '"') {
             for (i++; i < n; i++) {
                 if (s[i] == '"') {
                     if (i + 1 < n && s[i + 1] == '"') {
-                        sb_add(&a->store, "\"", 1);
+                        rb_add(&a->store, "\"", 1);
                         i++;
                         continue;
                     }
@@ -1378,18 +1353,18 @@ static void parse_args(const char *s, size_t n, margs *a)
                     break;
                 }
                 if (s[i] == '\\' && i + 1 < n)
-                    sb_add(&a->store, s + i++, 1);
-                sb_add(&a->store, s + i, 1);
+                    rb_add(&a->store, s + i++, 1);
+                rb_add(&a->store, s + i, 1);
             }
         } else {
             for (; i < n && !is_space(s[i]); i++) {
                 if (s[i] == '\\' && i + 1 < n)
-                    sb_add(&a->store, s + i++, 1);
-                sb_add(&a->store, s + i, 1);
+                    rb_add(&a->store, s + i++, 1);
+                rb_add(&a->store, s + i, 1);
             }
         }
-        a->len[a->n] = a->store.n - a->off[a->n];
-        sb_add(&a->store, "\0", 1); /* each argument NUL-terminated */
+        a->len[a->n] = a->store.b.len - a->off[a->n];
+        rb_add(&a->store, "\0", 1); /* each argument NUL-terminated */
         a->n++;
     }
 }
@@ -1399,17 +1374,18 @@ static void margs_add(margs *a, const char *s, size_t n)
 {
     if (a->n == MAN_MAX_ARGS)
         return;
-    a->off[a->n] = a->store.n;
+    a->off[a->n] = a->store.b.len;
     a->len[a->n] = n;
-    sb_add(&a->store, s, n);
-    sb_add(&a->store, "\0", 1);
+    rb_add(&a->store, s, n);
+    rb_add(&a->store, "\0", 1);
     a->n++;
 }
 
 /* Returns argument i of a (NUL-terminated, owned by a), "" if missing. */
 static const char *arg(const margs *a, size_t i)
 {
-    return i < a->n && a->store.p ? a->store.p + a->off[i] : "";
+    return i < a->n && a->store.b.p ? js_buf_str(&a->store.b) + a->off[i]
+                                    : "";
 }
 
 /* Returns the length of argument i of a, 0 if missing. */
@@ -1422,23 +1398,23 @@ static size_t arglen(const margs *a, size_t i)
  * writes them as one line of text. */
 static void put_args(man *m, const margs *a, size_t first, const char *sep)
 {
-    sbuf t = {0};
+    rbuf t = {0};
     m->cflag = 0;
     for (size_t i = first; i < a->n; i++) {
         if (i > first && sep)
-            sb_puts(&t, sep);
+            rb_puts(&t, sep);
         esc_expand(m, arg(a, i), arglen(a, i), &t, 0);
     }
-    put_text(m, sb_str(&t), t.n);
-    sb_done(m, &t);
+    put_text(m, js_buf_str(&t.b), t.b.len);
+    rb_done(m, &t);
 }
 
 /* Applies copy mode, as roff does when it stores a macro or string:
  * "\\" becomes "\" and comments go. */
-static void copy_mode(man *m, const char *s, size_t n, sbuf *out)
+static void copy_mode(man *m, const char *s, size_t n, rbuf *out)
 {
     if (m->esc_off) {
-        sb_add(out, s, n);
+        rb_add(out, s, n);
         return;
     }
     for (size_t i = 0; i < n; i++) {
@@ -1446,21 +1422,21 @@ static void copy_mode(man *m, const char *s, size_t n, sbuf *out)
             if (s[i + 1] == '"' || s[i + 1] == '#')
                 break;
             if (s[i + 1] == '\\') {
-                sb_add(out, "\\", 1);
+                rb_add(out, "\\", 1);
                 i++;
                 continue;
             }
-            sb_add(out, s + i, 2);
+            rb_add(out, s + i, 2);
             i++;
             continue;
         }
-        sb_add(out, s + i, 1);
+        rb_add(out, s + i, 1);
     }
 }
 
 /* Replaces \$N, \$*, \$@ and \$0 in a macro body line with the arguments
  * of the running macro. */
-static void subst_args(man *m, const char *s, size_t n, sbuf *out)
+static void subst_args(man *m, const char *s, size_t n, rbuf *out)
 {
     const frame *f = m->depth ? m->fr[m->depth - 1] : NULL;
     for (size_t i = 0; i < n;) {
@@ -1468,12 +1444,12 @@ static void subst_args(man *m, const char *s, size_t n, sbuf *out)
             const char *e = m->esc_off ? NULL : memchr(s + i + 1, '\\',
                                                        n - i - 1);
             size_t run = e ? (size_t)(e - (s + i)) : n - i;
-            sb_add(out, s + i, run);
+            rb_add(out, s + i, run);
             i += run;
             continue;
         }
         if (s[i + 1] != '$') {
-            sb_add(out, s + i, 2); /* keeps "\\" whole */
+            rb_add(out, s + i, 2); /* keeps "\\" whole */
             i += 2;
             continue;
         }
@@ -1484,12 +1460,12 @@ static void subst_args(man *m, const char *s, size_t n, sbuf *out)
         if (c == '*' || c == '@') {
             for (size_t k = f ? f->first : 0; f && k < f->a->n; k++) {
                 if (k > f->first)
-                    sb_add(out, " ", 1);
+                    rb_add(out, " ", 1);
                 if (c == '@')
-                    sb_add(out, "\"", 1);
-                sb_add(out, arg(f->a, k), arglen(f->a, k));
+                    rb_add(out, "\"", 1);
+                rb_add(out, arg(f->a, k), arglen(f->a, k));
                 if (c == '@')
-                    sb_add(out, "\"", 1);
+                    rb_add(out, "\"", 1);
             }
             i = j + 1;
             continue;
@@ -1502,9 +1478,9 @@ static void subst_args(man *m, const char *s, size_t n, sbuf *out)
         for (size_t k = 0; k < nl && nm[k] >= '0' && nm[k] <= '9'; k++)
             num = num < 1000 ? num * 10 + (size_t)(nm[k] - '0') : num;
         if (f && num == 0 && nl == 1 && nm[0] == '0')
-            sb_puts(out, f->name);
+            rb_puts(out, f->name);
         else if (f && num > 0 && f->first + num - 1 < f->a->n)
-            sb_add(out, arg(f->a, f->first + num - 1),
+            rb_add(out, arg(f->a, f->first + num - 1),
                    arglen(f->a, f->first + num - 1));
         i = r;
     }
@@ -1540,12 +1516,12 @@ static void call_macro(man *m, mdef *d, const margs *a)
         }
         if (m->page_budget < 0)
             break; /* reported by page_spend */
-        sbuf line = {0};
+        rbuf line = {0};
         subst_args(m, b->line[i], strlen(b->line[i]), &line);
         /* + 64: empty lines cost time too */
-        if (!page_spend(m, line.n + 64))
-            feed(m, sb_str(&line), line.n);
-        sb_done(m, &line);
+        if (!page_spend(m, line.b.len + 64))
+            feed(m, js_buf_str(&line.b), line.b.len);
+        rb_done(m, &line);
     }
     m->depth--;
     body_release(b);
@@ -1618,27 +1594,28 @@ static void block_line(man *m, const char *s, size_t n)
     mbody *b = m->defs[m->def].body;
     if (!b || b->bytes + n > MAN_MAX_DEF_BYTES)
         return;
-    sbuf t = {0};
+    rbuf t = {0};
     copy_mode(m, s, n, &t);
-    sb_add(&t, "", 0);
+    if (!t.b.p)
+        js_buf_text(&t.b, "", 0); /* an empty line is a line too */
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 8;
         char **p = realloc(b->line, cap * sizeof *p);
         if (!p) {
             m->rc = JS_ENOMEM;
-            sb_done(m, &t);
+            rb_done(m, &t);
             return;
         }
         b->line = p;
         b->cap = cap;
     }
-    b->line[b->n] = t.p ? t.p : dupn("", 0);
-    if (!b->line[b->n] || t.oom) {
-        free(b->line[b->n]);
+    if (t.b.oom) {
+        js_buf_free(&t.b);
         m->rc = JS_ENOMEM;
         return;
     }
-    b->bytes += t.n;
+    b->line[b->n] = (char *)t.b.p; /* the line takes t's memory */
+    b->bytes += t.b.len;
     b->n++;
 }
 
@@ -1659,10 +1636,10 @@ static void req_ds(man *m, const char *s, size_t n, int append)
         i++;
     if (i < n && s[i] == '"')
         i++;
-    sbuf v = {0};
+    rbuf v = {0};
     copy_mode(m, s + i, n - i, &v);
-    str_set(m, s + a, nl, sb_str(&v), v.n, append);
-    sb_done(m, &v);
+    str_set(m, s + a, nl, js_buf_str(&v.b), v.b.len, append);
+    rb_done(m, &v);
 }
 
 /* .nr name [+-]expr: sets a register, relative with a sign. */
@@ -1755,7 +1732,7 @@ static void cond_skip(man *m, const char *s, size_t n)
 
 static void tbl_cells(man *m, const char *s, size_t n)
 {
-    sbuf row = {0};
+    rbuf row = {0};
     size_t i = 0;
     int block = 0;
     char tab = m->tbl_tab ? m->tbl_tab : '\t';
@@ -1773,22 +1750,22 @@ static void tbl_cells(man *m, const char *s, size_t n)
                    !(b - a == 2 && s[a] == '\\' &&
                      (s[a + 1] == '_' || s[a + 1] == '^' ||
                       s[a + 1] == '='))) {
-            size_t before = row.n;
-            if (row.n)
-                sb_add(&row, " ", 1);
-            size_t mark = row.n;
+            size_t before = row.b.len;
+            if (row.b.len)
+                rb_add(&row, " ", 1);
+            size_t mark = row.b.len;
             esc_expand(m, s + a, b - a, &row, 0);
-            if (row.n == mark)
-                row.n = before; /* an empty cell adds no space */
+            if (row.b.len == mark)
+                row.b.len = before; /* an empty cell adds no space */
         }
         if (!e)
             break;
         i = end + 1;
     }
-    if (row.p)
-        row.p[row.n] = 0;
-    put_text(m, sb_str(&row), row.n);
-    sb_done(m, &row);
+    if (row.b.p)
+        row.b.p[row.b.len] = 0;
+    put_text(m, js_buf_str(&row.b), row.b.len);
+    rb_done(m, &row);
     if (block) {
         m->tbl_block = 1;
         m->last_cjk = 0; /* a space between cells, even between CJK */
@@ -1964,7 +1941,7 @@ static int mdoc_closing(const char *s, size_t n)
 }
 
 /* Renders the words of an mdoc line (macros among them) into out. */
-static void mdoc_render(man *m, const margs *a, size_t first, sbuf *out)
+static void mdoc_render(man *m, const margs *a, size_t first, rbuf *out)
 {
     const char *closers[16];
     size_t nclose = 0, tail = a->n;
@@ -1977,27 +1954,27 @@ static void mdoc_render(man *m, const margs *a, size_t first, sbuf *out)
         size_t wl = arglen(a, i);
         if (i == tail)
             while (nclose)
-                sb_puts(out, closers[--nclose]);
+                rb_puts(out, closers[--nclose]);
         int k = mdoc_find(w, wl);
         if (k >= 0) {
             switch (mdoc_inline[k].kind) {
             case MD_FL:
-                if (!nospace && out->n)
-                    sb_add(out, " ", 1);
-                sb_add(out, "-", 1);
+                if (!nospace && out->b.len)
+                    rb_add(out, " ", 1);
+                rb_add(out, "-", 1);
                 nospace = 1;
                 continue;
             case MD_ENCL:
             case MD_OPEN:
-                if (!nospace && out->n)
-                    sb_add(out, " ", 1);
-                sb_puts(out, mdoc_inline[k].open);
+                if (!nospace && out->b.len)
+                    rb_add(out, " ", 1);
+                rb_puts(out, mdoc_inline[k].open);
                 if (mdoc_inline[k].kind == MD_ENCL && nclose < 16)
                     closers[nclose++] = mdoc_inline[k].close;
                 nospace = 1;
                 continue;
             case MD_CLOSE:
-                sb_puts(out, mdoc_inline[k].close);
+                rb_puts(out, mdoc_inline[k].close);
                 nospace = 0;
                 continue;
             case MD_NS:
@@ -2008,15 +1985,15 @@ static void mdoc_render(man *m, const margs *a, size_t first, sbuf *out)
                 continue;
             case MD_XR:
                 if (i + 1 < a->n) {
-                    if (!nospace && out->n)
-                        sb_add(out, " ", 1);
+                    if (!nospace && out->b.len)
+                        rb_add(out, " ", 1);
                     esc_expand(m, arg(a, i + 1), arglen(a, i + 1), out, 0);
                     if (i + 2 < a->n && !mdoc_closing(arg(a, i + 2),
                                                       arglen(a, i + 2))) {
-                        sb_add(out, "(", 1);
+                        rb_add(out, "(", 1);
                         esc_expand(m, arg(a, i + 2), arglen(a, i + 2), out,
                                    0);
-                        sb_add(out, ")", 1);
+                        rb_add(out, ")", 1);
                         i++;
                     }
                     i++;
@@ -2027,33 +2004,33 @@ static void mdoc_render(man *m, const margs *a, size_t first, sbuf *out)
                 if (m->nm && (i + 1 >= a->n ||
                               mdoc_find(arg(a, i + 1), arglen(a, i + 1)) >= 0 ||
                               mdoc_closing(arg(a, i + 1), arglen(a, i + 1)))) {
-                    if (!nospace && out->n)
-                        sb_add(out, " ", 1);
+                    if (!nospace && out->b.len)
+                        rb_add(out, " ", 1);
                     esc_expand(m, m->nm, strlen(m->nm), out, 0);
                     nospace = 0;
                 }
                 continue;
             case MD_FN:
                 if (i + 1 < a->n) {
-                    if (!nospace && out->n)
-                        sb_add(out, " ", 1);
+                    if (!nospace && out->b.len)
+                        rb_add(out, " ", 1);
                     esc_expand(m, arg(a, i + 1), arglen(a, i + 1), out, 0);
-                    sb_add(out, "(", 1);
+                    rb_add(out, "(", 1);
                     size_t j = i + 2;
                     for (; j < tail; j++) {
                         if (j > i + 2)
-                            sb_add(out, ", ", 2);
+                            rb_add(out, ", ", 2);
                         esc_expand(m, arg(a, j), arglen(a, j), out, 0);
                     }
-                    sb_add(out, ")", 1);
+                    rb_add(out, ")", 1);
                     i = j - 1;
                     nospace = 0;
                 }
                 continue;
             case MD_WORD:
-                if (!nospace && out->n)
-                    sb_add(out, " ", 1);
-                sb_puts(out, mdoc_inline[k].open);
+                if (!nospace && out->b.len)
+                    rb_add(out, " ", 1);
+                rb_puts(out, mdoc_inline[k].open);
                 nospace = 0;
                 continue;
             case MD_DROP:
@@ -2064,8 +2041,8 @@ static void mdoc_render(man *m, const margs *a, size_t first, sbuf *out)
         }
         if (mdoc_closing(w, wl) || m->sm_off)
             nospace = 1;
-        if (!nospace && out->n)
-            sb_add(out, " ", 1);
+        if (!nospace && out->b.len)
+            rb_add(out, " ", 1);
         esc_expand(m, w, wl, out, 0);
         nospace = (wl == 1 && (w[0] == '(' || w[0] == '['));
         if (pf) {
@@ -2074,13 +2051,13 @@ static void mdoc_render(man *m, const margs *a, size_t first, sbuf *out)
         }
     }
     while (nclose)
-        sb_puts(out, closers[--nclose]);
+        rb_puts(out, closers[--nclose]);
 }
 
 /* Handles an mdoc macro line; returns 0 if `name` is not one. */
 static int mdoc_request(man *m, const char *name, const margs *a)
 {
-    sbuf t = {0};
+    rbuf t = {0};
     size_t nl = strlen(name);
     if (!strcmp(name, "Dd") || !strcmp(name, "Os") || !strcmp(name, "Bk") ||
         !strcmp(name, "Ek") || !strcmp(name, "Ex") || !strcmp(name, "Rv"))
@@ -2094,21 +2071,21 @@ static int mdoc_request(man *m, const char *name, const margs *a)
         if (a->n) {
             esc_expand(m, arg(a, 0), arglen(a, 0), &t, 0);
             if (a->n > 1) {
-                sb_add(&t, "(", 1);
+                rb_add(&t, "(", 1);
                 esc_expand(m, arg(a, 1), arglen(a, 1), &t, 0);
-                sb_add(&t, ")", 1);
+                rb_add(&t, ")", 1);
             }
-            if (m->k && t.n && !m->rc)
-                sink_rc(m, js_sink_title(m->k, t.p, t.n));
+            if (m->k && t.b.len && !m->rc)
+                sink_rc(m, js_sink_title(m->k, js_buf_str(&t.b), t.b.len));
         }
-        sb_done(m, &t);
+        rb_done(m, &t);
         return 1;
     }
     if (!strcmp(name, "Sh") || !strcmp(name, "Ss")) {
         mdoc_render(m, a, 0, &t);
-        do_heading(m, name[1] == 'h' ? 1 : 2, sb_str(&t), t.n, m->offset);
+        do_heading(m, name[1] == 'h' ? 1 : 2, js_buf_str(&t.b), t.b.len, m->offset);
         m->nofill = 0;
-        sb_done(m, &t);
+        rb_done(m, &t);
         return 1;
     }
     if (!strcmp(name, "Pp") || !strcmp(name, "Lp") || !strcmp(name, "Bl") ||
@@ -2132,17 +2109,17 @@ static int mdoc_request(man *m, const char *name, const margs *a)
     if (!strcmp(name, "It") || !strcmp(name, "D1") || !strcmp(name, "Dl")) {
         do_break(m);
         mdoc_render(m, a, 0, &t);
-        put_text(m, sb_str(&t), t.n);
-        if (t.n)
+        put_text(m, js_buf_str(&t.b), t.b.len);
+        if (t.b.len)
             do_break(m);
-        sb_done(m, &t);
+        rb_done(m, &t);
         return 1;
     }
     if (!strcmp(name, "Nd")) {
-        sb_puts(&t, "- ");
+        rb_puts(&t, "- ");
         mdoc_render(m, a, 0, &t);
-        put_text(m, sb_str(&t), t.n);
-        sb_done(m, &t);
+        put_text(m, js_buf_str(&t.b), t.b.len);
+        rb_done(m, &t);
         return 1;
     }
     if (!strcmp(name, "Nm") && a->n && !m->nm &&
@@ -2161,11 +2138,11 @@ static int mdoc_request(man *m, const char *name, const margs *a)
     for (size_t i = 0; i < a->n; i++)
         margs_add(&all, arg(a, i), arglen(a, i));
     mdoc_render(m, &all, 0, &t);
-    put_text(m, sb_str(&t), t.n);
+    put_text(m, js_buf_str(&t.b), t.b.len);
     if (m->sm_off)
         m->join = 1;
-    sb_done(m, &t);
-    sb_done(m, &all.store);
+    rb_done(m, &t);
+    rb_done(m, &all.store);
     return 1;
 }
 
@@ -2280,16 +2257,16 @@ static void request(man *m, const char *s, size_t n)
 
     switch (id) {
     case RQ_TH: {
-        sbuf t = {0};
+        rbuf t = {0};
         esc_expand(m, arg(&args, 0), arglen(&args, 0), &t, 0);
         if (args.n > 1 && arglen(&args, 1)) {
-            sb_add(&t, "(", 1);
+            rb_add(&t, "(", 1);
             esc_expand(m, arg(&args, 1), arglen(&args, 1), &t, 0);
-            sb_add(&t, ")", 1);
+            rb_add(&t, ")", 1);
         }
-        if (m->k && t.n && !m->rc)
-            sink_rc(m, js_sink_title(m->k, t.p, t.n));
-        sb_done(m, &t);
+        if (m->k && t.b.len && !m->rc)
+            sink_rc(m, js_sink_title(m->k, js_buf_str(&t.b), t.b.len));
+        rb_done(m, &t);
         m->nofill = 0;
         break;
     }
@@ -2302,18 +2279,18 @@ static void request(man *m, const char *s, size_t n)
         if (args.n == 0) {
             m->head_level = level;
             m->head_offset = m->offset;
-            sb_clear(&m->head);
+            js_buf_clear(&m->head.b);
             m->join = 0;
             break;
         }
-        sbuf t = {0};
+        rbuf t = {0};
         for (size_t k = 0; k < args.n; k++) {
             if (k)
-                sb_add(&t, " ", 1);
+                rb_add(&t, " ", 1);
             esc_expand(m, arg(&args, k), arglen(&args, k), &t, 0);
         }
-        do_heading(m, level, sb_str(&t), t.n, m->offset);
-        sb_done(m, &t);
+        do_heading(m, level, js_buf_str(&t.b), t.b.len, m->offset);
+        rb_done(m, &t);
         break;
     }
     case RQ_PP:
@@ -2370,20 +2347,20 @@ static void request(man *m, const char *s, size_t n)
             do_break(m);
         break;
     case RQ_UR:
-        sb_clear(&m->url);
-        sb_add(&m->url, arg(&args, 0), arglen(&args, 0));
+        js_buf_clear(&m->url.b);
+        rb_add(&m->url, arg(&args, 0), arglen(&args, 0));
         break;
     case RQ_UE:
-        if (m->url.n) {
-            sbuf t = {0};
-            sb_add(&t, "<", 1);
-            esc_expand(m, m->url.p, m->url.n, &t, 0);
-            sb_add(&t, ">", 1);
+        if (m->url.b.len) {
+            rbuf t = {0};
+            rb_add(&t, "<", 1);
+            esc_expand(m, js_buf_str(&m->url.b), m->url.b.len, &t, 0);
+            rb_add(&t, ">", 1);
             esc_expand(m, arg(&args, 0), arglen(&args, 0), &t, 0);
             m->cflag = 0;
-            put_text(m, sb_str(&t), t.n);
-            sb_done(m, &t);
-            sb_clear(&m->url);
+            put_text(m, js_buf_str(&t.b), t.b.len);
+            rb_done(m, &t);
+            js_buf_clear(&m->url.b);
         } else if (args.n) {
             put_args(m, &args, 0, NULL);
         }
@@ -2393,20 +2370,20 @@ static void request(man *m, const char *s, size_t n)
         if (!strcmp(name, "SY"))
             do_break(m);
         if (args.n) {
-            sbuf t = {0};
+            rbuf t = {0};
             int op = strcmp(name, "OP") == 0;
             if (op)
-                sb_add(&t, "[", 1);
+                rb_add(&t, "[", 1);
             for (size_t k = 0; k < args.n; k++) {
                 if (k)
-                    sb_add(&t, " ", 1);
+                    rb_add(&t, " ", 1);
                 esc_expand(m, arg(&args, k), arglen(&args, k), &t, 0);
             }
             if (op)
-                sb_add(&t, "]", 1);
+                rb_add(&t, "]", 1);
             m->cflag = 0;
-            put_text(m, sb_str(&t), t.n);
-            sb_done(m, &t);
+            put_text(m, js_buf_str(&t.b), t.b.len);
+            rb_done(m, &t);
         }
         break;
     case RQ_TS:
@@ -2525,15 +2502,15 @@ static void request(man *m, const char *s, size_t n)
     }
     case RQ_DO: {
         /* ".do name args": the request without compatibility mode */
-        sbuf t = {0};
+        rbuf t = {0};
         size_t k = 0;
         while (k < rn && is_space(rest[k]))
             k++;
-        sb_add(&t, ".", 1);
-        sb_add(&t, rest + k, rn - k);
+        rb_add(&t, ".", 1);
+        rb_add(&t, rest + k, rn - k);
         if (rn > k)
-            request(m, t.p, t.n);
-        sb_done(m, &t);
+            request(m, js_buf_str(&t.b), t.b.len);
+        rb_done(m, &t);
         break;
     }
     case RQ_RETURN:
@@ -2565,7 +2542,7 @@ static void request(man *m, const char *s, size_t n)
         break;
     }
 done:
-    sb_done(m, &args.store);
+    rb_done(m, &args.store);
 }
 
 /* Removes a comment (\" or \#) from the end of s[0..n); returns the new
@@ -2619,13 +2596,14 @@ static void process_line(man *m, const char *s, size_t n)
     else
         text_line(m, s, n);
     m->nesting--;
-    if (m->head.oom && !m->rc)
+    if (m->head.b.oom && !m->rc)
         m->rc = JS_ENOMEM;
-    if (m->head_level && m->head.n) {
+    if (m->head_level && m->head.b.len) {
         int level = m->head_level;
         m->head_level = 0;
-        do_heading(m, level, m->head.p, m->head.n, m->head_offset);
-        sb_clear(&m->head);
+        do_heading(m, level, js_buf_str(&m->head.b), m->head.b.len,
+                   m->head_offset);
+        js_buf_clear(&m->head.b);
     }
     if (m->tp_pending && m->emitted > m->tp_mark) {
         m->tp_pending = 0;
@@ -2684,8 +2662,8 @@ static void man_free(man *m)
         free(m->tr[i].from);
         free(m->tr[i].to);
     }
-    free(m->head.p);
-    free(m->url.p);
+    js_buf_free(&m->head.b);
+    js_buf_free(&m->url.b);
     free(m->nm);
     free(m);
 }
@@ -2696,7 +2674,7 @@ static void man_free(man *m)
 static int man_parse(js_source *src, js_sink *k)
 {
     man *m = calloc(1, sizeof *m);
-    sbuf join = {0};
+    rbuf join = {0};
     const char *line;
     size_t len;
     int r, joining = 0, rc;
@@ -2718,16 +2696,16 @@ static int man_parse(js_source *src, js_sink *k)
         int cont = m->defining != DEF_IGNORE && !m->esc_off &&
                    continued(line, len);
         if (cont || joining) {
-            sb_add(&join, line, cont ? len - 1 : len);
-            if (cont && join.n < JS_LINE_MAX_BYTES && !join.oom) {
+            rb_add(&join, line, cont ? len - 1 : len);
+            if (cont && join.b.len < JS_LINE_MAX_BYTES && !join.b.oom) {
                 joining = 1;
                 continue;
             }
             joining = 0;
-            feed(m, sb_str(&join), join.n);
-            if (join.oom && !m->rc)
+            feed(m, js_buf_str(&join.b), join.b.len);
+            if (join.b.oom && !m->rc)
                 m->rc = JS_ENOMEM;
-            sb_clear(&join);
+            js_buf_clear(&join.b);
         } else {
             feed(m, line, len);
         }
@@ -2735,8 +2713,8 @@ static int man_parse(js_source *src, js_sink *k)
             break;
     }
     if (joining && !m->rc)
-        feed(m, sb_str(&join), join.n);
-    free(join.p);
+        feed(m, js_buf_str(&join.b), join.b.len);
+    js_buf_free(&join.b);
     if (!m->rc && r < 0)
         m->rc = r; /* the source has reported it */
     if (!m->rc) {
