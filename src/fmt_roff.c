@@ -1394,17 +1394,25 @@ static size_t arglen(const margs *a, size_t i)
     return i < a->n ? a->len[i] : 0;
 }
 
+/* Expands arguments first.. of a, joined by sep (NULL: nothing), into
+ * t. */
+static void expand_args(man *m, const margs *a, size_t first,
+                        const char *sep, rbuf *t)
+{
+    for (size_t i = first; i < a->n; i++) {
+        if (i > first && sep)
+            rb_puts(t, sep);
+        esc_expand(m, arg(a, i), arglen(a, i), t, 0);
+    }
+}
+
 /* Expands arguments first.. of a, joined by sep (NULL: nothing), and
  * writes them as one line of text. */
 static void put_args(man *m, const margs *a, size_t first, const char *sep)
 {
     rbuf t = {0};
     m->cflag = 0;
-    for (size_t i = first; i < a->n; i++) {
-        if (i > first && sep)
-            rb_puts(&t, sep);
-        esc_expand(m, arg(a, i), arglen(a, i), &t, 0);
-    }
+    expand_args(m, a, first, sep, &t);
     put_text(m, js_buf_str(&t.b), t.b.len);
     rb_done(m, &t);
 }
@@ -2146,62 +2154,458 @@ static int mdoc_request(man *m, const char *name, const margs *a)
     return 1;
 }
 
-/* ---- the request table */
+/* ---- requests and built-in macros */
 
-enum {
-    RQ_IGNORE, RQ_TH, RQ_SH, RQ_SS, RQ_PP, RQ_TP, RQ_IP, RQ_BREAK, RQ_FONT,
-    RQ_ALT, RQ_EX, RQ_EE, RQ_UR, RQ_UE, RQ_SY, RQ_TS, RQ_EQ, RQ_PS,
-    RQ_NF, RQ_FI, RQ_CE, RQ_DS, RQ_AS, RQ_DE, RQ_AM, RQ_IG, RQ_RM, RQ_RN,
-    RQ_ALS, RQ_NR, RQ_RR, RQ_IF, RQ_IE, RQ_EL, RQ_WHILE, RQ_NOP, RQ_DO,
-    RQ_RETURN, RQ_SHIFT, RQ_TR, RQ_EC, RQ_EO, RQ_RBREAK
-};
+/* A request or built-in macro being run. */
+typedef struct {
+    const char *name; /* as written: "SH", "ds1", ... */
+    int nobreak;      /* called with the no-break control character ' */
+    const margs *args; /* its arguments; none for a raw entry */
+    const char *rest;  /* the rest of its line, after the name */
+    size_t rn;         /* length of rest */
+} rq_call;
+
+/* Runs one request or built-in macro. */
+typedef void rq_fn(man *m, const rq_call *c);
+
+typedef struct {
+    const char *name;
+    rq_fn *run;
+    int raw; /* reads the rest of its line itself, unsplit */
+} rq_entry;
+
+/* .PD and the like: nothing to do. */
+static void rq_ignore(man *m, const rq_call *c)
+{
+    (void)m;
+    (void)c;
+}
+
+/* .TH name section ...: the title, "NAME(SECTION)". */
+static void rq_th(man *m, const rq_call *c)
+{
+    const margs *a = c->args;
+    rbuf t = {0};
+    esc_expand(m, arg(a, 0), arglen(a, 0), &t, 0);
+    if (a->n > 1 && arglen(a, 1)) {
+        rb_add(&t, "(", 1);
+        esc_expand(m, arg(a, 1), arglen(a, 1), &t, 0);
+        rb_add(&t, ")", 1);
+    }
+    if (m->k && t.b.len && !m->rc)
+        sink_rc(m, js_sink_title(m->k, js_buf_str(&t.b), t.b.len));
+    rb_done(m, &t);
+    m->nofill = 0;
+}
+
+/* .SH/.SS: a heading of `level` from the arguments, or, without any,
+ * from the next text line. */
+static void heading(man *m, const rq_call *c, int level)
+{
+    m->nofill = 0;
+    m->tp_pending = 0;
+    m->centre = 0;
+    if (c->args->n == 0) {
+        m->head_level = level;
+        m->head_offset = m->offset;
+        js_buf_clear(&m->head.b);
+        m->join = 0;
+        return;
+    }
+    rbuf t = {0};
+    expand_args(m, c->args, 0, " ", &t);
+    do_heading(m, level, js_buf_str(&t.b), t.b.len, m->offset);
+    rb_done(m, &t);
+}
+
+static void rq_sh(man *m, const rq_call *c) { heading(m, c, 1); }
+static void rq_ss(man *m, const rq_call *c) { heading(m, c, 2); }
+
+/* .PP and the other paragraph macros: a break. */
+static void rq_pp(man *m, const rq_call *c)
+{
+    (void)c;
+    do_break(m);
+}
+
+/* .TP/.TQ: the next line with text is a tag, followed by a break. */
+static void rq_tp(man *m, const rq_call *c)
+{
+    (void)c;
+    do_break(m);
+    m->tp_pending = 1;
+    m->tp_mark = m->emitted;
+}
+
+/* .IP [tag]: the tag is a line of its own. */
+static void rq_ip(man *m, const rq_call *c)
+{
+    do_break(m);
+    if (c->args->n && arglen(c->args, 0)) {
+        margs one = *c->args;
+        one.n = 1;
+        put_args(m, &one, 0, NULL);
+        do_break(m);
+    }
+}
+
+/* .B, .I, .SM, .SB: the arguments, spaced. */
+static void rq_font(man *m, const rq_call *c)
+{
+    if (c->args->n)
+        put_args(m, c->args, 0, " ");
+}
+
+/* .BR and the other alternating fonts: the arguments, joined. */
+static void rq_alt(man *m, const rq_call *c)
+{
+    if (c->args->n)
+        put_args(m, c->args, 0, NULL);
+}
+
+/* .nf, .EX: no-fill mode. */
+static void rq_nf(man *m, const rq_call *c)
+{
+    if (!c->nobreak)
+        do_break(m);
+    m->nofill = 1;
+}
+
+/* .fi, .EE: fill mode. */
+static void rq_fi(man *m, const rq_call *c)
+{
+    if (!c->nobreak)
+        do_break(m);
+    m->nofill = 0;
+}
+
+/* .ce [n]: the next n lines (1) are kept apart. */
+static void rq_ce(man *m, const rq_call *c)
+{
+    if (!c->nobreak)
+        do_break(m);
+    if (c->args->n) {
+        size_t p = 0;
+        m->centre = to_long(num_expr(m, arg(c->args, 0), &p,
+                                     arglen(c->args, 0), 0));
+    } else {
+        m->centre = 1;
+    }
+}
+
+/* .br, .sp, .bp, .in, .ti: a break, unless called with '. */
+static void rq_br(man *m, const rq_call *c)
+{
+    if (!c->nobreak)
+        do_break(m);
+}
+
+/* .UR/.MT address: kept for .UE/.ME. */
+static void rq_ur(man *m, const rq_call *c)
+{
+    js_buf_clear(&m->url.b);
+    rb_add(&m->url, arg(c->args, 0), arglen(c->args, 0));
+}
+
+/* .UE/.ME [trailer]: "<address>trailer". */
+static void rq_ue(man *m, const rq_call *c)
+{
+    if (m->url.b.len) {
+        rbuf t = {0};
+        rb_add(&t, "<", 1);
+        esc_expand(m, js_buf_str(&m->url.b), m->url.b.len, &t, 0);
+        rb_add(&t, ">", 1);
+        esc_expand(m, arg(c->args, 0), arglen(c->args, 0), &t, 0);
+        m->cflag = 0;
+        put_text(m, js_buf_str(&t.b), t.b.len);
+        rb_done(m, &t);
+        js_buf_clear(&m->url.b);
+    } else if (c->args->n) {
+        put_args(m, c->args, 0, NULL);
+    }
+}
+
+/* A synopsis item: the arguments spaced, in brackets for .OP. */
+static void synopsis(man *m, const rq_call *c, int op)
+{
+    if (!c->args->n)
+        return;
+    rbuf t = {0};
+    if (op)
+        rb_add(&t, "[", 1);
+    expand_args(m, c->args, 0, " ", &t);
+    if (op)
+        rb_add(&t, "]", 1);
+    m->cflag = 0;
+    put_text(m, js_buf_str(&t.b), t.b.len);
+    rb_done(m, &t);
+}
+
+/* .SY command: a break, then the command. */
+static void rq_sy(man *m, const rq_call *c)
+{
+    do_break(m);
+    synopsis(m, c, 0);
+}
+
+/* .OP key value: "[key value]". */
+static void rq_op(man *m, const rq_call *c)
+{
+    synopsis(m, c, 1);
+}
+
+/* .TS: a table starts. */
+static void rq_ts(man *m, const rq_call *c)
+{
+    (void)c;
+    do_break(m);
+    m->tbl = TBL_OPTS;
+    m->tbl_tab = '\t';
+    m->tbl_block = 0;
+    m->tbl_line = m->lineno;
+}
+
+/* .EQ ... .EN and .PS ... .PE: eqn and pic, skipped. */
+static void rq_eq(man *m, const rq_call *c)
+{
+    (void)c;
+    start_block(m, DEF_IGNORE, "EQ", "EN", 2);
+}
+
+static void rq_ps(man *m, const rq_call *c)
+{
+    (void)c;
+    start_block(m, DEF_IGNORE, "PS", "PE", 2);
+}
+
+static void rq_ds(man *m, const rq_call *c) { req_ds(m, c->rest, c->rn, 0); }
+static void rq_as(man *m, const rq_call *c) { req_ds(m, c->rest, c->rn, 1); }
+static void rq_de(man *m, const rq_call *c) { req_de(m, c->args, 0); }
+static void rq_am(man *m, const rq_call *c) { req_de(m, c->args, 1); }
+static void rq_nr(man *m, const rq_call *c) { req_nr(m, c->args); }
+
+/* .ig [end]; .dei/.ami name [end] name their end indirectly, which is
+ * not followed: their block ends at "..". */
+static void rq_ig(man *m, const rq_call *c)
+{
+    size_t e = strcmp(c->name, "ig") ? c->args->n : 0;
+    start_block(m, DEF_IGNORE, c->name, arg(c->args, e), arglen(c->args, e));
+}
+
+/* .rm name...: removes strings and macros. */
+static void rq_rm(man *m, const rq_call *c)
+{
+    for (size_t k = 0; k < c->args->n; k++)
+        def_remove(m, arg(c->args, k), arglen(c->args, k));
+}
+
+/* Gives the definition named by argument `from` the name in the other
+ * argument too; `move` removes the old name (.rn rather than .als). */
+static void def_rename(man *m, const margs *a, size_t from, int move)
+{
+    size_t to = 1 - from;
+    if (a->n < 2)
+        return;
+    mdef *src = def_find(m, arg(a, from), arglen(a, from));
+    if (!src)
+        return;
+    char *val = src->val ? dupn(src->val, strlen(src->val)) : NULL;
+    mbody *body = src->body;
+    if (body)
+        body->refs++;
+    if (src->val && !val) {
+        body_release(body);
+        m->rc = JS_ENOMEM;
+        return;
+    }
+    if (move)
+        def_remove(m, arg(a, from), arglen(a, from));
+    mdef *dst = def_get(m, arg(a, to), arglen(a, to));
+    if (!dst) {
+        free(val);
+        body_release(body);
+        return;
+    }
+    def_clear(dst);
+    dst->val = val;
+    dst->body = body;
+}
+
+/* .rn old new */
+static void rq_rn(man *m, const rq_call *c) { def_rename(m, c->args, 0, 1); }
+/* .als new old */
+static void rq_als(man *m, const rq_call *c) { def_rename(m, c->args, 1, 0); }
+
+/* .rr name...: removes registers. */
+static void rq_rr(man *m, const rq_call *c)
+{
+    for (size_t k = 0; k < c->args->n; k++) {
+        mreg *r = reg_find(m, arg(c->args, k), arglen(c->args, k));
+        if (r) {
+            free(r->name);
+            *r = m->regs[--m->nregs];
+        }
+    }
+}
+
+/* Runs or skips the body of a condition; .ie keeps the result for its
+ * .el. */
+static void conditional(man *m, const rq_call *c, int ie)
+{
+    size_t body;
+    int r = cond_eval(m, c->rest, c->rn, &body);
+    if (ie) {
+        if (m->nie == sizeof m->ie / sizeof *m->ie) {
+            memmove(m->ie, m->ie + 1, sizeof m->ie - sizeof *m->ie);
+            m->nie--;
+        }
+        m->ie[m->nie++] = r;
+    }
+    if (r)
+        cond_body(m, c->rest + body, c->rn - body);
+    else
+        cond_skip(m, c->rest + body, c->rn - body);
+}
+
+static void rq_if(man *m, const rq_call *c) { conditional(m, c, 0); }
+static void rq_ie(man *m, const rq_call *c) { conditional(m, c, 1); }
+
+/* .el: the body runs if the last .ie's condition failed. */
+static void rq_el(man *m, const rq_call *c)
+{
+    int r = m->nie ? !m->ie[--m->nie] : 0;
+    if (r)
+        cond_body(m, c->rest, c->rn);
+    else
+        cond_skip(m, c->rest, c->rn);
+}
+
+/* .while: loops are not run: the body is skipped like a false
+ * condition. */
+static void rq_while(man *m, const rq_call *c)
+{
+    size_t body;
+    cond_eval(m, c->rest, c->rn, &body);
+    cond_skip(m, c->rest + body, c->rn - body);
+}
+
+/* Returns the index of the first non-blank in s[0..n), or n. */
+static size_t skip_blanks(const char *s, size_t n)
+{
+    size_t k = 0;
+    while (k < n && is_space(s[k]))
+        k++;
+    return k;
+}
+
+/* .nop line: runs the line. */
+static void rq_nop(man *m, const rq_call *c)
+{
+    size_t k = skip_blanks(c->rest, c->rn);
+    if (k < c->rn)
+        process_line(m, c->rest + k, c->rn - k);
+}
+
+static void request(man *m, const char *s, size_t n);
+
+/* ".do name args": the request without compatibility mode. */
+static void rq_do(man *m, const rq_call *c)
+{
+    rbuf t = {0};
+    size_t k = skip_blanks(c->rest, c->rn);
+    rb_add(&t, ".", 1);
+    rb_add(&t, c->rest + k, c->rn - k);
+    if (c->rn > k)
+        request(m, js_buf_str(&t.b), t.b.len);
+    rb_done(m, &t);
+}
+
+/* .return: the running macro ends. */
+static void rq_return(man *m, const rq_call *c)
+{
+    (void)c;
+    if (m->depth)
+        m->fr[m->depth - 1]->ret = 1;
+}
+
+/* .shift [n]: drops the running macro's first n arguments (1). */
+static void rq_shift(man *m, const rq_call *c)
+{
+    if (!m->depth)
+        return;
+    frame *f = m->fr[m->depth - 1];
+    size_t k = 0;
+    long by = c->args->n ? to_long(num_expr(m, arg(c->args, 0), &k,
+                                            arglen(c->args, 0), 0))
+                         : 1;
+    size_t left = f->a->n - f->first;
+    if (by > 0)
+        f->first += (size_t)by > left ? left : (size_t)by;
+}
+
+static void rq_tr(man *m, const rq_call *c) { req_tr(m, c->rest, c->rn); }
+
+/* .ec, .eo: backslash is the escape character again, or not. */
+static void rq_ec(man *m, const rq_call *c)
+{
+    (void)c;
+    m->esc_off = 0;
+}
+
+static void rq_eo(man *m, const rq_call *c)
+{
+    (void)c;
+    m->esc_off = 1;
+}
 
 /* man(7) macros and roff requests handled before any user macro. */
-static const struct {
-    const char *name;
-    int id;
-} requests[] = {
-    {"TH", RQ_TH},     {"SH", RQ_SH},     {"SS", RQ_SS},
-    {"PP", RQ_PP},     {"LP", RQ_PP},     {"P", RQ_PP},
-    {"TP", RQ_TP},     {"TQ", RQ_TP},     {"IP", RQ_IP},
-    {"HP", RQ_PP},     {"RS", RQ_PP},     {"RE", RQ_PP},
-    {"PD", RQ_IGNORE}, {"B", RQ_FONT},    {"I", RQ_FONT},
-    {"SM", RQ_FONT},   {"SB", RQ_FONT},   {"BR", RQ_ALT},
-    {"BI", RQ_ALT},    {"IB", RQ_ALT},    {"IR", RQ_ALT},
-    {"RB", RQ_ALT},    {"RI", RQ_ALT},    {"EX", RQ_EX},
-    {"EE", RQ_EE},     {"UR", RQ_UR},     {"UE", RQ_UE},
-    {"MT", RQ_UR},     {"ME", RQ_UE},     {"SY", RQ_SY},
-    {"YS", RQ_PP},     {"TS", RQ_TS},     {"EQ", RQ_EQ},
-    {"PS", RQ_PS},     {"br", RQ_RBREAK}, {"sp", RQ_RBREAK},
-    {"bp", RQ_RBREAK}, {"in", RQ_RBREAK}, {"ti", RQ_RBREAK},
-    {"nf", RQ_NF},     {"fi", RQ_FI},     {"ce", RQ_CE},
-    {"ds", RQ_DS},     {"ds1", RQ_DS},    {"as", RQ_AS},
-    {"as1", RQ_AS},    {"de", RQ_DE},     {"de1", RQ_DE},
-    {"am", RQ_AM},     {"am1", RQ_AM},    {"dei", RQ_IG},
-    {"ami", RQ_IG},    {"ig", RQ_IG},     {"rm", RQ_RM},
-    {"rn", RQ_RN},     {"als", RQ_ALS},   {"nr", RQ_NR},
-    {"rr", RQ_RR},     {"if", RQ_IF},     {"ie", RQ_IE},
-    {"el", RQ_EL},     {"while", RQ_WHILE}, {"nop", RQ_NOP},
-    {"do", RQ_DO},     {"return", RQ_RETURN}, {"shift", RQ_SHIFT},
-    {"tr", RQ_TR},     {"ec", RQ_EC},     {"eo", RQ_EO},
+static const rq_entry requests[] = {
+    {"TH", rq_th, 0},     {"SH", rq_sh, 0},      {"SS", rq_ss, 0},
+    {"PP", rq_pp, 0},     {"LP", rq_pp, 0},      {"P", rq_pp, 0},
+    {"TP", rq_tp, 0},     {"TQ", rq_tp, 0},      {"IP", rq_ip, 0},
+    {"HP", rq_pp, 0},     {"RS", rq_pp, 0},      {"RE", rq_pp, 0},
+    {"PD", rq_ignore, 0}, {"B", rq_font, 0},     {"I", rq_font, 0},
+    {"SM", rq_font, 0},   {"SB", rq_font, 0},    {"BR", rq_alt, 0},
+    {"BI", rq_alt, 0},    {"IB", rq_alt, 0},     {"IR", rq_alt, 0},
+    {"RB", rq_alt, 0},    {"RI", rq_alt, 0},     {"EX", rq_nf, 0},
+    {"EE", rq_fi, 0},     {"UR", rq_ur, 0},      {"UE", rq_ue, 0},
+    {"MT", rq_ur, 0},     {"ME", rq_ue, 0},      {"SY", rq_sy, 0},
+    {"YS", rq_pp, 0},     {"TS", rq_ts, 0},      {"EQ", rq_eq, 0},
+    {"PS", rq_ps, 0},     {"br", rq_br, 0},      {"sp", rq_br, 0},
+    {"bp", rq_br, 0},     {"in", rq_br, 0},      {"ti", rq_br, 0},
+    {"nf", rq_nf, 0},     {"fi", rq_fi, 0},      {"ce", rq_ce, 0},
+    {"ds", rq_ds, 1},     {"ds1", rq_ds, 1},     {"as", rq_as, 1},
+    {"as1", rq_as, 1},    {"de", rq_de, 0},      {"de1", rq_de, 0},
+    {"am", rq_am, 0},     {"am1", rq_am, 0},     {"dei", rq_ig, 0},
+    {"ami", rq_ig, 0},    {"ig", rq_ig, 0},      {"rm", rq_rm, 0},
+    {"rn", rq_rn, 0},     {"als", rq_als, 0},    {"nr", rq_nr, 0},
+    {"rr", rq_rr, 0},     {"if", rq_if, 1},      {"ie", rq_ie, 1},
+    {"el", rq_el, 1},     {"while", rq_while, 1}, {"nop", rq_nop, 1},
+    {"do", rq_do, 1},     {"return", rq_return, 0}, {"shift", rq_shift, 0},
+    {"tr", rq_tr, 1},     {"ec", rq_ec, 0},      {"eo", rq_eo, 0},
 };
 
 /* Handled only when the page does not define a macro of the same name:
  * groff extensions and the macros of common preambles. */
-static const struct {
-    const char *name;
-    int id;
-} fallbacks[] = {
-    {"OP", RQ_SY},  {"Sp", RQ_BREAK}, {"Vb", RQ_NF}, {"Ve", RQ_FI},
-    {"DS", RQ_NF},  {"DE", RQ_FI},    {"CS", RQ_NF}, {"CE", RQ_FI},
+static const rq_entry fallbacks[] = {
+    {"OP", rq_op, 0}, {"Sp", rq_pp, 0}, {"Vb", rq_nf, 0}, {"Ve", rq_fi, 0},
+    {"DS", rq_nf, 0}, {"DE", rq_fi, 0}, {"CS", rq_nf, 0}, {"CE", rq_fi, 0},
 };
+
+/* Returns the entry called name in t[0..n), or NULL. */
+static const rq_entry *rq_find(const rq_entry *t, size_t n, const char *name)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!strcmp(t[k].name, name))
+            return &t[k];
+    return NULL;
+}
 
 /* Runs a control line s[0..n) (starting with "." or "'"): a man or mdoc
  * macro, a roff request or a macro of the page; anything else is ignored,
  * as roff does. */
 static void request(man *m, const char *s, size_t n)
 {
-    int nobreak = s[0] == '\'';
     size_t i = 1, a;
     while (i < n && is_space(s[i]))
         i++;
@@ -2213,334 +2617,36 @@ static void request(man *m, const char *s, size_t n)
     char name[32];
     memcpy(name, s + a, i - a);
     name[i - a] = 0;
-    const char *rest = s + i;
-    size_t rn = n - i;
 
-    int id = -1;
-    for (size_t k = 0; k < sizeof requests / sizeof *requests; k++)
-        if (!strcmp(requests[k].name, name)) {
-            id = requests[k].id;
-            break;
-        }
     margs args;
     memset(&args, 0, sizeof args);
-    if (id < 0) {
-        mdef *d;
-        parse_args(rest, rn, &args);
-        if (m->mdoc && mdoc_request(m, name, &args))
-            goto done;
-        if (!strcmp(name, "Dd")) {
-            m->mdoc = 1;
-            goto done;
-        }
-        if (!strcmp(name, "Sh")) {
-            /* pod2man's subsection macro: a heading for us */
-            id = RQ_SS;
-        } else if ((d = def_find(m, name, i - a)) != NULL) {
-            if (d->body)
-                call_macro(m, d, &args);
-            else if (d->val) /* a string called as a macro: its text */
-                put_roff(m, d->val, strlen(d->val));
-            goto done;
-        } else {
-            for (size_t k = 0; k < sizeof fallbacks / sizeof *fallbacks; k++)
-                if (!strcmp(fallbacks[k].name, name))
-                    id = fallbacks[k].id;
-        }
-        if (id < 0)
-            goto done; /* an unknown macro or request: roff ignores it */
-    } else if (id != RQ_DS && id != RQ_AS && id != RQ_IF && id != RQ_IE &&
-               id != RQ_EL && id != RQ_WHILE && id != RQ_NOP && id != RQ_DO &&
-               id != RQ_TR) {
-        parse_args(rest, rn, &args);
+    rq_call c = {name, s[0] == '\'', &args, s + i, n - i};
+    const rq_entry *rq =
+        rq_find(requests, sizeof requests / sizeof *requests, name);
+    if (rq) {
+        if (!rq->raw)
+            parse_args(c.rest, c.rn, &args);
+        rq->run(m, &c);
+        goto done;
     }
-
-    switch (id) {
-    case RQ_TH: {
-        rbuf t = {0};
-        esc_expand(m, arg(&args, 0), arglen(&args, 0), &t, 0);
-        if (args.n > 1 && arglen(&args, 1)) {
-            rb_add(&t, "(", 1);
-            esc_expand(m, arg(&args, 1), arglen(&args, 1), &t, 0);
-            rb_add(&t, ")", 1);
-        }
-        if (m->k && t.b.len && !m->rc)
-            sink_rc(m, js_sink_title(m->k, js_buf_str(&t.b), t.b.len));
-        rb_done(m, &t);
-        m->nofill = 0;
-        break;
+    parse_args(c.rest, c.rn, &args);
+    if (m->mdoc && mdoc_request(m, name, &args))
+        goto done;
+    mdef *d;
+    if (!strcmp(name, "Dd")) {
+        m->mdoc = 1;
+    } else if (!strcmp(name, "Sh")) {
+        rq_ss(m, &c); /* pod2man's subsection macro: a heading for us */
+    } else if ((d = def_find(m, name, i - a)) != NULL) {
+        if (d->body)
+            call_macro(m, d, &args);
+        else if (d->val) /* a string called as a macro: its text */
+            put_roff(m, d->val, strlen(d->val));
+    } else if ((rq = rq_find(fallbacks, sizeof fallbacks / sizeof *fallbacks,
+                             name)) != NULL) {
+        rq->run(m, &c);
     }
-    case RQ_SH:
-    case RQ_SS: {
-        int level = id == RQ_SH ? 1 : 2;
-        m->nofill = 0;
-        m->tp_pending = 0;
-        m->centre = 0;
-        if (args.n == 0) {
-            m->head_level = level;
-            m->head_offset = m->offset;
-            js_buf_clear(&m->head.b);
-            m->join = 0;
-            break;
-        }
-        rbuf t = {0};
-        for (size_t k = 0; k < args.n; k++) {
-            if (k)
-                rb_add(&t, " ", 1);
-            esc_expand(m, arg(&args, k), arglen(&args, k), &t, 0);
-        }
-        do_heading(m, level, js_buf_str(&t.b), t.b.len, m->offset);
-        rb_done(m, &t);
-        break;
-    }
-    case RQ_PP:
-    case RQ_BREAK:
-        do_break(m);
-        break;
-    case RQ_TP:
-        do_break(m);
-        m->tp_pending = 1;
-        m->tp_mark = m->emitted;
-        break;
-    case RQ_IP:
-        do_break(m);
-        if (args.n && arglen(&args, 0)) {
-            margs one = args;
-            one.n = 1;
-            put_args(m, &one, 0, NULL);
-            do_break(m);
-        }
-        break;
-    case RQ_FONT:
-        if (args.n)
-            put_args(m, &args, 0, " ");
-        break;
-    case RQ_ALT:
-        if (args.n)
-            put_args(m, &args, 0, NULL);
-        break;
-    case RQ_EX:
-    case RQ_NF:
-        if (!nobreak)
-            do_break(m);
-        m->nofill = 1;
-        break;
-    case RQ_EE:
-    case RQ_FI:
-        if (!nobreak)
-            do_break(m);
-        m->nofill = 0;
-        break;
-    case RQ_CE:
-        if (!nobreak)
-            do_break(m);
-        if (args.n) {
-            size_t p = 0;
-            m->centre = to_long(num_expr(m, arg(&args, 0), &p,
-                                         arglen(&args, 0), 0));
-        } else {
-            m->centre = 1;
-        }
-        break;
-    case RQ_RBREAK:
-        if (!nobreak)
-            do_break(m);
-        break;
-    case RQ_UR:
-        js_buf_clear(&m->url.b);
-        rb_add(&m->url, arg(&args, 0), arglen(&args, 0));
-        break;
-    case RQ_UE:
-        if (m->url.b.len) {
-            rbuf t = {0};
-            rb_add(&t, "<", 1);
-            esc_expand(m, js_buf_str(&m->url.b), m->url.b.len, &t, 0);
-            rb_add(&t, ">", 1);
-            esc_expand(m, arg(&args, 0), arglen(&args, 0), &t, 0);
-            m->cflag = 0;
-            put_text(m, js_buf_str(&t.b), t.b.len);
-            rb_done(m, &t);
-            js_buf_clear(&m->url.b);
-        } else if (args.n) {
-            put_args(m, &args, 0, NULL);
-        }
-        break;
-    case RQ_SY:
-        /* .SY command / .OP key value: a synopsis item */
-        if (!strcmp(name, "SY"))
-            do_break(m);
-        if (args.n) {
-            rbuf t = {0};
-            int op = strcmp(name, "OP") == 0;
-            if (op)
-                rb_add(&t, "[", 1);
-            for (size_t k = 0; k < args.n; k++) {
-                if (k)
-                    rb_add(&t, " ", 1);
-                esc_expand(m, arg(&args, k), arglen(&args, k), &t, 0);
-            }
-            if (op)
-                rb_add(&t, "]", 1);
-            m->cflag = 0;
-            put_text(m, js_buf_str(&t.b), t.b.len);
-            rb_done(m, &t);
-        }
-        break;
-    case RQ_TS:
-        do_break(m);
-        m->tbl = TBL_OPTS;
-        m->tbl_tab = '\t';
-        m->tbl_block = 0;
-        m->tbl_line = m->lineno;
-        break;
-    case RQ_EQ:
-        start_block(m, DEF_IGNORE, "EQ", "EN", 2);
-        break;
-    case RQ_PS:
-        start_block(m, DEF_IGNORE, "PS", "PE", 2);
-        break;
-    case RQ_DS:
-    case RQ_AS:
-        req_ds(m, rest, rn, id == RQ_AS);
-        break;
-    case RQ_DE:
-    case RQ_AM:
-        req_de(m, &args, id == RQ_AM);
-        break;
-    case RQ_IG: {
-        /* .ig [end]; .dei/.ami name [end] name their end indirectly,
-         * which is not followed: their block ends at ".." */
-        size_t e = strcmp(name, "ig") ? args.n : 0;
-        start_block(m, DEF_IGNORE, name, arg(&args, e), arglen(&args, e));
-        break;
-    }
-    case RQ_RM:
-        for (size_t k = 0; k < args.n; k++)
-            def_remove(m, arg(&args, k), arglen(&args, k));
-        break;
-    case RQ_RN:
-    case RQ_ALS:
-        if (args.n >= 2) {
-            /* .rn old new / .als new old */
-            size_t from = id == RQ_RN ? 0 : 1, to = 1 - from;
-            mdef *src = def_find(m, arg(&args, from), arglen(&args, from));
-            if (!src)
-                break;
-            char *val = src->val ? dupn(src->val, strlen(src->val)) : NULL;
-            mbody *body = src->body;
-            if (body)
-                body->refs++;
-            if (src->val && !val) {
-                body_release(body);
-                m->rc = JS_ENOMEM;
-                break;
-            }
-            if (id == RQ_RN)
-                def_remove(m, arg(&args, from), arglen(&args, from));
-            mdef *dst = def_get(m, arg(&args, to), arglen(&args, to));
-            if (!dst) {
-                free(val);
-                body_release(body);
-                break;
-            }
-            def_clear(dst);
-            dst->val = val;
-            dst->body = body;
-        }
-        break;
-    case RQ_NR:
-        req_nr(m, &args);
-        break;
-    case RQ_RR:
-        for (size_t k = 0; k < args.n; k++) {
-            mreg *r = reg_find(m, arg(&args, k), arglen(&args, k));
-            if (r) {
-                free(r->name);
-                *r = m->regs[--m->nregs];
-            }
-        }
-        break;
-    case RQ_IF:
-    case RQ_IE: {
-        size_t body;
-        int c = cond_eval(m, rest, rn, &body);
-        if (id == RQ_IE) {
-            if (m->nie == sizeof m->ie / sizeof *m->ie) {
-                memmove(m->ie, m->ie + 1, sizeof m->ie - sizeof *m->ie);
-                m->nie--;
-            }
-            m->ie[m->nie++] = c;
-        }
-        if (c)
-            cond_body(m, rest + body, rn - body);
-        else
-            cond_skip(m, rest + body, rn - body);
-        break;
-    }
-    case RQ_EL: {
-        int c = m->nie ? !m->ie[--m->nie] : 0;
-        if (c)
-            cond_body(m, rest, rn);
-        else
-            cond_skip(m, rest, rn);
-        break;
-    }
-    case RQ_WHILE: {
-        /* loops are not run: the body is skipped like a false condition */
-        size_t body;
-        cond_eval(m, rest, rn, &body);
-        cond_skip(m, rest + body, rn - body);
-        break;
-    }
-    case RQ_NOP: {
-        size_t k = 0;
-        while (k < rn && is_space(rest[k]))
-            k++;
-        if (k < rn)
-            process_line(m, rest + k, rn - k);
-        break;
-    }
-    case RQ_DO: {
-        /* ".do name args": the request without compatibility mode */
-        rbuf t = {0};
-        size_t k = 0;
-        while (k < rn && is_space(rest[k]))
-            k++;
-        rb_add(&t, ".", 1);
-        rb_add(&t, rest + k, rn - k);
-        if (rn > k)
-            request(m, js_buf_str(&t.b), t.b.len);
-        rb_done(m, &t);
-        break;
-    }
-    case RQ_RETURN:
-        if (m->depth)
-            m->fr[m->depth - 1]->ret = 1;
-        break;
-    case RQ_SHIFT:
-        if (m->depth) {
-            frame *f = m->fr[m->depth - 1];
-            size_t k = 0;
-            long by = args.n ? to_long(num_expr(m, arg(&args, 0), &k,
-                                                arglen(&args, 0), 0))
-                             : 1;
-            size_t left = f->a->n - f->first;
-            if (by > 0)
-                f->first += (size_t)by > left ? left : (size_t)by;
-        }
-        break;
-    case RQ_TR:
-        req_tr(m, rest, rn);
-        break;
-    case RQ_EC:
-        m->esc_off = 0;
-        break;
-    case RQ_EO:
-        m->esc_off = 1;
-        break;
-    default:
-        break;
-    }
+    /* else an unknown macro or request: roff ignores it */
 done:
     rb_done(m, &args.store);
 }
