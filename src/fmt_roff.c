@@ -1,32 +1,26 @@
 /*
- * fmt_man.c — man pages: roff source using the man(7) macros (and, in a
- * simple way, mdoc(7)) -> title, sections and body text.
+ * fmt_roff.c — the roff interpreter under the man page format: escapes,
+ * strings, number registers, conditionals, user macros, the roff
+ * requests and the output of text.
  *
- * In:  the UTF-8 lines of one page (source.c has gunzipped and decoded it).
- * Out: sink calls — the title from .TH ("LS(1)"), a level-1 section per
- *      .SH and a level-2 one per .SS, body text and line breaks.
+ * In:  logical input lines (js_roff_feed), from fmt_man.c's reader or
+ *      from a macro body, and roff text to expand (js_roff_expand).  A
+ *      control line goes to js_man_request, which finds the roff
+ *      requests of this file through js_roff_request.
+ * Out: text with its escapes interpreted, as UTF-8; through
+ *      js_roff_text, js_roff_break and js_roff_heading, sink calls for
+ *      body text, breaks and headings; warnings for damage.
  *
- * This is a small roff interpreter, not a formatter: it keeps the words a
- * reader searches for and drops the layout.
- *   - Text lines and the arguments of the font macros (.B, .BR, ...) are
- *     body text.  Filled lines are joined with a space, except between two
- *     CJK characters: a Chinese sentence wrapped in the source stays whole,
- *     so its bigrams are indexed.  Paragraph macros and the requests that
- *     break a line become js_sink_break.
- *   - Escapes are interpreted: font, size and motion escapes disappear,
- *     special characters become UTF-8, \*x expands strings.
- *   - Strings (.ds), number registers (.nr), conditionals (.if/.ie/.el,
- *     seen as nroff would: "n" true, "t" false, groff's \n(.g is 1) and
- *     user macros (.de, with \$1...) are interpreted, because the
- *     preambles of pod2man and of the Tcl/Tk pages — a good part of
- *     manpages-zh — define macros that the body text goes through.
- *   - tbl tables keep their cell text; .ig, .de bodies, eqn and pic are
- *     skipped as text.
- * Warnings are only for damage: an unterminated block, a truncated escape,
- * a runaway macro.  A page that is only ".so other.1" (a link) gives no
- * text and no warning.  Every loop is bounded: macro nesting, string
- * nesting, the lines one input line may expand to and the length of an
- * expanded line all have limits.
+ * Escapes are interpreted: font, size and motion escapes disappear,
+ * special characters become UTF-8, \*x expands strings.  Strings (.ds),
+ * number registers (.nr), conditionals (.if/.ie/.el, seen as nroff
+ * would: "n" true, "t" false, groff's \n(.g is 1) and user macros (.de,
+ * with \$1...) are interpreted, because the preambles of pod2man and of
+ * the Tcl/Tk pages — a good part of manpages-zh — define macros that the
+ * body text goes through; .ig and .de bodies are not text.  Every loop
+ * is bounded: macro nesting, string nesting, the lines one input line
+ * may expand to and the length of an expanded line all have limits
+ * (fmt_roff.h).
  */
 #include "config.h"
 
@@ -37,70 +31,11 @@
 #include <string.h>
 
 #include "fmt_man.h"
-#include "buf.h"
-#include "ingest.h"
+#include "fmt_roff.h"
 #include "utf8.h"
 
 #define NONE ((size_t)-1)
-#define MAN_MAX_DEPTH 32       /* nested macro calls */
-#define MAN_MAX_NEST 16        /* strings within strings, escapes within
-                                  escape arguments, parentheses */
-#define MAN_MAX_ARGS 64        /* macro arguments kept */
-#define MAN_MAX_DEFS 1024      /* strings, macros, registers: each (pages
-                                  define a few dozen; lookups are linear) */
-#define MAN_MAX_DEF_BYTES (1u << 20) /* one macro body or string */
-#define MAN_LINE_BUDGET 20000  /* macro body lines one input line may run */
-/* Bytes of macro lines and strings a whole page may expand to.  The
- * limits above bound one input line; without this, every line of a
- * small page could call a recursive macro or a 1 MiB string (an 8 KB
- * page ran for minutes).  Real pages expand to far less. */
-#define MAN_PAGE_EXPANSION ((long long)16 << 20)
-#define MAN_BUF_MAX (2 * (size_t)JS_LINE_MAX_BYTES) /* one expanded line */
-#define MAN_MAX_ESCAPE_WARNINGS 10 /* per page */
-#define MAN_MAX_LINE_NESTING 128 /* requests within requests and macros */
 
-/* ------------------------------------------------------------------
- * Growable strings
- * ---------------------------------------------------------------- */
-
-/* Text being built: a js_buf, kept NUL-terminated by its text appends,
- * that holds at most MAN_BUF_MAX bytes (one expanded line). */
-typedef struct {
-    js_buf b; /* b.oom: an allocation failed, the text is incomplete */
-    int full; /* text was dropped at MAN_BUF_MAX */
-} rbuf;
-
-/* Appends s[0..n) to t; on failure sets t->b.oom (or t->full past
- * MAN_BUF_MAX) and drops the text.  t->b belongs to t: whoever owns t
- * frees it (rb_done for scratch buffers). */
-static void rb_add(rbuf *t, const char *s, size_t n)
-{
-    if (t->b.oom || n == 0)
-        return;
-    if (t->b.len + n > MAN_BUF_MAX) {
-        t->full = 1;
-        return;
-    }
-    js_buf_text(&t->b, s, n);
-}
-
-/* Appends the NUL-terminated s to t. */
-static void rb_puts(rbuf *t, const char *s)
-{
-    rb_add(t, s, strlen(s));
-}
-
-/* Copies s[0..n) into a new NUL-terminated string (caller frees), or
- * returns NULL when memory runs out. */
-static char *dupn(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = 0;
-    }
-    return p;
-}
 
 /* Returns the length of the UTF-8 character at s[i] (1 for an invalid
  * byte), never reaching past n. */
@@ -153,117 +88,8 @@ static int last_is_cjk(const char *s, size_t n)
     return cp != JS_UTF8_INVALID && is_cjk(cp);
 }
 
-/* Returns 1 for the blanks that separate roff arguments. */
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-/* ------------------------------------------------------------------
- * Interpreter state
- * ---------------------------------------------------------------- */
-
-/* A macro body: copy-mode lines, shared by reference so that a macro can
- * be redefined or removed while it runs. */
-typedef struct {
-    size_t refs, n, cap, bytes;
-    char **line;
-} mbody;
-
-typedef struct {
-    char *name;
-    size_t len;    /* of name */
-    char *val;     /* strings (.ds) */
-    mbody *body;   /* macros (.de) */
-} mdef;
-
-typedef struct {
-    char *name;
-    size_t len; /* of name */
-    long val;
-} mreg;
-
-/* Macro arguments: each NUL-terminated in store, found by offset so that
- * store may grow. */
-typedef struct {
-    rbuf store;
-    size_t off[MAN_MAX_ARGS], len[MAN_MAX_ARGS];
-    size_t n;
-} margs;
-
-/* One running macro: its arguments (from `first` on, after .shift). */
-typedef struct {
-    const margs *a;
-    size_t first;
-    const char *name;
-    int ret; /* .return was seen */
-} frame;
-
-enum { DEF_NONE, DEF_MACRO, DEF_IGNORE };
-enum { TBL_NONE, TBL_OPTS, TBL_FORMAT, TBL_DATA };
-
-typedef struct man {
-    js_source *src; /* NULL when only escapes are interpreted */
-    js_sink *k;
-    int rc; /* first sink error or JS_ENOMEM: stops everything */
-    uint64_t lineno, offset; /* of the input line being read */
-
-    /* output */
-    int nofill;     /* .nf: every input line is an output line */
-    int at_break;   /* nothing written since the last break */
-    int last_cjk;   /* the last character written was CJK */
-    int join;       /* the previous line ended in \c: no space, no break */
-    int cflag;      /* \c seen in the line being expanded */
-    long centre;    /* .ce: lines left to keep apart */
-    uint64_t emitted; /* pieces of text written, to see what a line did */
-    int tp_pending;   /* .TP: break after the next line with text */
-    uint64_t tp_mark;
-    int head_level; /* .SH/.SS without arguments: the next text line */
-    uint64_t head_offset;
-    rbuf head;
-    rbuf url; /* .UR/.MT address until .UE/.ME */
-
-    /* interpretation */
-    int mdoc;       /* .Dd seen: mdoc(7) macros */
-    int sm_off;     /* mdoc .Sm off: words are not spaced */
-    char *nm;       /* mdoc: the name from the first .Nm */
-    int esc_off;    /* .eo: backslash is an ordinary character */
-    mdef *defs;
-    size_t ndefs, capdefs;
-    mreg *regs;
-    size_t nregs, capregs;
-    struct {
-        char *from; /* special character name */
-        char *to;   /* its replacement, as roff text */
-    } tr[32];
-    size_t ntr;
-    int ie[32]; /* .ie results waiting for their .el */
-    size_t nie;
-    long skip; /* skipping a false \{ ... \} block: its depth */
-    int defining;   /* DEF_MACRO: lines go into def; DEF_IGNORE: dropped */
-    size_t def;     /* index in defs */
-    char def_end[64];
-    char def_what[32]; /* the request that opened the block */
-    uint64_t def_line;
-    int tbl;
-    char tbl_tab;
-    int tbl_block; /* inside T{ ... T} */
-    uint64_t tbl_line;
-    frame *fr[MAN_MAX_DEPTH];
-    int depth;
-    long budget;
-    long long page_budget; /* MAN_PAGE_EXPANSION, counted down */
-    int nesting; /* process_line calls on the stack */
-    int warned_depth, warned_budget, warned_full, warned_defs, warned_nesting;
-    int warned_page;
-    int escape_warnings; /* reported so far; a garbled page stops at a few */
-} man;
-
-static void warn(man *m, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 /* Reports a problem at the current input line (when there is a sink). */
-static void warn(man *m, const char *fmt, ...)
+void js_roff_warn(man *m, const char *fmt, ...)
 {
     char msg[320];
     va_list ap;
@@ -283,28 +109,21 @@ static int page_spend(man *m, size_t n)
     if (m->page_budget >= 0)
         return 0;
     if (!m->warned_page)
-        warn(m, "macros and strings expand to more than %lld MiB on this "
+        js_roff_warn(m, "macros and strings expand to more than %lld MiB on this "
              "page; the rest is not expanded", MAN_PAGE_EXPANSION >> 20);
     m->warned_page = 1;
     return 1;
 }
 
-/* Records a sink call's result: the first non-zero one stops the parse. */
-static void sink_rc(man *m, int rc)
-{
-    if (rc && !m->rc)
-        m->rc = rc;
-}
-
 /* Checks a scratch buffer after use: running out of memory stops the
  * parse; an over-long expansion is reported once.  Frees the buffer. */
-static void rb_done(man *m, rbuf *b)
+void js_roff_done(man *m, rbuf *b)
 {
     if (b->b.oom && !m->rc)
         m->rc = JS_ENOMEM;
     if (b->full && !m->warned_full) {
         m->warned_full = 1;
-        warn(m, "expanded line longer than %zu bytes; the rest was dropped",
+        js_roff_warn(m, "expanded line longer than %zu bytes; the rest was dropped",
              (size_t)MAN_BUF_MAX);
     }
     js_buf_free(&b->b);
@@ -314,7 +133,7 @@ static void rb_done(man *m, rbuf *b)
 /* ---- definitions: strings and macros share one name space, as in roff */
 
 /* Returns the string or macro called name[0..len), or NULL. */
-static mdef *def_find(man *m, const char *name, size_t len)
+mdef *js_roff_def_find(man *m, const char *name, size_t len)
 {
     for (size_t i = 0; i < m->ndefs; i++)
         if (m->defs[i].len == len && !memcmp(m->defs[i].name, name, len))
@@ -346,12 +165,12 @@ static void def_clear(mdef *d)
  * memory ran out (m->rc set) or the table is full (reported once). */
 static mdef *def_get(man *m, const char *name, size_t len)
 {
-    mdef *d = def_find(m, name, len);
+    mdef *d = js_roff_def_find(m, name, len);
     if (d)
         return d;
     if (m->ndefs >= MAN_MAX_DEFS) {
         if (!m->warned_defs)
-            warn(m, "more than %d definitions; the rest are ignored",
+            js_roff_warn(m, "more than %d definitions; the rest are ignored",
                  MAN_MAX_DEFS);
         m->warned_defs = 1;
         return NULL;
@@ -381,7 +200,7 @@ static mdef *def_get(man *m, const char *name, size_t len)
  * body until it ends. */
 static void def_remove(man *m, const char *name, size_t len)
 {
-    mdef *d = def_find(m, name, len);
+    mdef *d = js_roff_def_find(m, name, len);
     if (!d)
         return;
     def_clear(d);
@@ -423,7 +242,7 @@ static const struct {
 /* Returns the value of string `name` (raw roff text), or NULL. */
 static const char *str_get(man *m, const char *name, size_t len)
 {
-    mdef *d = def_find(m, name, len);
+    mdef *d = js_roff_def_find(m, name, len);
     if (d)
         return d->val ? d->val : NULL;
     for (size_t i = 0;
@@ -601,9 +420,6 @@ static int hexval(char c)
     return -1;
 }
 
-static void esc_expand(man *m, const char *s, size_t n, rbuf *out,
-                       int depth);
-
 /* Appends special character `name` (the xx of \(xx, \[xx] or \C'xx'):
  * what .tr maps it to, a name from the table, uXXXX[_XXXX...] for
  * Unicode, or charNNN.  Unknown names give nothing: what they draw is
@@ -615,7 +431,7 @@ static void put_special(man *m, const char *name, size_t len, rbuf *out,
         if (strlen(m->tr[i].from) == len &&
             !memcmp(m->tr[i].from, name, len)) {
             if (depth < MAN_MAX_NEST)
-                esc_expand(m, m->tr[i].to, strlen(m->tr[i].to), out,
+                js_roff_expand(m, m->tr[i].to, strlen(m->tr[i].to), out,
                            depth + 1);
             return;
         }
@@ -761,7 +577,7 @@ static void bad_escape(man *m, const char *before, char c, const char *after)
     if (m->escape_warnings >= MAN_MAX_ESCAPE_WARNINGS)
         return;
     m->escape_warnings++;
-    warn(m, "%s\\%c%s%s", before, c, after,
+    js_roff_warn(m, "%s\\%c%s%s", before, c, after,
          m->escape_warnings == MAN_MAX_ESCAPE_WARNINGS
              ? " (further escape problems on this page not reported)"
              : "");
@@ -857,7 +673,7 @@ static size_t esc_one(man *m, const char *s, size_t i, size_t n, rbuf *out,
             const char *v = str_get(m, nm, sp ? (size_t)(sp - nm) : nl);
             size_t vl = v ? strlen(v) : 0;
             if (v && !page_spend(m, vl))
-                esc_expand(m, v, vl, out, depth + 1);
+                js_roff_expand(m, v, vl, out, depth + 1);
         }
         return r;
     case '(':
@@ -927,7 +743,7 @@ static size_t esc_one(man *m, const char *s, size_t i, size_t n, rbuf *out,
 }
 
 /* Appends the text of s[0..n) with its escapes interpreted to out. */
-static void esc_expand(man *m, const char *s, size_t n, rbuf *out, int depth)
+void js_roff_expand(man *m, const char *s, size_t n, rbuf *out, int depth)
 {
     size_t i = 0;
     while (i < n && !out->full && !out->b.oom) {
@@ -946,7 +762,7 @@ int js_man_unescape(const char *s, size_t len, char **out, size_t *out_len)
     rbuf b = {0};
     memset(&m, 0, sizeof m);
     m.page_budget = MAN_PAGE_EXPANSION;
-    esc_expand(&m, s, len, &b, 0);
+    js_roff_expand(&m, s, len, &b, 0);
     if (!b.b.p)
         js_buf_text(&b.b, "", 0); /* "" is a string too */
     if (b.b.oom) {
@@ -1010,11 +826,11 @@ static double num_term(man *m, const char *s, size_t *i, size_t n, int depth)
                 *i = n;
                 return 0;
             }
-            esc_expand(m, s + a, b - a, &t, depth + 1);
+            js_roff_expand(m, s + a, b - a, &t, depth + 1);
             const char *tp = js_buf_str(&t.b);
             for (size_t k = 0; k < t.b.len; k += u8len(tp, k, t.b.len))
                 v += 24; /* one character cell in nroff units */
-            rb_done(m, &t);
+            js_roff_done(m, &t);
             *i = r;
         } else if (c == '*') {
             size_t r = esc_name(s, p + 2, n, &nm, &nl), k = 0;
@@ -1180,7 +996,7 @@ static int cond_eval(man *m, const char *s, size_t n, size_t *body)
         nl = i - a;
         if (c == 'd')
             r = str_get(m, s + a, nl) != NULL ||
-                (def_find(m, s + a, nl) != NULL);
+                (js_roff_def_find(m, s + a, nl) != NULL);
         else if (c == 'r')
             r = reg_find(m, s + a, nl) != NULL ||
                 reg_builtin(m, s + a, nl, &dummy);
@@ -1198,11 +1014,11 @@ static int cond_eval(man *m, const char *s, size_t n, size_t *body)
             return 0;
         }
         rbuf x = {0}, y = {0};
-        esc_expand(m, s + a, b - a, &x, 1);
-        esc_expand(m, s + b + dl, e - b - dl, &y, 1);
+        js_roff_expand(m, s + a, b - a, &x, 1);
+        js_roff_expand(m, s + b + dl, e - b - dl, &y, 1);
         r = x.b.len == y.b.len && (x.b.len == 0 || !memcmp(x.b.p, y.b.p, x.b.len));
-        rb_done(m, &x);
-        rb_done(m, &y);
+        js_roff_done(m, &x);
+        js_roff_done(m, &y);
         i = e + dl;
     }
     *body = i;
@@ -1228,7 +1044,7 @@ static long brace_delta(const char *s, size_t n)
  * Output
  * ---------------------------------------------------------------- */
 
-static void do_break(man *m)
+void js_roff_break(man *m)
 {
     if (m->rc || m->head_level)
         return; /* breaks between .SH and its text line mean nothing */
@@ -1243,7 +1059,7 @@ static void do_break(man *m)
 
 /* Starts a section headed t[0..n) (trimmed; nothing if empty) at level,
  * where the heading request starts in the text. */
-static void do_heading(man *m, int level, const char *t, size_t n,
+void js_roff_heading(man *m, int level, const char *t, size_t n,
                        uint64_t offset)
 {
     while (n && (is_space(*t) || *t == '\n'))
@@ -1271,7 +1087,7 @@ static void do_heading(man *m, int level, const char *t, size_t n,
  * a space (in fill mode), with nothing between two CJK characters or after
  * \c, and followed by a break in no-fill mode.  While a .SH waits for its
  * text, the text goes to the heading instead. */
-static void put_text(man *m, const char *t, size_t n)
+void js_roff_text(man *m, const char *t, size_t n)
 {
     int cont = m->cflag;
     m->cflag = 0;
@@ -1308,29 +1124,28 @@ static void put_text(man *m, const char *t, size_t n)
     if (m->centre > 0)
         m->centre--;
     if ((m->nofill || m->centre > 0) && !cont)
-        do_break(m);
+        js_roff_break(m);
 }
 
 /* Expands s[0..n) and writes it as one line of text. */
-static void put_roff(man *m, const char *s, size_t n)
+void js_roff_put(man *m, const char *s, size_t n)
 {
     rbuf t = {0};
     m->cflag = 0;
-    esc_expand(m, s, n, &t, 0);
-    put_text(m, js_buf_str(&t.b), t.b.len);
-    rb_done(m, &t);
+    js_roff_expand(m, s, n, &t, 0);
+    js_roff_text(m, js_buf_str(&t.b), t.b.len);
+    js_roff_done(m, &t);
 }
 
 /* ------------------------------------------------------------------
  * Lines
  * ---------------------------------------------------------------- */
 
-static void feed(man *m, const char *s, size_t n);
 static void process_line(man *m, const char *s, size_t n);
 
 /* Splits macro arguments: blank-separated, "..." quoted with "" for a
  * quote; escapes are kept (they are interpreted when the text is). */
-static void parse_args(const char *s, size_t n, margs *a)
+void js_roff_parse_args(const char *s, size_t n, margs *a)
 {
     size_t i = 0;
     a->n = 0;
@@ -1370,7 +1185,7 @@ static void parse_args(const char *s, size_t n, margs *a)
 }
 
 /* Appends an argument to a (dropped beyond MAN_MAX_ARGS). */
-static void margs_add(margs *a, const char *s, size_t n)
+void js_roff_add_arg(margs *a, const char *s, size_t n)
 {
     if (a->n == MAN_MAX_ARGS)
         return;
@@ -1381,40 +1196,27 @@ static void margs_add(margs *a, const char *s, size_t n)
     a->n++;
 }
 
-/* Returns argument i of a (NUL-terminated, owned by a), "" if missing. */
-static const char *arg(const margs *a, size_t i)
-{
-    return i < a->n && a->store.b.p ? js_buf_str(&a->store.b) + a->off[i]
-                                    : "";
-}
-
-/* Returns the length of argument i of a, 0 if missing. */
-static size_t arglen(const margs *a, size_t i)
-{
-    return i < a->n ? a->len[i] : 0;
-}
-
 /* Expands arguments first.. of a, joined by sep (NULL: nothing), into
  * t. */
-static void expand_args(man *m, const margs *a, size_t first,
+void js_roff_expand_args(man *m, const margs *a, size_t first,
                         const char *sep, rbuf *t)
 {
     for (size_t i = first; i < a->n; i++) {
         if (i > first && sep)
             rb_puts(t, sep);
-        esc_expand(m, arg(a, i), arglen(a, i), t, 0);
+        js_roff_expand(m, arg(a, i), arglen(a, i), t, 0);
     }
 }
 
 /* Expands arguments first.. of a, joined by sep (NULL: nothing), and
  * writes them as one line of text. */
-static void put_args(man *m, const margs *a, size_t first, const char *sep)
+void js_roff_put_args(man *m, const margs *a, size_t first, const char *sep)
 {
     rbuf t = {0};
     m->cflag = 0;
-    expand_args(m, a, first, sep, &t);
-    put_text(m, js_buf_str(&t.b), t.b.len);
-    rb_done(m, &t);
+    js_roff_expand_args(m, a, first, sep, &t);
+    js_roff_text(m, js_buf_str(&t.b), t.b.len);
+    js_roff_done(m, &t);
 }
 
 /* Applies copy mode, as roff does when it stores a macro or string:
@@ -1495,11 +1297,11 @@ static void subst_args(man *m, const char *s, size_t n, rbuf *out)
 }
 
 /* Runs a user macro with arguments a. */
-static void call_macro(man *m, mdef *d, const margs *a)
+void js_roff_call_macro(man *m, mdef *d, const margs *a)
 {
     if (m->depth >= MAN_MAX_DEPTH) {
         if (!m->warned_depth)
-            warn(m, "macros nested more than %d deep (.%s); not expanded",
+            js_roff_warn(m, "macros nested more than %d deep (.%s); not expanded",
                  MAN_MAX_DEPTH, d->name);
         m->warned_depth = 1;
         return;
@@ -1518,7 +1320,7 @@ static void call_macro(man *m, mdef *d, const margs *a)
     for (size_t i = 0; i < b->n && !m->rc && !f.ret; i++) {
         if (--m->budget < 0) {
             if (!m->warned_budget)
-                warn(m, "macro expansion too long (.%s); cut", name);
+                js_roff_warn(m, "macro expansion too long (.%s); cut", name);
             m->warned_budget = 1;
             break;
         }
@@ -1528,8 +1330,8 @@ static void call_macro(man *m, mdef *d, const margs *a)
         subst_args(m, b->line[i], strlen(b->line[i]), &line);
         /* + 64: empty lines cost time too */
         if (!page_spend(m, line.b.len + 64))
-            feed(m, js_buf_str(&line.b), line.b.len);
-        rb_done(m, &line);
+            js_roff_feed(m, js_buf_str(&line.b), line.b.len);
+        js_roff_done(m, &line);
     }
     m->depth--;
     body_release(b);
@@ -1541,11 +1343,12 @@ static void call_macro(man *m, mdef *d, const margs *a)
     m->skip = 0;
 }
 
-/* ---- requests */
+/* ---- blocks, strings, registers, translations, conditions: what the
+ * requests below do */
 
 /* Starts collecting a block: a macro body (.de/.am) or ignored lines
  * (.ig, eqn, pic) up to a line ".end" (end "." means ".."). */
-static void start_block(man *m, int kind, const char *what, const char *end,
+void js_roff_start_block(man *m, int kind, const char *what, const char *end,
                         size_t endlen)
 {
     m->defining = kind;
@@ -1562,12 +1365,12 @@ static void start_block(man *m, int kind, const char *what, const char *end,
 static void req_de(man *m, const margs *a, int append)
 {
     if (a->n == 0) {
-        start_block(m, DEF_IGNORE, "de", NULL, 0);
+        js_roff_start_block(m, DEF_IGNORE, "de", NULL, 0);
         return;
     }
     mdef *d = def_get(m, arg(a, 0), arglen(a, 0));
     if (!d) {
-        start_block(m, DEF_IGNORE, "de", arg(a, 1), arglen(a, 1));
+        js_roff_start_block(m, DEF_IGNORE, "de", arg(a, 1), arglen(a, 1));
         return;
     }
     if (!append || !d->body) {
@@ -1581,7 +1384,7 @@ static void req_de(man *m, const margs *a, int append)
         d->body = b;
     }
     m->def = (size_t)(d - m->defs);
-    start_block(m, DEF_MACRO, "de", arg(a, 1), arglen(a, 1));
+    js_roff_start_block(m, DEF_MACRO, "de", arg(a, 1), arglen(a, 1));
 }
 
 /* Handles a line while a block is being collected. */
@@ -1611,7 +1414,7 @@ static void block_line(man *m, const char *s, size_t n)
         char **p = realloc(b->line, cap * sizeof *p);
         if (!p) {
             m->rc = JS_ENOMEM;
-            rb_done(m, &t);
+            js_roff_done(m, &t);
             return;
         }
         b->line = p;
@@ -1647,7 +1450,7 @@ static void req_ds(man *m, const char *s, size_t n, int append)
     rbuf v = {0};
     copy_mode(m, s + i, n - i, &v);
     str_set(m, s + a, nl, js_buf_str(&v.b), v.b.len, append);
-    rb_done(m, &v);
+    js_roff_done(m, &v);
 }
 
 /* .nr name [+-]expr: sets a register, relative with a sign. */
@@ -1736,546 +1539,23 @@ static void cond_skip(man *m, const char *s, size_t n)
         m->skip = d;
 }
 
-/* ---- tbl */
-
-static void tbl_cells(man *m, const char *s, size_t n)
-{
-    rbuf row = {0};
-    size_t i = 0;
-    int block = 0;
-    char tab = m->tbl_tab ? m->tbl_tab : '\t';
-    m->cflag = 0;
-    while (i <= n) {
-        const char *e = memchr(s + i, tab, n - i);
-        size_t end = e ? (size_t)(e - s) : n, a = i, b = end;
-        while (a < b && is_space(s[a]))
-            a++;
-        while (b > a && is_space(s[b - 1]))
-            b--;
-        if (b - a == 2 && !memcmp(s + a, "T{", 2) && !e) {
-            block = 1;
-        } else if (!(b - a == 1 && (s[a] == '_' || s[a] == '=')) &&
-                   !(b - a == 2 && s[a] == '\\' &&
-                     (s[a + 1] == '_' || s[a + 1] == '^' ||
-                      s[a + 1] == '='))) {
-            size_t before = row.b.len;
-            if (row.b.len)
-                rb_add(&row, " ", 1);
-            size_t mark = row.b.len;
-            esc_expand(m, s + a, b - a, &row, 0);
-            if (row.b.len == mark)
-                row.b.len = before; /* an empty cell adds no space */
-        }
-        if (!e)
-            break;
-        i = end + 1;
-    }
-    if (row.b.p)
-        row.b.p[row.b.len] = 0;
-    put_text(m, js_buf_str(&row.b), row.b.len);
-    rb_done(m, &row);
-    if (block) {
-        m->tbl_block = 1;
-        m->last_cjk = 0; /* a space between cells, even between CJK */
-    } else {
-        do_break(m);
-    }
-}
-
-/* Takes the tbl options line: only tab(x) matters. */
-static void tbl_options(man *m, const char *s, size_t n)
-{
-    for (size_t i = 0; i + 3 < n; i++)
-        if ((s[i] == 't' || s[i] == 'T') && !strncmp(s + i + 1, "ab", 2)) {
-            size_t j = i + 3;
-            while (j < n && is_space(s[j]))
-                j++;
-            if (j + 2 < n && s[j] == '(' && s[j + 2] == ')')
-                m->tbl_tab = s[j + 1];
-        }
-}
-
-/* Returns 1 if s[0..n), trailing blanks aside, ends with c. */
-static int ends_with(const char *s, size_t n, char c)
-{
-    while (n && is_space(s[n - 1]))
-        n--;
-    return n && s[n - 1] == c;
-}
-
-/* Handles a line inside .TS/.TE; returns 0 when it is ordinary roff (a
- * request, or text inside T{ ... T}) for process_line. */
-static int tbl_line(man *m, const char *s, size_t n)
-{
-    int control = n > 0 && (s[0] == '.' || s[0] == '\'');
-    if (control) {
-        size_t i = 1;
-        while (i < n && is_space(s[i]))
-            i++;
-        if (n - i >= 2 && !memcmp(s + i, "TE", 2) &&
-            (i + 2 == n || is_space(s[i + 2]) || s[i + 2] == '\\')) {
-            m->tbl = TBL_NONE;
-            m->tbl_block = 0;
-            do_break(m);
-            return 1;
-        }
-        if (n - i >= 2 && !memcmp(s + i, "T&", 2)) {
-            m->tbl = TBL_FORMAT;
-            return 1;
-        }
-    }
-    switch (m->tbl) {
-    case TBL_OPTS:
-        m->tbl = TBL_FORMAT;
-        if (ends_with(s, n, ';')) {
-            tbl_options(m, s, n);
-            return 1;
-        }
-        /* fall through */
-    case TBL_FORMAT:
-        if (ends_with(s, n, '.'))
-            m->tbl = TBL_DATA;
-        return 1;
-    default:
-        break;
-    }
-    if (m->tbl_block) {
-        if (n >= 2 && s[0] == 'T' && s[1] == '}') {
-            m->tbl_block = 0;
-            m->last_cjk = 0;
-            if (n > 2)
-                tbl_cells(m, s + 2, n - 2);
-            else
-                do_break(m);
-            return 1;
-        }
-        return 0;
-    }
-    if (control)
-        return 0;
-    tbl_cells(m, s, n);
-    return 1;
-}
-
-/* ---- mdoc */
-
-enum {
-    MD_PLAIN, /* the macro name goes, its arguments stay */
-    MD_FL,    /* "-" joined to the next word */
-    MD_ENCL,  /* encloses the rest of the line */
-    MD_OPEN,  /* an opening character */
-    MD_CLOSE, /* a closing character */
-    MD_NS,    /* no space before the next word */
-    MD_PF,    /* the next word is joined to the one after it */
-    MD_XR,    /* name(section) */
-    MD_NM,    /* the page's name */
-    MD_FN,    /* name(arg, ...) */
-    MD_WORD,  /* a fixed word, then the arguments */
-    MD_DROP   /* nothing */
-};
-
-static const struct {
-    const char *name;
-    int kind;
-    const char *open, *close; /* MD_ENCL/OPEN/CLOSE/WORD */
-} mdoc_inline[] = {
-    {"Ad", MD_PLAIN, 0, 0},   {"An", MD_PLAIN, 0, 0},
-    {"Ar", MD_PLAIN, 0, 0},   {"Cd", MD_PLAIN, 0, 0},
-    {"Cm", MD_PLAIN, 0, 0},   {"Dv", MD_PLAIN, 0, 0},
-    {"Em", MD_PLAIN, 0, 0},   {"Er", MD_PLAIN, 0, 0},
-    {"Ev", MD_PLAIN, 0, 0},   {"Fa", MD_PLAIN, 0, 0},
-    {"Ft", MD_PLAIN, 0, 0},   {"Ic", MD_PLAIN, 0, 0},
-    {"In", MD_PLAIN, 0, 0},   {"Li", MD_PLAIN, 0, 0},
-    {"Lk", MD_PLAIN, 0, 0},   {"Ms", MD_PLAIN, 0, 0},
-    {"Mt", MD_PLAIN, 0, 0},   {"No", MD_PLAIN, 0, 0},
-    {"Pa", MD_PLAIN, 0, 0},   {"St", MD_PLAIN, 0, 0},
-    {"Sx", MD_PLAIN, 0, 0},   {"Sy", MD_PLAIN, 0, 0},
-    {"Ta", MD_PLAIN, 0, 0},   {"Tn", MD_PLAIN, 0, 0},
-    {"Va", MD_PLAIN, 0, 0},   {"Vt", MD_PLAIN, 0, 0},
-    {"%A", MD_PLAIN, 0, 0},   {"%B", MD_PLAIN, 0, 0},
-    {"%D", MD_PLAIN, 0, 0},   {"%J", MD_PLAIN, 0, 0},
-    {"%N", MD_PLAIN, 0, 0},   {"%O", MD_PLAIN, 0, 0},
-    {"%P", MD_PLAIN, 0, 0},   {"%R", MD_PLAIN, 0, 0},
-    {"%T", MD_PLAIN, 0, 0},   {"%V", MD_PLAIN, 0, 0},
-    {"Fl", MD_FL, 0, 0},      {"Op", MD_ENCL, "[", "]"},
-    {"Dq", MD_ENCL, "\xE2\x80\x9C", "\xE2\x80\x9D"},
-    {"Qq", MD_ENCL, "\"", "\""},
-    {"Sq", MD_ENCL, "\xE2\x80\x98", "\xE2\x80\x99"},
-    {"Ql", MD_ENCL, "\xE2\x80\x98", "\xE2\x80\x99"},
-    {"Pq", MD_ENCL, "(", ")"},  {"Aq", MD_ENCL, "<", ">"},
-    {"Bq", MD_ENCL, "[", "]"},  {"Brq", MD_ENCL, "{", "}"},
-    {"Oo", MD_OPEN, "[", 0},    {"Oc", MD_CLOSE, 0, "]"},
-    {"Do", MD_OPEN, "\xE2\x80\x9C", 0},
-    {"Dc", MD_CLOSE, 0, "\xE2\x80\x9D"},
-    {"Qo", MD_OPEN, "\"", 0},   {"Qc", MD_CLOSE, 0, "\""},
-    {"So", MD_OPEN, "\xE2\x80\x98", 0},
-    {"Sc", MD_CLOSE, 0, "\xE2\x80\x99"},
-    {"Po", MD_OPEN, "(", 0},    {"Pc", MD_CLOSE, 0, ")"},
-    {"Ao", MD_OPEN, "<", 0},    {"Ac", MD_CLOSE, 0, ">"},
-    {"Bo", MD_OPEN, "[", 0},    {"Bc", MD_CLOSE, 0, "]"},
-    {"Bro", MD_OPEN, "{", 0},   {"Brc", MD_CLOSE, 0, "}"},
-    {"Ns", MD_NS, 0, 0},        {"Pf", MD_PF, 0, 0},
-    {"Xr", MD_XR, 0, 0},        {"Nm", MD_NM, 0, 0},
-    {"Fn", MD_FN, 0, 0},        {"Ux", MD_WORD, "UNIX", 0},
-    {"Bx", MD_WORD, "BSD", 0},  {"At", MD_WORD, "AT&T UNIX", 0},
-    {"Fx", MD_WORD, "FreeBSD", 0}, {"Nx", MD_WORD, "NetBSD", 0},
-    {"Ox", MD_WORD, "OpenBSD", 0}, {"Bsx", MD_WORD, "BSD/OS", 0},
-    {"Dx", MD_WORD, "DragonFly", 0}, {"Xo", MD_DROP, 0, 0},
-    {"Xc", MD_DROP, 0, 0},      {"Bk", MD_DROP, 0, 0},
-    {"Ek", MD_DROP, 0, 0},      {"Sm", MD_DROP, 0, 0},
-    {"Os", MD_DROP, 0, 0},      {"Dd", MD_DROP, 0, 0},
-    {"Ex", MD_DROP, 0, 0},      {"Rv", MD_DROP, 0, 0},
-    {"Fd", MD_PLAIN, 0, 0},     {"Fo", MD_PLAIN, 0, 0},
-    {"Fc", MD_DROP, 0, 0},      {"Ef", MD_DROP, 0, 0},
-    {"Es", MD_DROP, 0, 0},
-    {"Ud", MD_WORD, "currently under development.", 0},
-};
-
-/* Returns the index of mdoc macro s[0..n) in mdoc_inline, or -1. */
-static int mdoc_find(const char *s, size_t n)
-{
-    for (size_t i = 0; i < sizeof mdoc_inline / sizeof *mdoc_inline; i++)
-        if (strlen(mdoc_inline[i].name) == n &&
-            !memcmp(mdoc_inline[i].name, s, n))
-            return (int)i;
-    return -1;
-}
-
-/* Returns 1 for an argument that is only closing punctuation, written
- * without a space before it. */
-static int mdoc_closing(const char *s, size_t n)
-{
-    return n == 1 && s[0] && strchr(".,:;)]?!", s[0]) != NULL;
-}
-
-/* Renders the words of an mdoc line (macros among them) into out. */
-static void mdoc_render(man *m, const margs *a, size_t first, rbuf *out)
-{
-    const char *closers[16];
-    size_t nclose = 0, tail = a->n;
-    int nospace = 1, pf = 0;
-    /* closing punctuation at the end goes after the enclosures close */
-    while (tail > first && mdoc_closing(arg(a, tail - 1), arglen(a, tail - 1)))
-        tail--;
-    for (size_t i = first; i < a->n; i++) {
-        const char *w = arg(a, i);
-        size_t wl = arglen(a, i);
-        if (i == tail)
-            while (nclose)
-                rb_puts(out, closers[--nclose]);
-        int k = mdoc_find(w, wl);
-        if (k >= 0) {
-            switch (mdoc_inline[k].kind) {
-            case MD_FL:
-                if (!nospace && out->b.len)
-                    rb_add(out, " ", 1);
-                rb_add(out, "-", 1);
-                nospace = 1;
-                continue;
-            case MD_ENCL:
-            case MD_OPEN:
-                if (!nospace && out->b.len)
-                    rb_add(out, " ", 1);
-                rb_puts(out, mdoc_inline[k].open);
-                if (mdoc_inline[k].kind == MD_ENCL && nclose < 16)
-                    closers[nclose++] = mdoc_inline[k].close;
-                nospace = 1;
-                continue;
-            case MD_CLOSE:
-                rb_puts(out, mdoc_inline[k].close);
-                nospace = 0;
-                continue;
-            case MD_NS:
-                nospace = 1;
-                continue;
-            case MD_PF:
-                pf = 1;
-                continue;
-            case MD_XR:
-                if (i + 1 < a->n) {
-                    if (!nospace && out->b.len)
-                        rb_add(out, " ", 1);
-                    esc_expand(m, arg(a, i + 1), arglen(a, i + 1), out, 0);
-                    if (i + 2 < a->n && !mdoc_closing(arg(a, i + 2),
-                                                      arglen(a, i + 2))) {
-                        rb_add(out, "(", 1);
-                        esc_expand(m, arg(a, i + 2), arglen(a, i + 2), out,
-                                   0);
-                        rb_add(out, ")", 1);
-                        i++;
-                    }
-                    i++;
-                    nospace = 0;
-                }
-                continue;
-            case MD_NM:
-                if (m->nm && (i + 1 >= a->n ||
-                              mdoc_find(arg(a, i + 1), arglen(a, i + 1)) >= 0 ||
-                              mdoc_closing(arg(a, i + 1), arglen(a, i + 1)))) {
-                    if (!nospace && out->b.len)
-                        rb_add(out, " ", 1);
-                    esc_expand(m, m->nm, strlen(m->nm), out, 0);
-                    nospace = 0;
-                }
-                continue;
-            case MD_FN:
-                if (i + 1 < a->n) {
-                    if (!nospace && out->b.len)
-                        rb_add(out, " ", 1);
-                    esc_expand(m, arg(a, i + 1), arglen(a, i + 1), out, 0);
-                    rb_add(out, "(", 1);
-                    size_t j = i + 2;
-                    for (; j < tail; j++) {
-                        if (j > i + 2)
-                            rb_add(out, ", ", 2);
-                        esc_expand(m, arg(a, j), arglen(a, j), out, 0);
-                    }
-                    rb_add(out, ")", 1);
-                    i = j - 1;
-                    nospace = 0;
-                }
-                continue;
-            case MD_WORD:
-                if (!nospace && out->b.len)
-                    rb_add(out, " ", 1);
-                rb_puts(out, mdoc_inline[k].open);
-                nospace = 0;
-                continue;
-            case MD_DROP:
-                continue;
-            default: /* MD_PLAIN */
-                continue;
-            }
-        }
-        if (mdoc_closing(w, wl) || m->sm_off)
-            nospace = 1;
-        if (!nospace && out->b.len)
-            rb_add(out, " ", 1);
-        esc_expand(m, w, wl, out, 0);
-        nospace = (wl == 1 && (w[0] == '(' || w[0] == '['));
-        if (pf) {
-            nospace = 1;
-            pf = 0;
-        }
-    }
-    while (nclose)
-        rb_puts(out, closers[--nclose]);
-}
-
-/* Handles an mdoc macro line; returns 0 if `name` is not one. */
-static int mdoc_request(man *m, const char *name, const margs *a)
-{
-    rbuf t = {0};
-    size_t nl = strlen(name);
-    if (!strcmp(name, "Dd") || !strcmp(name, "Os") || !strcmp(name, "Bk") ||
-        !strcmp(name, "Ek") || !strcmp(name, "Ex") || !strcmp(name, "Rv"))
-        return 1;
-    if (!strcmp(name, "Sm")) {
-        m->sm_off = a->n ? !strcmp(arg(a, 0), "off") : !m->sm_off;
-        m->join = m->sm_off;
-        return 1;
-    }
-    if (!strcmp(name, "Dt")) {
-        if (a->n) {
-            esc_expand(m, arg(a, 0), arglen(a, 0), &t, 0);
-            if (a->n > 1) {
-                rb_add(&t, "(", 1);
-                esc_expand(m, arg(a, 1), arglen(a, 1), &t, 0);
-                rb_add(&t, ")", 1);
-            }
-            if (m->k && t.b.len && !m->rc)
-                sink_rc(m, js_sink_title(m->k, js_buf_str(&t.b), t.b.len));
-        }
-        rb_done(m, &t);
-        return 1;
-    }
-    if (!strcmp(name, "Sh") || !strcmp(name, "Ss")) {
-        mdoc_render(m, a, 0, &t);
-        do_heading(m, name[1] == 'h' ? 1 : 2, js_buf_str(&t.b), t.b.len, m->offset);
-        m->nofill = 0;
-        rb_done(m, &t);
-        return 1;
-    }
-    if (!strcmp(name, "Pp") || !strcmp(name, "Lp") || !strcmp(name, "Bl") ||
-        !strcmp(name, "El") || !strcmp(name, "Rs") || !strcmp(name, "Re")) {
-        do_break(m);
-        return 1;
-    }
-    if (!strcmp(name, "Bd")) {
-        do_break(m);
-        for (size_t i = 0; i < a->n; i++)
-            if (!strcmp(arg(a, i), "-literal") ||
-                !strcmp(arg(a, i), "-unfilled"))
-                m->nofill = 1;
-        return 1;
-    }
-    if (!strcmp(name, "Ed")) {
-        do_break(m);
-        m->nofill = 0;
-        return 1;
-    }
-    if (!strcmp(name, "It") || !strcmp(name, "D1") || !strcmp(name, "Dl")) {
-        do_break(m);
-        mdoc_render(m, a, 0, &t);
-        put_text(m, js_buf_str(&t.b), t.b.len);
-        if (t.b.len)
-            do_break(m);
-        rb_done(m, &t);
-        return 1;
-    }
-    if (!strcmp(name, "Nd")) {
-        rb_puts(&t, "- ");
-        mdoc_render(m, a, 0, &t);
-        put_text(m, js_buf_str(&t.b), t.b.len);
-        rb_done(m, &t);
-        return 1;
-    }
-    if (!strcmp(name, "Nm") && a->n && !m->nm &&
-        mdoc_find(arg(a, 0), arglen(a, 0)) < 0) {
-        if (!(m->nm = dupn(arg(a, 0), arglen(a, 0)))) {
-            m->rc = JS_ENOMEM;
-            return 1;
-        }
-    }
-    if (mdoc_find(name, nl) < 0)
-        return 0;
-    /* an inline macro at the start of the line: render it with the rest */
-    margs all;
-    memset(&all, 0, sizeof all);
-    margs_add(&all, name, nl);
-    for (size_t i = 0; i < a->n; i++)
-        margs_add(&all, arg(a, i), arglen(a, i));
-    mdoc_render(m, &all, 0, &t);
-    put_text(m, js_buf_str(&t.b), t.b.len);
-    if (m->sm_off)
-        m->join = 1;
-    rb_done(m, &t);
-    rb_done(m, &all.store);
-    return 1;
-}
-
-/* ---- requests and built-in macros */
-
-/* A request or built-in macro being run. */
-typedef struct {
-    const char *name; /* as written: "SH", "ds1", ... */
-    int nobreak;      /* called with the no-break control character ' */
-    const margs *args; /* its arguments; none for a raw entry */
-    const char *rest;  /* the rest of its line, after the name */
-    size_t rn;         /* length of rest */
-} rq_call;
-
-/* Runs one request or built-in macro. */
-typedef void rq_fn(man *m, const rq_call *c);
-
-typedef struct {
-    const char *name;
-    rq_fn *run;
-    int raw; /* reads the rest of its line itself, unsplit */
-} rq_entry;
-
-/* .PD and the like: nothing to do. */
-static void rq_ignore(man *m, const rq_call *c)
-{
-    (void)m;
-    (void)c;
-}
-
-/* .TH name section ...: the title, "NAME(SECTION)". */
-static void rq_th(man *m, const rq_call *c)
-{
-    const margs *a = c->args;
-    rbuf t = {0};
-    esc_expand(m, arg(a, 0), arglen(a, 0), &t, 0);
-    if (a->n > 1 && arglen(a, 1)) {
-        rb_add(&t, "(", 1);
-        esc_expand(m, arg(a, 1), arglen(a, 1), &t, 0);
-        rb_add(&t, ")", 1);
-    }
-    if (m->k && t.b.len && !m->rc)
-        sink_rc(m, js_sink_title(m->k, js_buf_str(&t.b), t.b.len));
-    rb_done(m, &t);
-    m->nofill = 0;
-}
-
-/* .SH/.SS: a heading of `level` from the arguments, or, without any,
- * from the next text line. */
-static void heading(man *m, const rq_call *c, int level)
-{
-    m->nofill = 0;
-    m->tp_pending = 0;
-    m->centre = 0;
-    if (c->args->n == 0) {
-        m->head_level = level;
-        m->head_offset = m->offset;
-        js_buf_clear(&m->head.b);
-        m->join = 0;
-        return;
-    }
-    rbuf t = {0};
-    expand_args(m, c->args, 0, " ", &t);
-    do_heading(m, level, js_buf_str(&t.b), t.b.len, m->offset);
-    rb_done(m, &t);
-}
-
-static void rq_sh(man *m, const rq_call *c) { heading(m, c, 1); }
-static void rq_ss(man *m, const rq_call *c) { heading(m, c, 2); }
-
-/* .PP and the other paragraph macros: a break. */
-static void rq_pp(man *m, const rq_call *c)
-{
-    (void)c;
-    do_break(m);
-}
-
-/* .TP/.TQ: the next line with text is a tag, followed by a break. */
-static void rq_tp(man *m, const rq_call *c)
-{
-    (void)c;
-    do_break(m);
-    m->tp_pending = 1;
-    m->tp_mark = m->emitted;
-}
-
-/* .IP [tag]: the tag is a line of its own. */
-static void rq_ip(man *m, const rq_call *c)
-{
-    do_break(m);
-    if (c->args->n && arglen(c->args, 0)) {
-        margs one = *c->args;
-        one.n = 1;
-        put_args(m, &one, 0, NULL);
-        do_break(m);
-    }
-}
-
-/* .B, .I, .SM, .SB: the arguments, spaced. */
-static void rq_font(man *m, const rq_call *c)
-{
-    if (c->args->n)
-        put_args(m, c->args, 0, " ");
-}
-
-/* .BR and the other alternating fonts: the arguments, joined. */
-static void rq_alt(man *m, const rq_call *c)
-{
-    if (c->args->n)
-        put_args(m, c->args, 0, NULL);
-}
+/* ------------------------------------------------------------------
+ * The roff requests
+ * ---------------------------------------------------------------- */
 
 /* .nf, .EX: no-fill mode. */
-static void rq_nf(man *m, const rq_call *c)
+void js_roff_nf(man *m, const rq_call *c)
 {
     if (!c->nobreak)
-        do_break(m);
+        js_roff_break(m);
     m->nofill = 1;
 }
 
 /* .fi, .EE: fill mode. */
-static void rq_fi(man *m, const rq_call *c)
+void js_roff_fi(man *m, const rq_call *c)
 {
     if (!c->nobreak)
-        do_break(m);
+        js_roff_break(m);
     m->nofill = 0;
 }
 
@@ -2283,7 +1563,7 @@ static void rq_fi(man *m, const rq_call *c)
 static void rq_ce(man *m, const rq_call *c)
 {
     if (!c->nobreak)
-        do_break(m);
+        js_roff_break(m);
     if (c->args->n) {
         size_t p = 0;
         m->centre = to_long(num_expr(m, arg(c->args, 0), &p,
@@ -2297,85 +1577,7 @@ static void rq_ce(man *m, const rq_call *c)
 static void rq_br(man *m, const rq_call *c)
 {
     if (!c->nobreak)
-        do_break(m);
-}
-
-/* .UR/.MT address: kept for .UE/.ME. */
-static void rq_ur(man *m, const rq_call *c)
-{
-    js_buf_clear(&m->url.b);
-    rb_add(&m->url, arg(c->args, 0), arglen(c->args, 0));
-}
-
-/* .UE/.ME [trailer]: "<address>trailer". */
-static void rq_ue(man *m, const rq_call *c)
-{
-    if (m->url.b.len) {
-        rbuf t = {0};
-        rb_add(&t, "<", 1);
-        esc_expand(m, js_buf_str(&m->url.b), m->url.b.len, &t, 0);
-        rb_add(&t, ">", 1);
-        esc_expand(m, arg(c->args, 0), arglen(c->args, 0), &t, 0);
-        m->cflag = 0;
-        put_text(m, js_buf_str(&t.b), t.b.len);
-        rb_done(m, &t);
-        js_buf_clear(&m->url.b);
-    } else if (c->args->n) {
-        put_args(m, c->args, 0, NULL);
-    }
-}
-
-/* A synopsis item: the arguments spaced, in brackets for .OP. */
-static void synopsis(man *m, const rq_call *c, int op)
-{
-    if (!c->args->n)
-        return;
-    rbuf t = {0};
-    if (op)
-        rb_add(&t, "[", 1);
-    expand_args(m, c->args, 0, " ", &t);
-    if (op)
-        rb_add(&t, "]", 1);
-    m->cflag = 0;
-    put_text(m, js_buf_str(&t.b), t.b.len);
-    rb_done(m, &t);
-}
-
-/* .SY command: a break, then the command. */
-static void rq_sy(man *m, const rq_call *c)
-{
-    do_break(m);
-    synopsis(m, c, 0);
-}
-
-/* .OP key value: "[key value]". */
-static void rq_op(man *m, const rq_call *c)
-{
-    synopsis(m, c, 1);
-}
-
-/* .TS: a table starts. */
-static void rq_ts(man *m, const rq_call *c)
-{
-    (void)c;
-    do_break(m);
-    m->tbl = TBL_OPTS;
-    m->tbl_tab = '\t';
-    m->tbl_block = 0;
-    m->tbl_line = m->lineno;
-}
-
-/* .EQ ... .EN and .PS ... .PE: eqn and pic, skipped. */
-static void rq_eq(man *m, const rq_call *c)
-{
-    (void)c;
-    start_block(m, DEF_IGNORE, "EQ", "EN", 2);
-}
-
-static void rq_ps(man *m, const rq_call *c)
-{
-    (void)c;
-    start_block(m, DEF_IGNORE, "PS", "PE", 2);
+        js_roff_break(m);
 }
 
 static void rq_ds(man *m, const rq_call *c) { req_ds(m, c->rest, c->rn, 0); }
@@ -2389,7 +1591,7 @@ static void rq_nr(man *m, const rq_call *c) { req_nr(m, c->args); }
 static void rq_ig(man *m, const rq_call *c)
 {
     size_t e = strcmp(c->name, "ig") ? c->args->n : 0;
-    start_block(m, DEF_IGNORE, c->name, arg(c->args, e), arglen(c->args, e));
+    js_roff_start_block(m, DEF_IGNORE, c->name, arg(c->args, e), arglen(c->args, e));
 }
 
 /* .rm name...: removes strings and macros. */
@@ -2406,7 +1608,7 @@ static void def_rename(man *m, const margs *a, size_t from, int move)
     size_t to = 1 - from;
     if (a->n < 2)
         return;
-    mdef *src = def_find(m, arg(a, from), arglen(a, from));
+    mdef *src = js_roff_def_find(m, arg(a, from), arglen(a, from));
     if (!src)
         return;
     char *val = src->val ? dupn(src->val, strlen(src->val)) : NULL;
@@ -2506,8 +1708,6 @@ static void rq_nop(man *m, const rq_call *c)
         process_line(m, c->rest + k, c->rn - k);
 }
 
-static void request(man *m, const char *s, size_t n);
-
 /* ".do name args": the request without compatibility mode. */
 static void rq_do(man *m, const rq_call *c)
 {
@@ -2516,8 +1716,8 @@ static void rq_do(man *m, const rq_call *c)
     rb_add(&t, ".", 1);
     rb_add(&t, c->rest + k, c->rn - k);
     if (c->rn > k)
-        request(m, js_buf_str(&t.b), t.b.len);
-    rb_done(m, &t);
+        js_man_request(m, js_buf_str(&t.b), t.b.len);
+    js_roff_done(m, &t);
 }
 
 /* .return: the running macro ends. */
@@ -2558,42 +1758,24 @@ static void rq_eo(man *m, const rq_call *c)
     m->esc_off = 1;
 }
 
-/* man(7) macros and roff requests handled before any user macro. */
-static const rq_entry requests[] = {
-    {"TH", rq_th, 0},     {"SH", rq_sh, 0},      {"SS", rq_ss, 0},
-    {"PP", rq_pp, 0},     {"LP", rq_pp, 0},      {"P", rq_pp, 0},
-    {"TP", rq_tp, 0},     {"TQ", rq_tp, 0},      {"IP", rq_ip, 0},
-    {"HP", rq_pp, 0},     {"RS", rq_pp, 0},      {"RE", rq_pp, 0},
-    {"PD", rq_ignore, 0}, {"B", rq_font, 0},     {"I", rq_font, 0},
-    {"SM", rq_font, 0},   {"SB", rq_font, 0},    {"BR", rq_alt, 0},
-    {"BI", rq_alt, 0},    {"IB", rq_alt, 0},     {"IR", rq_alt, 0},
-    {"RB", rq_alt, 0},    {"RI", rq_alt, 0},     {"EX", rq_nf, 0},
-    {"EE", rq_fi, 0},     {"UR", rq_ur, 0},      {"UE", rq_ue, 0},
-    {"MT", rq_ur, 0},     {"ME", rq_ue, 0},      {"SY", rq_sy, 0},
-    {"YS", rq_pp, 0},     {"TS", rq_ts, 0},      {"EQ", rq_eq, 0},
-    {"PS", rq_ps, 0},     {"br", rq_br, 0},      {"sp", rq_br, 0},
-    {"bp", rq_br, 0},     {"in", rq_br, 0},      {"ti", rq_br, 0},
-    {"nf", rq_nf, 0},     {"fi", rq_fi, 0},      {"ce", rq_ce, 0},
-    {"ds", rq_ds, 1},     {"ds1", rq_ds, 1},     {"as", rq_as, 1},
-    {"as1", rq_as, 1},    {"de", rq_de, 0},      {"de1", rq_de, 0},
-    {"am", rq_am, 0},     {"am1", rq_am, 0},     {"dei", rq_ig, 0},
-    {"ami", rq_ig, 0},    {"ig", rq_ig, 0},      {"rm", rq_rm, 0},
-    {"rn", rq_rn, 0},     {"als", rq_als, 0},    {"nr", rq_nr, 0},
-    {"rr", rq_rr, 0},     {"if", rq_if, 1},      {"ie", rq_ie, 1},
-    {"el", rq_el, 1},     {"while", rq_while, 1}, {"nop", rq_nop, 1},
-    {"do", rq_do, 1},     {"return", rq_return, 0}, {"shift", rq_shift, 0},
-    {"tr", rq_tr, 1},     {"ec", rq_ec, 0},      {"eo", rq_eo, 0},
-};
-
-/* Handled only when the page does not define a macro of the same name:
- * groff extensions and the macros of common preambles. */
-static const rq_entry fallbacks[] = {
-    {"OP", rq_op, 0}, {"Sp", rq_pp, 0}, {"Vb", rq_nf, 0}, {"Ve", rq_fi, 0},
-    {"DS", rq_nf, 0}, {"DE", rq_fi, 0}, {"CS", rq_nf, 0}, {"CE", rq_fi, 0},
+/* The roff requests, handled before any user macro. */
+static const rq_entry roff_requests[] = {
+    {"br", rq_br, 0},         {"sp", rq_br, 0},         {"bp", rq_br, 0},
+    {"in", rq_br, 0},         {"ti", rq_br, 0},         {"nf", js_roff_nf, 0},
+    {"fi", js_roff_fi, 0},    {"ce", rq_ce, 0},         {"ds", rq_ds, 1},
+    {"ds1", rq_ds, 1},        {"as", rq_as, 1},         {"as1", rq_as, 1},
+    {"de", rq_de, 0},         {"de1", rq_de, 0},        {"am", rq_am, 0},
+    {"am1", rq_am, 0},        {"dei", rq_ig, 0},        {"ami", rq_ig, 0},
+    {"ig", rq_ig, 0},         {"rm", rq_rm, 0},         {"rn", rq_rn, 0},
+    {"als", rq_als, 0},       {"nr", rq_nr, 0},         {"rr", rq_rr, 0},
+    {"if", rq_if, 1},         {"ie", rq_ie, 1},         {"el", rq_el, 1},
+    {"while", rq_while, 1},   {"nop", rq_nop, 1},       {"do", rq_do, 1},
+    {"return", rq_return, 0}, {"shift", rq_shift, 0},   {"tr", rq_tr, 1},
+    {"ec", rq_ec, 0},         {"eo", rq_eo, 0},
 };
 
 /* Returns the entry called name in t[0..n), or NULL. */
-static const rq_entry *rq_find(const rq_entry *t, size_t n, const char *name)
+const rq_entry *js_roff_find(const rq_entry *t, size_t n, const char *name)
 {
     for (size_t k = 0; k < n; k++)
         if (!strcmp(t[k].name, name))
@@ -2601,55 +1783,15 @@ static const rq_entry *rq_find(const rq_entry *t, size_t n, const char *name)
     return NULL;
 }
 
-/* Runs a control line s[0..n) (starting with "." or "'"): a man or mdoc
- * macro, a roff request or a macro of the page; anything else is ignored,
- * as roff does. */
-static void request(man *m, const char *s, size_t n)
+const rq_entry *js_roff_request(const char *name)
 {
-    size_t i = 1, a;
-    while (i < n && is_space(s[i]))
-        i++;
-    a = i;
-    while (i < n && !is_space(s[i]) && s[i] != '\\')
-        i++;
-    if (i == a || i - a >= 32)
-        return; /* "." alone, ".\}", or not a name */
-    char name[32];
-    memcpy(name, s + a, i - a);
-    name[i - a] = 0;
-
-    margs args;
-    memset(&args, 0, sizeof args);
-    rq_call c = {name, s[0] == '\'', &args, s + i, n - i};
-    const rq_entry *rq =
-        rq_find(requests, sizeof requests / sizeof *requests, name);
-    if (rq) {
-        if (!rq->raw)
-            parse_args(c.rest, c.rn, &args);
-        rq->run(m, &c);
-        goto done;
-    }
-    parse_args(c.rest, c.rn, &args);
-    if (m->mdoc && mdoc_request(m, name, &args))
-        goto done;
-    mdef *d;
-    if (!strcmp(name, "Dd")) {
-        m->mdoc = 1;
-    } else if (!strcmp(name, "Sh")) {
-        rq_ss(m, &c); /* pod2man's subsection macro: a heading for us */
-    } else if ((d = def_find(m, name, i - a)) != NULL) {
-        if (d->body)
-            call_macro(m, d, &args);
-        else if (d->val) /* a string called as a macro: its text */
-            put_roff(m, d->val, strlen(d->val));
-    } else if ((rq = rq_find(fallbacks, sizeof fallbacks / sizeof *fallbacks,
-                             name)) != NULL) {
-        rq->run(m, &c);
-    }
-    /* else an unknown macro or request: roff ignores it */
-done:
-    rb_done(m, &args.store);
+    return js_roff_find(roff_requests,
+                        sizeof roff_requests / sizeof *roff_requests, name);
 }
+
+/* ------------------------------------------------------------------
+ * Running lines
+ * ---------------------------------------------------------------- */
 
 /* Removes a comment (\" or \#) from the end of s[0..n); returns the new
  * length. */
@@ -2674,12 +1816,12 @@ static void text_line(man *m, const char *s, size_t n)
     while (i < n && is_space(s[i]))
         i++;
     if (i == n) {
-        do_break(m); /* a blank line is a paragraph break */
+        js_roff_break(m); /* a blank line is a paragraph break */
         return;
     }
     if (i > 0 && !m->nofill)
-        do_break(m); /* so is a line that starts with a space */
-    put_roff(m, s, n);
+        js_roff_break(m); /* so is a line that starts with a space */
+    js_roff_put(m, s, n);
 }
 
 /* Interprets one line: a request or macro, or text. */
@@ -2689,7 +1831,7 @@ static void process_line(man *m, const char *s, size_t n)
      * (with the macro calls it includes) so the stack stays small. */
     if (m->nesting >= MAN_MAX_LINE_NESTING) {
         if (!m->warned_nesting)
-            warn(m, "requests nested more than %d deep; the rest of the "
+            js_roff_warn(m, "requests nested more than %d deep; the rest of the "
                     "line is ignored",
                  MAN_MAX_LINE_NESTING);
         m->warned_nesting = 1;
@@ -2698,7 +1840,7 @@ static void process_line(man *m, const char *s, size_t n)
     m->nesting++;
     n = strip_comment(m, s, n);
     if (n > 0 && (s[0] == '.' || s[0] == '\''))
-        request(m, s, n);
+        js_man_request(m, s, n);
     else
         text_line(m, s, n);
     m->nesting--;
@@ -2707,20 +1849,20 @@ static void process_line(man *m, const char *s, size_t n)
     if (m->head_level && m->head.b.len) {
         int level = m->head_level;
         m->head_level = 0;
-        do_heading(m, level, js_buf_str(&m->head.b), m->head.b.len,
+        js_roff_heading(m, level, js_buf_str(&m->head.b), m->head.b.len,
                    m->head_offset);
         js_buf_clear(&m->head.b);
     }
     if (m->tp_pending && m->emitted > m->tp_mark) {
         m->tp_pending = 0;
         if (!m->join)
-            do_break(m); /* after the tag of .TP */
+            js_roff_break(m); /* after the tag of .TP */
     }
 }
 
 /* Takes one logical input line (continuations joined), from the page or
  * from a macro body: collects it into a block, skips it, or runs it. */
-static void feed(man *m, const char *s, size_t n)
+void js_roff_feed(man *m, const char *s, size_t n)
 {
     if (m->rc)
         return;
@@ -2734,27 +1876,13 @@ static void feed(man *m, const char *s, size_t n)
             m->skip = 0;
         return;
     }
-    if (m->tbl && tbl_line(m, s, n))
+    if (m->tbl && js_tbl_line(m, s, n))
         return;
     process_line(m, s, n);
 }
 
-/* ------------------------------------------------------------------
- * The format
- * ---------------------------------------------------------------- */
-
-/* Returns 1 if s[0..n) ends in an escaped newline (an odd number of
- * backslashes). */
-static int continued(const char *s, size_t n)
-{
-    size_t k = 0;
-    while (k < n && s[n - 1 - k] == '\\')
-        k++;
-    return k % 2 == 1;
-}
-
 /* Frees m and everything it holds. */
-static void man_free(man *m)
+void js_roff_free(man *m)
 {
     for (size_t i = 0; i < m->ndefs; i++) {
         def_clear(&m->defs[i]);
@@ -2773,113 +1901,3 @@ static void man_free(man *m)
     free(m->nm);
     free(m);
 }
-
-/* The parse function of js_format_man: reads src line by line, joining
- * escaped newlines, and feeds the interpreter.  Returns 0, the sink's
- * non-zero value, the source's error, or JS_ENOMEM (reported). */
-static int man_parse(js_source *src, js_sink *k)
-{
-    man *m = calloc(1, sizeof *m);
-    rbuf join = {0};
-    const char *line;
-    size_t len;
-    int r, joining = 0, rc;
-    if (!m) {
-        js_sink_warn(k, 0, UINT64_MAX, "out of memory");
-        return JS_ENOMEM;
-    }
-    m->page_budget = MAN_PAGE_EXPANSION;
-    m->src = src;
-    m->k = k;
-    m->at_break = 1;
-    while ((r = js_source_line(src, &line, &len)) == 1) {
-        if (!joining)
-            m->offset = js_source_offset(src);
-        m->lineno = js_source_lineno(src);
-        m->budget = MAN_LINE_BUDGET;
-        /* An escaped newline joins lines, except in an ignored block,
-         * whose end line must not be swallowed. */
-        int cont = m->defining != DEF_IGNORE && !m->esc_off &&
-                   continued(line, len);
-        if (cont || joining) {
-            rb_add(&join, line, cont ? len - 1 : len);
-            if (cont && join.b.len < JS_LINE_MAX_BYTES && !join.b.oom) {
-                joining = 1;
-                continue;
-            }
-            joining = 0;
-            feed(m, js_buf_str(&join.b), join.b.len);
-            if (join.b.oom && !m->rc)
-                m->rc = JS_ENOMEM;
-            js_buf_clear(&join.b);
-        } else {
-            feed(m, line, len);
-        }
-        if (m->rc)
-            break;
-    }
-    if (joining && !m->rc)
-        feed(m, js_buf_str(&join.b), join.b.len);
-    js_buf_free(&join.b);
-    if (!m->rc && r < 0)
-        m->rc = r; /* the source has reported it */
-    if (!m->rc) {
-        if (m->defining)
-            warn(m, "unterminated .%s block (from line %llu)", m->def_what,
-                 (unsigned long long)m->def_line);
-        if (m->skip > 0)
-            warn(m, "unterminated \\{ block at end of page");
-        if (m->tbl)
-            warn(m, "unterminated table (.TS on line %llu)",
-                 (unsigned long long)m->tbl_line);
-    }
-    if (m->rc == JS_ENOMEM)
-        js_sink_warn(k, m->lineno, m->offset, "out of memory");
-    rc = m->rc;
-    man_free(m);
-    return rc;
-}
-
-/* Returns how sure it is that head[0..len) is a roff man page: 80 when
- * the first non-blank line is .TH, .Dd, a roff comment or a .so link, or
- * a .TH line comes within the first 2 KiB; 60 when it is .ig or .de (and
- * no .TH comes early); else 0. */
-static int man_sniff(const char *head, size_t len)
-{
-    static const char *const starts[] = {".TH", ".Dd", ".\\\"", "'\\\"",
-                                         ".so "};
-    size_t i = 0;
-    while (i < len && (head[i] == ' ' || head[i] == '\t' || head[i] == '\n' ||
-                       head[i] == '\r'))
-        i++;
-    for (size_t k = 0; k < sizeof starts / sizeof *starts; k++) {
-        size_t sl = strlen(starts[k]);
-        if (len - i >= sl && !memcmp(head + i, starts[k], sl))
-            return 80;
-    }
-    size_t lim = len < 2048 ? len : 2048;
-    for (size_t p = 0; p + 4 <= lim; p++)
-        if ((p == 0 || head[p - 1] == '\n') && !memcmp(head + p, ".TH", 3) &&
-            (head[p + 3] == ' ' || head[p + 3] == '\t'))
-            return 80;
-    /* groff's own pages open with a licence in .ig or with macro
-     * definitions: roff, if less surely a man page */
-    if (len - i >= 4 && !memcmp(head + i, ".ig", 3) &&
-        (head[i + 3] == '\n' || head[i + 3] == '\r' || is_space(head[i + 3])))
-        return 60;
-    if (len - i >= 4 && !memcmp(head + i, ".de ", 4))
-        return 60;
-    return 0;
-}
-
-/* Section numbers and the suffixes Debian and others give them. */
-static const char *const man_extensions[] = {
-    "1", "2", "3", "4", "5", "6", "7", "8", "9", "n", "l", "man", "0p",
-    "1p", "3p", "1m", "1x", "3x", "4x", "5x", "6x", "7x", "8x", "3pm",
-    "3perl", "1ssl", "3ssl", "5ssl", "7ssl", "3tcl", "3tk", "7tcl", "3ncurses",
-    "3form", "3menu", "3bsd", "3posix", "1posix", "3am", "3o", "1g", "3g",
-    "8c", "3mpi", "1mh", "5mh", "3caca", "3avr", "3blt", "3itcl", "3edit",
-    "3readline", "3lua", "mdoc", NULL};
-
-const js_format js_format_man = {"man", man_extensions, man_sniff,
-                                 man_parse};
