@@ -51,17 +51,7 @@ static void rq_ignore(man *m, const rq_call *c)
 /* .TH name section ...: the title, "NAME(SECTION)". */
 static void rq_th(man *m, const rq_call *c)
 {
-    const margs *a = c->args;
-    rbuf t = {0};
-    js_roff_expand(m, arg(a, 0), arglen(a, 0), &t, 0);
-    if (a->n > 1 && arglen(a, 1)) {
-        rb_add(&t, "(", 1);
-        js_roff_expand(m, arg(a, 1), arglen(a, 1), &t, 0);
-        rb_add(&t, ")", 1);
-    }
-    if (m->k && t.b.len && !m->rc)
-        sink_rc(m, js_sink_title(m->k, js_buf_str(&t.b), t.b.len));
-    js_roff_done(m, &t);
+    js_roff_title(m, c->args, 0);
     m->nofill = 0;
 }
 
@@ -345,13 +335,13 @@ static int man_parse(js_source *src, js_sink *k)
         m->rc = r; /* the source has reported it */
     if (!m->rc) {
         if (m->defining)
-            js_roff_warn(m, "unterminated .%s block (from line %llu)", m->def_what,
-                 (unsigned long long)m->def_line);
+            js_roff_warn(m, "unterminated .%s block (from line %llu)",
+                         m->def_what, (unsigned long long)m->def_line);
         if (m->skip > 0)
             js_roff_warn(m, "unterminated \\{ block at end of page");
         if (m->tbl)
             js_roff_warn(m, "unterminated table (.TS on line %llu)",
-                 (unsigned long long)m->tbl_line);
+                         (unsigned long long)m->tbl_line);
     }
     if (m->rc == JS_ENOMEM)
         js_sink_warn(k, m->lineno, m->offset, "out of memory");

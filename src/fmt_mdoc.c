@@ -156,8 +156,8 @@ static void mdoc_render(man *m, const margs *a, size_t first, rbuf *out)
                     if (i + 2 < a->n && !mdoc_closing(arg(a, i + 2),
                                                       arglen(a, i + 2))) {
                         rb_add(out, "(", 1);
-                        js_roff_expand(m, arg(a, i + 2), arglen(a, i + 2), out,
-                                   0);
+                        js_roff_expand(m, arg(a, i + 2), arglen(a, i + 2),
+                                       out, 0);
                         rb_add(out, ")", 1);
                         i++;
                     }
@@ -166,9 +166,10 @@ static void mdoc_render(man *m, const margs *a, size_t first, rbuf *out)
                 }
                 continue;
             case MD_NM:
-                if (m->nm && (i + 1 >= a->n ||
-                              mdoc_find(arg(a, i + 1), arglen(a, i + 1)) >= 0 ||
-                              mdoc_closing(arg(a, i + 1), arglen(a, i + 1)))) {
+                if (m->nm &&
+                    (i + 1 >= a->n ||
+                     mdoc_find(arg(a, i + 1), arglen(a, i + 1)) >= 0 ||
+                     mdoc_closing(arg(a, i + 1), arglen(a, i + 1)))) {
                     if (!nospace && out->b.len)
                         rb_add(out, " ", 1);
                     js_roff_expand(m, m->nm, strlen(m->nm), out, 0);
@@ -233,22 +234,13 @@ int js_mdoc_request(man *m, const char *name, const margs *a)
         return 1;
     }
     if (!strcmp(name, "Dt")) {
-        if (a->n) {
-            js_roff_expand(m, arg(a, 0), arglen(a, 0), &t, 0);
-            if (a->n > 1) {
-                rb_add(&t, "(", 1);
-                js_roff_expand(m, arg(a, 1), arglen(a, 1), &t, 0);
-                rb_add(&t, ")", 1);
-            }
-            if (m->k && t.b.len && !m->rc)
-                sink_rc(m, js_sink_title(m->k, js_buf_str(&t.b), t.b.len));
-        }
-        js_roff_done(m, &t);
+        js_roff_title(m, a, 1);
         return 1;
     }
     if (!strcmp(name, "Sh") || !strcmp(name, "Ss")) {
         mdoc_render(m, a, 0, &t);
-        js_roff_heading(m, name[1] == 'h' ? 1 : 2, js_buf_str(&t.b), t.b.len, m->offset);
+        js_roff_heading(m, name[1] == 'h' ? 1 : 2, js_buf_str(&t.b), t.b.len,
+                        m->offset);
         m->nofill = 0;
         js_roff_done(m, &t);
         return 1;

@@ -109,8 +109,9 @@ static int page_spend(man *m, size_t n)
     if (m->page_budget >= 0)
         return 0;
     if (!m->warned_page)
-        js_roff_warn(m, "macros and strings expand to more than %lld MiB on this "
-             "page; the rest is not expanded", MAN_PAGE_EXPANSION >> 20);
+        js_roff_warn(m, "macros and strings expand to more than %lld MiB on "
+                     "this page; the rest is not expanded",
+                     MAN_PAGE_EXPANSION >> 20);
     m->warned_page = 1;
     return 1;
 }
@@ -123,8 +124,9 @@ void js_roff_done(man *m, rbuf *b)
         m->rc = JS_ENOMEM;
     if (b->full && !m->warned_full) {
         m->warned_full = 1;
-        js_roff_warn(m, "expanded line longer than %zu bytes; the rest was dropped",
-             (size_t)MAN_BUF_MAX);
+        js_roff_warn(m, "expanded line longer than %zu bytes; the rest was "
+                     "dropped",
+                     (size_t)MAN_BUF_MAX);
     }
     js_buf_free(&b->b);
     b->full = 0;
@@ -171,7 +173,7 @@ static mdef *def_get(man *m, const char *name, size_t len)
     if (m->ndefs >= MAN_MAX_DEFS) {
         if (!m->warned_defs)
             js_roff_warn(m, "more than %d definitions; the rest are ignored",
-                 MAN_MAX_DEFS);
+                         MAN_MAX_DEFS);
         m->warned_defs = 1;
         return NULL;
     }
@@ -432,7 +434,7 @@ static void put_special(man *m, const char *name, size_t len, rbuf *out,
             !memcmp(m->tr[i].from, name, len)) {
             if (depth < MAN_MAX_NEST)
                 js_roff_expand(m, m->tr[i].to, strlen(m->tr[i].to), out,
-                           depth + 1);
+                               depth + 1);
             return;
         }
     for (size_t i = 0; i < sizeof special_chars / sizeof *special_chars; i++)
@@ -578,9 +580,9 @@ static void bad_escape(man *m, const char *before, char c, const char *after)
         return;
     m->escape_warnings++;
     js_roff_warn(m, "%s\\%c%s%s", before, c, after,
-         m->escape_warnings == MAN_MAX_ESCAPE_WARNINGS
-             ? " (further escape problems on this page not reported)"
-             : "");
+                 m->escape_warnings == MAN_MAX_ESCAPE_WARNINGS
+                     ? " (further escape problems on this page not reported)"
+                     : "");
 }
 
 /* Reports escape \c cut off by the end of the line. */
@@ -1016,7 +1018,8 @@ static int cond_eval(man *m, const char *s, size_t n, size_t *body)
         rbuf x = {0}, y = {0};
         js_roff_expand(m, s + a, b - a, &x, 1);
         js_roff_expand(m, s + b + dl, e - b - dl, &y, 1);
-        r = x.b.len == y.b.len && (x.b.len == 0 || !memcmp(x.b.p, y.b.p, x.b.len));
+        r = x.b.len == y.b.len &&
+            (x.b.len == 0 || !memcmp(x.b.p, y.b.p, x.b.len));
         js_roff_done(m, &x);
         js_roff_done(m, &y);
         i = e + dl;
@@ -1057,10 +1060,28 @@ void js_roff_break(man *m)
         sink_rc(m, js_sink_break(m->k));
 }
 
+/* Sets the document's title, "NAME(SECTION)", from arguments 0 and 1 of
+ * a (.TH, mdoc's .Dt); nothing if it is empty.  Without a section there
+ * are no parentheses; an empty section argument gives "()" only with
+ * keep_empty (as .Dt always did). */
+void js_roff_title(man *m, const margs *a, int keep_empty)
+{
+    rbuf t = {0};
+    js_roff_expand(m, arg(a, 0), arglen(a, 0), &t, 0);
+    if (a->n > 1 && (keep_empty || arglen(a, 1))) {
+        rb_add(&t, "(", 1);
+        js_roff_expand(m, arg(a, 1), arglen(a, 1), &t, 0);
+        rb_add(&t, ")", 1);
+    }
+    if (m->k && t.b.len && !m->rc)
+        sink_rc(m, js_sink_title(m->k, js_buf_str(&t.b), t.b.len));
+    js_roff_done(m, &t);
+}
+
 /* Starts a section headed t[0..n) (trimmed; nothing if empty) at level,
  * where the heading request starts in the text. */
 void js_roff_heading(man *m, int level, const char *t, size_t n,
-                       uint64_t offset)
+                     uint64_t offset)
 {
     while (n && (is_space(*t) || *t == '\n'))
         t++, n--;
@@ -1199,7 +1220,7 @@ void js_roff_add_arg(margs *a, const char *s, size_t n)
 /* Expands arguments first.. of a, joined by sep (NULL: nothing), into
  * t. */
 void js_roff_expand_args(man *m, const margs *a, size_t first,
-                        const char *sep, rbuf *t)
+                         const char *sep, rbuf *t)
 {
     for (size_t i = first; i < a->n; i++) {
         if (i > first && sep)
@@ -1301,8 +1322,9 @@ void js_roff_call_macro(man *m, mdef *d, const margs *a)
 {
     if (m->depth >= MAN_MAX_DEPTH) {
         if (!m->warned_depth)
-            js_roff_warn(m, "macros nested more than %d deep (.%s); not expanded",
-                 MAN_MAX_DEPTH, d->name);
+            js_roff_warn(m, "macros nested more than %d deep (.%s); not "
+                         "expanded",
+                         MAN_MAX_DEPTH, d->name);
         m->warned_depth = 1;
         return;
     }
@@ -1348,8 +1370,8 @@ void js_roff_call_macro(man *m, mdef *d, const margs *a)
 
 /* Starts collecting a block: a macro body (.de/.am) or ignored lines
  * (.ig, eqn, pic) up to a line ".end" (end "." means ".."). */
-void js_roff_start_block(man *m, int kind, const char *what, const char *end,
-                        size_t endlen)
+void js_roff_start_block(man *m, int kind, const char *what,
+                         const char *end, size_t endlen)
 {
     m->defining = kind;
     snprintf(m->def_what, sizeof m->def_what, "%s", what);
@@ -1591,7 +1613,8 @@ static void rq_nr(man *m, const rq_call *c) { req_nr(m, c->args); }
 static void rq_ig(man *m, const rq_call *c)
 {
     size_t e = strcmp(c->name, "ig") ? c->args->n : 0;
-    js_roff_start_block(m, DEF_IGNORE, c->name, arg(c->args, e), arglen(c->args, e));
+    js_roff_start_block(m, DEF_IGNORE, c->name, arg(c->args, e),
+                        arglen(c->args, e));
 }
 
 /* .rm name...: removes strings and macros. */
@@ -1831,9 +1854,9 @@ static void process_line(man *m, const char *s, size_t n)
      * (with the macro calls it includes) so the stack stays small. */
     if (m->nesting >= MAN_MAX_LINE_NESTING) {
         if (!m->warned_nesting)
-            js_roff_warn(m, "requests nested more than %d deep; the rest of the "
-                    "line is ignored",
-                 MAN_MAX_LINE_NESTING);
+            js_roff_warn(m, "requests nested more than %d deep; the rest of "
+                         "the line is ignored",
+                         MAN_MAX_LINE_NESTING);
         m->warned_nesting = 1;
         return;
     }
@@ -1850,7 +1873,7 @@ static void process_line(man *m, const char *s, size_t n)
         int level = m->head_level;
         m->head_level = 0;
         js_roff_heading(m, level, js_buf_str(&m->head.b), m->head.b.len,
-                   m->head_offset);
+                        m->head_offset);
         js_buf_clear(&m->head.b);
     }
     if (m->tp_pending && m->emitted > m->tp_mark) {

@@ -248,11 +248,13 @@ mdef *js_roff_def_find(man *m, const char *name, size_t len);
  * depth counts the expansions it is nested in (0 at the top). */
 void js_roff_expand(man *m, const char *s, size_t n, rbuf *out, int depth);
 
-/* Output: a break; a heading of `level` from t[0..n) starting at offset;
+/* Output: a break; the title "NAME(SECTION)" from arguments 0 and 1 of
+ * a (see fmt_roff.c); a heading of `level` from t[0..n) starting at offset;
  * one line of text t[0..n) (see fmt_roff.c); s[0..n) expanded and written
  * as one line; arguments first.. of a expanded, joined by sep (NULL:
  * nothing), into t or written as one line. */
 void js_roff_break(man *m);
+void js_roff_title(man *m, const margs *a, int keep_empty);
 void js_roff_heading(man *m, int level, const char *t, size_t n,
                      uint64_t offset);
 void js_roff_text(man *m, const char *t, size_t n);
