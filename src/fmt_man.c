@@ -13,2218 +13,215 @@
  *     CJK characters: a Chinese sentence wrapped in the source stays whole,
  *     so its bigrams are indexed.  Paragraph macros and the requests that
  *     break a line become js_sink_break.
- *   - Escapes are interpreted: font, size and motion escapes disappear,
- *     special characters become UTF-8, \*x expands strings.
- *   - Strings (.ds), number registers (.nr), conditionals (.if/.ie/.el,
- *     seen as nroff would: "n" true, "t" false, groff's \n(.g is 1) and
- *     user macros (.de, with \$1...) are interpreted, because the
- *     preambles of pod2man and of the Tcl/Tk pages — a good part of
- *     manpages-zh — define macros that the body text goes through.
- *   - tbl tables keep their cell text; .ig, .de bodies, eqn and pic are
- *     skipped as text.
+ *   - Escapes, strings, registers, conditionals and user macros are
+ *     interpreted (fmt_roff.c).
+ *   - tbl tables keep their cell text (fmt_tbl.c); mdoc pages are read
+ *     through fmt_mdoc.c; .ig, .de bodies, eqn and pic are skipped as
+ *     text.
  * Warnings are only for damage: an unterminated block, a truncated escape,
  * a runaway macro.  A page that is only ".so other.1" (a link) gives no
  * text and no warning.  Every loop is bounded: macro nesting, string
  * nesting, the lines one input line may expand to and the length of an
  * expanded line all have limits.
+ *
+ * This file holds the format's entry points (sniffing, the parse loop that
+ * joins escaped newlines and feeds fmt_roff.c), the man(7) macros, and
+ * js_man_request, which decides what a control line is: a man macro, a
+ * roff request, an mdoc macro, a macro of the page or a fallback.
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fmt_man.h"
-#include "ingest.h"
-#include "utf8.h"
-
-#define NONE ((size_t)-1)
-#define MAN_MAX_DEPTH 32       /* nested macro calls */
-#define MAN_MAX_NEST 16        /* strings within strings, escapes within
-                                  escape arguments, parentheses */
-#define MAN_MAX_ARGS 64        /* macro arguments kept */
-#define MAN_MAX_DEFS 1024      /* strings, macros, registers: each (pages
-                                  define a few dozen; lookups are linear) */
-#define MAN_MAX_DEF_BYTES (1u << 20) /* one macro body or string */
-#define MAN_LINE_BUDGET 20000  /* macro body lines one input line may run */
-/* Bytes of macro lines and strings a whole page may expand to.  The
- * limits above bound one input line; without this, every line of a
- * small page could call a recursive macro or a 1 MiB string (an 8 KB
- * page ran for minutes).  Real pages expand to far less. */
-#define MAN_PAGE_EXPANSION ((long long)16 << 20)
-#define MAN_BUF_MAX (2 * (size_t)JS_LINE_MAX_BYTES) /* one expanded line */
-#define MAN_MAX_ESCAPE_WARNINGS 10 /* per page */
-#define MAN_MAX_LINE_NESTING 128 /* requests within requests and macros */
+#include "fmt_roff.h"
 
 /* ------------------------------------------------------------------
- * Growable strings
+ * man(7) macros
  * ---------------------------------------------------------------- */
 
-typedef struct {
-    char *p;  /* NUL-terminated when not NULL */
-    size_t n, cap;
-    int oom;  /* an allocation failed: the text is incomplete */
-    int full; /* text was dropped at MAN_BUF_MAX */
-} sbuf;
-
-/* Appends s[0..n) to b, growing it; on failure sets b->oom (or b->full
- * past MAN_BUF_MAX) and drops the text.  b->p belongs to b: whoever owns
- * b frees it (sb_done for scratch buffers). */
-static void sb_add(sbuf *b, const char *s, size_t n)
+/* .PD and the like: nothing to do. */
+static void rq_ignore(man *m, const rq_call *c)
 {
-    if (b->oom || n == 0)
-        return;
-    if (b->n + n > MAN_BUF_MAX) {
-        b->full = 1;
-        return;
-    }
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
+    (void)m;
+    (void)c;
 }
 
-/* Appends the NUL-terminated s to b. */
-static void sb_puts(sbuf *b, const char *s)
+/* .TH name section ...: the title, "NAME(SECTION)". */
+static void rq_th(man *m, const rq_call *c)
 {
-    sb_add(b, s, strlen(s));
+    js_roff_title(m, c->args, 0);
+    m->nofill = 0;
 }
 
-/* Empties b, keeping its memory. */
-static void sb_clear(sbuf *b)
+/* .SH/.SS: a heading of `level` from the arguments, or, without any,
+ * from the next text line. */
+static void heading(man *m, const rq_call *c, int level)
 {
-    b->n = 0;
-    if (b->p)
-        b->p[0] = 0;
-}
-
-/* Returns the text of b ("" when nothing was ever added). */
-static const char *sb_str(const sbuf *b)
-{
-    return b->p ? b->p : "";
-}
-
-/* Copies s[0..n) into a new NUL-terminated string (caller frees), or
- * returns NULL when memory runs out. */
-static char *dupn(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = 0;
-    }
-    return p;
-}
-
-/* Returns the length of the UTF-8 character at s[i] (1 for an invalid
- * byte), never reaching past n. */
-static size_t u8len(const char *s, size_t i, size_t n)
-{
-    uint32_t cp;
-    return js_utf8_decode((const unsigned char *)s + i, n - i, &cp);
-}
-
-/* Appends code point cp in UTF-8; NUL, surrogates and values past
- * U+10FFFF are dropped. */
-static void put_cp(sbuf *b, uint32_t cp)
-{
-    char u[4];
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0)
-        return;
-    sb_add(b, u, js_utf8_encode(cp, u));
-}
-
-/* Returns 1 if cp is written without spaces between words: Han, kana,
- * Hangul, CJK punctuation and full-width forms. */
-static int is_cjk(uint32_t cp)
-{
-    return (cp >= 0x2E80 && cp <= 0x9FFF) || (cp >= 0xAC00 && cp <= 0xD7AF) ||
-           (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
-           (cp >= 0xFF00 && cp <= 0xFFEF) || (cp >= 0x20000 && cp <= 0x3FFFF);
-}
-
-/* Returns 1 if s[0..n) starts with a CJK character (see is_cjk). */
-static int first_is_cjk(const char *s, size_t n)
-{
-    uint32_t cp;
-    if (n == 0)
-        return 0;
-    js_utf8_decode((const unsigned char *)s, n, &cp);
-    return cp != JS_UTF8_INVALID && is_cjk(cp);
-}
-
-/* Returns 1 if s[0..n) ends with a CJK character. */
-static int last_is_cjk(const char *s, size_t n)
-{
-    size_t i = n;
-    uint32_t cp;
-    while (i > 0 && n - i < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
-        i--;
-    if (i == 0)
-        return 0;
-    i--;
-    js_utf8_decode((const unsigned char *)s + i, n - i, &cp);
-    return cp != JS_UTF8_INVALID && is_cjk(cp);
-}
-
-/* Returns 1 for the blanks that separate roff arguments. */
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-/* ------------------------------------------------------------------
- * Interpreter state
- * ---------------------------------------------------------------- */
-
-/* A macro body: copy-mode lines, shared by reference so that a macro can
- * be redefined or removed while it runs. */
-typedef struct {
-    size_t refs, n, cap, bytes;
-    char **line;
-} mbody;
-
-typedef struct {
-    char *name;
-    size_t len;    /* of name */
-    char *val;     /* strings (.ds) */
-    mbody *body;   /* macros (.de) */
-} mdef;
-
-typedef struct {
-    char *name;
-    size_t len; /* of name */
-    long val;
-} mreg;
-
-/* Macro arguments: each NUL-terminated in store, found by offset so that
- * store may grow. */
-typedef struct {
-    sbuf store;
-    size_t off[MAN_MAX_ARGS], len[MAN_MAX_ARGS];
-    size_t n;
-} margs;
-
-/* One running macro: its arguments (from `first` on, after .shift). */
-typedef struct {
-    const margs *a;
-    size_t first;
-    const char *name;
-    int ret; /* .return was seen */
-} frame;
-
-enum { DEF_NONE, DEF_MACRO, DEF_IGNORE };
-enum { TBL_NONE, TBL_OPTS, TBL_FORMAT, TBL_DATA };
-
-typedef struct man {
-    js_source *src; /* NULL when only escapes are interpreted */
-    js_sink *k;
-    int rc; /* first sink error or JS_ENOMEM: stops everything */
-    uint64_t lineno, offset; /* of the input line being read */
-
-    /* output */
-    int nofill;     /* .nf: every input line is an output line */
-    int at_break;   /* nothing written since the last break */
-    int last_cjk;   /* the last character written was CJK */
-    int join;       /* the previous line ended in \c: no space, no break */
-    int cflag;      /* \c seen in the line being expanded */
-    long centre;    /* .ce: lines left to keep apart */
-    uint64_t emitted; /* pieces of text written, to see what a line did */
-    int tp_pending;   /* .TP: break after the next line with text */
-    uint64_t tp_mark;
-    int head_level; /* .SH/.SS without arguments: the next text line */
-    uint64_t head_offset;
-    sbuf head;
-    sbuf url; /* .UR/.MT address until .UE/.ME */
-
-    /* interpretation */
-    int mdoc;       /* .Dd seen: mdoc(7) macros */
-    int sm_off;     /* mdoc .Sm off: words are not spaced */
-    char *nm;       /* mdoc: the name from the first .Nm */
-    int esc_off;    /* .eo: backslash is an ordinary character */
-    mdef *defs;
-    size_t ndefs, capdefs;
-    mreg *regs;
-    size_t nregs, capregs;
-    struct {
-        char *from; /* special character name */
-        char *to;   /* its replacement, as roff text */
-    } tr[32];
-    size_t ntr;
-    int ie[32]; /* .ie results waiting for their .el */
-    size_t nie;
-    long skip; /* skipping a false \{ ... \} block: its depth */
-    int defining;   /* DEF_MACRO: lines go into def; DEF_IGNORE: dropped */
-    size_t def;     /* index in defs */
-    char def_end[64];
-    char def_what[32]; /* the request that opened the block */
-    uint64_t def_line;
-    int tbl;
-    char tbl_tab;
-    int tbl_block; /* inside T{ ... T} */
-    uint64_t tbl_line;
-    frame *fr[MAN_MAX_DEPTH];
-    int depth;
-    long budget;
-    long long page_budget; /* MAN_PAGE_EXPANSION, counted down */
-    int nesting; /* process_line calls on the stack */
-    int warned_depth, warned_budget, warned_full, warned_defs, warned_nesting;
-    int warned_page;
-    int escape_warnings; /* reported so far; a garbled page stops at a few */
-} man;
-
-static void warn(man *m, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Reports a problem at the current input line (when there is a sink). */
-static void warn(man *m, const char *fmt, ...)
-{
-    char msg[320];
-    va_list ap;
-    if (!m->k)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    js_sink_warn(m->k, m->lineno, m->offset, "%s", msg);
-}
-
-/* Charges n bytes of expansion to the page; returns 0 while the page's
- * budget lasts, else warns once and returns 1: expand nothing more. */
-static int page_spend(man *m, size_t n)
-{
-    m->page_budget -= (long long)n;
-    if (m->page_budget >= 0)
-        return 0;
-    if (!m->warned_page)
-        warn(m, "macros and strings expand to more than %lld MiB on this "
-             "page; the rest is not expanded", MAN_PAGE_EXPANSION >> 20);
-    m->warned_page = 1;
-    return 1;
-}
-
-/* Records a sink call's result: the first non-zero one stops the parse. */
-static void sink_rc(man *m, int rc)
-{
-    if (rc && !m->rc)
-        m->rc = rc;
-}
-
-/* Checks a scratch buffer after use: running out of memory stops the
- * parse; an over-long expansion is reported once.  Frees the buffer. */
-static void sb_done(man *m, sbuf *b)
-{
-    if (b->oom && !m->rc)
-        m->rc = JS_ENOMEM;
-    if (b->full && !m->warned_full) {
-        m->warned_full = 1;
-        warn(m, "expanded line longer than %zu bytes; the rest was dropped",
-             (size_t)MAN_BUF_MAX);
-    }
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-
-/* ---- definitions: strings and macros share one name space, as in roff */
-
-/* Returns the string or macro called name[0..len), or NULL. */
-static mdef *def_find(man *m, const char *name, size_t len)
-{
-    for (size_t i = 0; i < m->ndefs; i++)
-        if (m->defs[i].len == len && !memcmp(m->defs[i].name, name, len))
-            return &m->defs[i];
-    return NULL;
-}
-
-/* Drops one reference to b; frees it (and its lines) with the last. */
-static void body_release(mbody *b)
-{
-    if (b && --b->refs == 0) {
-        for (size_t i = 0; i < b->n; i++)
-            free(b->line[i]);
-        free(b->line);
-        free(b);
-    }
-}
-
-/* Empties d's value, keeping its name. */
-static void def_clear(mdef *d)
-{
-    free(d->val);
-    d->val = NULL;
-    body_release(d->body);
-    d->body = NULL;
-}
-
-/* Returns the definition called name, created empty if missing; NULL when
- * memory ran out (m->rc set) or the table is full (reported once). */
-static mdef *def_get(man *m, const char *name, size_t len)
-{
-    mdef *d = def_find(m, name, len);
-    if (d)
-        return d;
-    if (m->ndefs >= MAN_MAX_DEFS) {
-        if (!m->warned_defs)
-            warn(m, "more than %d definitions; the rest are ignored",
-                 MAN_MAX_DEFS);
-        m->warned_defs = 1;
-        return NULL;
-    }
-    if (m->ndefs == m->capdefs) {
-        size_t cap = m->capdefs ? m->capdefs * 2 : 32;
-        mdef *p = realloc(m->defs, cap * sizeof *p);
-        if (!p) {
-            m->rc = JS_ENOMEM;
-            return NULL;
-        }
-        m->defs = p;
-        m->capdefs = cap;
-    }
-    d = &m->defs[m->ndefs];
-    memset(d, 0, sizeof *d);
-    if (!(d->name = dupn(name, len))) {
-        m->rc = JS_ENOMEM;
-        return NULL;
-    }
-    d->len = len;
-    m->ndefs++;
-    return d;
-}
-
-/* Removes the definition called name (.rm); a running macro keeps its
- * body until it ends. */
-static void def_remove(man *m, const char *name, size_t len)
-{
-    mdef *d = def_find(m, name, len);
-    if (!d)
-        return;
-    def_clear(d);
-    free(d->name);
-    *d = m->defs[--m->ndefs];
-}
-
-/* Sets string `name` to val[0..n) (append: adds to it). */
-static void str_set(man *m, const char *name, size_t len, const char *val,
-                    size_t n, int append)
-{
-    mdef *d = def_get(m, name, len);
-    if (!d)
-        return;
-    size_t old = append && d->val ? strlen(d->val) : 0;
-    if (old + n > MAN_MAX_DEF_BYTES)
-        return;
-    char *p = malloc(old + n + 1);
-    if (!p) {
-        m->rc = JS_ENOMEM;
-        return;
-    }
-    if (old)
-        memcpy(p, d->val, old);
-    memcpy(p + old, val, n);
-    p[old + n] = 0;
-    def_clear(d);
-    d->val = p;
-}
-
-static const struct {
-    const char *name, *val;
-} predefined_strings[] = {
-    /* groff's man(7) defines these; pages use them without defining */
-    {"R", "\xC2\xAE"},      {"Tm", "\xE2\x84\xA2"}, {"lq", "\xE2\x80\x9C"},
-    {"rq", "\xE2\x80\x9D"}, {"S", ""},              {".T", "utf8"},
-};
-
-/* Returns the value of string `name` (raw roff text), or NULL. */
-static const char *str_get(man *m, const char *name, size_t len)
-{
-    mdef *d = def_find(m, name, len);
-    if (d)
-        return d->val ? d->val : NULL;
-    for (size_t i = 0;
-         i < sizeof predefined_strings / sizeof *predefined_strings; i++)
-        if (strlen(predefined_strings[i].name) == len &&
-            !memcmp(predefined_strings[i].name, name, len))
-            return predefined_strings[i].val;
-    return NULL;
-}
-
-/* ---- number registers */
-
-/* Returns the register called name[0..len) that the page set, or NULL. */
-static mreg *reg_find(man *m, const char *name, size_t len)
-{
-    for (size_t i = 0; i < m->nregs; i++)
-        if (m->regs[i].len == len && !memcmp(m->regs[i].name, name, len))
-            return &m->regs[i];
-    return NULL;
-}
-
-/* Returns 1 and the value of a register roff itself would provide. */
-static int reg_builtin(const man *m, const char *name, size_t len, long *v)
-{
-    static const struct {
-        const char *name;
-        long val;
-    } r[] = {
-        {".g", 1},   /* groff */
-        {".x", 1},   {".y", 23}, {".l", 78 * 24}, {".H", 24}, {".V", 40},
-        {".v", 40},  {".i", 0},  {".f", 1},       {".s", 10}, {".A", 1},
-    };
-    if (len == 2 && !memcmp(name, ".$", 2)) {
-        const frame *f = m->depth ? m->fr[m->depth - 1] : NULL;
-        *v = f ? (long)(f->a->n - f->first) : 0;
-        return 1;
-    }
-    for (size_t i = 0; i < sizeof r / sizeof *r; i++)
-        if (strlen(r[i].name) == len && !memcmp(r[i].name, name, len)) {
-            *v = r[i].val;
-            return 1;
-        }
-    return 0;
-}
-
-/* Returns the value of a register: set by the page, built in, or 0. */
-static long reg_get(man *m, const char *name, size_t len)
-{
-    long v = 0;
-    mreg *r = reg_find(m, name, len);
-    if (r)
-        return r->val;
-    reg_builtin(m, name, len, &v);
-    return v;
-}
-
-/* Sets a register, creating it (up to MAN_MAX_DEFS of them). */
-static void reg_set(man *m, const char *name, size_t len, long v)
-{
-    mreg *r = reg_find(m, name, len);
-    if (!r) {
-        if (m->nregs >= MAN_MAX_DEFS)
-            return;
-        if (m->nregs == m->capregs) {
-            size_t cap = m->capregs ? m->capregs * 2 : 32;
-            mreg *p = realloc(m->regs, cap * sizeof *p);
-            if (!p) {
-                m->rc = JS_ENOMEM;
-                return;
-            }
-            m->regs = p;
-            m->capregs = cap;
-        }
-        r = &m->regs[m->nregs];
-        if (!(r->name = dupn(name, len))) {
-            m->rc = JS_ENOMEM;
-            return;
-        }
-        r->len = len;
-        m->nregs++;
-    }
-    r->val = v;
-}
-
-/* ------------------------------------------------------------------
- * Special characters
- * ---------------------------------------------------------------- */
-
-static const struct {
-    const char *name, *utf8;
-} special_chars[] = {
-    {"em", "\xE2\x80\x94"}, {"en", "\xE2\x80\x93"}, {"hy", "-"},
-    {"bu", "\xE2\x80\xA2"}, {"co", "\xC2\xA9"},     {"rg", "\xC2\xAE"},
-    {"tm", "\xE2\x84\xA2"}, {"aq", "'"},            {"dq", "\""},
-    {"lq", "\xE2\x80\x9C"}, {"rq", "\xE2\x80\x9D"}, {"oq", "\xE2\x80\x98"},
-    {"cq", "\xE2\x80\x99"}, {"Bq", "\xE2\x80\x9E"}, {"bq", "\xE2\x80\x9A"},
-    {"Fo", "\xC2\xAB"},     {"Fc", "\xC2\xBB"},     {"fo", "\xE2\x80\xB9"},
-    {"fc", "\xE2\x80\xBA"}, {"ti", "~"},            {"ha", "^"},
-    {"rs", "\\"},           {"sl", "/"},            {"mu", "\xC3\x97"},
-    {"di", "\xC3\xB7"},     {"de", "\xC2\xB0"},     {"+-", "\xC2\xB1"},
-    {"-+", "\xE2\x88\x93"}, {"mi", "-"},            {"pl", "+"},
-    {"eq", "="},            {"==", "\xE2\x89\xA1"}, {">=", "\xE2\x89\xA5"},
-    {"<=", "\xE2\x89\xA4"}, {"!=", "\xE2\x89\xA0"}, {"~=", "\xE2\x89\x85"},
-    {"~~", "\xE2\x89\x88"}, {"ap", "\xE2\x88\xBC"}, {"->", "\xE2\x86\x92"},
-    {"<-", "\xE2\x86\x90"}, {"<>", "\xE2\x86\x94"}, {"ua", "\xE2\x86\x91"},
-    {"da", "\xE2\x86\x93"}, {"rA", "\xE2\x87\x92"}, {"lA", "\xE2\x87\x90"},
-    {"hA", "\xE2\x87\x94"}, {"dg", "\xE2\x80\xA0"}, {"dd", "\xE2\x80\xA1"},
-    {"sc", "\xC2\xA7"},     {"ps", "\xC2\xB6"},     {"ct", "\xC2\xA2"},
-    {"Po", "\xC2\xA3"},     {"Ye", "\xC2\xA5"},     {"Eu", "\xE2\x82\xAC"},
-    {"eu", "\xE2\x82\xAC"}, {"Cs", "\xC2\xA4"},     {"ul", "_"},
-    {"ru", "_"},            {"bv", "|"},            {"br", "|"},
-    {"ba", "|"},            {"or", "|"},            {"sh", "#"},
-    {"at", "@"},            {"Do", "$"},            {"lB", "["},
-    {"rB", "]"},            {"lC", "{"},            {"rC", "}"},
-    {"la", "\xE2\x9F\xA8"}, {"ra", "\xE2\x9F\xA9"}, {"fm", "\xE2\x80\xB2"},
-    {"sd", "\xE2\x80\xB3"}, {"aa", "\xC2\xB4"},     {"ga", "`"},
-    {"ad", "\xC2\xA8"},     {"a-", "\xC2\xAF"},     {"ac", "\xC2\xB8"},
-    {"a^", "^"},            {"a~", "~"},            {"ho", "\xCB\x9B"},
-    {"pd", "\xE2\x88\x82"}, {"gr", "\xE2\x88\x87"}, {"if", "\xE2\x88\x9E"},
-    {"is", "\xE2\x88\xAB"}, {"sr", "\xE2\x88\x9A"}, {"mo", "\xE2\x88\x88"},
-    {"nm", "\xE2\x88\x89"}, {"sb", "\xE2\x8A\x82"}, {"sp", "\xE2\x8A\x83"},
-    {"cu", "\xE2\x88\xAA"}, {"ca", "\xE2\x88\xA9"}, {"no", "\xC2\xAC"},
-    {"AN", "\xE2\x88\xA7"}, {"OR", "\xE2\x88\xA8"}, {"fa", "\xE2\x88\x80"},
-    {"te", "\xE2\x88\x83"}, {"es", "\xE2\x88\x85"}, {"**", "*"},
-    {"12", "\xC2\xBD"},     {"14", "\xC2\xBC"},     {"34", "\xC2\xBE"},
-    {"S1", "\xC2\xB9"},     {"S2", "\xC2\xB2"},     {"S3", "\xC2\xB3"},
-    {"ff", "ff"},           {"fi", "fi"},           {"fl", "fl"},
-    {"Fi", "ffi"},          {"Fl", "ffl"},          {"ss", "\xC3\x9F"},
-    {"ae", "\xC3\xA6"},     {"AE", "\xC3\x86"},     {"oe", "\xC5\x93"},
-    {"OE", "\xC5\x92"},     {"o/", "\xC3\xB8"},     {"O/", "\xC3\x98"},
-    {"/l", "\xC5\x82"},     {"/L", "\xC5\x81"},     {",c", "\xC3\xA7"},
-    {",C", "\xC3\x87"},     {"oa", "\xC3\xA5"},     {"oA", "\xC3\x85"},
-    {"r!", "\xC2\xA1"},     {"r?", "\xC2\xBF"},     {"OK", "\xE2\x9C\x93"},
-    {"sq", "\xE2\x96\xA1"}, {"ci", "\xE2\x97\x8B"}, {"lh", "\xE2\x98\x9C"},
-    {"rh", "\xE2\x98\x9E"}, {"shc", ""},            {"'a", "\xC3\xA1"},
-    {"'e", "\xC3\xA9"},     {"'i", "\xC3\xAD"},     {"'o", "\xC3\xB3"},
-    {"'u", "\xC3\xBA"},     {"'y", "\xC3\xBD"},     {"'A", "\xC3\x81"},
-    {"'E", "\xC3\x89"},     {"'I", "\xC3\x8D"},     {"'O", "\xC3\x93"},
-    {"'U", "\xC3\x9A"},     {"`a", "\xC3\xA0"},     {"`e", "\xC3\xA8"},
-    {"`i", "\xC3\xAC"},     {"`o", "\xC3\xB2"},     {"`u", "\xC3\xB9"},
-    {"`A", "\xC3\x80"},     {"`E", "\xC3\x88"},     {"^a", "\xC3\xA2"},
-    {"^e", "\xC3\xAA"},     {"^i", "\xC3\xAE"},     {"^o", "\xC3\xB4"},
-    {"^u", "\xC3\xBB"},     {":a", "\xC3\xA4"},     {":e", "\xC3\xAB"},
-    {":i", "\xC3\xAF"},     {":o", "\xC3\xB6"},     {":u", "\xC3\xBC"},
-    {":y", "\xC3\xBF"},     {":A", "\xC3\x84"},     {":O", "\xC3\x96"},
-    {":U", "\xC3\x9C"},     {"~a", "\xC3\xA3"},     {"~n", "\xC3\xB1"},
-    {"~o", "\xC3\xB5"},     {"~N", "\xC3\x91"},     {"*a", "\xCE\xB1"},
-    {"*b", "\xCE\xB2"},     {"*g", "\xCE\xB3"},     {"*d", "\xCE\xB4"},
-    {"*e", "\xCE\xB5"},     {"*z", "\xCE\xB6"},     {"*y", "\xCE\xB7"},
-    {"*h", "\xCE\xB8"},     {"*i", "\xCE\xB9"},     {"*k", "\xCE\xBA"},
-    {"*l", "\xCE\xBB"},     {"*m", "\xCE\xBC"},     {"*n", "\xCE\xBD"},
-    {"*c", "\xCE\xBE"},     {"*o", "\xCE\xBF"},     {"*p", "\xCF\x80"},
-    {"*r", "\xCF\x81"},     {"ts", "\xCF\x82"},     {"*s", "\xCF\x83"},
-    {"*t", "\xCF\x84"},     {"*u", "\xCF\x85"},     {"*f", "\xCF\x86"},
-    {"*x", "\xCF\x87"},     {"*q", "\xCF\x88"},     {"*w", "\xCF\x89"},
-    {"*A", "\xCE\x91"},     {"*B", "\xCE\x92"},     {"*G", "\xCE\x93"},
-    {"*D", "\xCE\x94"},     {"*E", "\xCE\x95"},     {"*Z", "\xCE\x96"},
-    {"*Y", "\xCE\x97"},     {"*H", "\xCE\x98"},     {"*I", "\xCE\x99"},
-    {"*K", "\xCE\x9A"},     {"*L", "\xCE\x9B"},     {"*M", "\xCE\x9C"},
-    {"*N", "\xCE\x9D"},     {"*C", "\xCE\x9E"},     {"*O", "\xCE\x9F"},
-    {"*P", "\xCE\xA0"},     {"*R", "\xCE\xA1"},     {"*S", "\xCE\xA3"},
-    {"*T", "\xCE\xA4"},     {"*U", "\xCE\xA5"},     {"*F", "\xCE\xA6"},
-    {"*X", "\xCE\xA7"},     {"*Q", "\xCE\xA8"},     {"*W", "\xCE\xA9"},
-};
-
-/* Returns the value of hex digit c, or -1. */
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static void esc_expand(man *m, const char *s, size_t n, sbuf *out,
-                       int depth);
-
-/* Appends special character `name` (the xx of \(xx, \[xx] or \C'xx'):
- * what .tr maps it to, a name from the table, uXXXX[_XXXX...] for
- * Unicode, or charNNN.  Unknown names give nothing: what they draw is
- * not searchable text. */
-static void put_special(man *m, const char *name, size_t len, sbuf *out,
-                        int depth)
-{
-    for (size_t i = 0; i < m->ntr; i++)
-        if (strlen(m->tr[i].from) == len &&
-            !memcmp(m->tr[i].from, name, len)) {
-            if (depth < MAN_MAX_NEST)
-                esc_expand(m, m->tr[i].to, strlen(m->tr[i].to), out,
-                           depth + 1);
-            return;
-        }
-    for (size_t i = 0; i < sizeof special_chars / sizeof *special_chars; i++)
-        if (strlen(special_chars[i].name) == len &&
-            !memcmp(special_chars[i].name, name, len)) {
-            sb_puts(out, special_chars[i].utf8);
-            return;
-        }
-    if (len >= 5 && name[0] == 'u') {
-        /* u + 4..6 hex digits, components joined by '_' */
-        size_t i = 1;
-        while (i < len) {
-            uint32_t cp = 0;
-            size_t d = 0;
-            for (; i < len && hexval(name[i]) >= 0 && d < 7; i++, d++)
-                cp = cp * 16 + (uint32_t)hexval(name[i]);
-            if (d < 4 || d > 6 || (i < len && name[i] != '_'))
-                return;
-            put_cp(out, cp);
-            i++;
-        }
-        return;
-    }
-    if (len > 4 && len <= 7 && !memcmp(name, "char", 4)) {
-        uint32_t cp = 0;
-        for (size_t i = 4; i < len; i++) {
-            if (name[i] < '0' || name[i] > '9')
-                return;
-            cp = cp * 10 + (uint32_t)(name[i] - '0');
-        }
-        if (cp < 256)
-            put_cp(out, cp);
-    }
-}
-
-/* ------------------------------------------------------------------
- * Escapes
- * ---------------------------------------------------------------- */
-
-/* Reads the name after an escape such as \* or \f at s[i]: one character,
- * "(xx" or "[name]".  Sets *name and *len; returns the index after it, or
- * NONE when the line ends first. */
-static size_t esc_name(const char *s, size_t i, size_t n, const char **name,
-                       size_t *len)
-{
-    if (i >= n)
-        return NONE;
-    if (s[i] == '(') {
-        size_t a = i + 1;
-        if (a >= n)
-            return NONE;
-        size_t b = a + u8len(s, a, n);
-        if (b >= n)
-            return NONE;
-        b += u8len(s, b, n);
-        *name = s + a;
-        *len = b - a;
-        return b;
-    }
-    if (s[i] == '[') {
-        const char *e = memchr(s + i + 1, ']', n - i - 1);
-        if (!e)
-            return NONE;
-        *name = s + i + 1;
-        *len = (size_t)(e - (s + i + 1));
-        return (size_t)(e - s) + 1;
-    }
-    *name = s + i;
-    *len = u8len(s, i, n);
-    return i + *len;
-}
-
-static size_t esc_one(man *m, const char *s, size_t i, size_t n, sbuf *out,
-                      int depth);
-
-/* Reads the delimited argument of an escape such as \h'...' whose opening
- * delimiter is at s[i].  Escapes inside are read as units, so that a
- * nested \w'x' with the same delimiter does not end it.  Sets [*a, *b) to
- * the inside; returns the index after the closing delimiter, or NONE when
- * the line ends first. */
-static size_t esc_delim(man *m, const char *s, size_t i, size_t n,
-                        size_t *a, size_t *b, int depth)
-{
-    if (i >= n || depth >= MAN_MAX_NEST)
-        return NONE;
-    size_t dl = u8len(s, i, n), j = i + dl;
-    *a = j;
-    while (j < n) {
-        if (s[j] == '\\') {
-            j = esc_one(m, s, j, n, NULL, depth + 1);
-            if (j == NONE)
-                return NONE;
-            continue;
-        }
-        if (n - j >= dl && !memcmp(s + j, s + i, dl)) {
-            *b = j;
-            return j + dl;
-        }
-        j += u8len(s, j, n);
-    }
-    return NONE;
-}
-
-/* Reads a \s size argument at s[i] (after the s): [+-]N, [+-](NN,
- * [+-][N], or a delimited one.  Returns the index after it or NONE. */
-static size_t esc_size(man *m, const char *s, size_t i, size_t n, int depth)
-{
-    size_t a, b;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        i++;
-    if (i >= n)
-        return NONE;
-    if (s[i] == '(')
-        return i + 3 <= n ? i + 3 : NONE;
-    if (s[i] == '[') {
-        const char *e = memchr(s + i, ']', n - i);
-        return e ? (size_t)(e - s) + 1 : NONE;
-    }
-    if (s[i] == '\'' || s[i] == '"')
-        return esc_delim(m, s, i, n, &a, &b, depth);
-    if (s[i] < '0' || s[i] > '9')
-        return i; /* not a size: leave the character as text */
-    /* AT&T troff: \s10..\s39 take two digits */
-    if (s[i] >= '1' && s[i] <= '3' && i + 1 < n && s[i + 1] >= '0' &&
-        s[i + 1] <= '9')
-        return i + 2;
-    return i + 1;
-}
-
-/* Appends s to out unless out is NULL (an escape being skipped). */
-static void put(sbuf *out, const char *s)
-{
-    if (out)
-        sb_puts(out, s);
-}
-
-/* Reports a broken escape: before, the escape \c, after.  At most
- * MAN_MAX_ESCAPE_WARNINGS times per page, so that a garbled page does not
- * flood the log. */
-static void bad_escape(man *m, const char *before, char c, const char *after)
-{
-    if (m->escape_warnings >= MAN_MAX_ESCAPE_WARNINGS)
-        return;
-    m->escape_warnings++;
-    warn(m, "%s\\%c%s%s", before, c, after,
-         m->escape_warnings == MAN_MAX_ESCAPE_WARNINGS
-             ? " (further escape problems on this page not reported)"
-             : "");
-}
-
-/* Reports escape \c cut off by the end of the line. */
-static void truncated(man *m, char c, int depth)
-{
-    /* Inside another escape's argument, that escape reports it. */
-    if (depth == 0)
-        bad_escape(m, "truncated escape ", c, " at end of line");
-}
-
-/* Returns the text of a one-character escape that stands for a plain
- * character (\\ \e \- \_ \. \' \` and the spaces \  \~ \0 \t), or
- * NULL for any other escape. */
-static const char *literal_escape(char c)
-{
-    switch (c) {
-    case '\\': case 'e': case 'E': return "\\";
-    case '-': return "-";
-    case '_': return "_";
-    case '.': return ".";
-    case '\'': return "'";
-    case '`': return "`";
-    case ' ': case '~': case '0': return " ";
-    case 't': return "\t";
-    }
-    return NULL;
-}
-
-/* Interprets the escape whose backslash is at s[i]: appends its text to
- * out (NULL: only skip it) and returns the index after it.  Never reads
- * past n.  A truncated escape is reported and ends the line; inside a
- * delimited argument it returns NONE so that the caller can tell. */
-static size_t esc_one(man *m, const char *s, size_t i, size_t n, sbuf *out,
-                      int depth)
-{
-    size_t j = i + 1, r, a, b, nl;
-    const char *nm;
-
-    if (j >= n)
-        return n; /* a lone backslash at the end: a joined line's remains */
-    char c = s[j];
-    const char *lit = literal_escape(c);
-    if (lit) {
-        put(out, lit);
-        return j + 1;
-    }
-    switch (c) {
-    case 'c':
-        if (out)
-            m->cflag = 1;
-        return j + 1;
-    case '&': case '|': case '^': case ')': case ':': case '%': case '{':
-    case '}': case '/': case ',': case 'a': case 'd': case 'u': case 'r':
-    case 'p': case 'z': case '!': case '?': case 'j': case 'y':
-        /* zero-width marks, motions and breaks that do not matter here */
-        return j + 1;
-    case '"':
-    case '#':
-        return n; /* comment (normally already removed) */
-    case 'f': case 'F': case 'm': case 'M': case 'k': case 'g': case 'V':
-    case 'Y': case 'O': case '$':
-        /* fonts, colours, marks, environment, macro arguments outside a
-         * macro: nothing to show */
-        r = esc_name(s, j + 1, n, &nm, &nl);
-        if (r == NONE) {
-            truncated(m, c, depth);
-            return depth ? NONE : n;
-        }
-        return r;
-    case 'n':
-        /* registers are interpolated in expressions, not in text */
-        r = j + 1;
-        if (r < n && (s[r] == '+' || s[r] == '-'))
-            r++;
-        r = esc_name(s, r, n, &nm, &nl);
-        if (r == NONE) {
-            truncated(m, c, depth);
-            return depth ? NONE : n;
-        }
-        return r;
-    case '*':
-        r = esc_name(s, j + 1, n, &nm, &nl);
-        if (r == NONE) {
-            truncated(m, c, depth);
-            return depth ? NONE : n;
-        }
-        if (out && depth < MAN_MAX_NEST) {
-            /* \*[name arg...]: groff string arguments are not used here */
-            const char *sp = memchr(nm, ' ', nl);
-            const char *v = str_get(m, nm, sp ? (size_t)(sp - nm) : nl);
-            size_t vl = v ? strlen(v) : 0;
-            if (v && !page_spend(m, vl))
-                esc_expand(m, v, vl, out, depth + 1);
-        }
-        return r;
-    case '(':
-    case '[':
-        r = esc_name(s, j, n, &nm, &nl);
-        if (r == NONE) {
-            truncated(m, c, depth);
-            return depth ? NONE : n;
-        }
-        if (out)
-            put_special(m, nm, nl, out, depth);
-        return r;
-    case 'C':
-    case 'N':
-        r = esc_delim(m, s, j + 1, n, &a, &b, depth);
-        if (r == NONE) {
-            if (depth)
-                return NONE;
-            bad_escape(m, "unterminated argument of ", c, "");
-            if (out)
-                sb_add(out, s + j, 1);
-            return j + 1;
-        }
-        if (out && c == 'C')
-            put_special(m, s + a, b - a, out, depth);
-        else if (out) {
-            uint32_t cp = 0;
-            for (size_t k = a; k < b && k < a + 7; k++)
-                if (s[k] >= '0' && s[k] <= '9')
-                    cp = cp * 10 + (uint32_t)(s[k] - '0');
-            if (cp >= 32 && cp < 127)
-                put_cp(out, cp);
-        }
-        return r;
-    case 's':
-        r = esc_size(m, s, j + 1, n, depth);
-        if (r == NONE) {
-            truncated(m, c, depth);
-            return depth ? NONE : n;
-        }
-        return r;
-    case 'w': case 'h': case 'v': case 'l': case 'L': case 'o': case 'Z':
-    case 'X': case 'b': case 'D': case 'A': case 'B': case 'H': case 'S':
-    case 'x': case 'R':
-        /* widths, motions, lines, overstrikes, device controls: their
-         * argument is not text */
-        r = esc_delim(m, s, j + 1, n, &a, &b, depth);
-        if (r == NONE) {
-            if (depth)
-                return NONE;
-            /* Mostly a backslash that was meant literally ("\w+" in a
-             * regular expression): keep the text that follows. */
-            bad_escape(m, "unterminated argument of ", c, "");
-            if (out)
-                sb_add(out, s + j, 1);
-            return j + 1;
-        }
-        return r;
-    default:
-        /* An escape roff does not know prints the character itself (groff
-         * does the same, with a warning): "\多" is "多". */
-        a = u8len(s, j, n);
-        if (out)
-            sb_add(out, s + j, a);
-        return j + a;
-    }
-}
-
-/* Appends the text of s[0..n) with its escapes interpreted to out. */
-static void esc_expand(man *m, const char *s, size_t n, sbuf *out, int depth)
-{
-    size_t i = 0;
-    while (i < n && !out->full && !out->oom) {
-        const char *e = m->esc_off ? NULL : memchr(s + i, '\\', n - i);
-        size_t run = e ? (size_t)(e - (s + i)) : n - i;
-        sb_add(out, s + i, run);
-        i += run;
-        if (i < n)
-            i = esc_one(m, s, i, n, out, depth);
-    }
-}
-
-int js_man_unescape(const char *s, size_t len, char **out, size_t *out_len)
-{
-    man m;
-    sbuf b = {0};
-    memset(&m, 0, sizeof m);
-    m.page_budget = MAN_PAGE_EXPANSION;
-    esc_expand(&m, s, len, &b, 0);
-    sb_add(&b, "", 0);
-    if (b.oom || (!b.p && !(b.p = calloc(1, 1)))) {
-        free(b.p);
-        *out = NULL;
-        *out_len = 0;
-        return JS_ENOMEM;
-    }
-    *out = b.p;
-    *out_len = b.n;
-    return 0;
-}
-
-/* ------------------------------------------------------------------
- * Numeric expressions and conditions
- * ---------------------------------------------------------------- */
-
-static double num_expr(man *m, const char *s, size_t *i, size_t n,
-                       int depth);
-
-/* Reads one operand at s[*i]; returns its value (0 when there is none,
- * leaving *i where it was). */
-static double num_term(man *m, const char *s, size_t *i, size_t n, int depth)
-{
-    size_t p = *i, a, b;
-    const char *nm;
-    size_t nl;
-    double v = 0;
-    if (p >= n || depth >= MAN_MAX_NEST)
-        return 0;
-    if (s[p] == '-' || s[p] == '+' || s[p] == '|') {
-        char sign = s[p];
-        *i = p + 1;
-        v = num_term(m, s, i, n, depth + 1);
-        return sign == '-' ? -v : v;
-    }
-    if (s[p] == '(') {
-        *i = p + 1;
-        v = num_expr(m, s, i, n, depth + 1);
-        if (*i < n && s[*i] == ')')
-            (*i)++;
-        return v;
-    }
-    if (s[p] == '\\' && p + 1 < n) {
-        char c = s[p + 1];
-        if (c == 'n') {
-            size_t r = p + 2;
-            if (r < n && (s[r] == '+' || s[r] == '-'))
-                r++;
-            r = esc_name(s, r, n, &nm, &nl);
-            if (r == NONE) {
-                *i = n;
-                return 0;
-            }
-            *i = r;
-            v = (double)reg_get(m, nm, nl); /* a unit may follow */
-        } else if (c == 'w') {
-            size_t r = esc_delim(m, s, p + 2, n, &a, &b, depth + 1);
-            sbuf t = {0};
-            if (r == NONE) {
-                *i = n;
-                return 0;
-            }
-            esc_expand(m, s + a, b - a, &t, depth + 1);
-            for (size_t k = 0; k < t.n; k += u8len(t.p, k, t.n))
-                v += 24; /* one character cell in nroff units */
-            sb_done(m, &t);
-            *i = r;
-        } else if (c == '*') {
-            size_t r = esc_name(s, p + 2, n, &nm, &nl), k = 0;
-            const char *sv;
-            if (r == NONE) {
-                *i = n;
-                return 0;
-            }
-            *i = r;
-            if ((sv = str_get(m, nm, nl)) != NULL)
-                return num_expr(m, sv, &k, strlen(sv), depth + 1);
-            return 0;
-        } else {
-            size_t r = esc_one(m, s, p, n, NULL, depth + 1);
-            *i = r == NONE ? n : r;
-            return 0;
-        }
-    } else if ((s[p] >= '0' && s[p] <= '9') || s[p] == '.') {
-        double scale = 1;
-        for (; p < n && s[p] >= '0' && s[p] <= '9'; p++)
-            if (v < 1e12)
-                v = v * 10 + (s[p] - '0');
-        if (p < n && s[p] == '.')
-            for (p++; p < n && s[p] >= '0' && s[p] <= '9'; p++)
-                v += (s[p] - '0') / (scale *= 10);
-        *i = p;
-    } else {
-        return 0;
-    }
-    /* a scaling unit; nroff's character cell is 24 basic units */
-    if (*i < n && s[*i] && strchr("icpPmMnvuszf", s[*i])) {
-        switch (s[*i]) {
-        case 'i': v *= 240; break;
-        case 'c': v *= 94; break;
-        case 'p': v *= 10.0 / 3; break;
-        case 'P': v *= 40; break;
-        case 'm': case 'n': v *= 24; break;
-        case 'M': v *= 0.24; break;
-        case 'v': v *= 40; break;
-        default: break;
-        }
-        (*i)++;
-    }
-    return v;
-}
-
-/* Evaluates an expression at s[*i] left to right (roff has no operator
- * precedence) up to the first character that cannot continue it. */
-static double num_expr(man *m, const char *s, size_t *i, size_t n, int depth)
-{
-    double v = num_term(m, s, i, n, depth);
-    while (*i < n) {
-        size_t p = *i;
-        char c = s[p], d = p + 1 < n ? s[p + 1] : 0;
-        int op;
-        if ((c == '<' || c == '>' || c == '=' || c == '!') && d == '=')
-            op = c == '<' ? 'l' : c == '>' ? 'g' : c == '=' ? '=' : 'n', p += 2;
-        else if ((c == '<' || c == '>') && d == '?')
-            op = c == '<' ? 'm' : 'M', p += 2;
-        else if (c && strchr("+-*/%<>=&:", c))
-            op = c, p++;
-        else
-            break;
-        *i = p;
-        double w = num_term(m, s, i, n, depth);
-        switch (op) {
-        case '+': v += w; break;
-        case '-': v -= w; break;
-        case '*': v *= w; break;
-        case '/': v = w != 0 ? v / w : 0; break;
-        case '%': v = (long)w != 0 && v < 1e15 && v > -1e15
-                          ? (double)((long)v % (long)w)
-                          : 0;
-            break;
-        case '<': v = v < w; break;
-        case '>': v = v > w; break;
-        case 'l': v = v <= w; break;
-        case 'g': v = v >= w; break;
-        case '=': v = v == w; break;
-        case 'n': v = v != w; break;
-        case '&': v = v > 0 && w > 0; break;
-        case ':': v = v > 0 || w > 0; break;
-        case 'm': v = v < w ? v : w; break;
-        case 'M': v = v > w ? v : w; break;
-        default: break;
-        }
-        if (v > 1e15 || v < -1e15)
-            v = v > 0 ? 1e15 : -1e15;
-    }
-    return v;
-}
-
-/* Returns v as a register value, clamped so that no conversion
- * overflows. */
-static long to_long(double v)
-{
-    if (v > 2e9)
-        return 2000000000L;
-    if (v < -2e9)
-        return -2000000000L;
-    return (long)v;
-}
-
-/* Finds the end of a string in a comparison 'a'b': the next delimiter
- * s[i..i+dl) at or after i, reading escapes as units.  Returns its index
- * or NONE. */
-static size_t find_delim(man *m, const char *s, size_t i, size_t n,
-                         const char *d, size_t dl)
-{
-    while (i < n) {
-        if (s[i] == '\\' && !m->esc_off) {
-            size_t r = esc_one(m, s, i, n, NULL, 1);
-            if (r == NONE)
-                return NONE;
-            i = r;
-            continue;
-        }
-        if (n - i >= dl && !memcmp(s + i, d, dl))
-            return i;
-        i += u8len(s, i, n);
-    }
-    return NONE;
-}
-
-/* Evaluates the condition of .if/.ie/.while at the start of s[0..n) as
- * nroff would (n and o true, t, e and v false).  Returns 1 or 0 and sets
- * *body to where the text after the condition starts. */
-static int cond_eval(man *m, const char *s, size_t n, size_t *body)
-{
-    size_t i = 0, nl;
-    int neg = 0, r = 0;
-    while (i < n && is_space(s[i]))
-        i++;
-    while (i < n && s[i] == '!')
-        neg ^= 1, i++;
-    if (i >= n) {
-        *body = n;
-        return 0;
-    }
-    char c = s[i];
-    if (c == 'n' || c == 'o') {
-        r = 1;
-        i++;
-    } else if (c == 't' || c == 'e' || c == 'v') {
-        i++;
-    } else if (c == 'd' || c == 'r' || c == 'm' || c == 'c' || c == 'F' ||
-               c == 'S') {
-        long dummy;
-        for (i++; i < n && is_space(s[i]); i++)
-            ;
-        size_t a = i;
-        if (c == 'c' && i < n) {
-            if (s[i] == '\\') {
-                size_t e = esc_one(m, s, i, n, NULL, 1);
-                i = e == NONE ? n : e;
-            } else {
-                i += u8len(s, i, n);
-            }
-        } else {
-            while (i < n && !is_space(s[i]))
-                i++;
-        }
-        nl = i - a;
-        if (c == 'd')
-            r = str_get(m, s + a, nl) != NULL ||
-                (def_find(m, s + a, nl) != NULL);
-        else if (c == 'r')
-            r = reg_find(m, s + a, nl) != NULL ||
-                reg_builtin(m, s + a, nl, &dummy);
-        else
-            r = c == 'c' || c == 'F';
-    } else if ((c >= '0' && c <= '9') || (c && strchr("(+-.|\\", c))) {
-        r = num_expr(m, s, &i, n, 0) > 0;
-    } else {
-        /* 'one'two': the two strings, formatted, are compared */
-        size_t dl = u8len(s, i, n), a = i + dl, b, e;
-        b = find_delim(m, s, a, n, s + i, dl);
-        e = b == NONE ? NONE : find_delim(m, s, b + dl, n, s + i, dl);
-        if (e == NONE) {
-            *body = n;
-            return 0;
-        }
-        sbuf x = {0}, y = {0};
-        esc_expand(m, s + a, b - a, &x, 1);
-        esc_expand(m, s + b + dl, e - b - dl, &y, 1);
-        r = x.n == y.n && (x.n == 0 || !memcmp(x.p, y.p, x.n));
-        sb_done(m, &x);
-        sb_done(m, &y);
-        i = e + dl;
-    }
-    *body = i;
-    return neg ? !r : r;
-}
-
-/* Returns the number of \{ minus the number of \} in s[0..n). */
-static long brace_delta(const char *s, size_t n)
-{
-    long d = 0;
-    for (size_t i = 0; i + 1 < n; i++)
-        if (s[i] == '\\') {
-            if (s[i + 1] == '{')
-                d++;
-            else if (s[i + 1] == '}')
-                d--;
-            i++;
-        }
-    return d;
-}
-
-/* ------------------------------------------------------------------
- * Output
- * ---------------------------------------------------------------- */
-
-static void do_break(man *m)
-{
-    if (m->rc || m->head_level)
-        return; /* breaks between .SH and its text line mean nothing */
-    m->join = 0;
-    if (m->at_break)
-        return;
-    m->at_break = 1;
-    m->last_cjk = 0;
-    if (m->k)
-        sink_rc(m, js_sink_break(m->k));
-}
-
-/* Starts a section headed t[0..n) (trimmed; nothing if empty) at level,
- * where the heading request starts in the text. */
-static void do_heading(man *m, int level, const char *t, size_t n,
-                       uint64_t offset)
-{
-    while (n && (is_space(*t) || *t == '\n'))
-        t++, n--;
-    while (n && is_space(t[n - 1]))
-        n--;
+    m->nofill = 0;
     m->tp_pending = 0;
-    m->join = 0;
-    if (n == 0 || m->rc)
+    m->centre = 0;
+    if (c->args->n == 0) {
+        m->head_level = level;
+        m->head_offset = m->offset;
+        js_buf_clear(&m->head.b);
+        m->join = 0;
         return;
-    /* An argument-less .SH still waiting for its text line is replaced
-     * by this heading: its section would start before this one's, and
-     * sections must start in document order. */
-    if (m->head_level) {
-        m->head_level = 0;
-        sb_clear(&m->head);
     }
-    if (m->k)
-        sink_rc(m, js_sink_heading(m->k, level, t, n, offset));
-    m->at_break = 1;
-    m->last_cjk = 0;
+    rbuf t = {0};
+    js_roff_expand_args(m, c->args, 0, " ", &t);
+    js_roff_heading(m, level, js_buf_str(&t.b), t.b.len, m->offset);
+    js_roff_done(m, &t);
 }
 
-/* Writes one output line's worth of text: joined to what came before with
- * a space (in fill mode), with nothing between two CJK characters or after
- * \c, and followed by a break in no-fill mode.  While a .SH waits for its
- * text, the text goes to the heading instead. */
-static void put_text(man *m, const char *t, size_t n)
+static void rq_sh(man *m, const rq_call *c) { heading(m, c, 1); }
+static void rq_ss(man *m, const rq_call *c) { heading(m, c, 2); }
+
+/* .PP and the other paragraph macros: a break. */
+static void rq_pp(man *m, const rq_call *c)
 {
-    int cont = m->cflag;
+    (void)c;
+    js_roff_break(m);
+}
+
+/* .TP/.TQ: the next line with text is a tag, followed by a break. */
+static void rq_tp(man *m, const rq_call *c)
+{
+    (void)c;
+    js_roff_break(m);
+    m->tp_pending = 1;
+    m->tp_mark = m->emitted;
+}
+
+/* .IP [tag]: the tag is a line of its own. */
+static void rq_ip(man *m, const rq_call *c)
+{
+    js_roff_break(m);
+    if (c->args->n && arglen(c->args, 0)) {
+        margs one = *c->args;
+        one.n = 1;
+        js_roff_put_args(m, &one, 0, NULL);
+        js_roff_break(m);
+    }
+}
+
+/* .B, .I, .SM, .SB: the arguments, spaced. */
+static void rq_font(man *m, const rq_call *c)
+{
+    if (c->args->n)
+        js_roff_put_args(m, c->args, 0, " ");
+}
+
+/* .BR and the other alternating fonts: the arguments, joined. */
+static void rq_alt(man *m, const rq_call *c)
+{
+    if (c->args->n)
+        js_roff_put_args(m, c->args, 0, NULL);
+}
+
+/* .UR/.MT address: kept for .UE/.ME. */
+static void rq_ur(man *m, const rq_call *c)
+{
+    js_buf_clear(&m->url.b);
+    rb_add(&m->url, arg(c->args, 0), arglen(c->args, 0));
+}
+
+/* .UE/.ME [trailer]: "<address>trailer". */
+static void rq_ue(man *m, const rq_call *c)
+{
+    if (m->url.b.len) {
+        rbuf t = {0};
+        rb_add(&t, "<", 1);
+        js_roff_expand(m, js_buf_str(&m->url.b), m->url.b.len, &t, 0);
+        rb_add(&t, ">", 1);
+        js_roff_expand(m, arg(c->args, 0), arglen(c->args, 0), &t, 0);
+        m->cflag = 0;
+        js_roff_text(m, js_buf_str(&t.b), t.b.len);
+        js_roff_done(m, &t);
+        js_buf_clear(&m->url.b);
+    } else if (c->args->n) {
+        js_roff_put_args(m, c->args, 0, NULL);
+    }
+}
+
+/* A synopsis item: the arguments spaced, in brackets for .OP. */
+static void synopsis(man *m, const rq_call *c, int op)
+{
+    if (!c->args->n)
+        return;
+    rbuf t = {0};
+    if (op)
+        rb_add(&t, "[", 1);
+    js_roff_expand_args(m, c->args, 0, " ", &t);
+    if (op)
+        rb_add(&t, "]", 1);
     m->cflag = 0;
-    if (m->rc)
-        return;
-    if (!m->nofill || m->head_level)
-        while (n && is_space(*t))
-            t++, n--;
-    while (n && is_space(t[n - 1]))
-        n--;
-    if (m->head_level) {
-        if (n) {
-            if (m->head.n && !m->join)
-                sb_add(&m->head, " ", 1);
-            sb_add(&m->head, t, n);
-            m->emitted++;
-        }
-        m->join = cont;
-        return;
-    }
-    if (n == 0) {
-        if (cont)
-            m->join = 1;
-        return;
-    }
-    if (!m->at_break && !m->join && !(m->last_cjk && first_is_cjk(t, n)))
-        sink_rc(m, js_sink_text(m->k, " ", 1));
-    if (!m->rc)
-        sink_rc(m, js_sink_text(m->k, t, n));
-    m->at_break = 0;
-    m->last_cjk = last_is_cjk(t, n);
-    m->emitted++;
-    m->join = cont;
-    if (m->centre > 0)
-        m->centre--;
-    if ((m->nofill || m->centre > 0) && !cont)
-        do_break(m);
+    js_roff_text(m, js_buf_str(&t.b), t.b.len);
+    js_roff_done(m, &t);
 }
 
-/* Expands s[0..n) and writes it as one line of text. */
-static void put_roff(man *m, const char *s, size_t n)
+/* .SY command: a break, then the command. */
+static void rq_sy(man *m, const rq_call *c)
 {
-    sbuf t = {0};
-    m->cflag = 0;
-    esc_expand(m, s, n, &t, 0);
-    put_text(m, sb_str(&t), t.n);
-    sb_done(m, &t);
+    js_roff_break(m);
+    synopsis(m, c, 0);
 }
 
-/* ------------------------------------------------------------------
- * Lines
- * ---------------------------------------------------------------- */
-
-static void feed(man *m, const char *s, size_t n);
-static void process_line(man *m, const char *s, size_t n);
-
-/* Splits macro arguments: blank-separated, "..." quoted with "" for a
- * quote; escapes are kept (they are interpreted when the text is). */
-static void parse_args(const char *s, size_t n, margs *a)
+/* .OP key value: "[key value]". */
+static void rq_op(man *m, const rq_call *c)
 {
-    size_t i = 0;
-    a->n = 0;
-    sb_clear(&a->store);
-    while (a->n < MAN_MAX_ARGS) {
-        while (i < n && is_space(s[i]))
-            i++;
-        if (i >= n)
-            break;
-        a->off[a->n] = a->store.n;
-        if (s[i] == '"') {
-            for (i++; i < n; i++) {
-                if (s[i] == '"') {
-                    if (i + 1 < n && s[i + 1] == '"') {
-                        sb_add(&a->store, "\"", 1);
-                        i++;
-                        continue;
-                    }
-                    i++;
-                    break;
-                }
-                if (s[i] == '\\' && i + 1 < n)
-                    sb_add(&a->store, s + i++, 1);
-                sb_add(&a->store, s + i, 1);
-            }
-        } else {
-            for (; i < n && !is_space(s[i]); i++) {
-                if (s[i] == '\\' && i + 1 < n)
-                    sb_add(&a->store, s + i++, 1);
-                sb_add(&a->store, s + i, 1);
-            }
-        }
-        a->len[a->n] = a->store.n - a->off[a->n];
-        sb_add(&a->store, "\0", 1); /* each argument NUL-terminated */
-        a->n++;
-    }
+    synopsis(m, c, 1);
 }
 
-/* Appends an argument to a (dropped beyond MAN_MAX_ARGS). */
-static void margs_add(margs *a, const char *s, size_t n)
+/* .EQ ... .EN and .PS ... .PE: eqn and pic, skipped. */
+static void rq_eq(man *m, const rq_call *c)
 {
-    if (a->n == MAN_MAX_ARGS)
-        return;
-    a->off[a->n] = a->store.n;
-    a->len[a->n] = n;
-    sb_add(&a->store, s, n);
-    sb_add(&a->store, "\0", 1);
-    a->n++;
+    (void)c;
+    js_roff_start_block(m, DEF_IGNORE, "EQ", "EN", 2);
 }
 
-/* Returns argument i of a (NUL-terminated, owned by a), "" if missing. */
-static const char *arg(const margs *a, size_t i)
+static void rq_ps(man *m, const rq_call *c)
 {
-    return i < a->n && a->store.p ? a->store.p + a->off[i] : "";
+    (void)c;
+    js_roff_start_block(m, DEF_IGNORE, "PS", "PE", 2);
 }
 
-/* Returns the length of argument i of a, 0 if missing. */
-static size_t arglen(const margs *a, size_t i)
-{
-    return i < a->n ? a->len[i] : 0;
-}
-
-/* Expands arguments first.. of a, joined by sep (NULL: nothing), and
- * writes them as one line of text. */
-static void put_args(man *m, const margs *a, size_t first, const char *sep)
-{
-    sbuf t = {0};
-    m->cflag = 0;
-    for (size_t i = first; i < a->n; i++) {
-        if (i > first && sep)
-            sb_puts(&t, sep);
-        esc_expand(m, arg(a, i), arglen(a, i), &t, 0);
-    }
-    put_text(m, sb_str(&t), t.n);
-    sb_done(m, &t);
-}
-
-/* Applies copy mode, as roff does when it stores a macro or string:
- * "\\" becomes "\" and comments go. */
-static void copy_mode(man *m, const char *s, size_t n, sbuf *out)
-{
-    if (m->esc_off) {
-        sb_add(out, s, n);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 1 < n) {
-            if (s[i + 1] == '"' || s[i + 1] == '#')
-                break;
-            if (s[i + 1] == '\\') {
-                sb_add(out, "\\", 1);
-                i++;
-                continue;
-            }
-            sb_add(out, s + i, 2);
-            i++;
-            continue;
-        }
-        sb_add(out, s + i, 1);
-    }
-}
-
-/* Replaces \$N, \$*, \$@ and \$0 in a macro body line with the arguments
- * of the running macro. */
-static void subst_args(man *m, const char *s, size_t n, sbuf *out)
-{
-    const frame *f = m->depth ? m->fr[m->depth - 1] : NULL;
-    for (size_t i = 0; i < n;) {
-        if (s[i] != '\\' || i + 1 >= n || m->esc_off) {
-            const char *e = m->esc_off ? NULL : memchr(s + i + 1, '\\',
-                                                       n - i - 1);
-            size_t run = e ? (size_t)(e - (s + i)) : n - i;
-            sb_add(out, s + i, run);
-            i += run;
-            continue;
-        }
-        if (s[i + 1] != '$') {
-            sb_add(out, s + i, 2); /* keeps "\\" whole */
-            i += 2;
-            continue;
-        }
-        size_t j = i + 2;
-        if (j >= n)
-            break;
-        char c = s[j];
-        if (c == '*' || c == '@') {
-            for (size_t k = f ? f->first : 0; f && k < f->a->n; k++) {
-                if (k > f->first)
-                    sb_add(out, " ", 1);
-                if (c == '@')
-                    sb_add(out, "\"", 1);
-                sb_add(out, arg(f->a, k), arglen(f->a, k));
-                if (c == '@')
-                    sb_add(out, "\"", 1);
-            }
-            i = j + 1;
-            continue;
-        }
-        const char *nm;
-        size_t nl, r = esc_name(s, j, n, &nm, &nl);
-        if (r == NONE)
-            break;
-        size_t num = 0;
-        for (size_t k = 0; k < nl && nm[k] >= '0' && nm[k] <= '9'; k++)
-            num = num < 1000 ? num * 10 + (size_t)(nm[k] - '0') : num;
-        if (f && num == 0 && nl == 1 && nm[0] == '0')
-            sb_puts(out, f->name);
-        else if (f && num > 0 && f->first + num - 1 < f->a->n)
-            sb_add(out, arg(f->a, f->first + num - 1),
-                   arglen(f->a, f->first + num - 1));
-        i = r;
-    }
-}
-
-/* Runs a user macro with arguments a. */
-static void call_macro(man *m, mdef *d, const margs *a)
-{
-    if (m->depth >= MAN_MAX_DEPTH) {
-        if (!m->warned_depth)
-            warn(m, "macros nested more than %d deep (.%s); not expanded",
-                 MAN_MAX_DEPTH, d->name);
-        m->warned_depth = 1;
-        return;
-    }
-    mbody *b = d->body;
-    frame f = {a, 0, d->name, 0};
-    int def0 = m->defining;
-    char *name = dupn(d->name, strlen(d->name)); /* d may move */
-    if (!name) {
-        m->rc = JS_ENOMEM;
-        return;
-    }
-    f.name = name;
-    b->refs++;
-    m->fr[m->depth++] = &f;
-    for (size_t i = 0; i < b->n && !m->rc && !f.ret; i++) {
-        if (--m->budget < 0) {
-            if (!m->warned_budget)
-                warn(m, "macro expansion too long (.%s); cut", name);
-            m->warned_budget = 1;
-            break;
-        }
-        if (m->page_budget < 0)
-            break; /* reported by page_spend */
-        sbuf line = {0};
-        subst_args(m, b->line[i], strlen(b->line[i]), &line);
-        /* + 64: empty lines cost time too */
-        if (!page_spend(m, line.n + 64))
-            feed(m, sb_str(&line), line.n);
-        sb_done(m, &line);
-    }
-    m->depth--;
-    body_release(b);
-    free(name);
-    /* A block opened inside the macro ends with it, so that a broken
-     * macro cannot swallow the rest of the page. */
-    if (!def0)
-        m->defining = DEF_NONE;
-    m->skip = 0;
-}
-
-/* ---- requests */
-
-/* Starts collecting a block: a macro body (.de/.am) or ignored lines
- * (.ig, eqn, pic) up to a line ".end" (end "." means ".."). */
-static void start_block(man *m, int kind, const char *what, const char *end,
-                        size_t endlen)
-{
-    m->defining = kind;
-    snprintf(m->def_what, sizeof m->def_what, "%s", what);
-    m->def_line = m->lineno;
-    if (endlen == 0 || endlen >= sizeof m->def_end)
-        end = ".", endlen = 1;
-    memcpy(m->def_end, end, endlen);
-    m->def_end[endlen] = 0;
-}
-
-/* .de name [end] / .am: starts collecting the body of macro `name`
- * (append: added to its old body). */
-static void req_de(man *m, const margs *a, int append)
-{
-    if (a->n == 0) {
-        start_block(m, DEF_IGNORE, "de", NULL, 0);
-        return;
-    }
-    mdef *d = def_get(m, arg(a, 0), arglen(a, 0));
-    if (!d) {
-        start_block(m, DEF_IGNORE, "de", arg(a, 1), arglen(a, 1));
-        return;
-    }
-    if (!append || !d->body) {
-        mbody *b = calloc(1, sizeof *b);
-        if (!b) {
-            m->rc = JS_ENOMEM;
-            return;
-        }
-        b->refs = 1;
-        def_clear(d);
-        d->body = b;
-    }
-    m->def = (size_t)(d - m->defs);
-    start_block(m, DEF_MACRO, "de", arg(a, 1), arglen(a, 1));
-}
-
-/* Handles a line while a block is being collected. */
-static void block_line(man *m, const char *s, size_t n)
-{
-    size_t i = 1, el = strlen(m->def_end);
-    if (n > 0 && (s[0] == '.' || s[0] == '\'')) {
-        while (i < n && is_space(s[i]))
-            i++;
-        if (n - i >= el && !memcmp(s + i, m->def_end, el) &&
-            (i + el == n || is_space(s[i + el]) || s[i + el] == '\\')) {
-            m->defining = DEF_NONE;
-            return;
-        }
-    }
-    if (m->defining != DEF_MACRO || m->def >= m->ndefs)
-        return;
-    mbody *b = m->defs[m->def].body;
-    if (!b || b->bytes + n > MAN_MAX_DEF_BYTES)
-        return;
-    sbuf t = {0};
-    copy_mode(m, s, n, &t);
-    sb_add(&t, "", 0);
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 8;
-        char **p = realloc(b->line, cap * sizeof *p);
-        if (!p) {
-            m->rc = JS_ENOMEM;
-            sb_done(m, &t);
-            return;
-        }
-        b->line = p;
-        b->cap = cap;
-    }
-    b->line[b->n] = t.p ? t.p : dupn("", 0);
-    if (!b->line[b->n] || t.oom) {
-        free(b->line[b->n]);
-        m->rc = JS_ENOMEM;
-        return;
-    }
-    b->bytes += t.n;
-    b->n++;
-}
-
-/* .ds name value / .as: the value is the rest of the line, a leading
- * quote removed, stored in copy mode. */
-static void req_ds(man *m, const char *s, size_t n, int append)
-{
-    size_t i = 0, a;
-    while (i < n && is_space(s[i]))
-        i++;
-    a = i;
-    while (i < n && !is_space(s[i]))
-        i++;
-    if (i == a)
-        return;
-    size_t nl = i - a;
-    while (i < n && is_space(s[i]))
-        i++;
-    if (i < n && s[i] == '"')
-        i++;
-    sbuf v = {0};
-    copy_mode(m, s + i, n - i, &v);
-    str_set(m, s + a, nl, sb_str(&v), v.n, append);
-    sb_done(m, &v);
-}
-
-/* .nr name [+-]expr: sets a register, relative with a sign. */
-static void req_nr(man *m, const margs *a)
-{
-    if (a->n < 2)
-        return;
-    const char *v = arg(a, 1);
-    size_t i = 0, vl = arglen(a, 1);
-    double x = num_expr(m, v, &i, vl, 0);
-    long cur = reg_get(m, arg(a, 0), arglen(a, 0));
-    long nv = to_long(x);
-    if (v[0] == '+' || v[0] == '-')
-        nv = to_long((double)cur + x); /* relative: x carries the sign */
-    reg_set(m, arg(a, 0), arglen(a, 0), nv);
-}
-
-/* .tr: only special characters are translated; a plain character mapped
- * to something else is a typesetting trick (pod2man's "|" to \(bv) that
- * would spoil the text. */
-static void req_tr(man *m, const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n && is_space(s[i]))
-        i++;
-    while (i < n) {
-        const char *fn = NULL;
-        size_t fl = 0;
-        if (s[i] == '\\' && i + 1 < n && (s[i + 1] == '(' || s[i + 1] == '[')) {
-            size_t r = esc_name(s, i + 1, n, &fn, &fl);
-            if (r == NONE)
-                return;
-            i = r;
-        } else if (s[i] == '\\') {
-            size_t r = esc_one(m, s, i, n, NULL, 1);
-            i = r == NONE ? n : r;
-        } else {
-            i += u8len(s, i, n);
-        }
-        if (i >= n || is_space(s[i]))
-            return;
-        size_t b = i;
-        if (s[i] == '\\') {
-            size_t r = esc_one(m, s, i, n, NULL, 1);
-            i = r == NONE ? n : r;
-        } else {
-            i += u8len(s, i, n);
-        }
-        if (fn && m->ntr < sizeof m->tr / sizeof *m->tr) {
-            char *f = dupn(fn, fl), *t = dupn(s + b, i - b);
-            if (!f || !t) {
-                free(f);
-                free(t);
-                m->rc = JS_ENOMEM;
-                return;
-            }
-            m->tr[m->ntr].from = f;
-            m->tr[m->ntr].to = t;
-            m->ntr++;
-        }
-    }
-}
-
-/* Runs the body of a condition that held: s[0..n) after the condition. */
-static void cond_body(man *m, const char *s, size_t n)
-{
-    size_t i = 0;
-    for (;;) {
-        while (i < n && is_space(s[i]))
-            i++;
-        if (i + 1 < n && s[i] == '\\' && s[i + 1] == '{')
-            i += 2;
-        else
-            break;
-    }
-    if (i < n)
-        process_line(m, s + i, n - i);
-}
-
-/* Skips the body of a condition that failed: when it opens a \{ block,
- * the lines up to the matching \} go too. */
-static void cond_skip(man *m, const char *s, size_t n)
-{
-    long d = brace_delta(s, n);
-    if (d > 0)
-        m->skip = d;
-}
-
-/* ---- tbl */
-
-static void tbl_cells(man *m, const char *s, size_t n)
-{
-    sbuf row = {0};
-    size_t i = 0;
-    int block = 0;
-    char tab = m->tbl_tab ? m->tbl_tab : '\t';
-    m->cflag = 0;
-    while (i <= n) {
-        const char *e = memchr(s + i, tab, n - i);
-        size_t end = e ? (size_t)(e - s) : n, a = i, b = end;
-        while (a < b && is_space(s[a]))
-            a++;
-        while (b > a && is_space(s[b - 1]))
-            b--;
-        if (b - a == 2 && !memcmp(s + a, "T{", 2) && !e) {
-            block = 1;
-        } else if (!(b - a == 1 && (s[a] == '_' || s[a] == '=')) &&
-                   !(b - a == 2 && s[a] == '\\' &&
-                     (s[a + 1] == '_' || s[a + 1] == '^' ||
-                      s[a + 1] == '='))) {
-            size_t before = row.n;
-            if (row.n)
-                sb_add(&row, " ", 1);
-            size_t mark = row.n;
-            esc_expand(m, s + a, b - a, &row, 0);
-            if (row.n == mark)
-                row.n = before; /* an empty cell adds no space */
-        }
-        if (!e)
-            break;
-        i = end + 1;
-    }
-    if (row.p)
-        row.p[row.n] = 0;
-    put_text(m, sb_str(&row), row.n);
-    sb_done(m, &row);
-    if (block) {
-        m->tbl_block = 1;
-        m->last_cjk = 0; /* a space between cells, even between CJK */
-    } else {
-        do_break(m);
-    }
-}
-
-/* Takes the tbl options line: only tab(x) matters. */
-static void tbl_options(man *m, const char *s, size_t n)
-{
-    for (size_t i = 0; i + 3 < n; i++)
-        if ((s[i] == 't' || s[i] == 'T') && !strncmp(s + i + 1, "ab", 2)) {
-            size_t j = i + 3;
-            while (j < n && is_space(s[j]))
-                j++;
-            if (j + 2 < n && s[j] == '(' && s[j + 2] == ')')
-                m->tbl_tab = s[j + 1];
-        }
-}
-
-/* Returns 1 if s[0..n), trailing blanks aside, ends with c. */
-static int ends_with(const char *s, size_t n, char c)
-{
-    while (n && is_space(s[n - 1]))
-        n--;
-    return n && s[n - 1] == c;
-}
-
-/* Handles a line inside .TS/.TE; returns 0 when it is ordinary roff (a
- * request, or text inside T{ ... T}) for process_line. */
-static int tbl_line(man *m, const char *s, size_t n)
-{
-    int control = n > 0 && (s[0] == '.' || s[0] == '\'');
-    if (control) {
-        size_t i = 1;
-        while (i < n && is_space(s[i]))
-            i++;
-        if (n - i >= 2 && !memcmp(s + i, "TE", 2) &&
-            (i + 2 == n || is_space(s[i + 2]) || s[i + 2] == '\\')) {
-            m->tbl = TBL_NONE;
-            m->tbl_block = 0;
-            do_break(m);
-            return 1;
-        }
-        if (n - i >= 2 && !memcmp(s + i, "T&", 2)) {
-            m->tbl = TBL_FORMAT;
-            return 1;
-        }
-    }
-    switch (m->tbl) {
-    case TBL_OPTS:
-        m->tbl = TBL_FORMAT;
-        if (ends_with(s, n, ';')) {
-            tbl_options(m, s, n);
-            return 1;
-        }
-        /* fall through */
-    case TBL_FORMAT:
-        if (ends_with(s, n, '.'))
-            m->tbl = TBL_DATA;
-        return 1;
-    default:
-        break;
-    }
-    if (m->tbl_block) {
-        if (n >= 2 && s[0] == 'T' && s[1] == '}') {
-            m->tbl_block = 0;
-            m->last_cjk = 0;
-            if (n > 2)
-                tbl_cells(m, s + 2, n - 2);
-            else
-                do_break(m);
-            return 1;
-        }
-        return 0;
-    }
-    if (control)
-        return 0;
-    tbl_cells(m, s, n);
-    return 1;
-}
-
-/* ---- mdoc */
-
-enum {
-    MD_PLAIN, /* the macro name goes, its arguments stay */
-    MD_FL,    /* "-" joined to the next word */
-    MD_ENCL,  /* encloses the rest of the line */
-    MD_OPEN,  /* an opening character */
-    MD_CLOSE, /* a closing character */
-    MD_NS,    /* no space before the next word */
-    MD_PF,    /* the next word is joined to the one after it */
-    MD_XR,    /* name(section) */
-    MD_NM,    /* the page's name */
-    MD_FN,    /* name(arg, ...) */
-    MD_WORD,  /* a fixed word, then the arguments */
-    MD_DROP   /* nothing */
-};
-
-static const struct {
-    const char *name;
-    int kind;
-    const char *open, *close; /* MD_ENCL/OPEN/CLOSE/WORD */
-} mdoc_inline[] = {
-    {"Ad", MD_PLAIN, 0, 0},   {"An", MD_PLAIN, 0, 0},
-    {"Ar", MD_PLAIN, 0, 0},   {"Cd", MD_PLAIN, 0, 0},
-    {"Cm", MD_PLAIN, 0, 0},   {"Dv", MD_PLAIN, 0, 0},
-    {"Em", MD_PLAIN, 0, 0},   {"Er", MD_PLAIN, 0, 0},
-    {"Ev", MD_PLAIN, 0, 0},   {"Fa", MD_PLAIN, 0, 0},
-    {"Ft", MD_PLAIN, 0, 0},   {"Ic", MD_PLAIN, 0, 0},
-    {"In", MD_PLAIN, 0, 0},   {"Li", MD_PLAIN, 0, 0},
-    {"Lk", MD_PLAIN, 0, 0},   {"Ms", MD_PLAIN, 0, 0},
-    {"Mt", MD_PLAIN, 0, 0},   {"No", MD_PLAIN, 0, 0},
-    {"Pa", MD_PLAIN, 0, 0},   {"St", MD_PLAIN, 0, 0},
-    {"Sx", MD_PLAIN, 0, 0},   {"Sy", MD_PLAIN, 0, 0},
-    {"Ta", MD_PLAIN, 0, 0},   {"Tn", MD_PLAIN, 0, 0},
-    {"Va", MD_PLAIN, 0, 0},   {"Vt", MD_PLAIN, 0, 0},
-    {"%A", MD_PLAIN, 0, 0},   {"%B", MD_PLAIN, 0, 0},
-    {"%D", MD_PLAIN, 0, 0},   {"%J", MD_PLAIN, 0, 0},
-    {"%N", MD_PLAIN, 0, 0},   {"%O", MD_PLAIN, 0, 0},
-    {"%P", MD_PLAIN, 0, 0},   {"%R", MD_PLAIN, 0, 0},
-    {"%T", MD_PLAIN, 0, 0},   {"%V", MD_PLAIN, 0, 0},
-    {"Fl", MD_FL, 0, 0},      {"Op", MD_ENCL, "[", "]"},
-    {"Dq", MD_ENCL, "\xE2\x80\x9C", "\xE2\x80\x9D"},
-    {"Qq", MD_ENCL, "\"", "\""},
-    {"Sq", MD_ENCL, "\xE2\x80\x98", "\xE2\x80\x99"},
-    {"Ql", MD_ENCL, "\xE2\x80\x98", "\xE2\x80\x99"},
-    {"Pq", MD_ENCL, "(", ")"},  {"Aq", MD_ENCL, "<", ">"},
-    {"Bq", MD_ENCL, "[", "]"},  {"Brq", MD_ENCL, "{", "}"},
-    {"Oo", MD_OPEN, "[", 0},    {"Oc", MD_CLOSE, 0, "]"},
-    {"Do", MD_OPEN, "\xE2\x80\x9C", 0},
-    {"Dc", MD_CLOSE, 0, "\xE2\x80\x9D"},
-    {"Qo", MD_OPEN, "\"", 0},   {"Qc", MD_CLOSE, 0, "\""},
-    {"So", MD_OPEN, "\xE2\x80\x98", 0},
-    {"Sc", MD_CLOSE, 0, "\xE2\x80\x99"},
-    {"Po", MD_OPEN, "(", 0},    {"Pc", MD_CLOSE, 0, ")"},
-    {"Ao", MD_OPEN, "<", 0},    {"Ac", MD_CLOSE, 0, ">"},
-    {"Bo", MD_OPEN, "[", 0},    {"Bc", MD_CLOSE, 0, "]"},
-    {"Bro", MD_OPEN, "{", 0},   {"Brc", MD_CLOSE, 0, "}"},
-    {"Ns", MD_NS, 0, 0},        {"Pf", MD_PF, 0, 0},
-    {"Xr", MD_XR, 0, 0},        {"Nm", MD_NM, 0, 0},
-    {"Fn", MD_FN, 0, 0},        {"Ux", MD_WORD, "UNIX", 0},
-    {"Bx", MD_WORD, "BSD", 0},  {"At", MD_WORD, "AT&T UNIX", 0},
-    {"Fx", MD_WORD, "FreeBSD", 0}, {"Nx", MD_WORD, "NetBSD", 0},
-    {"Ox", MD_WORD, "OpenBSD", 0}, {"Bsx", MD_WORD, "BSD/OS", 0},
-    {"Dx", MD_WORD, "DragonFly", 0}, {"Xo", MD_DROP, 0, 0},
-    {"Xc", MD_DROP, 0, 0},      {"Bk", MD_DROP, 0, 0},
-    {"Ek", MD_DROP, 0, 0},      {"Sm", MD_DROP, 0, 0},
-    {"Os", MD_DROP, 0, 0},      {"Dd", MD_DROP, 0, 0},
-    {"Ex", MD_DROP, 0, 0},      {"Rv", MD_DROP, 0, 0},
-    {"Fd", MD_PLAIN, 0, 0},     {"Fo", MD_PLAIN, 0, 0},
-    {"Fc", MD_DROP, 0, 0},      {"Ef", MD_DROP, 0, 0},
-    {"Es", MD_DROP, 0, 0},
-    {"Ud", MD_WORD, "currently under development.", 0},
-};
-
-/* Returns the index of mdoc macro s[0..n) in mdoc_inline, or -1. */
-static int mdoc_find(const char *s, size_t n)
-{
-    for (size_t i = 0; i < sizeof mdoc_inline / sizeof *mdoc_inline; i++)
-        if (strlen(mdoc_inline[i].name) == n &&
-            !memcmp(mdoc_inline[i].name, s, n))
-            return (int)i;
-    return -1;
-}
-
-/* Returns 1 for an argument that is only closing punctuation, written
- * without a space before it. */
-static int mdoc_closing(const char *s, size_t n)
-{
-    return n == 1 && s[0] && strchr(".,:;)]?!", s[0]) != NULL;
-}
-
-/* Renders the words of an mdoc line (macros among them) into out. */
-static void mdoc_render(man *m, const margs *a, size_t first, sbuf *out)
-{
-    const char *closers[16];
-    size_t nclose = 0, tail = a->n;
-    int nospace = 1, pf = 0;
-    /* closing punctuation at the end goes after the enclosures close */
-    while (tail > first && mdoc_closing(arg(a, tail - 1), arglen(a, tail - 1)))
-        tail--;
-    for (size_t i = first; i < a->n; i++) {
-        const char *w = arg(a, i);
-        size_t wl = arglen(a, i);
-        if (i == tail)
-            while (nclose)
-                sb_puts(out, closers[--nclose]);
-        int k = mdoc_find(w, wl);
-        if (k >= 0) {
-            switch (mdoc_inline[k].kind) {
-            case MD_FL:
-                if (!nospace && out->n)
-                    sb_add(out, " ", 1);
-                sb_add(out, "-", 1);
-                nospace = 1;
-                continue;
-            case MD_ENCL:
-            case MD_OPEN:
-                if (!nospace && out->n)
-                    sb_add(out, " ", 1);
-                sb_puts(out, mdoc_inline[k].open);
-                if (mdoc_inline[k].kind == MD_ENCL && nclose < 16)
-                    closers[nclose++] = mdoc_inline[k].close;
-                nospace = 1;
-                continue;
-            case MD_CLOSE:
-                sb_puts(out, mdoc_inline[k].close);
-                nospace = 0;
-                continue;
-            case MD_NS:
-                nospace = 1;
-                continue;
-            case MD_PF:
-                pf = 1;
-                continue;
-            case MD_XR:
-                if (i + 1 < a->n) {
-                    if (!nospace && out->n)
-                        sb_add(out, " ", 1);
-                    esc_expand(m, arg(a, i + 1), arglen(a, i + 1), out, 0);
-                    if (i + 2 < a->n && !mdoc_closing(arg(a, i + 2),
-                                                      arglen(a, i + 2))) {
-                        sb_add(out, "(", 1);
-                        esc_expand(m, arg(a, i + 2), arglen(a, i + 2), out,
-                                   0);
-                        sb_add(out, ")", 1);
-                        i++;
-                    }
-                    i++;
-                    nospace = 0;
-                }
-                continue;
-            case MD_NM:
-                if (m->nm && (i + 1 >= a->n ||
-                              mdoc_find(arg(a, i + 1), arglen(a, i + 1)) >= 0 ||
-                              mdoc_closing(arg(a, i + 1), arglen(a, i + 1)))) {
-                    if (!nospace && out->n)
-                        sb_add(out, " ", 1);
-                    esc_expand(m, m->nm, strlen(m->nm), out, 0);
-                    nospace = 0;
-                }
-                continue;
-            case MD_FN:
-                if (i + 1 < a->n) {
-                    if (!nospace && out->n)
-                        sb_add(out, " ", 1);
-                    esc_expand(m, arg(a, i + 1), arglen(a, i + 1), out, 0);
-                    sb_add(out, "(", 1);
-                    size_t j = i + 2;
-                    for (; j < tail; j++) {
-                        if (j > i + 2)
-                            sb_add(out, ", ", 2);
-                        esc_expand(m, arg(a, j), arglen(a, j), out, 0);
-                    }
-                    sb_add(out, ")", 1);
-                    i = j - 1;
-                    nospace = 0;
-                }
-                continue;
-            case MD_WORD:
-                if (!nospace && out->n)
-                    sb_add(out, " ", 1);
-                sb_puts(out, mdoc_inline[k].open);
-                nospace = 0;
-                continue;
-            case MD_DROP:
-                continue;
-            default: /* MD_PLAIN */
-                continue;
-            }
-        }
-        if (mdoc_closing(w, wl) || m->sm_off)
-            nospace = 1;
-        if (!nospace && out->n)
-            sb_add(out, " ", 1);
-        esc_expand(m, w, wl, out, 0);
-        nospace = (wl == 1 && (w[0] == '(' || w[0] == '['));
-        if (pf) {
-            nospace = 1;
-            pf = 0;
-        }
-    }
-    while (nclose)
-        sb_puts(out, closers[--nclose]);
-}
-
-/* Handles an mdoc macro line; returns 0 if `name` is not one. */
-static int mdoc_request(man *m, const char *name, const margs *a)
-{
-    sbuf t = {0};
-    size_t nl = strlen(name);
-    if (!strcmp(name, "Dd") || !strcmp(name, "Os") || !strcmp(name, "Bk") ||
-        !strcmp(name, "Ek") || !strcmp(name, "Ex") || !strcmp(name, "Rv"))
-        return 1;
-    if (!strcmp(name, "Sm")) {
-        m->sm_off = a->n ? !strcmp(arg(a, 0), "off") : !m->sm_off;
-        m->join = m->sm_off;
-        return 1;
-    }
-    if (!strcmp(name, "Dt")) {
-        if (a->n) {
-            esc_expand(m, arg(a, 0), arglen(a, 0), &t, 0);
-            if (a->n > 1) {
-                sb_add(&t, "(", 1);
-                esc_expand(m, arg(a, 1), arglen(a, 1), &t, 0);
-                sb_add(&t, ")", 1);
-            }
-            if (m->k && t.n && !m->rc)
-                sink_rc(m, js_sink_title(m->k, t.p, t.n));
-        }
-        sb_done(m, &t);
-        return 1;
-    }
-    if (!strcmp(name, "Sh") || !strcmp(name, "Ss")) {
-        mdoc_render(m, a, 0, &t);
-        do_heading(m, name[1] == 'h' ? 1 : 2, sb_str(&t), t.n, m->offset);
-        m->nofill = 0;
-        sb_done(m, &t);
-        return 1;
-    }
-    if (!strcmp(name, "Pp") || !strcmp(name, "Lp") || !strcmp(name, "Bl") ||
-        !strcmp(name, "El") || !strcmp(name, "Rs") || !strcmp(name, "Re")) {
-        do_break(m);
-        return 1;
-    }
-    if (!strcmp(name, "Bd")) {
-        do_break(m);
-        for (size_t i = 0; i < a->n; i++)
-            if (!strcmp(arg(a, i), "-literal") ||
-                !strcmp(arg(a, i), "-unfilled"))
-                m->nofill = 1;
-        return 1;
-    }
-    if (!strcmp(name, "Ed")) {
-        do_break(m);
-        m->nofill = 0;
-        return 1;
-    }
-    if (!strcmp(name, "It") || !strcmp(name, "D1") || !strcmp(name, "Dl")) {
-        do_break(m);
-        mdoc_render(m, a, 0, &t);
-        put_text(m, sb_str(&t), t.n);
-        if (t.n)
-            do_break(m);
-        sb_done(m, &t);
-        return 1;
-    }
-    if (!strcmp(name, "Nd")) {
-        sb_puts(&t, "- ");
-        mdoc_render(m, a, 0, &t);
-        put_text(m, sb_str(&t), t.n);
-        sb_done(m, &t);
-        return 1;
-    }
-    if (!strcmp(name, "Nm") && a->n && !m->nm &&
-        mdoc_find(arg(a, 0), arglen(a, 0)) < 0) {
-        if (!(m->nm = dupn(arg(a, 0), arglen(a, 0)))) {
-            m->rc = JS_ENOMEM;
-            return 1;
-        }
-    }
-    if (mdoc_find(name, nl) < 0)
-        return 0;
-    /* an inline macro at the start of the line: render it with the rest */
-    margs all;
-    memset(&all, 0, sizeof all);
-    margs_add(&all, name, nl);
-    for (size_t i = 0; i < a->n; i++)
-        margs_add(&all, arg(a, i), arglen(a, i));
-    mdoc_render(m, &all, 0, &t);
-    put_text(m, sb_str(&t), t.n);
-    if (m->sm_off)
-        m->join = 1;
-    sb_done(m, &t);
-    sb_done(m, &all.store);
-    return 1;
-}
-
-/* ---- the request table */
-
-enum {
-    RQ_IGNORE, RQ_TH, RQ_SH, RQ_SS, RQ_PP, RQ_TP, RQ_IP, RQ_BREAK, RQ_FONT,
-    RQ_ALT, RQ_EX, RQ_EE, RQ_UR, RQ_UE, RQ_SY, RQ_TS, RQ_EQ, RQ_PS,
-    RQ_NF, RQ_FI, RQ_CE, RQ_DS, RQ_AS, RQ_DE, RQ_AM, RQ_IG, RQ_RM, RQ_RN,
-    RQ_ALS, RQ_NR, RQ_RR, RQ_IF, RQ_IE, RQ_EL, RQ_WHILE, RQ_NOP, RQ_DO,
-    RQ_RETURN, RQ_SHIFT, RQ_TR, RQ_EC, RQ_EO, RQ_RBREAK
-};
-
-/* man(7) macros and roff requests handled before any user macro. */
-static const struct {
-    const char *name;
-    int id;
-} requests[] = {
-    {"TH", RQ_TH},     {"SH", RQ_SH},     {"SS", RQ_SS},
-    {"PP", RQ_PP},     {"LP", RQ_PP},     {"P", RQ_PP},
-    {"TP", RQ_TP},     {"TQ", RQ_TP},     {"IP", RQ_IP},
-    {"HP", RQ_PP},     {"RS", RQ_PP},     {"RE", RQ_PP},
-    {"PD", RQ_IGNORE}, {"B", RQ_FONT},    {"I", RQ_FONT},
-    {"SM", RQ_FONT},   {"SB", RQ_FONT},   {"BR", RQ_ALT},
-    {"BI", RQ_ALT},    {"IB", RQ_ALT},    {"IR", RQ_ALT},
-    {"RB", RQ_ALT},    {"RI", RQ_ALT},    {"EX", RQ_EX},
-    {"EE", RQ_EE},     {"UR", RQ_UR},     {"UE", RQ_UE},
-    {"MT", RQ_UR},     {"ME", RQ_UE},     {"SY", RQ_SY},
-    {"YS", RQ_PP},     {"TS", RQ_TS},     {"EQ", RQ_EQ},
-    {"PS", RQ_PS},     {"br", RQ_RBREAK}, {"sp", RQ_RBREAK},
-    {"bp", RQ_RBREAK}, {"in", RQ_RBREAK}, {"ti", RQ_RBREAK},
-    {"nf", RQ_NF},     {"fi", RQ_FI},     {"ce", RQ_CE},
-    {"ds", RQ_DS},     {"ds1", RQ_DS},    {"as", RQ_AS},
-    {"as1", RQ_AS},    {"de", RQ_DE},     {"de1", RQ_DE},
-    {"am", RQ_AM},     {"am1", RQ_AM},    {"dei", RQ_IG},
-    {"ami", RQ_IG},    {"ig", RQ_IG},     {"rm", RQ_RM},
-    {"rn", RQ_RN},     {"als", RQ_ALS},   {"nr", RQ_NR},
-    {"rr", RQ_RR},     {"if", RQ_IF},     {"ie", RQ_IE},
-    {"el", RQ_EL},     {"while", RQ_WHILE}, {"nop", RQ_NOP},
-    {"do", RQ_DO},     {"return", RQ_RETURN}, {"shift", RQ_SHIFT},
-    {"tr", RQ_TR},     {"ec", RQ_EC},     {"eo", RQ_EO},
+/* man(7) macros, handled (like the roff requests) before any user
+ * macro. */
+static const rq_entry man_macros[] = {
+    {"TH", rq_th, 0},        {"SH", rq_sh, 0},         {"SS", rq_ss, 0},
+    {"PP", rq_pp, 0},        {"LP", rq_pp, 0},         {"P", rq_pp, 0},
+    {"TP", rq_tp, 0},        {"TQ", rq_tp, 0},         {"IP", rq_ip, 0},
+    {"HP", rq_pp, 0},        {"RS", rq_pp, 0},         {"RE", rq_pp, 0},
+    {"PD", rq_ignore, 0},    {"B", rq_font, 0},        {"I", rq_font, 0},
+    {"SM", rq_font, 0},      {"SB", rq_font, 0},       {"BR", rq_alt, 0},
+    {"BI", rq_alt, 0},       {"IB", rq_alt, 0},        {"IR", rq_alt, 0},
+    {"RB", rq_alt, 0},       {"RI", rq_alt, 0},        {"EX", js_roff_nf, 0},
+    {"EE", js_roff_fi, 0},   {"UR", rq_ur, 0},         {"UE", rq_ue, 0},
+    {"MT", rq_ur, 0},        {"ME", rq_ue, 0},         {"SY", rq_sy, 0},
+    {"YS", rq_pp, 0},        {"TS", js_tbl_start, 0},  {"EQ", rq_eq, 0},
+    {"PS", rq_ps, 0},
 };
 
 /* Handled only when the page does not define a macro of the same name:
  * groff extensions and the macros of common preambles. */
-static const struct {
-    const char *name;
-    int id;
-} fallbacks[] = {
-    {"OP", RQ_SY},  {"Sp", RQ_BREAK}, {"Vb", RQ_NF}, {"Ve", RQ_FI},
-    {"DS", RQ_NF},  {"DE", RQ_FI},    {"CS", RQ_NF}, {"CE", RQ_FI},
+static const rq_entry fallbacks[] = {
+    {"OP", rq_op, 0},         {"Sp", rq_pp, 0},
+    {"Vb", js_roff_nf, 0},    {"Ve", js_roff_fi, 0},
+    {"DS", js_roff_nf, 0},    {"DE", js_roff_fi, 0},
+    {"CS", js_roff_nf, 0},    {"CE", js_roff_fi, 0},
 };
+
+/* ------------------------------------------------------------------
+ * Control lines
+ * ---------------------------------------------------------------- */
 
 /* Runs a control line s[0..n) (starting with "." or "'"): a man or mdoc
  * macro, a roff request or a macro of the page; anything else is ignored,
  * as roff does. */
-static void request(man *m, const char *s, size_t n)
+void js_man_request(man *m, const char *s, size_t n)
 {
-    int nobreak = s[0] == '\'';
     size_t i = 1, a;
     while (i < n && is_space(s[i]))
         i++;
@@ -2236,423 +233,41 @@ static void request(man *m, const char *s, size_t n)
     char name[32];
     memcpy(name, s + a, i - a);
     name[i - a] = 0;
-    const char *rest = s + i;
-    size_t rn = n - i;
 
-    int id = -1;
-    for (size_t k = 0; k < sizeof requests / sizeof *requests; k++)
-        if (!strcmp(requests[k].name, name)) {
-            id = requests[k].id;
-            break;
-        }
     margs args;
     memset(&args, 0, sizeof args);
-    if (id < 0) {
-        mdef *d;
-        parse_args(rest, rn, &args);
-        if (m->mdoc && mdoc_request(m, name, &args))
-            goto done;
-        if (!strcmp(name, "Dd")) {
-            m->mdoc = 1;
-            goto done;
-        }
-        if (!strcmp(name, "Sh")) {
-            /* pod2man's subsection macro: a heading for us */
-            id = RQ_SS;
-        } else if ((d = def_find(m, name, i - a)) != NULL) {
-            if (d->body)
-                call_macro(m, d, &args);
-            else if (d->val) /* a string called as a macro: its text */
-                put_roff(m, d->val, strlen(d->val));
-            goto done;
-        } else {
-            for (size_t k = 0; k < sizeof fallbacks / sizeof *fallbacks; k++)
-                if (!strcmp(fallbacks[k].name, name))
-                    id = fallbacks[k].id;
-        }
-        if (id < 0)
-            goto done; /* an unknown macro or request: roff ignores it */
-    } else if (id != RQ_DS && id != RQ_AS && id != RQ_IF && id != RQ_IE &&
-               id != RQ_EL && id != RQ_WHILE && id != RQ_NOP && id != RQ_DO &&
-               id != RQ_TR) {
-        parse_args(rest, rn, &args);
+    rq_call c = {name, s[0] == '\'', &args, s + i, n - i};
+    const rq_entry *rq =
+        js_roff_find(man_macros, sizeof man_macros / sizeof *man_macros, name);
+    if (!rq)
+        rq = js_roff_request(name);
+    if (rq) {
+        if (!rq->raw)
+            js_roff_parse_args(c.rest, c.rn, &args);
+        rq->run(m, &c);
+        goto done;
     }
-
-    switch (id) {
-    case RQ_TH: {
-        sbuf t = {0};
-        esc_expand(m, arg(&args, 0), arglen(&args, 0), &t, 0);
-        if (args.n > 1 && arglen(&args, 1)) {
-            sb_add(&t, "(", 1);
-            esc_expand(m, arg(&args, 1), arglen(&args, 1), &t, 0);
-            sb_add(&t, ")", 1);
-        }
-        if (m->k && t.n && !m->rc)
-            sink_rc(m, js_sink_title(m->k, t.p, t.n));
-        sb_done(m, &t);
-        m->nofill = 0;
-        break;
+    js_roff_parse_args(c.rest, c.rn, &args);
+    if (m->mdoc && js_mdoc_request(m, name, &args))
+        goto done;
+    mdef *d;
+    if (!strcmp(name, "Dd")) {
+        m->mdoc = 1;
+    } else if (!strcmp(name, "Sh")) {
+        rq_ss(m, &c); /* pod2man's subsection macro: a heading for us */
+    } else if ((d = js_roff_def_find(m, name, i - a)) != NULL) {
+        if (d->body)
+            js_roff_call_macro(m, d, &args);
+        else if (d->val) /* a string called as a macro: its text */
+            js_roff_put(m, d->val, strlen(d->val));
+    } else if ((rq = js_roff_find(fallbacks,
+                                  sizeof fallbacks / sizeof *fallbacks,
+                                  name)) != NULL) {
+        rq->run(m, &c);
     }
-    case RQ_SH:
-    case RQ_SS: {
-        int level = id == RQ_SH ? 1 : 2;
-        m->nofill = 0;
-        m->tp_pending = 0;
-        m->centre = 0;
-        if (args.n == 0) {
-            m->head_level = level;
-            m->head_offset = m->offset;
-            sb_clear(&m->head);
-            m->join = 0;
-            break;
-        }
-        sbuf t = {0};
-        for (size_t k = 0; k < args.n; k++) {
-            if (k)
-                sb_add(&t, " ", 1);
-            esc_expand(m, arg(&args, k), arglen(&args, k), &t, 0);
-        }
-        do_heading(m, level, sb_str(&t), t.n, m->offset);
-        sb_done(m, &t);
-        break;
-    }
-    case RQ_PP:
-    case RQ_BREAK:
-        do_break(m);
-        break;
-    case RQ_TP:
-        do_break(m);
-        m->tp_pending = 1;
-        m->tp_mark = m->emitted;
-        break;
-    case RQ_IP:
-        do_break(m);
-        if (args.n && arglen(&args, 0)) {
-            margs one = args;
-            one.n = 1;
-            put_args(m, &one, 0, NULL);
-            do_break(m);
-        }
-        break;
-    case RQ_FONT:
-        if (args.n)
-            put_args(m, &args, 0, " ");
-        break;
-    case RQ_ALT:
-        if (args.n)
-            put_args(m, &args, 0, NULL);
-        break;
-    case RQ_EX:
-    case RQ_NF:
-        if (!nobreak)
-            do_break(m);
-        m->nofill = 1;
-        break;
-    case RQ_EE:
-    case RQ_FI:
-        if (!nobreak)
-            do_break(m);
-        m->nofill = 0;
-        break;
-    case RQ_CE:
-        if (!nobreak)
-            do_break(m);
-        if (args.n) {
-            size_t p = 0;
-            m->centre = to_long(num_expr(m, arg(&args, 0), &p,
-                                         arglen(&args, 0), 0));
-        } else {
-            m->centre = 1;
-        }
-        break;
-    case RQ_RBREAK:
-        if (!nobreak)
-            do_break(m);
-        break;
-    case RQ_UR:
-        sb_clear(&m->url);
-        sb_add(&m->url, arg(&args, 0), arglen(&args, 0));
-        break;
-    case RQ_UE:
-        if (m->url.n) {
-            sbuf t = {0};
-            sb_add(&t, "<", 1);
-            esc_expand(m, m->url.p, m->url.n, &t, 0);
-            sb_add(&t, ">", 1);
-            esc_expand(m, arg(&args, 0), arglen(&args, 0), &t, 0);
-            m->cflag = 0;
-            put_text(m, sb_str(&t), t.n);
-            sb_done(m, &t);
-            sb_clear(&m->url);
-        } else if (args.n) {
-            put_args(m, &args, 0, NULL);
-        }
-        break;
-    case RQ_SY:
-        /* .SY command / .OP key value: a synopsis item */
-        if (!strcmp(name, "SY"))
-            do_break(m);
-        if (args.n) {
-            sbuf t = {0};
-            int op = strcmp(name, "OP") == 0;
-            if (op)
-                sb_add(&t, "[", 1);
-            for (size_t k = 0; k < args.n; k++) {
-                if (k)
-                    sb_add(&t, " ", 1);
-                esc_expand(m, arg(&args, k), arglen(&args, k), &t, 0);
-            }
-            if (op)
-                sb_add(&t, "]", 1);
-            m->cflag = 0;
-            put_text(m, sb_str(&t), t.n);
-            sb_done(m, &t);
-        }
-        break;
-    case RQ_TS:
-        do_break(m);
-        m->tbl = TBL_OPTS;
-        m->tbl_tab = '\t';
-        m->tbl_block = 0;
-        m->tbl_line = m->lineno;
-        break;
-    case RQ_EQ:
-        start_block(m, DEF_IGNORE, "EQ", "EN", 2);
-        break;
-    case RQ_PS:
-        start_block(m, DEF_IGNORE, "PS", "PE", 2);
-        break;
-    case RQ_DS:
-    case RQ_AS:
-        req_ds(m, rest, rn, id == RQ_AS);
-        break;
-    case RQ_DE:
-    case RQ_AM:
-        req_de(m, &args, id == RQ_AM);
-        break;
-    case RQ_IG: {
-        /* .ig [end]; .dei/.ami name [end] name their end indirectly,
-         * which is not followed: their block ends at ".." */
-        size_t e = strcmp(name, "ig") ? args.n : 0;
-        start_block(m, DEF_IGNORE, name, arg(&args, e), arglen(&args, e));
-        break;
-    }
-    case RQ_RM:
-        for (size_t k = 0; k < args.n; k++)
-            def_remove(m, arg(&args, k), arglen(&args, k));
-        break;
-    case RQ_RN:
-    case RQ_ALS:
-        if (args.n >= 2) {
-            /* .rn old new / .als new old */
-            size_t from = id == RQ_RN ? 0 : 1, to = 1 - from;
-            mdef *src = def_find(m, arg(&args, from), arglen(&args, from));
-            if (!src)
-                break;
-            char *val = src->val ? dupn(src->val, strlen(src->val)) : NULL;
-            mbody *body = src->body;
-            if (body)
-                body->refs++;
-            if (src->val && !val) {
-                body_release(body);
-                m->rc = JS_ENOMEM;
-                break;
-            }
-            if (id == RQ_RN)
-                def_remove(m, arg(&args, from), arglen(&args, from));
-            mdef *dst = def_get(m, arg(&args, to), arglen(&args, to));
-            if (!dst) {
-                free(val);
-                body_release(body);
-                break;
-            }
-            def_clear(dst);
-            dst->val = val;
-            dst->body = body;
-        }
-        break;
-    case RQ_NR:
-        req_nr(m, &args);
-        break;
-    case RQ_RR:
-        for (size_t k = 0; k < args.n; k++) {
-            mreg *r = reg_find(m, arg(&args, k), arglen(&args, k));
-            if (r) {
-                free(r->name);
-                *r = m->regs[--m->nregs];
-            }
-        }
-        break;
-    case RQ_IF:
-    case RQ_IE: {
-        size_t body;
-        int c = cond_eval(m, rest, rn, &body);
-        if (id == RQ_IE) {
-            if (m->nie == sizeof m->ie / sizeof *m->ie) {
-                memmove(m->ie, m->ie + 1, sizeof m->ie - sizeof *m->ie);
-                m->nie--;
-            }
-            m->ie[m->nie++] = c;
-        }
-        if (c)
-            cond_body(m, rest + body, rn - body);
-        else
-            cond_skip(m, rest + body, rn - body);
-        break;
-    }
-    case RQ_EL: {
-        int c = m->nie ? !m->ie[--m->nie] : 0;
-        if (c)
-            cond_body(m, rest, rn);
-        else
-            cond_skip(m, rest, rn);
-        break;
-    }
-    case RQ_WHILE: {
-        /* loops are not run: the body is skipped like a false condition */
-        size_t body;
-        cond_eval(m, rest, rn, &body);
-        cond_skip(m, rest + body, rn - body);
-        break;
-    }
-    case RQ_NOP: {
-        size_t k = 0;
-        while (k < rn && is_space(rest[k]))
-            k++;
-        if (k < rn)
-            process_line(m, rest + k, rn - k);
-        break;
-    }
-    case RQ_DO: {
-        /* ".do name args": the request without compatibility mode */
-        sbuf t = {0};
-        size_t k = 0;
-        while (k < rn && is_space(rest[k]))
-            k++;
-        sb_add(&t, ".", 1);
-        sb_add(&t, rest + k, rn - k);
-        if (rn > k)
-            request(m, t.p, t.n);
-        sb_done(m, &t);
-        break;
-    }
-    case RQ_RETURN:
-        if (m->depth)
-            m->fr[m->depth - 1]->ret = 1;
-        break;
-    case RQ_SHIFT:
-        if (m->depth) {
-            frame *f = m->fr[m->depth - 1];
-            size_t k = 0;
-            long by = args.n ? to_long(num_expr(m, arg(&args, 0), &k,
-                                                arglen(&args, 0), 0))
-                             : 1;
-            size_t left = f->a->n - f->first;
-            if (by > 0)
-                f->first += (size_t)by > left ? left : (size_t)by;
-        }
-        break;
-    case RQ_TR:
-        req_tr(m, rest, rn);
-        break;
-    case RQ_EC:
-        m->esc_off = 0;
-        break;
-    case RQ_EO:
-        m->esc_off = 1;
-        break;
-    default:
-        break;
-    }
+    /* else an unknown macro or request: roff ignores it */
 done:
-    sb_done(m, &args.store);
-}
-
-/* Removes a comment (\" or \#) from the end of s[0..n); returns the new
- * length. */
-static size_t strip_comment(const man *m, const char *s, size_t n)
-{
-    if (m->esc_off)
-        return n;
-    for (size_t i = 0; i + 1 < n; i++)
-        if (s[i] == '\\') {
-            if (s[i + 1] == '"' || s[i + 1] == '#')
-                return i;
-            i++;
-        }
-    return n;
-}
-
-/* Writes a text line; a blank one, or one starting with a blank, breaks
- * first. */
-static void text_line(man *m, const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n && is_space(s[i]))
-        i++;
-    if (i == n) {
-        do_break(m); /* a blank line is a paragraph break */
-        return;
-    }
-    if (i > 0 && !m->nofill)
-        do_break(m); /* so is a line that starts with a space */
-    put_roff(m, s, n);
-}
-
-/* Interprets one line: a request or macro, or text. */
-static void process_line(man *m, const char *s, size_t n)
-{
-    /* ".if n .if n .nop .if n ..." nests one call per request: bound it
-     * (with the macro calls it includes) so the stack stays small. */
-    if (m->nesting >= MAN_MAX_LINE_NESTING) {
-        if (!m->warned_nesting)
-            warn(m, "requests nested more than %d deep; the rest of the "
-                    "line is ignored",
-                 MAN_MAX_LINE_NESTING);
-        m->warned_nesting = 1;
-        return;
-    }
-    m->nesting++;
-    n = strip_comment(m, s, n);
-    if (n > 0 && (s[0] == '.' || s[0] == '\''))
-        request(m, s, n);
-    else
-        text_line(m, s, n);
-    m->nesting--;
-    if (m->head.oom && !m->rc)
-        m->rc = JS_ENOMEM;
-    if (m->head_level && m->head.n) {
-        int level = m->head_level;
-        m->head_level = 0;
-        do_heading(m, level, m->head.p, m->head.n, m->head_offset);
-        sb_clear(&m->head);
-    }
-    if (m->tp_pending && m->emitted > m->tp_mark) {
-        m->tp_pending = 0;
-        if (!m->join)
-            do_break(m); /* after the tag of .TP */
-    }
-}
-
-/* Takes one logical input line (continuations joined), from the page or
- * from a macro body: collects it into a block, skips it, or runs it. */
-static void feed(man *m, const char *s, size_t n)
-{
-    if (m->rc)
-        return;
-    if (m->defining) {
-        block_line(m, s, n);
-        return;
-    }
-    if (m->skip > 0) {
-        m->skip += brace_delta(s, n);
-        if (m->skip < 0)
-            m->skip = 0;
-        return;
-    }
-    if (m->tbl && tbl_line(m, s, n))
-        return;
-    process_line(m, s, n);
+    js_roff_done(m, &args.store);
 }
 
 /* ------------------------------------------------------------------
@@ -2669,34 +284,13 @@ static int continued(const char *s, size_t n)
     return k % 2 == 1;
 }
 
-/* Frees m and everything it holds. */
-static void man_free(man *m)
-{
-    for (size_t i = 0; i < m->ndefs; i++) {
-        def_clear(&m->defs[i]);
-        free(m->defs[i].name);
-    }
-    free(m->defs);
-    for (size_t i = 0; i < m->nregs; i++)
-        free(m->regs[i].name);
-    free(m->regs);
-    for (size_t i = 0; i < m->ntr; i++) {
-        free(m->tr[i].from);
-        free(m->tr[i].to);
-    }
-    free(m->head.p);
-    free(m->url.p);
-    free(m->nm);
-    free(m);
-}
-
 /* The parse function of js_format_man: reads src line by line, joining
  * escaped newlines, and feeds the interpreter.  Returns 0, the sink's
  * non-zero value, the source's error, or JS_ENOMEM (reported). */
 static int man_parse(js_source *src, js_sink *k)
 {
     man *m = calloc(1, sizeof *m);
-    sbuf join = {0};
+    rbuf join = {0};
     const char *line;
     size_t len;
     int r, joining = 0, rc;
@@ -2718,41 +312,41 @@ static int man_parse(js_source *src, js_sink *k)
         int cont = m->defining != DEF_IGNORE && !m->esc_off &&
                    continued(line, len);
         if (cont || joining) {
-            sb_add(&join, line, cont ? len - 1 : len);
-            if (cont && join.n < JS_LINE_MAX_BYTES && !join.oom) {
+            rb_add(&join, line, cont ? len - 1 : len);
+            if (cont && join.b.len < JS_LINE_MAX_BYTES && !join.b.oom) {
                 joining = 1;
                 continue;
             }
             joining = 0;
-            feed(m, sb_str(&join), join.n);
-            if (join.oom && !m->rc)
+            js_roff_feed(m, js_buf_str(&join.b), join.b.len);
+            if (join.b.oom && !m->rc)
                 m->rc = JS_ENOMEM;
-            sb_clear(&join);
+            js_buf_clear(&join.b);
         } else {
-            feed(m, line, len);
+            js_roff_feed(m, line, len);
         }
         if (m->rc)
             break;
     }
     if (joining && !m->rc)
-        feed(m, sb_str(&join), join.n);
-    free(join.p);
+        js_roff_feed(m, js_buf_str(&join.b), join.b.len);
+    js_buf_free(&join.b);
     if (!m->rc && r < 0)
         m->rc = r; /* the source has reported it */
     if (!m->rc) {
         if (m->defining)
-            warn(m, "unterminated .%s block (from line %llu)", m->def_what,
-                 (unsigned long long)m->def_line);
+            js_roff_warn(m, "unterminated .%s block (from line %llu)",
+                         m->def_what, (unsigned long long)m->def_line);
         if (m->skip > 0)
-            warn(m, "unterminated \\{ block at end of page");
+            js_roff_warn(m, "unterminated \\{ block at end of page");
         if (m->tbl)
-            warn(m, "unterminated table (.TS on line %llu)",
-                 (unsigned long long)m->tbl_line);
+            js_roff_warn(m, "unterminated table (.TS on line %llu)",
+                         (unsigned long long)m->tbl_line);
     }
     if (m->rc == JS_ENOMEM)
         js_sink_warn(k, m->lineno, m->offset, "out of memory");
     rc = m->rc;
-    man_free(m);
+    js_roff_free(m);
     return rc;
 }
 
@@ -2799,3 +393,4 @@ static const char *const man_extensions[] = {
 
 const js_format js_format_man = {"man", man_extensions, man_sniff,
                                  man_parse};
+

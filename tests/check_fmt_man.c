@@ -1,5 +1,6 @@
 /*
- * check_fmt_man.c — the man page format (fmt_man.c).
+ * check_fmt_man.c — the man page format (fmt_man.c, fmt_roff.c, fmt_tbl.c,
+ * fmt_mdoc.c).
  *
  * In:  roff snippets written for these tests (escapes, .TH, .SH/.SS, font
  *      macros, .TP/.IP, strings, conditionals, user macros, .de/.ig
@@ -327,16 +328,65 @@ static const struct {
      "3|DESCRIPTION > 子节|见 ls(1), cat(1).|157-195\n"},
 };
 
-START_TEST(test_page_table)
+/* Ingests `in` as the man page "page.1" and checks that it renders as
+ * `want`. */
+static void check_page(const char *name, const char *in, const char *want)
 {
     int rc = -100;
     js_ingest_stats st;
-    const char *in = page_cases[_i].in;
     char *got = tu_ingest("page.1", in, strlen(in), "man", &rc, &st);
     ck_assert_int_eq(rc, 0);
-    ck_assert_msg(!strcmp(got, page_cases[_i].want), "%s:\n got: %s\nwant: %s",
-                  page_cases[_i].name, got, page_cases[_i].want);
+    ck_assert_msg(!strcmp(got, want), "%s:\n got: %s\nwant: %s", name, got,
+                  want);
     free(got);
+}
+
+START_TEST(test_page_table)
+{
+    check_page(page_cases[_i].name, page_cases[_i].in, page_cases[_i].want);
+}
+END_TEST
+
+/* tbl(1) tables (fmt_tbl.c): the cells of a row are one line, joined by
+ * a space; options, formats and rules give no text. */
+static const struct {
+    const char *name;
+    const char *in;
+    const char *want;
+} tbl_cases[] = {
+    {"tab-separated cells",
+     ".TH T 1\n.SH S\n.TS\nl l.\n名称\t说明\nls\t列出\n.TE\n后文\n",
+     DOC("T(1)")
+     "0|S|名称 说明\\nls 列出\\n后文|8-58\n"},
+    {"tab(x) option",
+     ".TH T 1\n.SH S\n.TS\ntab(:) center;\nl l.\na:b\n"
+     "\\fBc\\fR:d\n.TE\n",
+     DOC("T(1)")
+     "0|S|a b\\nc d|8-56\n"},
+    {"rules and empty cells",
+     ".TH T 1\n.SH S\n.TS\nl l l.\n_\na\t\tb\n=\n\\_\t\\^\tc\n"
+     ".TE\n",
+     DOC("T(1)")
+     "0|S|a b\\nc|8-46\n"},
+    {"T{ block",
+     ".TH T 1\n.SH S\n.TS\nl l.\n键\tT{\n中文说明\n.br\n第二行\nT}\n"
+     "下\t行\n.TE\n",
+     DOC("T(1)")
+     "0|S|键 中文说明\\n第二行\\n下 行|8-72\n"},
+    {"T& and requests",
+     ".TH T 1\n.SH S\n.TS\nl.\na\n.T&\nc.\nb\n.sp\nc\n.TE\n",
+     DOC("T(1)")
+     "0|S|a\\nb\\nc|8-42\n"},
+    {"unterminated table",
+     ".TH T 1\n.SH S\n.TS\nl.\n甲\n",
+     "W|5|unterminated table (.TS on line 3)\n"
+     DOC("T(1)")
+     "0|S|甲|8-25\n"},
+};
+
+START_TEST(test_tbl_table)
+{
+    check_page(tbl_cases[_i].name, tbl_cases[_i].in, tbl_cases[_i].want);
 }
 END_TEST
 
@@ -643,6 +693,8 @@ static Suite *man_suite(void)
     tcase_add_test(tc, test_escape_prefixes);
     tcase_add_loop_test(tc, test_page_table, 0,
                         sizeof page_cases / sizeof *page_cases);
+    tcase_add_loop_test(tc, test_tbl_table, 0,
+                        sizeof tbl_cases / sizeof *tbl_cases);
     tcase_add_loop_test(tc, test_hostile, 0,
                         sizeof hostile_cases / sizeof *hostile_cases);
     tcase_add_test(tc, test_exponential_macros);
