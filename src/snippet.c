@@ -699,163 +699,204 @@ static int string_ids(const char *t, const js_range *r, size_t n, size_t *ids)
 /* Characters of context shown before the first match otherwise. */
 #define LEAD_MAX 8
 
-int js_snippet_make(js_snippet *out, const char *text, size_t len,
-                    const js_range *hl, size_t nhl, size_t width)
+/* What js_snippet_make's phases share: the text, the ranges it trusts,
+ * and the excerpt's bounds as they are settled. */
+typedef struct {
+    const char *text;
+    size_t len, width;
+    js_range *r; /* trusted ranges: inside the text, non-empty, sorted,
+                  * disjoint */
+    size_t nr;
+    size_t ms, me; /* bytes from the best window's first match's start to
+                    * its last match's end (0, 0 without a window) */
+    size_t start, end; /* the excerpt's bytes */
+} excerpt;
+
+/* Keeps the ranges of hl[0..nhl) we trust: inside the text, non-empty,
+ * sorted, disjoint; others are skipped rather than believed.  Returns 0
+ * or JS_ENOMEM. */
+static int trust_ranges(excerpt *e, const js_range *hl, size_t nhl)
 {
-    js_range *r = NULL;
-    size_t *cs = NULL, *ce = NULL, *ids = NULL, *cnt = NULL, nr = 0;
-    js_snippet s = {0};
-    int rc = JS_ENOMEM;
-    if (!out)
-        return JS_EINVALID;
-    memset(out, 0, sizeof *out);
-    if (!text)
-        len = 0;
-    if (!hl)
-        nhl = 0;
-    if (width < 10)
-        width = 10;
-
-    /* The ranges we trust: inside the text, non-empty, sorted, disjoint;
-     * others are skipped rather than believed. */
-    if (nhl && !(r = js_q_calloc(nhl, sizeof *r)))
-        goto out;
+    if (nhl && !(e->r = js_q_calloc(nhl, sizeof *e->r)))
+        return JS_ENOMEM;
     for (size_t k = 0; k < nhl; k++) {
-        size_t a = hl[k].start < len ? hl[k].start : len;
-        size_t b = hl[k].end < len ? hl[k].end : len;
-        if (a >= b || (nr && a < r[nr - 1].end))
+        size_t a = hl[k].start < e->len ? hl[k].start : e->len;
+        size_t b = hl[k].end < e->len ? hl[k].end : e->len;
+        if (a >= b || (e->nr && a < e->r[e->nr - 1].end))
             continue;
-        r[nr++] = (js_range){a, b};
+        e->r[e->nr++] = (js_range){a, b};
     }
+    return 0;
+}
 
-    size_t start = 0, end, taken, ms = 0, me = 0;
-    int clause = 0;
+/* Excerpt-character offsets of each range's ends, cs[k] and ce[k], in
+ * one pass up to the last range (white space runs count as one). */
+static void range_chars(const excerpt *e, size_t *cs, size_t *ce)
+{
+    size_t i = 0, chars = 0, k = 0, kk = 0;
+    int prev_space = 0;
+    while (k < e->nr || kk < e->nr) {
+        while (k < e->nr && e->r[k].start <= i)
+            cs[k++] = chars;
+        while (kk < e->nr && e->r[kk].end <= i)
+            ce[kk++] = chars;
+        if (i >= e->len)
+            break;
+        uint32_t c;
+        size_t l = decode_at(e->text, e->len, i, &c);
+        int sp = c != JS_UTF8_INVALID && is_space(c);
+        if (!sp || !prev_space)
+            chars++;
+        prev_space = sp;
+        i += l;
+    }
+}
+
+/* Picks the window of ranges: the most distinct strings (ids), then the
+ * most ranges, then the earliest, within the width; a sliding window over
+ * ranges [a, j).  cnt[] (nr zeros) is scratch.  Sets e->ms and e->me and
+ * returns the width left over around the window. */
+static size_t best_window(excerpt *e, const size_t *cs, const size_t *ce,
+                          const size_t *ids, size_t *cnt)
+{
+    size_t nr = e->nr, width = e->width;
+    size_t bi = 0, bj = 1, bd = 0, bc = 0, distinct = 0, j = 0;
+    for (size_t a = 0; a < nr; a++) {
+        if (j == a) {
+            distinct += cnt[ids[j]]++ == 0;
+            j++;
+        }
+        while (j < nr && ce[j] - cs[a] <= width) {
+            distinct += cnt[ids[j]]++ == 0;
+            j++;
+        }
+        if (distinct > bd || (distinct == bd && j - a > bc)) {
+            bi = a;
+            bj = j;
+            bd = distinct;
+            bc = j - a;
+        }
+        distinct -= --cnt[ids[a]] == 0;
+    }
+    e->ms = e->r[bi].start;
+    e->me = e->r[bj - 1].end;
+    size_t used = ce[bj - 1] - cs[bi];
+    return width > used ? width - used : 0;
+}
+
+/* Returns where the excerpt starts: at a clause start close before the
+ * first match (e->ms), else a few characters before it, given `room`
+ * characters to spare. */
+static size_t window_start(const excerpt *e, size_t room)
+{
+    size_t limit = room < CLAUSE_LOOKBACK ? room : CLAUSE_LOOKBACK;
+    size_t x = e->ms;
+    for (size_t steps = 0; steps <= limit; steps++) {
+        uint32_t c, next = ' ';
+        if (x == 0)
+            return x;
+        size_t pb = char_before(e->text, x, &c);
+        if (x < e->len)
+            decode_at(e->text, e->len, x, &next);
+        if (c != JS_UTF8_INVALID && (is_line_break(c) || ends_clause(c, next)))
+            return x;
+        x = pb;
+    }
+    size_t lead = room / 2 < LEAD_MAX ? room / 2 : LEAD_MAX;
+    return back(e->text, e->ms, lead);
+}
+
+/* Places the excerpt around the best cluster of ranges: sets e->ms, e->me
+ * and e->start (left at 0 when there are no ranges or the text fits).
+ * Returns 0 or JS_ENOMEM. */
+static int place_window(excerpt *e)
+{
+    size_t taken;
     /* A text that fits is shown whole, wherever its matches are. */
-    end = advance(text, len, 0, width, &taken);
-    if (nr && has_visible(text, end, len)) {
-        /* Excerpt-character offsets of each range's ends, in one pass up
-         * to the last range (white space runs count as one). */
-        cs = js_q_calloc(nr, sizeof *cs);
-        ce = js_q_calloc(nr, sizeof *ce);
-        ids = js_q_calloc(nr, sizeof *ids);
-        cnt = js_q_calloc(nr, sizeof *cnt);
-        if (!cs || !ce || !ids || !cnt || string_ids(text, r, nr, ids))
-            goto out;
-        size_t i = 0, chars = 0, k = 0, kk = 0;
-        int prev_space = 0;
-        while (k < nr || kk < nr) {
-            while (k < nr && r[k].start <= i)
-                cs[k++] = chars;
-            while (kk < nr && r[kk].end <= i)
-                ce[kk++] = chars;
-            if (i >= len)
-                break;
-            uint32_t c;
-            size_t l = decode_at(text, len, i, &c);
-            int sp = c != JS_UTF8_INVALID && is_space(c);
-            if (!sp || !prev_space)
-                chars++;
-            prev_space = sp;
-            i += l;
-        }
-        /* The window: most distinct strings, then most ranges, then the
-         * earliest; a sliding window over ranges [i, j). */
-        size_t bi = 0, bj = 1, bd = 0, bc = 0, distinct = 0, j = 0;
-        for (size_t a = 0; a < nr; a++) {
-            if (j == a) {
-                distinct += cnt[ids[j]]++ == 0;
-                j++;
-            }
-            while (j < nr && ce[j] - cs[a] <= width) {
-                distinct += cnt[ids[j]]++ == 0;
-                j++;
-            }
-            if (distinct > bd || (distinct == bd && j - a > bc)) {
-                bi = a;
-                bj = j;
-                bd = distinct;
-                bc = j - a;
-            }
-            distinct -= --cnt[ids[a]] == 0;
-        }
-        ms = r[bi].start;
-        me = r[bj - 1].end;
-        size_t used = ce[bj - 1] - cs[bi];
-        size_t room = width > used ? width - used : 0;
-
-        /* Start at a clause start close before the first match, else a
-         * few characters before it. */
-        size_t limit = room < CLAUSE_LOOKBACK ? room : CLAUSE_LOOKBACK;
-        size_t x = ms;
-        for (size_t steps = 0; steps <= limit; steps++) {
-            uint32_t c, next = ' ';
-            if (x == 0) {
-                clause = 1;
-                break;
-            }
-            size_t pb = char_before(text, x, &c);
-            if (x < len)
-                decode_at(text, len, x, &next);
-            if (c != JS_UTF8_INVALID && (is_line_break(c) || ends_clause(c, next))) {
-                clause = 1;
-                break;
-            }
-            x = pb;
-        }
-        if (clause) {
-            start = x;
-        } else {
-            size_t lead = room / 2 < LEAD_MAX ? room / 2 : LEAD_MAX;
-            start = back(text, ms, lead);
-        }
+    size_t end = advance(e->text, e->len, 0, e->width, &taken);
+    if (!e->nr || !has_visible(e->text, end, e->len))
+        return 0;
+    size_t nr = e->nr;
+    size_t *cs = js_q_calloc(nr, sizeof *cs);
+    size_t *ce = js_q_calloc(nr, sizeof *ce);
+    size_t *ids = js_q_calloc(nr, sizeof *ids);
+    size_t *cnt = js_q_calloc(nr, sizeof *cnt);
+    int rc = JS_ENOMEM;
+    if (cs && ce && ids && cnt && !string_ids(e->text, e->r, nr, ids)) {
+        range_chars(e, cs, ce);
+        e->start = window_start(e, best_window(e, cs, ce, ids, cnt));
+        rc = 0;
     }
+    free(cs);
+    free(ce);
+    free(ids);
+    free(cnt);
+    return rc;
+}
+
+/* Returns x moved to the end of the range it lies strictly inside, if
+ * any. */
+static size_t after_range(const excerpt *e, size_t x)
+{
+    size_t k = range_around(e->r, e->nr, x);
+    return k != SIZE_MAX ? e->r[k].end : x;
+}
+
+/* Settles e->start and e->end: never inside a match, the window's matches
+ * all in, and more shown before when the text ends with room to spare. */
+static void settle_bounds(excerpt *e)
+{
+    size_t taken;
     /* Never start inside a match: start after it. */
-    size_t k = range_around(r, nr, start);
-    if (k != SIZE_MAX)
-        start = r[k].end;
-    end = advance(text, len, start, width, &taken);
-    if (end < me)
-        end = me;
+    e->start = after_range(e, e->start);
+    e->end = advance(e->text, e->len, e->start, e->width, &taken);
+    if (e->end < e->me)
+        e->end = e->me;
     /* Reached the end with room to spare: show more before, even if that
      * gives up a clause start (a fuller excerpt is worth more). */
-    if (start > 0 && taken < width && !has_visible(text, end, len)) {
-        start = back(text, start, width - taken);
-        k = range_around(r, nr, start);
-        if (k != SIZE_MAX)
-            start = r[k].end;
-    }
+    if (e->start > 0 && taken < e->width &&
+        !has_visible(e->text, e->end, e->len))
+        e->start = after_range(e, back(e->text, e->start, e->width - taken));
     /* Never end inside a match: stop before it. */
-    k = range_around(r, nr, end);
+    size_t k = range_around(e->r, e->nr, e->end);
     if (k != SIZE_MAX)
-        end = r[k].start > start ? r[k].start : r[k].end;
+        e->end = e->r[k].start > e->start ? e->r[k].start : e->r[k].end;
+}
 
+/* Copies text[start, end) into s: white space runs become one space, bad
+ * bytes U+FFFD, "…" marks a cut at either end; a range starts at the
+ * first visible character it holds and ends after the last, so collapsed
+ * space at either edge stays outside it.  Returns 0 or JS_ENOMEM (then s
+ * may hold memory to free). */
+static int copy_excerpt(const excerpt *e, js_snippet *s)
+{
+    const char *text = e->text;
+    const js_range *r = e->r;
+    size_t start = e->start, end = e->end, nr = e->nr;
     int cut_head = start > 0 && visible_before(text, start);
-    int cut_tail = end < len && has_visible(text, end, len);
-    if (!(s.text = js_q_calloc((end - start) * 3 + 8, 1)))
-        goto out;
+    int cut_tail = end < e->len && has_visible(text, end, e->len);
+    if (!(s->text = js_q_calloc((end - start) * 3 + 8, 1)))
+        return JS_ENOMEM;
     size_t first = 0; /* first range inside the excerpt */
     while (first < nr && r[first].start < start)
         first++;
     size_t last = first;
     while (last < nr && r[last].end <= end)
         last++;
-    if (last > first && !(s.hl = js_q_calloc(last - first, sizeof *s.hl)))
-        goto out;
+    if (last > first && !(s->hl = js_q_calloc(last - first, sizeof *s->hl)))
+        return JS_ENOMEM;
 
-    /* Copy: white space runs become one space, bad bytes U+FFFD; a range
-     * starts at the first visible character it holds and ends after the
-     * last, so collapsed space at either edge stays outside it. */
     size_t o = 0, rk = first;
     int pend = 0, any = 0, in = 0, want = 0;
     if (cut_head) {
-        memcpy(s.text, "\xE2\x80\xA6", 3);
+        memcpy(s->text, "\xE2\x80\xA6", 3);
         o = 3;
     }
     for (size_t i = start;;) {
         for (;;) {
             if (in && i >= r[rk].end) {
                 if (!want)
-                    s.hl[s.nhl++].end = o;
+                    s->hl[s->nhl++].end = o;
                 in = 0;
                 want = 0;
                 rk++;
@@ -876,39 +917,54 @@ int js_snippet_make(js_snippet *out, const char *text, size_t len,
             continue;
         }
         if (pend)
-            s.text[o++] = ' ';
+            s->text[o++] = ' ';
         pend = 0;
         any = 1;
         if (want) {
-            s.hl[s.nhl].start = o;
+            s->hl[s->nhl].start = o;
             want = 0;
         }
         if (c == JS_UTF8_INVALID) {
-            memcpy(s.text + o, "\xEF\xBF\xBD", 3);
+            memcpy(s->text + o, "\xEF\xBF\xBD", 3);
             o += 3;
         } else {
-            memcpy(s.text + o, text + i, l);
+            memcpy(s->text + o, text + i, l);
             o += l;
         }
         i += l;
     }
     if (cut_tail) {
-        memcpy(s.text + o, "\xE2\x80\xA6", 3);
+        memcpy(s->text + o, "\xE2\x80\xA6", 3);
         o += 3;
     }
-    s.text[o] = 0;
-    s.len = o;
-    if (!s.nhl) {
-        free(s.hl);
-        s.hl = NULL;
+    s->text[o] = 0;
+    s->len = o;
+    if (!s->nhl) {
+        free(s->hl);
+        s->hl = NULL;
     }
-    rc = 0;
-out:
-    free(r);
-    free(cs);
-    free(ce);
-    free(ids);
-    free(cnt);
+    return 0;
+}
+
+int js_snippet_make(js_snippet *out, const char *text, size_t len,
+                    const js_range *hl, size_t nhl, size_t width)
+{
+    if (!out)
+        return JS_EINVALID;
+    memset(out, 0, sizeof *out);
+    excerpt e = {0};
+    e.text = text;
+    e.len = text ? len : 0;
+    e.width = width < 10 ? 10 : width;
+    js_snippet s = {0};
+    int rc = trust_ranges(&e, hl, hl ? nhl : 0);
+    if (!rc)
+        rc = place_window(&e);
+    if (!rc) {
+        settle_bounds(&e);
+        rc = copy_excerpt(&e, &s);
+    }
+    free(e.r);
     if (rc) {
         js_snippet_clear(&s);
         return rc;
