@@ -475,28 +475,57 @@ void js_file_close(js_file *f)
     memset(f, 0, sizeof *f);
 }
 
-int js_file_open(js_file *f, const char *dir, char *err, size_t errlen)
+/* What js_file_open's phases share: the file being opened, its path for
+ * messages, and where the message goes. */
+typedef struct {
+    js_file *f;
+    const char *path;
+    char *err;
+    size_t errlen;
+    uint64_t toc_off, toc_len; /* the table of contents' bytes */
+} opener;
+
+/* Writes "PATH: index is corrupt: " and the message.  Returns
+ * JS_ECORRUPT. */
+static int corrupt(const opener *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int corrupt(const opener *o, const char *fmt, ...)
 {
-    memset(f, 0, sizeof *f);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/" JS_INDEX_FILE, dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (!o->err || !o->errlen)
+        return JS_ECORRUPT;
+    int k = snprintf(o->err, o->errlen, "%s: index is corrupt: ", o->path);
+    if (k >= 0 && (size_t)k < o->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(o->err + k, o->errlen - (size_t)k, fmt, ap);
+        va_end(ap);
+    }
+    return JS_ECORRUPT;
+}
+
+/* Opens the file and maps it whole.  Returns 0 or a JS_E* code with a
+ * message (nothing to close then). */
+static int map_file(const opener *o)
+{
+    js_file *f = o->f;
+    int fd = open(o->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        fmt_err(err, errlen, "%s: %s", path,
+        fmt_err(o->err, o->errlen, "%s: %s", o->path,
                 e == ENOENT ? "no index here (build one with 'jiansuo index')"
                             : strerror(e));
         return e == ENOENT ? JS_ENOTFOUND : JS_EIO;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        fmt_err(err, errlen, "%s: %s", path, strerror(errno));
+        fmt_err(o->err, o->errlen, "%s: %s", o->path, strerror(errno));
         close(fd);
         return JS_EIO;
     }
     if ((uint64_t)st.st_size < HEADER_SIZE + TRAILER_SIZE + 8) {
-        fmt_err(err, errlen, "%s: index is corrupt: file too short (%lld bytes)",
-                path, (long long)st.st_size);
+        fmt_err(o->err, o->errlen,
+                "%s: index is corrupt: file too short (%lld bytes)", o->path,
+                (long long)st.st_size);
         close(fd);
         return JS_ECORRUPT;
     }
@@ -505,9 +534,18 @@ int js_file_open(js_file *f, const char *dir, char *err, size_t errlen)
     close(fd); /* the mapping keeps the file alive, even after a rename */
     if (f->map == MAP_FAILED) {
         f->map = NULL;
-        fmt_err(err, errlen, "%s: cannot map: %s", path, strerror(errno));
+        fmt_err(o->err, o->errlen, "%s: cannot map: %s", o->path,
+                strerror(errno));
         return JS_EIO;
     }
+    return 0;
+}
+
+/* Checks the header: magic number, checksum, format version, length.
+ * Sets f->version.  Returns 0 or a JS_E* code with a message. */
+static int check_header(const opener *o)
+{
+    js_file *f = o->f;
     const uint8_t *m = f->map;
     js_rd h = js_rd_make(m, HEADER_SIZE);
     const uint8_t *magic = js_rd_bytes(&h, 8);
@@ -516,93 +554,112 @@ int js_file_open(js_file *f, const char *dir, char *err, size_t errlen)
     uint64_t flen = js_rd_u64(&h);
     js_rd_u32(&h);
     uint32_t hcrc = js_rd_u32(&h);
-    const char *why = NULL;
-    int rc = JS_ECORRUPT;
     if (memcmp(magic, MAGIC, 8))
-        why = "not a jiansuo index (bad magic number)";
-    else if (hcrc != js_crc32(m, 28))
-        why = "header checksum mismatch";
-    else if (version != JS_FORMAT_VERSION) {
-        fmt_err(err, errlen,
+        return corrupt(o, "not a jiansuo index (bad magic number)");
+    if (hcrc != js_crc32(m, 28))
+        return corrupt(o, "header checksum mismatch");
+    if (version != JS_FORMAT_VERSION) {
+        fmt_err(o->err, o->errlen,
                 "%s: index format version %u; this jiansuo reads version %u "
                 "(rebuild the index)",
-                path, version, JS_FORMAT_VERSION);
-        js_file_close(f);
+                o->path, version, JS_FORMAT_VERSION);
         return JS_EVERSION;
-    } else if (flen != f->size)
-        why = "file length differs from the header's (truncated?)";
-    if (!why) {
-        js_rd t = js_rd_make(m + f->size - TRAILER_SIZE, TRAILER_SIZE);
-        uint64_t toc_off = js_rd_u64(&t);
-        if (memcmp(js_rd_bytes(&t, 8), END_MAGIC, 8))
-            why = "bad trailer";
-        else if (toc_off < HEADER_SIZE || toc_off > f->size - TRAILER_SIZE - 8)
-            why = "table of contents out of bounds";
-        else {
-            uint64_t toc_len = f->size - TRAILER_SIZE - toc_off;
-            js_rd r = js_rd_make(m + toc_off, toc_len);
-            uint32_t n = js_rd_u32(&r);
-            if ((uint64_t)n * 24 + 8 != toc_len || n > JS_PART_MAX)
-                why = "table of contents has a bad size";
-            else {
-                js_rd c = js_rd_make(m + toc_off + toc_len - 4, 4);
-                if (js_crc32(m + toc_off, (size_t)(toc_len - 4)) !=
-                    js_rd_u32(&c))
-                    why = "table of contents checksum mismatch";
-            }
-            uint32_t last_id = 0;
-            for (uint32_t i = 0; i < n && !why; i++) {
-                uint32_t id = js_rd_u32(&r), crc = js_rd_u32(&r);
-                uint64_t off = js_rd_u64(&r), len = js_rd_u64(&r);
-                if (id <= last_id || id > JS_PART_MAX)
-                    why = "table of contents: part ids out of order";
-                else if (off < HEADER_SIZE || off > toc_off ||
-                         len > toc_off - off)
-                    why = "table of contents: part out of bounds";
-                last_id = id;
-                if (!why) {
-                    f->parts[id].p = m + off;
-                    f->parts[id].len = len;
-                    f->parts[id].crc = crc;
-                    f->parts[id].present = 1;
-                }
-            }
-            /* Parts must not overlap. */
-            for (uint32_t a = 1; a <= JS_PART_MAX && !why; a++)
-                for (uint32_t b = a + 1; b <= JS_PART_MAX && !why; b++)
-                    if (f->parts[a].present && f->parts[b].present &&
-                        f->parts[a].len && f->parts[b].len &&
-                        f->parts[a].p < f->parts[b].p + f->parts[b].len &&
-                        f->parts[b].p < f->parts[a].p + f->parts[a].len)
-                        why = "table of contents: parts overlap";
-            for (uint32_t id = 1; id <= JS_PART_MAX && !why; id++) {
-                if (!f->parts[id].present) {
-                    fmt_err(err, errlen, "%s: index is corrupt: the %s part "
-                            "is missing", path, js_part_name(id));
-                    js_file_close(f);
-                    return JS_ECORRUPT;
-                }
-            }
-            static const uint32_t small[] = {
-                JS_PART_STATS, JS_PART_DOCUMENTS, JS_PART_SECTIONS,
-                JS_PART_STORE_INDEX, JS_PART_LEXICON_INDEX};
-            for (size_t i = 0; i < sizeof small / sizeof *small && !why; i++) {
-                if (js_file_verify_part(f, small[i])) {
-                    fmt_err(err, errlen,
-                            "%s: index is corrupt: the %s part fails its "
-                            "checksum",
-                            path, js_part_name(small[i]));
-                    js_file_close(f);
-                    return JS_ECORRUPT;
-                }
-            }
-        }
     }
-    if (why) {
-        fmt_err(err, errlen, "%s: index is corrupt: %s", path, why);
+    if (flen != f->size)
+        return corrupt(o, "file length differs from the header's (truncated?)");
+    f->version = version;
+    return 0;
+}
+
+/* Finds the table of contents from the trailer and checks its size and
+ * checksum; sets o->toc_off and o->toc_len.  Returns 0 or JS_ECORRUPT
+ * with a message. */
+static int find_toc(opener *o)
+{
+    const js_file *f = o->f;
+    const uint8_t *m = f->map;
+    js_rd t = js_rd_make(m + f->size - TRAILER_SIZE, TRAILER_SIZE);
+    uint64_t toc_off = js_rd_u64(&t);
+    if (memcmp(js_rd_bytes(&t, 8), END_MAGIC, 8))
+        return corrupt(o, "bad trailer");
+    if (toc_off < HEADER_SIZE || toc_off > f->size - TRAILER_SIZE - 8)
+        return corrupt(o, "table of contents out of bounds");
+    uint64_t toc_len = f->size - TRAILER_SIZE - toc_off;
+    js_rd r = js_rd_make(m + toc_off, toc_len);
+    uint32_t n = js_rd_u32(&r);
+    if ((uint64_t)n * 24 + 8 != toc_len || n > JS_PART_MAX)
+        return corrupt(o, "table of contents has a bad size");
+    js_rd c = js_rd_make(m + toc_off + toc_len - 4, 4);
+    if (js_crc32(m + toc_off, (size_t)(toc_len - 4)) != js_rd_u32(&c))
+        return corrupt(o, "table of contents checksum mismatch");
+    o->toc_off = toc_off;
+    o->toc_len = toc_len;
+    return 0;
+}
+
+/* Reads the table of contents' entries into f->parts: ids ascending, each
+ * part between the header and the table.  Returns 0 or JS_ECORRUPT with a
+ * message. */
+static int read_toc(const opener *o)
+{
+    js_file *f = o->f;
+    const uint8_t *m = f->map;
+    js_rd r = js_rd_make(m + o->toc_off, o->toc_len);
+    uint32_t n = js_rd_u32(&r), last_id = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t id = js_rd_u32(&r), crc = js_rd_u32(&r);
+        uint64_t off = js_rd_u64(&r), len = js_rd_u64(&r);
+        if (id <= last_id || id > JS_PART_MAX)
+            return corrupt(o, "table of contents: part ids out of order");
+        if (off < HEADER_SIZE || off > o->toc_off || len > o->toc_off - off)
+            return corrupt(o, "table of contents: part out of bounds");
+        last_id = id;
+        f->parts[id].p = m + off;
+        f->parts[id].len = len;
+        f->parts[id].crc = crc;
+        f->parts[id].present = 1;
+    }
+    return 0;
+}
+
+/* Checks the parts: none overlapping, every one present, the small ones'
+ * checksums.  Returns 0 or JS_ECORRUPT with a message. */
+static int check_parts(const opener *o)
+{
+    const js_file *f = o->f;
+    for (uint32_t a = 1; a <= JS_PART_MAX; a++)
+        for (uint32_t b = a + 1; b <= JS_PART_MAX; b++)
+            if (f->parts[a].present && f->parts[b].present &&
+                f->parts[a].len && f->parts[b].len &&
+                f->parts[a].p < f->parts[b].p + f->parts[b].len &&
+                f->parts[b].p < f->parts[a].p + f->parts[a].len)
+                return corrupt(o, "table of contents: parts overlap");
+    for (uint32_t id = 1; id <= JS_PART_MAX; id++)
+        if (!f->parts[id].present)
+            return corrupt(o, "the %s part is missing", js_part_name(id));
+    static const uint32_t small[] = {JS_PART_STATS, JS_PART_DOCUMENTS,
+                                     JS_PART_SECTIONS, JS_PART_STORE_INDEX,
+                                     JS_PART_LEXICON_INDEX};
+    for (size_t i = 0; i < sizeof small / sizeof *small; i++)
+        if (js_file_verify_part(f, small[i]))
+            return corrupt(o, "the %s part fails its checksum",
+                           js_part_name(small[i]));
+    return 0;
+}
+
+int js_file_open(js_file *f, const char *dir, char *err, size_t errlen)
+{
+    memset(f, 0, sizeof *f);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/" JS_INDEX_FILE, dir);
+    opener o = {f, path, err, errlen, 0, 0};
+    int rc = map_file(&o);
+    if (rc)
+        return rc;
+    if ((rc = check_header(&o)) || (rc = find_toc(&o)) ||
+        (rc = read_toc(&o)) || (rc = check_parts(&o))) {
         js_file_close(f);
         return rc;
     }
-    f->version = version;
     return 0;
 }
