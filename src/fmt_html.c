@@ -40,6 +40,7 @@
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
 
+#include "buf.h"
 #include "ingest.h"
 #include "utf8.h"
 
@@ -101,11 +102,6 @@ static int elem_kind(const char *name, int *level)
     return E_INLINE;
 }
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-} buf;
-
 typedef struct html_state {
     js_source *src;
     js_sink *k;
@@ -115,9 +111,9 @@ typedef struct html_state {
     int drop;        /* open elements whose content is dropped */
     int pre;         /* open elements that keep white space */
     int title;       /* 0: no <title> yet, 1: inside it, 2: done */
-    buf tbuf;        /* the title's text */
+    js_buf tbuf;     /* the title's text */
     int hlevel;      /* inside a heading: its level, else 0 */
-    buf hbuf;        /* the heading's text */
+    js_buf hbuf;     /* the heading's text */
     uint64_t hoff;
     int line_text;   /* body text was sent since the last break */
     char pending;    /* white space to send before more text: 0, ' ', '\t' */
@@ -126,26 +122,6 @@ typedef struct html_state {
     char err_msg[160];
     int oom;
 } html_state;
-
-/* Appends n bytes to b, keeping it NUL-terminated (b->p is malloc'ed;
- * its owner frees it).  Returns 0 or JS_ENOMEM. */
-static int buf_add(buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return JS_ENOMEM;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-    return 0;
-}
 
 /* Returns 1 for HTML's white space characters. */
 static int is_ws(xmlChar c)
@@ -166,21 +142,21 @@ static int keep(html_state *s, int rc)
 
 /* Appends text to a title or heading buffer with white space collapsed
  * (the sink trims the ends); running out of memory stops the parse. */
-static void collect(html_state *s, buf *b, const xmlChar *t, size_t n)
+static void collect(html_state *s, js_buf *b, const xmlChar *t, size_t n)
 {
     size_t i = 0;
     while (i < n) {
         if (is_ws(t[i])) {
             while (i < n && is_ws(t[i]))
                 i++;
-            if (b->len && b->p[b->len - 1] != ' ' && buf_add(b, " ", 1))
+            if (b->len && b->p[b->len - 1] != ' ' && js_buf_text(b, " ", 1))
                 keep(s, JS_ENOMEM);
             continue;
         }
         size_t j = i;
         while (j < n && !is_ws(t[j]))
             j++;
-        if (buf_add(b, (const char *)t + i, j - i))
+        if (js_buf_text(b, (const char *)t + i, j - i))
             keep(s, JS_ENOMEM);
         i = j;
     }
@@ -239,8 +215,8 @@ static void end_heading(html_state *s)
 {
     int level = s->hlevel;
     s->hlevel = 0;
-    keep(s, js_sink_heading(s->k, level, s->hbuf.p ? s->hbuf.p : "",
-                            s->hbuf.len, s->hoff));
+    keep(s, js_sink_heading(s->k, level, js_buf_str(&s->hbuf), s->hbuf.len,
+                            s->hoff));
     s->line_text = 0;
     s->pending = 0;
 }
@@ -312,7 +288,7 @@ static void on_start(void *ud, const xmlChar *xname, const xmlChar **attrs)
     }
     if (kind & E_HEADING) {
         s->hlevel = level;
-        s->hbuf.len = 0;
+        js_buf_clear(&s->hbuf);
         s->hoff = start_tag_offset(s, name);
         return;
     }
@@ -337,8 +313,7 @@ static void on_end(void *ud, const xmlChar *xname)
     if (kind & E_TITLE) {
         if (s->title == 1) {
             s->title = 2;
-            keep(s, js_sink_title(s->k, s->tbuf.p ? s->tbuf.p : "",
-                                  s->tbuf.len));
+            keep(s, js_sink_title(s->k, js_buf_str(&s->tbuf), s->tbuf.len));
         }
         return;
     }
@@ -408,14 +383,14 @@ static void on_error(void *ud, xmlErrorPtr e)
  * and every NUL, by a space, in a copy kept in *scratch (grown as needed,
  * freed by the caller).  Returns the bytes to parse (d itself when all is
  * well) or NULL when out of memory. */
-static const char *clean_utf8(const char *d, size_t n, buf *scratch)
+static const char *clean_utf8(const char *d, size_t n, js_buf *scratch)
 {
     if (js_utf8_valid(d, n, NULL) && !memchr(d, 0, n))
         return d;
-    scratch->len = 0;
-    if (buf_add(scratch, d, n))
+    js_buf_clear(scratch);
+    if (js_buf_text(scratch, d, n))
         return NULL;
-    unsigned char *p = (unsigned char *)scratch->p;
+    unsigned char *p = scratch->p;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         size_t len = js_utf8_decode(p + i, n - i, &cp);
@@ -423,7 +398,7 @@ static const char *clean_utf8(const char *d, size_t n, buf *scratch)
             p[i] = ' ';
         i += len;
     }
-    return scratch->p;
+    return js_buf_str(scratch);
 }
 
 /* The format's parse function (see ingest.h): feeds the source's chunks
@@ -434,7 +409,7 @@ static int parse(js_source *src, js_sink *k)
 {
     html_state s;
     htmlSAXHandler sax;
-    buf scratch = {NULL, 0, 0};
+    js_buf scratch = JS_BUF_INIT;
     memset(&s, 0, sizeof s);
     memset(&sax, 0, sizeof sax);
     s.src = src;
@@ -486,7 +461,7 @@ static int parse(js_source *src, js_sink *k)
     if (!s.rc && s.hlevel)
         end_heading(&s);
     if (!s.rc && s.title == 1)
-        keep(&s, js_sink_title(k, s.tbuf.p ? s.tbuf.p : "", s.tbuf.len));
+        keep(&s, js_sink_title(k, js_buf_str(&s.tbuf), s.tbuf.len));
     if (s.nerr && !s.rc && !s.oom)
         js_sink_warn(k, s.err_line, UINT64_MAX,
                      "broken HTML: %lu error%s, the first: %s", s.nerr,
@@ -494,9 +469,9 @@ static int parse(js_source *src, js_sink *k)
     if (s.oom && !s.rc)
         s.rc = JS_ENOMEM; /* ingest reports it and stops */
     htmlFreeParserCtxt(s.ctxt);
-    free(s.tbuf.p);
-    free(s.hbuf.p);
-    free(scratch.p);
+    js_buf_free(&s.tbuf);
+    js_buf_free(&s.hbuf);
+    js_buf_free(&scratch);
     if (s.rc)
         return s.rc;
     return rc < 0 ? rc : 0;
