@@ -1,7 +1,8 @@
 /*
  * check_codec.c — postings records (index/codec.c, FORMAT.md part 8)
  * and the page checksums of part 11: encoded, walked back, searched,
- * and damaged.
+ * and damaged; and the text appends of the js_buf they are written into
+ * (index/buf.h).
  *
  * In:  generated posting lists, one table row each (ids dense, from 0,
  *      random, Zipf-like, near 2^32 - 1, spread over the whole range; tf
@@ -23,6 +24,9 @@
  *      it fails.  Records are decoded where they end just before an
  *      inaccessible page, so a read past the record by codec.c *or by
  *      libstreamvbyte* (which ASan does not instrument) crashes the test.
+ *      A js_buf's text stays NUL-terminated through appends, clears and
+ *      frees, and a size it cannot have sets a sticky oom that only
+ *      js_buf_free resets.
  *
  * test_figures prints, without asserting, the encoded size per posting
  * and per position on a Zipf-like collection and the decoding speed over
@@ -2107,6 +2111,109 @@ START_TEST(test_figures)
 }
 END_TEST
 
+/* ------------------------------------------------------------------
+ * buf.h's text helpers: js_buf_text, js_buf_puts, js_buf_str,
+ * js_buf_clear (and js_buf_free), one sequence of steps per row.
+ * ---------------------------------------------------------------- */
+
+enum { B_END, B_TEXT, B_PUTS, B_CLEAR, B_FREE };
+
+/* One step on a js_buf and what it must hold afterwards: its text (want,
+ * want_len bytes, then a NUL) and its oom flag; appends must return rc. */
+typedef struct {
+    int op;
+    const char *s;
+    size_t n; /* bytes of s for B_TEXT */
+    int rc;
+    const char *want;
+    size_t want_len;
+    int oom;
+} buf_step;
+
+#define S64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define S320 S64 S64 S64 S64 S64
+
+static const struct {
+    const char *name;
+    buf_step steps[8];
+} buf_texts[] = {
+    {"text appends n bytes of s, NUL-terminated",
+     {{B_TEXT, "abcdef", 3, 0, "abc", 3, 0},
+      {B_TEXT, "xyz", 0, 0, "abc", 3, 0},
+      {B_TEXT, "de", 2, 0, "abcde", 5, 0}}},
+    {"an empty append to a fresh buffer",
+     {{B_TEXT, "", 0, 0, "", 0, 0}}},
+    {"a NUL inside the text is kept and counted",
+     {{B_TEXT, "a\0b", 3, 0, "a\0b", 3, 0}}},
+    {"puts appends the whole string",
+     {{B_PUTS, "中文", 0, 0, "中文", 6, 0},
+      {B_PUTS, "", 0, 0, "中文", 6, 0},
+      {B_PUTS, "全文", 0, 0, "中文全文", 12, 0}}},
+    {"growing past the first allocation keeps the text",
+     {{B_PUTS, "<", 0, 0, "<", 1, 0},
+      {B_PUTS, S320, 0, 0, "<" S320, 321, 0},
+      {B_TEXT, S320, 320, 0, "<" S320 S320, 641, 0}}},
+    {"clear empties; appends start again",
+     {{B_PUTS, "hello", 0, 0, "hello", 5, 0},
+      {B_CLEAR, NULL, 0, 0, "", 0, 0},
+      {B_PUTS, "hi", 0, 0, "hi", 2, 0},
+      {B_CLEAR, NULL, 0, 0, "", 0, 0},
+      {B_CLEAR, NULL, 0, 0, "", 0, 0}}},
+    {"clear and free on a fresh buffer",
+     {{B_CLEAR, NULL, 0, 0, "", 0, 0}, {B_FREE, NULL, 0, 0, "", 0, 0}}},
+    {"free makes it fresh again",
+     {{B_PUTS, "hello", 0, 0, "hello", 5, 0},
+      {B_FREE, NULL, 0, 0, "", 0, 0},
+      {B_PUTS, "x", 0, 0, "x", 1, 0}}},
+    /* Sizes past half the address space fail before any allocation is
+     * tried (no allocator is asked for 2^63 bytes). */
+    {"a size that cannot be had sets oom, and oom sticks",
+     {{B_PUTS, "abc", 0, 0, "abc", 3, 0},
+      {B_TEXT, "", SIZE_MAX / 2 + 2, JS_ENOMEM, "abc", 3, 1},
+      {B_PUTS, "d", 0, JS_ENOMEM, "abc", 3, 1},
+      {B_TEXT, "d", 1, JS_ENOMEM, "abc", 3, 1},
+      {B_CLEAR, NULL, 0, 0, "", 0, 1},
+      {B_PUTS, "e", 0, JS_ENOMEM, "", 0, 1},
+      {B_FREE, NULL, 0, 0, "", 0, 0},
+      {B_PUTS, "f", 0, 0, "f", 1, 0}}},
+    {"a size that cannot be had, on a fresh buffer",
+     {{B_TEXT, "", SIZE_MAX / 2 + 2, JS_ENOMEM, "", 0, 1},
+      {B_PUTS, "a", 0, JS_ENOMEM, "", 0, 1}}},
+};
+
+START_TEST(test_buf_text)
+{
+    js_buf b = JS_BUF_INIT;
+    ck_assert_str_eq(js_buf_str(&b), "");
+    for (size_t i = 0; i < 8 && buf_texts[_i].steps[i].op != B_END; i++) {
+        const buf_step *st = &buf_texts[_i].steps[i];
+        int rc = 0;
+        switch (st->op) {
+        case B_TEXT:
+            rc = js_buf_text(&b, st->s, st->n);
+            break;
+        case B_PUTS:
+            rc = js_buf_puts(&b, st->s);
+            break;
+        case B_CLEAR:
+            js_buf_clear(&b);
+            break;
+        case B_FREE:
+            js_buf_free(&b);
+            ck_assert_ptr_null(b.p);
+            break;
+        }
+        ck_assert_msg(rc == st->rc, "%s, step %zu: returned %d, not %d",
+                      buf_texts[_i].name, i, rc, st->rc);
+        ck_assert_msg(b.len == st->want_len && b.oom == st->oom &&
+                          !memcmp(js_buf_str(&b), st->want, st->want_len + 1),
+                      "%s, step %zu: holds %zu bytes, oom %d", buf_texts[_i].name,
+                      i, b.len, b.oom);
+    }
+    js_buf_free(&b);
+}
+END_TEST
+
 static Suite *codec_suite(void)
 {
     Suite *s = suite_create("codec");
@@ -2141,6 +2248,10 @@ static Suite *codec_suite(void)
     tcase_add_loop_test(tc, test_shared_checks, 0,
                         sizeof checks_cases / sizeof *checks_cases);
     tcase_add_test(tc, test_writer_chunks);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("buf");
+    tcase_add_loop_test(tc, test_buf_text, 0, sizeof buf_texts / sizeof *buf_texts);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("figures");
