@@ -34,8 +34,12 @@ static inline int js_buf_reserve(js_buf *b, size_t n)
 {
     if (b->oom)
         return JS_ENOMEM;
-    if (b->len + n <= b->cap)
+    if (n <= b->cap - b->len)
         return 0;
+    if (n > SIZE_MAX - b->len) { /* len + n would wrap */
+        b->oom = 1;
+        return JS_ENOMEM;
+    }
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + n) {
         if (cap > SIZE_MAX / 2) {
@@ -148,7 +152,8 @@ static inline void js_buf_free(js_buf *b)
  * js_buf_put is fine as long as the last append was a text one. */
 static inline int js_buf_text(js_buf *b, const char *s, size_t n)
 {
-    if (js_buf_reserve(b, n + 1))
+    /* n + 1 must not wrap to 0; SIZE_MAX bytes are never had anyway */
+    if (js_buf_reserve(b, n == SIZE_MAX ? n : n + 1))
         return JS_ENOMEM;
     if (n)
         memcpy(b->p + b->len, s, n);

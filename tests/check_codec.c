@@ -2179,6 +2179,17 @@ static const struct {
     {"a size that cannot be had, on a fresh buffer",
      {{B_TEXT, "", SIZE_MAX / 2 + 2, JS_ENOMEM, "", 0, 1},
       {B_PUTS, "a", 0, JS_ENOMEM, "", 0, 1}}},
+    /* Sizes where n + 1 or len + n + 1 wraps around. */
+    {"SIZE_MAX bytes",
+     {{B_TEXT, "", SIZE_MAX, JS_ENOMEM, "", 0, 1}}},
+    {"SIZE_MAX - 1 bytes",
+     {{B_TEXT, "", SIZE_MAX - 1, JS_ENOMEM, "", 0, 1}}},
+    {"SIZE_MAX - 2 bytes after 3",
+     {{B_PUTS, "abc", 0, 0, "abc", 3, 0},
+      {B_TEXT, "", SIZE_MAX - 2, JS_ENOMEM, "abc", 3, 1}}},
+    {"SIZE_MAX - 3 bytes after 3",
+     {{B_PUTS, "abc", 0, 0, "abc", 3, 0},
+      {B_TEXT, "", SIZE_MAX - 3, JS_ENOMEM, "abc", 3, 1}}},
 };
 
 START_TEST(test_buf_text)
