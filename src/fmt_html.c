@@ -32,11 +32,13 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
 
@@ -536,6 +538,12 @@ static int sniff(const char *h, size_t n)
         return 20;
     return 0;
 }
+
+static pthread_once_t libxml_once = PTHREAD_ONCE_INIT;
+
+static void init_libxml(void) { xmlInitParser(); }
+
+void js_format_html_init(void) { pthread_once(&libxml_once, init_libxml); }
 
 static const char *const extensions[] = {"html", "htm", "xhtml", NULL};
 

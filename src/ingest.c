@@ -61,6 +61,7 @@ int js_ingest_open(js_ingest **out, const js_ingest_options *opts)
 {
     if (!out)
         return JS_EINVALID;
+    js_format_html_init();
     js_ingest_options o = JS_INGEST_OPTIONS_INIT;
     if (opts) {
         if (opts->version != JS_INGEST_OPTIONS_VERSION)

@@ -137,4 +137,10 @@ extern const js_format js_format_jsonl;    /* fmt_jsonl.c */
 /* Returns the format named `name`, or NULL. */
 const js_format *js_format_by_name(const char *name);
 
+/* Sets up libxml2's global state, once per process however often and from
+ * however many threads it is called (fmt_html.c).  libxml2 wants that
+ * done before threads use it, so js_ingest_open calls it: a program that
+ * opens its ingest handles before starting threads is covered. */
+void js_format_html_init(void);
+
 #endif /* JS_INGEST_H */
