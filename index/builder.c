@@ -28,8 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libxml/parser.h>
-
 #include "accum.h"
 #include "builder.h"
 #include "buf.h"
@@ -271,9 +269,6 @@ int js_nbuilder_open(js_nbuilder **out, const char *dir,
     js_spool_u64(&b->src_offsets, 0);
     js_spool_u64(&b->doc_offsets, 0);
     if (b->threads_used > 1) {
-        /* Only the ingest thread parses HTML, but libxml2 wants its
-         * global state set up once before any process goes threaded. */
-        xmlInitParser();
         if ((rc = chan_start(&b->tokens, b, work_tokens)) ||
             (rc = chan_start(&b->texts, b, work_texts)))
             return fail(b, rc, "cannot start a thread");
