@@ -180,13 +180,10 @@ int js_nbuilder_open(js_nbuilder **out, const char *dir,
     b->src_offsets = b->src_strings = b->doc_offsets = b->doc_strings =
         b->sections = b->sec_offsets = b->head_offsets = b->head_strings =
             (js_spool)JS_SPOOL_INIT; /* fd -1: close must not close fd 0 */
+    /* the dispatch (src/backend.c) checked the version */
     js_build_options o = JS_BUILD_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != JS_BUILD_OPTIONS_VERSION)
-            return fail(b, JS_EINVALID, "unknown build options version %u",
-                        opts->version);
+    if (opts)
         o = *opts;
-    }
     if (o.memory_mib == 0)
         o.memory_mib = 512;
     if (o.block_size == 0)

@@ -28,19 +28,53 @@
 #include "results.h"
 #include "search.h"
 
-struct js_index {
-    const js_index_ops *ops;
-    void *be;          /* the backend's handle */
-    int own_err;       /* 1: the last failure is the dispatch's, in err */
+/* What both public handles hold besides their operations table. */
+typedef struct handle {
+    void *be;      /* the backend's handle */
+    int own_err;   /* 1: the last failure is the dispatch's, in err */
     char err[512];
+} handle;
+
+struct js_index {
+    handle h;
+    const js_index_ops *ops;
 };
 
 struct js_builder {
+    handle h;
     const js_builder_ops *ops;
-    void *be;
-    int own_err;
-    char err[512];
 };
+
+/* Keeps the dispatch's own failure on h; returns code. */
+#define h_fail(h, code, ...) \
+    ((h)->own_err = 1, js_error_set((h)->err, sizeof (h)->err, (code), __VA_ARGS__))
+
+/* Starts a call on h: the dispatch's last message is dropped.  Returns
+ * 0, or JS_EINVALID with a message when the handle's open failed. */
+static int h_ready(handle *h, const char *what)
+{
+    h->own_err = 0;
+    if (!h->be)
+        return h_fail(h, JS_EINVALID, "the %s is not open", what);
+    return 0;
+}
+
+/* The message of the last failed call: the dispatch's own, else the
+ * backend's (be_errmsg). */
+static const char *h_errmsg(const handle *h,
+                            const char *(*be_errmsg)(const void *))
+{
+    return h->own_err || !h->be || !be_errmsg ? h->err : be_errmsg(h->be);
+}
+
+/* After a backend's open: a failure that left no backend handle (out of
+ * memory) keeps its message here.  Returns rc. */
+static int h_opened(handle *h, int rc)
+{
+    if (rc && !h->be)
+        h_fail(h, rc, "%s", js_strerror(rc));
+    return rc;
+}
 
 /* ---------------------------------------------------------------------
  * The native backend's table: its functions take their own types
@@ -179,9 +213,6 @@ static const js_builder_ops *builder_ops(js_backend b)
  * js_index
  * ------------------------------------------------------------------- */
 
-#define ix_fail(ix, rc, ...) \
-    ((ix)->own_err = 1, js_error_set((ix)->err, sizeof (ix)->err, (rc), __VA_ARGS__))
-
 int js_index_open(js_index **out, const char *dir)
 {
     return js_index_open_ext(out, dir, NULL);
@@ -199,33 +230,30 @@ int js_index_open_ext(js_index **out, const char *dir,
     js_open_options o = JS_OPEN_OPTIONS_INIT;
     if (opts) {
         if (opts->version != JS_OPEN_OPTIONS_VERSION)
-            return ix_fail(ix, JS_EINVALID, "unknown open options version %u",
+            return h_fail(&ix->h, JS_EINVALID, "unknown open options version %u",
                            opts->version);
         o = *opts;
     }
     if (o.remote && o.backend == JS_BACKEND_AUTO)
         o.backend = JS_BACKEND_XAPIAN; /* only Xapian serves shards */
     if (!o.remote && !dir)
-        return ix_fail(ix, JS_EINVALID, "no index directory given");
+        return h_fail(&ix->h, JS_EINVALID, "no index directory given");
     js_backend b = o.backend;
     if (b == JS_BACKEND_AUTO)
         b = js_backend_detect_xapian(dir) ? JS_BACKEND_XAPIAN : JS_BACKEND_NATIVE;
     if (o.remote && b != JS_BACKEND_XAPIAN)
-        return ix_fail(ix, JS_EINVALID, "remote shards are served by the "
+        return h_fail(&ix->h, JS_EINVALID, "remote shards are served by the "
                        "Xapian backend only");
     if (!(ix->ops = index_ops(b))) {
         if (b == JS_BACKEND_XAPIAN)
-            return ix_fail(ix, JS_EINVALID, "%s%sthis jiansuo was built "
+            return h_fail(&ix->h, JS_EINVALID, "%s%sthis jiansuo was built "
                            "without the Xapian backend (configure "
                            "--with-xapian)", o.remote ? "" : dir,
                            o.remote ? "" : ": a Xapian index; ");
-        return ix_fail(ix, JS_EINVALID, "unknown backend %d", (int)b);
+        return h_fail(&ix->h, JS_EINVALID, "unknown backend %d", (int)b);
     }
     o.backend = b;
-    int rc = ix->ops->open(&ix->be, dir, &o);
-    if (rc && !ix->be) /* no backend handle to keep the message */
-        ix_fail(ix, rc, "%s", js_strerror(rc));
-    return rc;
+    return h_opened(&ix->h, ix->ops->open(&ix->h.be, dir, &o));
 }
 
 js_backend js_index_backend(const js_index *ix)
@@ -238,27 +266,13 @@ void js_index_close(js_index *ix)
     if (!ix)
         return;
     if (ix->ops)
-        ix->ops->close(ix->be);
+        ix->ops->close(ix->h.be);
     free(ix);
 }
 
 const char *js_index_errmsg(const js_index *ix)
 {
-    if (!ix)
-        return "";
-    if (ix->own_err || !ix->ops || !ix->be)
-        return ix->err;
-    return ix->ops->errmsg(ix->be);
-}
-
-/* Starts a call on ix: the dispatch's own message is dropped.  Returns
- * 0, or the code after keeping why ix cannot serve calls. */
-static int ix_ready(js_index *ix)
-{
-    ix->own_err = 0;
-    if (!ix->ops || !ix->be)
-        return ix_fail(ix, JS_EINVALID, "the index is not open");
-    return 0;
+    return ix ? h_errmsg(&ix->h, ix->ops ? ix->ops->errmsg : NULL) : "";
 }
 
 int js_search(js_results **out, js_index *ix, const char *query, size_t len,
@@ -266,45 +280,42 @@ int js_search(js_results **out, js_index *ix, const char *query, size_t len,
 {
     if (!out)
         return JS_EINVALID;
-    if (!ix || !ix->ops || !ix->be) {
+    if (!ix || !ix->h.be) {
         js_results *r = js_results_new();
         *out = r;
         return r ? js_results_fail(r, JS_EINVALID, "no open index") : JS_ENOMEM;
     }
-    return ix->ops->search(out, ix->be, query, len, opts);
+    return ix->ops->search(out, ix->h.be, query, len, opts);
 }
 
 int js_index_get_stats(const js_index *ix, js_index_stats *out)
 {
-    if (!ix || !out || !ix->ops || !ix->be)
+    if (!ix || !out || !ix->h.be)
         return JS_EINVALID;
-    return ix->ops->get_stats(ix->be, out);
+    return ix->ops->get_stats(ix->h.be, out);
 }
 
 int js_index_check(js_index *ix)
 {
     if (!ix)
         return JS_EINVALID;
-    int rc = ix_ready(ix);
-    return rc ? rc : ix->ops->check(ix->be);
+    int rc = h_ready(&ix->h, "index");
+    return rc ? rc : ix->ops->check(ix->h.be);
 }
 
 int js_index_preload(js_index *ix)
 {
     if (!ix)
         return JS_EINVALID;
-    int rc = ix_ready(ix);
+    int rc = h_ready(&ix->h, "index");
     if (rc || !ix->ops->preload)
         return rc;
-    return ix->ops->preload(ix->be);
+    return ix->ops->preload(ix->h.be);
 }
 
 /* ---------------------------------------------------------------------
  * js_builder
  * ------------------------------------------------------------------- */
-
-#define b_fail(b, rc, ...) \
-    ((b)->own_err = 1, js_error_set((b)->err, sizeof (b)->err, (rc), __VA_ARGS__))
 
 /* Reads the caller's options, of this version or version 2 (the fields
  * up to champion_df, a prefix of today's struct), into *o.  Returns 0 or
@@ -336,40 +347,28 @@ int js_builder_open(js_builder **out, const char *dir,
         return JS_ENOMEM;
     js_build_options o;
     if (read_build_options(&o, opts))
-        return b_fail(b, JS_EINVALID, "unknown build options version %u",
+        return h_fail(&b->h, JS_EINVALID, "unknown build options version %u",
                       opts->version);
     if (!(b->ops = builder_ops(o.backend))) {
         if (o.backend == JS_BACKEND_XAPIAN)
-            return b_fail(b, JS_EINVALID, "this jiansuo was built without "
+            return h_fail(&b->h, JS_EINVALID, "this jiansuo was built without "
                           "the Xapian backend (configure --with-xapian)");
-        return b_fail(b, JS_EINVALID, "unknown backend %d", (int)o.backend);
+        return h_fail(&b->h, JS_EINVALID, "unknown backend %d", (int)o.backend);
     }
     if (b->ops->backend == JS_BACKEND_NATIVE && o.shards > 1)
-        return b_fail(b, JS_EINVALID, "shards are for the Xapian backend; "
+        return h_fail(&b->h, JS_EINVALID, "shards are for the Xapian backend; "
                       "a native index is one file");
     if (!dir)
-        return b_fail(b, JS_EINVALID, "no index directory given");
-    int rc = b->ops->open(&b->be, dir, &o);
-    if (rc && !b->be)
-        b_fail(b, rc, "%s", js_strerror(rc));
-    return rc;
-}
-
-/* Starts a call on b, as ix_ready does on an index. */
-static int b_ready(js_builder *b)
-{
-    b->own_err = 0;
-    if (!b->ops || !b->be)
-        return b_fail(b, JS_EINVALID, "the builder is not open");
-    return 0;
+        return h_fail(&b->h, JS_EINVALID, "no index directory given");
+    return h_opened(&b->h, b->ops->open(&b->h.be, dir, &o));
 }
 
 int js_builder_add_path(js_builder *b, const char *path)
 {
     if (!b || !path)
         return JS_EINVALID;
-    int rc = b_ready(b);
-    return rc ? rc : b->ops->add(b->be, path, NULL, NULL, 0);
+    int rc = h_ready(&b->h, "builder");
+    return rc ? rc : b->ops->add(b->h.be, path, NULL, NULL, 0);
 }
 
 int js_builder_add_memory(js_builder *b, const char *name, const void *data,
@@ -377,35 +376,31 @@ int js_builder_add_memory(js_builder *b, const char *name, const void *data,
 {
     if (!b || !name || (!data && len))
         return JS_EINVALID;
-    int rc = b_ready(b);
-    return rc ? rc : b->ops->add(b->be, NULL, name, data ? data : "", len);
+    int rc = h_ready(&b->h, "builder");
+    return rc ? rc : b->ops->add(b->h.be, NULL, name, data ? data : "", len);
 }
 
 int js_builder_commit(js_builder *b)
 {
     if (!b)
         return JS_EINVALID;
-    int rc = b_ready(b);
-    return rc ? rc : b->ops->commit(b->be);
+    int rc = h_ready(&b->h, "builder");
+    return rc ? rc : b->ops->commit(b->h.be);
 }
 
 void js_builder_get_stats(const js_builder *b, js_build_stats *out)
 {
     if (!out)
         return;
-    if (b && b->ops && b->be)
-        b->ops->get_stats(b->be, out);
+    if (b && b->h.be)
+        b->ops->get_stats(b->h.be, out);
     else
         memset(out, 0, sizeof *out);
 }
 
 const char *js_builder_errmsg(const js_builder *b)
 {
-    if (!b)
-        return "";
-    if (b->own_err || !b->ops || !b->be)
-        return b->err;
-    return b->ops->errmsg(b->be);
+    return b ? h_errmsg(&b->h, b->ops ? b->ops->errmsg : NULL) : "";
 }
 
 void js_builder_close(js_builder *b)
@@ -413,6 +408,6 @@ void js_builder_close(js_builder *b)
     if (!b)
         return;
     if (b->ops)
-        b->ops->close(b->be);
+        b->ops->close(b->h.be);
     free(b);
 }

@@ -44,6 +44,18 @@ void js_cli_progress_clear(void);
  * newline; the next call or js_cli_progress_clear replaces it. */
 void js_cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* For getopt's 'h' and its errors (any other c): prints the command's
+ * usage, to standard output for -h and to standard error otherwise, and
+ * returns the exit status (0 or 2). */
+int js_cli_usage(void (*print_usage)(FILE *), int c);
+
+/* The options of the commands that read an index: -d/--index DIR
+ * ('d') and --backend ('b').  Returns 1 when getopt's c was one of
+ * them (kept in *dir_arg or oo->backend), 0 when it was not, -1 after
+ * printing an error for `cmd`. */
+int js_cli_index_option(const char *cmd, int c, const char **dir_arg,
+                        js_open_options *oo);
+
 /* Reads a --backend argument into *out (native or xapian).  Returns 0,
  * or -1 after printing an error for `cmd`. */
 int js_cli_backend(const char *cmd, const char *arg, js_backend *out);

@@ -93,11 +93,8 @@ int js_cmd_analyze(int argc, char **argv)
             opts.flags |= JS_ANALYZE_NO_FOLD;
             break;
         case 'h':
-            usage(stdout);
-            return JS_EXIT_OK;
         default:
-            usage(stderr);
-            return JS_EXIT_USAGE;
+            return js_cli_usage(usage, c);
         }
     }
 

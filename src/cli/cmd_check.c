@@ -43,21 +43,11 @@ int js_cmd_check(int argc, char **argv)
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            dir_arg = optarg;
-            break;
-        case 'b':
-            if (js_cli_backend("check", optarg, &oo.backend))
-                return JS_EXIT_USAGE;
-            break;
-        case 'h':
-            usage(stdout);
-            return JS_EXIT_OK;
-        default:
-            usage(stderr);
+        int r = js_cli_index_option("check", c, &dir_arg, &oo);
+        if (r < 0)
             return JS_EXIT_USAGE;
-        }
+        if (r == 0)
+            return js_cli_usage(usage, c);
     }
     js_index *ix;
     char *dir;

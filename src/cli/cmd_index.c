@@ -226,11 +226,8 @@ static int parse_options(int argc, char **argv, js_build_options *o,
             o->shards = (unsigned)v;
             break;
         case 'h':
-            usage(stdout);
-            return JS_EXIT_OK;
         default:
-            usage(stderr);
-            return JS_EXIT_USAGE;
+            return js_cli_usage(usage, c);
         }
     }
     if (o->shards && o->backend != JS_BACKEND_XAPIAN) {

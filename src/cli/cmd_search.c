@@ -459,11 +459,8 @@ static int parse_options(int argc, char **argv, params *p,
             oo->analyze_flags |= JS_ANALYZE_NO_FOLD;
             break;
         case 'h':
-            usage(stdout);
-            return JS_EXIT_OK;
         default:
-            usage(stderr);
-            return JS_EXIT_USAGE;
+            return js_cli_usage(usage, c);
         }
     }
     if (p->queries && optind < argc) {

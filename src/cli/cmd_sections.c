@@ -157,11 +157,8 @@ int js_cmd_sections(int argc, char **argv)
             opts.include_hidden = 1;
             break;
         case 'h':
-            usage(stdout);
-            return JS_EXIT_OK;
         default:
-            usage(stderr);
-            return JS_EXIT_USAGE;
+            return js_cli_usage(usage, c);
         }
     }
     if (optind >= argc) {

@@ -161,24 +161,11 @@ int js_cmd_stats(int argc, char **argv)
     js_open_options oo = JS_OPEN_OPTIONS_INIT;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            dir_arg = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'b':
-            if (js_cli_backend("stats", optarg, &oo.backend))
-                return JS_EXIT_USAGE;
-            break;
-        case 'h':
-            usage(stdout);
-            return JS_EXIT_OK;
-        default:
-            usage(stderr);
+        int r = c == 'j' ? (json = 1) : js_cli_index_option("stats", c, &dir_arg, &oo);
+        if (r < 0)
             return JS_EXIT_USAGE;
-        }
+        if (r == 0)
+            return js_cli_usage(usage, c);
     }
     js_index *ix;
     char *dir;

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -84,6 +85,24 @@ void js_cli_warning(void *ctx, const char *file, uint64_t line,
                 (unsigned long long)offset, msg);
     else
         fprintf(stderr, "jiansuo %s: %s: %s\n", cmd, file, msg);
+}
+
+int js_cli_usage(void (*print_usage)(FILE *), int c)
+{
+    print_usage(c == 'h' ? stdout : stderr);
+    return c == 'h' ? JS_EXIT_OK : JS_EXIT_USAGE;
+}
+
+int js_cli_index_option(const char *cmd, int c, const char **dir_arg,
+                        js_open_options *oo)
+{
+    if (c == 'd') {
+        *dir_arg = optarg;
+        return 1;
+    }
+    if (c == 'b')
+        return js_cli_backend(cmd, optarg, &oo->backend) ? -1 : 1;
+    return 0;
 }
 
 int js_cli_backend(const char *cmd, const char *arg, js_backend *out)

@@ -167,13 +167,10 @@ int js_xbuild_open(js_xbuild **out, const char *dir,
         return JS_ENOMEM;
     *out = b;
     b->lock_fd = -1;
+    /* the dispatch (src/backend.c) checked the version */
     js_build_options o = JS_BUILD_OPTIONS_INIT;
-    if (opts) {
-        if (opts->version != JS_BUILD_OPTIONS_VERSION)
-            return fail(b, JS_EINVALID, "unknown build options version %u",
-                        opts->version);
+    if (opts)
         o = *opts;
-    }
     b->o = o;
     if (shards < 1 || shards > JS_XAPIAN_MAX_SHARDS)
         return fail(b, JS_EINVALID, "the number of shards must be 1 to %u, not %u",
