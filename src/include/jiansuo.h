@@ -11,11 +11,12 @@
  *    Where a function works on a handle, the message of the last error is
  *    kept on that handle until the next call on it; js_strerror() turns any
  *    code into a fixed English sentence.
- *  - `out` parameters come first.  A function that makes a handle
- *    (js_*_open, js_search) sets *out even on failure whenever memory
- *    allows, to a handle whose *_errmsg explains the failure: close or
- *    free it either way (only with JS_ENOMEM may *out be NULL).  Every
- *    other `out` parameter is written only on success.
+ *  - `out` parameters come first.  js_index_open, js_index_open_ext,
+ *    js_builder_open and js_search set *out even on failure whenever
+ *    memory allows, to a handle whose *_errmsg explains the failure:
+ *    close or free it either way (only with JS_ENOMEM may *out be NULL).
+ *    Every other `out` parameter, js_ingest_open's included (its code
+ *    says all there is), is written only on success.
  *  - Option structs start with a `version` field and have a matching
  *    *_INIT initialiser; pass NULL for the defaults.
  *
