@@ -33,6 +33,15 @@ tests_check_alloc_LDADD = $(TEST_INDEX_LIBS)
 tests_check_alloc_LDFLAGS = $(AM_LDFLAGS) \
 	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup \
 	-Wl,--wrap=strndup,--wrap=posix_memalign
+# Programs that link the index API link as the library does
+# (JS_INDEX_LINK, src/xapian/Makefile.mk), with their own flags.
+tests_check_backend_LINK = $(JS_INDEX_LINK) $(tests_check_backend_LDFLAGS)
+tests_check_index_LINK = $(JS_INDEX_LINK) $(tests_check_index_LDFLAGS)
+tests_check_search_LINK = $(JS_INDEX_LINK) $(tests_check_search_LDFLAGS)
+tests_check_verify_LINK = $(JS_INDEX_LINK) $(tests_check_verify_LDFLAGS)
+tests_check_corrupt_LINK = $(JS_INDEX_LINK) $(tests_check_corrupt_LDFLAGS)
+tests_check_concurrent_LINK = $(JS_INDEX_LINK) $(tests_check_concurrent_LDFLAGS)
+tests_check_alloc_LINK = $(JS_INDEX_LINK) $(tests_check_alloc_LDFLAGS)
 
 if XAPIAN
 check_PROGRAMS += tests/check_xapian_shim tests/check_xapian_build \
@@ -41,6 +50,9 @@ tests_check_xapian_shim_LDADD = $(TEST_INDEX_LIBS)
 tests_check_xapian_build_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_check_xapian_build_LDADD = $(TEST_INDEX_LIBS) $(JANSSON_LIBS)
 tests_check_xcross_LDADD = $(TEST_INDEX_LIBS) -lpthread -lm
+tests_check_xapian_shim_LINK = $(JS_INDEX_LINK) $(tests_check_xapian_shim_LDFLAGS)
+tests_check_xapian_build_LINK = $(JS_INDEX_LINK) $(tests_check_xapian_build_LDFLAGS)
+tests_check_xcross_LINK = $(JS_INDEX_LINK) $(tests_check_xcross_LDFLAGS)
 endif
 EXTRA_DIST += tests/check_xapian_shim.c tests/check_xapian_build.c \
 	tests/check_xcross.c
@@ -159,6 +171,12 @@ tests_replay_reader_SOURCES = tests/fuzz/replay.c $(tests_fuzz_fuzz_reader_SOURC
 tests_replay_reader_LDADD = $(JS_INDEX_LIBS)
 tests_replay_xquery_SOURCES = tests/fuzz/replay.c $(tests_fuzz_fuzz_xquery_SOURCES)
 tests_replay_xquery_LDADD = $(JS_INDEX_LIBS)
+tests_fuzz_fuzz_query_LINK = $(JS_INDEX_LINK) $(tests_fuzz_fuzz_query_LDFLAGS)
+tests_fuzz_fuzz_reader_LINK = $(JS_INDEX_LINK) $(tests_fuzz_fuzz_reader_LDFLAGS)
+tests_fuzz_fuzz_xquery_LINK = $(JS_INDEX_LINK) $(tests_fuzz_fuzz_xquery_LDFLAGS)
+tests_replay_query_LINK = $(JS_INDEX_LINK) $(tests_replay_query_LDFLAGS)
+tests_replay_reader_LINK = $(JS_INDEX_LINK) $(tests_replay_reader_LDFLAGS)
+tests_replay_xquery_LINK = $(JS_INDEX_LINK) $(tests_replay_xquery_LDFLAGS)
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/text.dict tests/fuzz/ingest.dict \
 	tests/fuzz/query.dict
 
@@ -168,6 +186,7 @@ EXTRA_PROGRAMS += tests/bench/bench_analyze tests/bench/bench_ingest \
 tests_bench_bench_analyze_SOURCES = tests/bench/bench_analyze.c tests/bench/benchutil.h
 tests_bench_bench_ingest_SOURCES = tests/bench/bench_ingest.c tests/bench/benchutil.h
 tests_bench_bench_index_sizes_LDADD = $(JS_INDEX_LIBS) $(STREAMVBYTE_LIBS)
+tests_bench_bench_index_sizes_LINK = $(JS_INDEX_LINK)
 # Xapian's own CJK n-gram mode, an outside reference (no libjiansuo)
 if XAPIAN
 EXTRA_PROGRAMS += tests/bench/xapian_ngram
