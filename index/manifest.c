@@ -160,6 +160,7 @@ int js_manifest_set_deletes(js_manifest *m, const char *segment,
                                 "segment '%s': %" PRIu32 " deleted sections "
                                 "without a deletion set", segment, deleted);
         s->deletes[0] = 0;
+        s->deleted = 0;
         return 0;
     }
     if (js_file_name_check(deletes))

@@ -307,4 +307,85 @@ static inline char *tu_scratch_path(const char *name)
     return p[k];
 }
 
+/* ------------------------------------------------------------------
+ * Files' bytes, and damage done to them.
+ * ---------------------------------------------------------------- */
+
+/* Returns the bytes of the file at path (malloc'ed, at least one byte
+ * allocated; the caller frees) and their number in *n. */
+static inline unsigned char *tu_slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s: cannot open", path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *p = malloc((size_t)len + 1);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(fread(p, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return p;
+}
+
+/* Replaces the file at path with p[0..n). */
+static inline void tu_spit(const char *path, const unsigned char *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "%s: cannot create", path);
+    ck_assert_int_eq(fwrite(p, 1, n, f), n);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* A reader of a damaged file: returns its JS_E* code, with its message
+ * in err. */
+typedef int (*tu_read_fn)(void *ctx, char *err, size_t errlen);
+
+/* Damages the file at path, whose good bytes are orig[0..n), in every
+ * way of a kind: each byte with each of its bits flipped and with all of
+ * them flipped, then the file cut to every length below n and grown by
+ * one byte.  Each time read(ctx) must fail with JS_ECORRUPT or
+ * JS_EVERSION and a message: never crash, never accept the damage.
+ * Restores the file.  Stores the number of JS_EVERSION results in
+ * *versions (when not NULL) and returns the number of damaged copies. */
+static inline size_t tu_damage_file(const char *path,
+                                    const unsigned char *orig, size_t n,
+                                    tu_read_fn read, void *ctx,
+                                    size_t *versions)
+{
+    unsigned char *buf = malloc(n + 1);
+    ck_assert_ptr_nonnull(buf);
+    size_t tries = 0, nversion = 0;
+    char err[512], what[96];
+    for (size_t k = 0; k < 9 * n + n + 1; k++) {
+        size_t len = n;
+        memcpy(buf, orig, n);
+        if (k < 9 * n) { /* byte k / 9: bit k % 9, or all of them */
+            buf[k / 9] ^= (unsigned char)(k % 9 == 8 ? 0xFF : 1u << (k % 9));
+            snprintf(what, sizeof what, "byte %zu ^ %#x", k / 9,
+                     (unsigned)(buf[k / 9] ^ orig[k / 9]));
+        } else if (k < 10 * n) {
+            len = k - 9 * n;
+            snprintf(what, sizeof what, "cut to %zu of %zu bytes", len, n);
+        } else {
+            buf[n] = 0;
+            len = n + 1;
+            snprintf(what, sizeof what, "a byte appended");
+        }
+        tu_spit(path, buf, len);
+        err[0] = 0;
+        int rc = read(ctx, err, sizeof err);
+        ck_assert_msg(rc == JS_ECORRUPT || rc == JS_EVERSION,
+                      "%s: %s: read gave %d (%s)", path, what, rc, err);
+        ck_assert_msg(err[0], "%s: %s: no message", path, what);
+        nversion += rc == JS_EVERSION;
+        tries++;
+    }
+    tu_spit(path, orig, n);
+    free(buf);
+    if (versions)
+        *versions = nversion;
+    return tries;
+}
+
 #endif
