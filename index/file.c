@@ -2,8 +2,10 @@
  * file.c — the index file container and its directory (see file.h and
  * index/FORMAT.md).
  *
- * In:  parts' bytes (writer); an index directory (reader).
- * Out: an atomically published index.jsi; a verified memory map of it.
+ * In:  parts' bytes (writer); an index directory (reader); a small
+ *      file's bytes (the manifest, deletion sets).
+ * Out: an atomically published index.jsi; a verified memory map of it;
+ *      small files published and read back whole.
  *
  * The writer buffers 1 MiB at a time and keeps a running crc32 per part,
  * so parts can be streamed (the store while ingesting, the postings while

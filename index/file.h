@@ -9,6 +9,9 @@
  * Out: the file memory-mapped, its header, trailer and table of contents
  *      checked, and each part as a (pointer, length) pair; small parts'
  *      checksums checked on open, any part's on request.
+ * And for the small files of a live index (manifest.h, deletes.h): bytes
+ * in, a file published the same atomic way out; a file's bytes read
+ * whole; the rule for the names a manifest may give.
  */
 #ifndef JS_FILE_H
 #define JS_FILE_H

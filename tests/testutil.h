@@ -5,6 +5,9 @@
  *      so that a table row can state a whole expected segmentation:
  *        term/KIND@position[start,end)   with KIND w, u or b
  *      e.g. "久/u@0[0,3) 久有/b@0[0,6) 有/u@1[3,6)".
+ * And ingest helpers, property-test generators, scratch directories,
+ * files' bytes, and a loop that damages a file every way a byte can be
+ * damaged (tu_damage_file), each described where it is defined.
  */
 #ifndef JS_TESTUTIL_H
 #define JS_TESTUTIL_H
