@@ -2,8 +2,10 @@
  * file.c — the index file container and its directory (see file.h and
  * index/FORMAT.md).
  *
- * In:  parts' bytes (writer); an index directory (reader).
- * Out: an atomically published index.jsi; a verified memory map of it.
+ * In:  parts' bytes (writer); an index directory (reader); a small
+ *      file's bytes (the manifest, deletion sets).
+ * Out: an atomically published index.jsi; a verified memory map of it;
+ *      small files published and read back whole.
  *
  * The writer buffers 1 MiB at a time and keeps a running crc32 per part,
  * so parts can be streamed (the store while ingesting, the postings while
@@ -234,6 +236,32 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
+/* Makes the temporary file fd (named tmp) the file final, durably:
+ * fsync, rename, fsync the directory dir.  After a crash at any point
+ * dir holds the old final or the new one, whole.  Returns 0, or JS_EIO
+ * with a message in msg (fd stays open either way: the caller closes it
+ * and, on failure, removes tmp). */
+static int sync_rename(int fd, const char *tmp, const char *dir,
+                       const char *final, char *msg, size_t msglen)
+{
+    if (fsync(fd) != 0) {
+        fmt_err(msg, msglen, "%s: fsync failed: %s", tmp, strerror(errno));
+        return JS_EIO;
+    }
+    if (rename(tmp, final) != 0) {
+        fmt_err(msg, msglen, "%s: cannot rename to %s: %s", tmp, final,
+                strerror(errno));
+        return JS_EIO;
+    }
+    /* The rename is durable once the directory is synced. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
 static int flush_buf(js_file_writer *w)
 {
     if (w->blen && write_all(w->fd, w->buf, w->blen) != 0) {
@@ -400,25 +428,11 @@ int js_file_publish(js_file_writer *w, char *err, size_t errlen)
         }
         js_buf_free(&h);
     }
-    if (!rc && fsync(w->fd) != 0) {
-        snprintf(w->err, sizeof w->err, "%s: fsync failed: %s", w->tmp,
-                 strerror(errno));
-        rc = JS_EIO;
-    }
     if (!rc) {
         char final[4096];
         snprintf(final, sizeof final, "%s/" JS_INDEX_FILE, w->dir);
-        if (rename(w->tmp, final) != 0) {
-            fmt_err(w->err, sizeof w->err, "%s: cannot rename to %s: %s",
-                    w->tmp, final, strerror(errno));
-            rc = JS_EIO;
-        } else {
-            /* The rename is durable once the directory is synced. */
-            int dfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-            }
+        rc = sync_rename(w->fd, w->tmp, w->dir, final, w->err, sizeof w->err);
+        if (!rc) {
             close(w->fd);
             w->fd = -1;
         }
@@ -429,6 +443,105 @@ int js_file_publish(js_file_writer *w, char *err, size_t errlen)
         return rc;
     }
     free_writer(w);
+    return 0;
+}
+
+/* ---- small whole files (the manifest, deletion sets) ---- */
+
+int js_file_name_check(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > JS_FILE_NAME_MAX || name[0] == '.')
+        return JS_EINVALID;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+            return JS_EINVALID;
+    }
+    /* The directory's own names, and temporaries, which a writer holding
+     * the lock may delete as leftovers. */
+    if (!strcmp(name, "lock") || !strcmp(name, JS_MANIFEST_FILE) ||
+        strstr(name, ".tmp-"))
+        return JS_EINVALID;
+    return 0;
+}
+
+int js_file_put(const char *dir, const char *name, const void *p, size_t n,
+                char *err, size_t errlen)
+{
+    char tmp[4096], final[4096];
+    snprintf(final, sizeof final, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s/%s.tmp-%ld", dir, name, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fmt_err(err, errlen, "%s: %s", tmp, strerror(errno));
+        return JS_EIO;
+    }
+    int rc = 0;
+    if (write_all(fd, p, n) != 0) {
+        fmt_err(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
+        rc = JS_EIO;
+    }
+    if (!rc)
+        rc = sync_rename(fd, tmp, dir, final, err, errlen);
+    close(fd);
+    if (rc)
+        unlink(tmp);
+    return rc;
+}
+
+int js_file_slurp(const char *dir, const char *name, size_t max,
+                  uint8_t **out, size_t *len, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        fmt_err(err, errlen, "%s: %s", path, strerror(e));
+        return e == ENOENT ? JS_ENOTFOUND : JS_EIO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        fmt_err(err, errlen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return JS_EIO;
+    }
+    /* Read one byte more than max so that the caller sees a file that is
+     * too long; a file that changed size under us is read as it is now
+     * (the files read so are replaced by rename, never rewritten). */
+    size_t want = max;
+    if ((uint64_t)st.st_size < (uint64_t)max)
+        want = (size_t)st.st_size;
+    if (want < SIZE_MAX)
+        want++;
+    uint8_t *p = malloc(want);
+    if (!p) {
+        fmt_err(err, errlen, "out of memory");
+        close(fd);
+        return JS_ENOMEM;
+    }
+    size_t got = 0;
+    while (got < want) {
+        ssize_t r = read(fd, p + got, want - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            fmt_err(err, errlen, "%s: read failed: %s", path, strerror(errno));
+            free(p);
+            close(fd);
+            return JS_EIO;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    *out = p;
+    *len = got;
     return 0;
 }
 

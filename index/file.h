@@ -9,6 +9,9 @@
  * Out: the file memory-mapped, its header, trailer and table of contents
  *      checked, and each part as a (pointer, length) pair; small parts'
  *      checksums checked on open, any part's on request.
+ * And for the small files of a live index (manifest.h, deletes.h): bytes
+ * in, a file published the same atomic way out; a file's bytes read
+ * whole; the rule for the names a manifest may give.
  */
 #ifndef JS_FILE_H
 #define JS_FILE_H
@@ -90,6 +93,35 @@ void js_file_abort(js_file_writer *w);
 
 /* Returns the last error message of the writer. */
 const char *js_file_errmsg(const js_file_writer *w);
+
+/* ---- small whole files (the manifest, deletion sets) ---- */
+
+/* The longest name of a file the manifest can name. */
+#define JS_FILE_NAME_MAX 64
+/* A live index's manifest (index/manifest.h). */
+#define JS_MANIFEST_FILE "manifest.jsm"
+
+/* Returns 0 when name may be a segment or deletion-set file of an index
+ * directory, else JS_EINVALID: 1 to JS_FILE_NAME_MAX bytes of
+ * [A-Za-z0-9._-], not starting with a dot (no "..", no hidden files, no
+ * '/'), not "lock" or JS_MANIFEST_FILE, and without ".tmp-" (the mark of
+ * a temporary file, which a writer holding the lock deletes). */
+int js_file_name_check(const char *name);
+
+/* Publishes n bytes as dir/name, durably: writes dir/name.tmp-PID
+ * (through js_test_write_check, so the full-disk hook reaches it), fsyncs
+ * it, renames it over dir/name and fsyncs dir.  A reader opening
+ * dir/name sees the old file or the new one, never a mix.  Returns 0, or
+ * JS_EIO with a message in err (the temporary file is removed). */
+int js_file_put(const char *dir, const char *name, const void *p, size_t n,
+                char *err, size_t errlen);
+
+/* Reads dir/name whole, up to max + 1 bytes (so that a caller that knows
+ * the longest valid length sees a longer file as such).  Returns 0 with
+ * *out (malloc'ed, the caller frees) and *len, or JS_ENOTFOUND (no such
+ * file), JS_EIO or JS_ENOMEM with a message in err. */
+int js_file_slurp(const char *dir, const char *name, size_t max,
+                  uint8_t **out, size_t *len, char *err, size_t errlen);
 
 /* ---- reading ---- */
 

@@ -39,6 +39,18 @@ int js_error_set(char *buf, size_t cap, int rc, const char *fmt, ...)
     return rc;
 }
 
+int js_error_at(char *buf, size_t cap, int rc, const char *path,
+                const char *what, size_t off, const char *fmt, ...)
+{
+    char prefix[4200];
+    snprintf(prefix, sizeof prefix, "%s: %s at byte %zu: ", path, what, off);
+    va_list ap;
+    va_start(ap, fmt);
+    js_error_vset(buf, cap, rc, prefix, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 const char *js_strerror(int code)
 {
     switch (code) {

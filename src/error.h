@@ -27,4 +27,10 @@ int js_error_vset(char *buf, size_t cap, int rc, const char *prefix,
 int js_error_set(char *buf, size_t cap, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A file's damage: writes "PATH: WHAT at byte OFF: " then the formatted
+ * message (WHAT as "manifest is corrupt"); returns rc. */
+int js_error_at(char *buf, size_t cap, int rc, const char *path,
+                const char *what, size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
 #endif /* JS_ERROR_H */

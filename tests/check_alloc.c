@@ -7,12 +7,13 @@
  *      (in memory and from files, 1 and 2 threads, a 1 MiB budget so that
  *      runs are spilled), opening a reader, searches of every kind
  *      (phrase, OR, exclusion, title:, partial fallback, snippets),
- *      stats and check; until the operation completes without reaching
- *      the failing allocation.  Every failure must be a negative JS_E*
- *      code with a message, nothing may crash, a failed build must leave
- *      the previous index intact and no temporary file behind, and
- *      LeakSanitizer (in the sanitizer build) checks each test process
- *      for leaks as it exits.
+ *      stats and check, a live index's manifest and deletion sets
+ *      (built, written, read, copied); until the operation completes
+ *      without reaching the failing allocation.  Every failure must be a
+ *      negative JS_E* code with a message, nothing may crash, a failed
+ *      build must leave the previous index intact and no temporary file
+ *      behind, and LeakSanitizer (in the sanitizer build) checks each
+ *      test process for leaks as it exits.
  *
  * How: the program is linked with -Wl,--wrap=malloc,... (Makefile.am), so
  * every call to malloc, calloc, realloc, strdup, strndup and
@@ -32,7 +33,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "deletes.h"
 #include "jiansuo.h"
+#include "manifest.h"
 #include "testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -511,6 +514,82 @@ START_TEST(test_search)
 }
 END_TEST
 
+/* ---- a live index's manifest and deletion sets ---- */
+
+/* Builds, writes and reads back a manifest of 20 segments and a deletion
+ * set, copies it and writes that.  Returns 0 or the first failure's
+ * JS_E* code, with its message in msg (empty for the calls that take
+ * no message buffer: new and copy fail only with JS_ENOMEM). */
+static int live_ops(const char *dir, char *msg, size_t msglen)
+{
+    js_manifest *m = NULL, *back = NULL;
+    js_deletes *d = NULL, *c = NULL, *r = NULL;
+    msg[0] = 0;
+    int rc = js_manifest_new(&m);
+    for (int i = 0; !rc && i < 20; i++) {
+        char name[JS_FILE_NAME_MAX + 1], del[JS_FILE_NAME_MAX + 1];
+        js_manifest_new_segment(m, name);
+        rc = js_manifest_add_segment(m, name, 100, 10, msg, msglen);
+        if (!rc && i % 4 == 0 && !(rc = js_manifest_deletes_name(del, name, 1)))
+            rc = js_manifest_set_deletes(m, name, del, 3, msg, msglen);
+    }
+    if (!rc)
+        rc = js_manifest_write(dir, m, msg, msglen);
+    if (!rc)
+        rc = js_manifest_read(dir, &back, msg, msglen);
+    if (!rc && back->nsegments != 20) /* no ck_assert while armed: */
+        rc = JS_ECORRUPT;               /* Check allocates too */
+    if (!rc && !(rc = js_deletes_new(&d, 1000))) {
+        for (uint32_t id = 0; id < 1000; id += 7)
+            js_deletes_set(d, id);
+        rc = js_deletes_write(dir, "seg-000001.del-1", d, msg, msglen);
+    }
+    if (!rc)
+        rc = js_deletes_read(dir, "seg-000001.del-1", 1000, &r, msg, msglen);
+    if (!rc && !(rc = js_deletes_copy(&c, r))) {
+        rc = js_deletes_set(c, 1) == 1 ? 0 : JS_ECORRUPT;
+        if (!rc)
+            rc = js_deletes_write(dir, "seg-000001.del-2", c, msg, msglen);
+    }
+    js_deletes_free(c);
+    js_deletes_free(r);
+    js_deletes_free(d);
+    js_manifest_free(back);
+    js_manifest_free(m);
+    return rc;
+}
+
+START_TEST(test_live)
+{
+    char *dir = tu_temp_dir("alloclive");
+    char msg[512];
+    unsigned long n;
+    for (n = 1; n < MAX_N; n++) {
+        arm(n);
+        int rc = live_ops(dir, msg, sizeof msg);
+        int hit = disarm();
+        if (rc)
+            ck_assert_msg(rc == JS_ENOMEM, "live: allocation %lu failed: "
+                          "code %d (%s)", n, rc, msg);
+        /* only finished files: never a temporary one */
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while ((de = readdir(d)))
+            ck_assert_msg(!strstr(de->d_name, ".tmp-"), "allocation %lu "
+                          "failed: %s left behind", n, de->d_name);
+        closedir(d);
+        if (!hit) {
+            ck_assert_msg(rc == 0, "live: %s", msg);
+            break;
+        }
+    }
+    fprintf(stderr, "alloc: live index files: %lu allocations failed in "
+            "turn\n", n - 1);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *alloc_suite(void)
 {
     Suite *s = suite_create("alloc");
@@ -538,6 +617,9 @@ static Suite *alloc_suite(void)
     tcase_add_test(tc, test_open);
     tcase_add_test(tc, test_check);
     tcase_add_test(tc, test_search);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("live");
+    tcase_add_test(tc, test_live);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -84,28 +84,6 @@ static void build(const char *dir)
     free(c.buf);
 }
 
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *p = malloc((size_t)len);
-    ck_assert_int_eq(fread(p, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return p;
-}
-
-static void spit(const char *path, const unsigned char *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fwrite(p, 1, n, f), n);
-    fclose(f);
-}
-
 /* Little-endian fields of the file. */
 static uint64_t get_le(const unsigned char *p, int bytes)
 {
@@ -199,7 +177,7 @@ static unsigned char *build_file(const char *name, char **dir,
     *dir = tu_temp_dir(name);
     build(*dir);
     snprintf(path, 600, "%s/index.jsi", *dir);
-    return slurp(path, n);
+    return tu_slurp(path, n);
 }
 
 START_TEST(test_damage_everywhere)
@@ -240,7 +218,7 @@ START_TEST(test_damage_everywhere)
             /* a flipped byte */
             memcpy(buf, orig, n);
             buf[off] ^= (unsigned char)(1u << (tu_rnd(&seed) % 8));
-            spit(path, buf, n);
+            tu_spit(path, buf, n);
             snprintf(what, sizeof what, "%s: bit flipped at %llu", name[r],
                      (unsigned long long)off);
             try_index(dir, what);
@@ -256,7 +234,7 @@ START_TEST(test_damage_everywhere)
                     changed |= buf[off + k] != 0;
                 memset(buf + off, 0, z);
                 if (changed) {
-                    spit(path, buf, n);
+                    tu_spit(path, buf, n);
                     snprintf(what, sizeof what, "%s: %zu bytes zeroed at %llu",
                              name[r], z, (unsigned long long)off);
                     try_index(dir, what);
@@ -268,13 +246,13 @@ START_TEST(test_damage_everywhere)
     /* truncations at many lengths */
     for (int t = 0; t < 40; t++) {
         size_t cut = t == 0 ? 0 : tu_rnd(&seed) % n;
-        spit(path, orig, cut);
+        tu_spit(path, orig, cut);
         char what[64];
         snprintf(what, sizeof what, "truncated to %zu bytes", cut);
         try_index(dir, what);
         damaged++;
     }
-    spit(path, orig, n);
+    tu_spit(path, orig, n);
     fprintf(stderr, "corrupt: %d damaged copies, %d refused on open, %d opened, "
                     "searched and caught by check\n",
             damaged, refused, searched);
@@ -303,7 +281,7 @@ static void expect_check_fails(char *dir, const char *path,
                                unsigned char *buf, size_t n,
                                const char *needle)
 {
-    spit(path, buf, n);
+    tu_spit(path, buf, n);
     js_reader *ix = NULL;
     ck_assert_int_eq(js_reader_open(&ix, dir), 0);
     js_results *r = NULL;
@@ -458,7 +436,7 @@ START_TEST(test_postings_flip)
     js_reader_close(ix);
     size_t at = po + (size_t)info.offset + (flips[_i].at ? info.length - 1 : 0);
     buf[at] ^= 0x01;
-    spit(path, buf, n);
+    tu_spit(path, buf, n);
     ix = NULL;
     ck_assert_int_eq(js_reader_open(&ix, dir), 0);
     ck_assert_msg(walk_term(ix, term) == JS_ECORRUPT, "%s: walked",
@@ -521,7 +499,7 @@ START_TEST(test_postings_crc_damaged)
     if (crc_damage[_i].fix)
         put_le(buf + co + cl - 4, (uint32_t)crc32(0, buf + co, (uInt)(cl - 4)),
                4);
-    spit(path, buf, n);
+    tu_spit(path, buf, n);
     ix = NULL;
     int rc = js_reader_open(&ix, dir);
     if (!crc_damage[_i].opens) {
@@ -664,7 +642,7 @@ START_TEST(test_positions_for)
     unsigned char *buf = replace_part(orig, n, JS_PART_STATS, stats, len, &m);
     free(stats);
     free(orig);
-    spit(path, buf, m);
+    tu_spit(path, buf, m);
     ix = NULL;
     ck_assert_int_eq(js_reader_open(&ix, dir), JS_ECORRUPT);
     ck_assert_msg(strstr(js_reader_errmsg(ix), "positions are kept for kinds 7"),
@@ -860,7 +838,7 @@ START_TEST(test_damaged_sections)
         unsigned char *buf = replace_part(orig, n, JS_PART_SECTIONS, part.p,
                                           part.len, &m);
         js_buf_free(&part);
-        spit(path, buf, m);
+        tu_spit(path, buf, m);
         free(buf);
         int rc = js_reader_open(&ix, dir);
         if (cases[t].refused) {
@@ -1034,7 +1012,7 @@ START_TEST(test_damaged_documents)
         unsigned char *buf = replace_part(orig, n, JS_PART_DOCUMENTS, part.p,
                                           part.len, &m);
         js_buf_free(&part);
-        spit(path, buf, m);
+        tu_spit(path, buf, m);
         free(buf);
         ck_assert_int_eq(js_reader_open(&ix, dir), 0);
         if (cases[t].bad != UINT32_MAX)

@@ -5,6 +5,9 @@
  *      so that a table row can state a whole expected segmentation:
  *        term/KIND@position[start,end)   with KIND w, u or b
  *      e.g. "久/u@0[0,3) 久有/b@0[0,6) 有/u@1[3,6)".
+ * And ingest helpers, property-test generators, scratch directories,
+ * files' bytes, and a loop that damages a file every way a byte can be
+ * damaged (tu_damage_file), each described where it is defined.
  */
 #ifndef JS_TESTUTIL_H
 #define JS_TESTUTIL_H
@@ -305,6 +308,125 @@ static inline char *tu_scratch_path(const char *name)
     k = (k + 1) % 4;
     snprintf(p[k], sizeof p[k], "%s/%s", tu_scratch(), name);
     return p[k];
+}
+
+/* ------------------------------------------------------------------
+ * Files' bytes, and damage done to them.
+ * ---------------------------------------------------------------- */
+
+/* Returns the bytes of the file at path (malloc'ed, at least one byte
+ * allocated; the caller frees) and their number in *n. */
+static inline unsigned char *tu_slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s: cannot open", path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *p = malloc((size_t)len + 1);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(fread(p, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return p;
+}
+
+/* Replaces the file at path with p[0..n). */
+static inline void tu_spit(const char *path, const unsigned char *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "%s: cannot create", path);
+    ck_assert_int_eq(fwrite(p, 1, n, f), n);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* A reader of a damaged file: returns its JS_E* code, with its message
+ * in err. */
+typedef int (*tu_read_fn)(void *ctx, char *err, size_t errlen);
+
+/* Reads the file at path with read(ctx): the code must be rc and the
+ * message must hold needle ("" for any); `what` names the case. */
+static inline void tu_expect_read(const char *path, tu_read_fn read,
+                                  void *ctx, int rc, const char *needle,
+                                  const char *what)
+{
+    char err[512] = "";
+    int got = read(ctx, err, sizeof err);
+    ck_assert_msg(got == rc, "%s: %s: read gave %d, want %d (%s)", path,
+                  what, got, rc, err);
+    ck_assert_msg(strstr(err, needle), "%s: %s: message '%s' lacks '%s'",
+                  path, what, err, needle);
+}
+
+/* A file's bytes and what reading them must give (tu_read_cases). */
+typedef struct {
+    const char *bytes;
+    size_t n;
+    int rc;
+    const char *needle;
+} tu_file_case;
+
+/* Writes each case's bytes to path and reads them (tu_expect_read). */
+static inline void tu_read_cases(const char *path, const tu_file_case *cases,
+                                 size_t ncases, tu_read_fn read, void *ctx)
+{
+    for (size_t i = 0; i < ncases; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "case %zu", i);
+        tu_spit(path, (const unsigned char *)cases[i].bytes, cases[i].n);
+        tu_expect_read(path, read, ctx, cases[i].rc, cases[i].needle, what);
+    }
+}
+
+/* Damages the file at path in every way of a kind: each byte with each
+ * of its bits flipped and with all of them flipped, then the file cut to
+ * every length below its own and grown by one byte.  Each time read(ctx)
+ * must fail with JS_ECORRUPT, or JS_EVERSION when the damage is to the
+ * 4-byte version field at version_at, and with a message: never crash,
+ * never accept the damage.  Restores the file, reports the count on
+ * stderr as "LABEL: ..." and returns it. */
+static inline size_t tu_damage_file(const char *path, size_t version_at,
+                                    tu_read_fn read, void *ctx,
+                                    const char *label)
+{
+    size_t n;
+    unsigned char *orig = tu_slurp(path, &n);
+    unsigned char *buf = malloc(n + 1);
+    ck_assert_ptr_nonnull(buf);
+    size_t tries = 0, nversion = 0;
+    char err[512], what[96];
+    for (size_t k = 0; k < 9 * n + n + 1; k++) {
+        size_t len = n;
+        int in_version = 0;
+        memcpy(buf, orig, n);
+        if (k < 9 * n) { /* byte k / 9: bit k % 9, or all of them */
+            buf[k / 9] ^= (unsigned char)(k % 9 == 8 ? 0xFF : 1u << (k % 9));
+            in_version = k / 9 >= version_at && k / 9 < version_at + 4;
+            snprintf(what, sizeof what, "byte %zu ^ %#x", k / 9,
+                     (unsigned)(buf[k / 9] ^ orig[k / 9]));
+        } else if (k < 10 * n) {
+            len = k - 9 * n;
+            snprintf(what, sizeof what, "cut to %zu of %zu bytes", len, n);
+        } else {
+            buf[n] = 0;
+            len = n + 1;
+            snprintf(what, sizeof what, "a byte appended");
+        }
+        tu_spit(path, buf, len);
+        err[0] = 0;
+        int rc = read(ctx, err, sizeof err);
+        ck_assert_msg(rc == JS_ECORRUPT || (rc == JS_EVERSION && in_version),
+                      "%s: %s: read gave %d (%s)", path, what, rc, err);
+        ck_assert_msg(err[0], "%s: %s: no message", path, what);
+        nversion += rc == JS_EVERSION;
+        tries++;
+    }
+    tu_spit(path, orig, n);
+    free(buf);
+    free(orig);
+    fprintf(stderr, "%s: %zu damaged copies of %zu bytes refused (%zu as "
+            "another version)\n", label, tries, n, nversion);
+    return tries;
 }
 
 #endif
