@@ -165,24 +165,41 @@ int js_dir_lock(const char *dir, char *err, size_t errlen)
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
+        /* the holder wrote its process id into the file (below); read
+         * untrusted: a number, or nothing to say */
+        char buf[24] = {0};
+        ssize_t n = e == EWOULDBLOCK ? pread(fd, buf, sizeof buf - 1, 0) : -1;
+        long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
         close(fd);
-        if (e == EWOULDBLOCK)
+        if (e == EWOULDBLOCK && pid > 0)
+            fmt_err(err, errlen, "%s: index is locked by process %ld "
+                    "(another jiansuo build is writing this index)", dir, pid);
+        else if (e == EWOULDBLOCK)
             fmt_err(err, errlen,
                     "%s: another jiansuo build is writing this index", dir);
         else
             fmt_err(err, errlen, "%s: cannot lock: %s", path, strerror(e));
         return JS_EIO;
     }
+    /* Who holds the lock, for the message above; a failure to say so
+     * costs only that message. */
+    char pid[24];
+    int np = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)np, 0) != np) {
+        /* nothing: the lock itself is what matters */
+    }
     /* We hold the lock: whatever temporary files are here belong to
-     * builds that died. */
+     * writers that died (NAME.tmp-PID, a name no index file may have:
+     * js_file_name_check), and so do sorted runs.  A Xapian build's
+     * temporary directory is not a file (unlink leaves it): its builder
+     * removes it. */
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *de;
         while ((de = readdir(d))) {
             char p[4096];
             snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-            if (!strncmp(de->d_name, JS_INDEX_FILE ".tmp-",
-                         strlen(JS_INDEX_FILE ".tmp-")))
+            if (strstr(de->d_name, ".tmp-"))
                 unlink(p);
             else if (!strncmp(de->d_name, "runs-", 5))
                 remove_run_dir(p);

@@ -50,8 +50,10 @@ int js_test_write_check(size_t n);
 /* ---- the directory ---- */
 
 /* Creates dir (and its parents) if needed, takes the builder lock on
- * dir/lock (without waiting), and deletes what interrupted builds left
- * (index.jsi.tmp-* files and runs-* directories).  Returns the lock's
+ * dir/lock (without waiting) and writes this process's id into it (so
+ * that a writer refused says "index is locked by process N"), and
+ * deletes what interrupted writers left (*.tmp-* files, runs-*
+ * directories).  Returns the lock's
  * file descriptor (>= 0; close it to release), or a negative JS_E* code
  * with a message in err. */
 int js_dir_lock(const char *dir, char *err, size_t errlen);

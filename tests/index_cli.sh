@@ -47,6 +47,27 @@ expect 0 "$JIANSUO" check -d "$d"
 want='ok: 9 documents'
 expect 0 env JIANSUO_INDEX="$d" "$JIANSUO" check
 
+# A second writer is refused, and told which process holds the lock
+# (here a stand-in: flock(1) holding it, a shell writing its process id
+# as jiansuo does).  Bounded: the holder sleeps 30 s at most and is
+# killed as soon as the refusal is checked.
+rm -f "$d/lock"
+flock "$d/lock" sh -c 'echo $$ >"$1"; exec sleep 30' sh "$d/lock" &
+flock_pid=$!
+i=0
+while [ ! -s "$d/lock" ] && [ $i -lt 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+holder=$(cat "$d/lock")
+want="index is locked by process $holder
+nothing was published"
+expect 1 "$JIANSUO" index -d "$d" "$CLI_CASES/data/manual.md"
+kill "$holder" "$flock_pid" 2>/dev/null
+wait "$flock_pid" 2>/dev/null
+want='ok: 9 documents, 25 sections'
+expect 0 "$JIANSUO" check -d "$d"
+
 # Damage in the postings is found and named.
 cp -r "$d" "$tmp/broken"
 size=$(wc -c <"$tmp/broken/index.jsi")
