@@ -39,6 +39,7 @@
 #include "accum.h"
 #include "buf.h"
 #include "jiansuo.h"
+#include "testutil.h"
 
 #define TERM_MAX (JS_TERM_MAX_BYTES + 1)
 
@@ -1422,9 +1423,5 @@ static Suite *accum_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(accum_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(accum_suite(), 0);
 }

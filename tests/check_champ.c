@@ -329,9 +329,5 @@ static Suite *champ_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(champ_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(champ_suite(), 0);
 }

@@ -15,6 +15,7 @@
 
 #include "chartab.h"
 #include "utf8.h"
+#include "testutil.h"
 
 /* Maps UTF-8 `in` through the table into out (NUL-terminated). */
 static void map_string(const char *in, int fold, char *out, size_t cap)
@@ -213,9 +214,5 @@ static Suite *chartab_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(chartab_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(chartab_suite(), 0);
 }

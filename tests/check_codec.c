@@ -52,6 +52,7 @@
 #include "buf.h"
 #include "codec.h"
 #include "jiansuo.h"
+#include "testutil.h"
 
 /* ck_assert in Check's fork mode writes to a pipe on every success; the
  * loops below assert millions of times, so they test and abort. */
@@ -2274,9 +2275,5 @@ static Suite *codec_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(codec_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(codec_suite(), 0);
 }

@@ -290,19 +290,11 @@ END_TEST
 
 static Suite *concurrent_suite(void)
 {
-    Suite *s = suite_create("concurrent");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_republish);
-    suite_add_tcase(s, tc);
-    return s;
+    return TU_SUITE("concurrent", 120,
+        test_republish);
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(concurrent_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(concurrent_suite(), 0);
 }

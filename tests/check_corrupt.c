@@ -1064,9 +1064,5 @@ static Suite *corrupt_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(corrupt_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(corrupt_suite(), 0);
 }

@@ -324,9 +324,5 @@ static Suite *deletes_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(deletes_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(deletes_suite(), 0);
 }

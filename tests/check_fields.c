@@ -190,9 +190,5 @@ static Suite *fields_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(fields_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(fields_suite(), 0);
 }

@@ -886,9 +886,5 @@ static Suite *jsonl_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(jsonl_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(jsonl_suite(), 0);
 }

@@ -426,9 +426,5 @@ static Suite *markdown_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(markdown_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(markdown_suite(), 0);
 }

@@ -1169,9 +1169,5 @@ static Suite *fmt_text_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(fmt_text_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(fmt_text_suite(), 0);
 }

@@ -984,33 +984,17 @@ END_TEST
 
 static Suite *index_suite(void)
 {
-    Suite *s = suite_create("index");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, test_build_read_back);
-    tcase_add_test(tc, test_document_sources);
-    tcase_add_test(tc, test_document_metadata_runs);
-    tcase_add_test(tc, test_document_ids);
-    tcase_add_test(tc, test_spilled_build_identical);
-    tcase_add_test(tc, test_threads_identical);
-    tcase_add_test(tc, test_postings_reopen);
-    tcase_add_test(tc, test_postings_crc_part);
-    tcase_add_test(tc, test_preload);
-    tcase_add_test(tc, test_cursor_pool);
-    tcase_add_test(tc, test_reader_survives_republication);
-    tcase_add_test(tc, test_errors);
-    tcase_add_test(tc, test_sections_round_trip);
-    tcase_add_test(tc, test_sections_refused);
-    tcase_add_test(tc, test_sections_wide_build);
-    suite_add_tcase(s, tc);
-    return s;
+    return TU_SUITE("index", 300,
+        test_build_read_back, test_document_sources,
+        test_document_metadata_runs, test_document_ids,
+        test_spilled_build_identical, test_threads_identical,
+        test_postings_reopen, test_postings_crc_part, test_preload,
+        test_cursor_pool, test_reader_survives_republication, test_errors,
+        test_sections_round_trip, test_sections_refused,
+        test_sections_wide_build);
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(index_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(index_suite(), 0);
 }

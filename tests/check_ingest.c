@@ -236,21 +236,12 @@ END_TEST
 
 static Suite *ingest_suite(void)
 {
-    Suite *s = suite_create("ingest");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, test_walk_order_formats_and_problems);
-    tcase_add_test(tc, test_api_errors);
-    tcase_add_test(tc, test_large_file_bounded_memory);
-    suite_add_tcase(s, tc);
-    return s;
+    return TU_SUITE("ingest", 300,
+        test_walk_order_formats_and_problems, test_api_errors,
+        test_large_file_bounded_memory);
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(ingest_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(ingest_suite(), 0);
 }

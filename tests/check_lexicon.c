@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "jiansuo.h"
 #include "lexicon.h"
+#include "testutil.h"
 
 #define TERM_MAX (JS_TERM_MAX_BYTES + 1) /* heading prefix + longest term */
 
@@ -1838,9 +1839,5 @@ static Suite *lexicon_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(lexicon_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(lexicon_suite(), 0);
 }

@@ -673,9 +673,5 @@ static Suite *manifest_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(manifest_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(manifest_suite(), 0);
 }

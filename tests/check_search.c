@@ -852,29 +852,14 @@ END_TEST
 
 static Suite *search_suite(void)
 {
-    Suite *s = suite_create("search");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_match_table);
-    tcase_add_test(tc, test_partial_sentence);
-    tcase_add_test(tc, test_bm25_by_hand);
-    tcase_add_test(tc, test_topk_matches_exhaustive);
-    tcase_add_test(tc, test_partial_matches_exhaustive);
-    tcase_add_test(tc, test_mixed_phrases_brute_force);
-    tcase_add_test(tc, test_champions_agree);
-    tcase_add_test(tc, test_paging);
-    tcase_add_test(tc, test_snippet_and_hit_fields);
-    tcase_add_test(tc, test_errors);
-    tcase_add_test(tc, test_threads_one_handle);
-    suite_add_tcase(s, tc);
-    return s;
+    return TU_SUITE("search", 120,
+        test_match_table, test_partial_sentence, test_bm25_by_hand,
+        test_topk_matches_exhaustive, test_partial_matches_exhaustive,
+        test_mixed_phrases_brute_force, test_champions_agree, test_paging,
+        test_snippet_and_hit_fields, test_errors, test_threads_one_handle);
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(search_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(search_suite(), 0);
 }

@@ -159,23 +159,12 @@ END_TEST
 
 static Suite *section_suite(void)
 {
-    Suite *s = suite_create("section");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_paths);
-    tcase_add_test(tc, test_title_and_empty_lead);
-    tcase_add_test(tc, test_documents_in_one_file);
-    tcase_add_test(tc, test_huge_section_split);
-    tcase_add_test(tc, test_callback_stop_is_sticky);
-    suite_add_tcase(s, tc);
-    return s;
+    return TU_SUITE("section", 60,
+        test_paths, test_title_and_empty_lead, test_documents_in_one_file,
+        test_huge_section_split, test_callback_stop_is_sticky);
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(section_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(section_suite(), 0);
 }

@@ -780,9 +780,5 @@ static Suite *snippet_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(snippet_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(snippet_suite(), 0);
 }

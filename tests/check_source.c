@@ -432,9 +432,5 @@ static Suite *source_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(source_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(source_suite(), 0);
 }

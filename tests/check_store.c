@@ -31,6 +31,7 @@
 #include "buf.h"
 #include "jiansuo.h"
 #include "store.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------
  * Sections to store
@@ -1317,9 +1318,5 @@ static Suite *store_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(store_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(store_suite(), 0);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "utf8.h"
+#include "testutil.h"
 
 #define INV JS_UTF8_INVALID
 
@@ -154,9 +155,5 @@ static Suite *utf8_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(utf8_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(utf8_suite(), 0);
 }

@@ -163,18 +163,11 @@ END_TEST
 
 static Suite *verify_suite(void)
 {
-    Suite *s = suite_create("verify");
-    TCase *tc = tcase_create("core");
-    tcase_add_test(tc, test_positions_as_indexed);
-    suite_add_tcase(s, tc);
-    return s;
+    return TU_SUITE("verify", 0,
+        test_positions_as_indexed);
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(verify_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(verify_suite(), 0);
 }

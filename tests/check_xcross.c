@@ -402,10 +402,5 @@ int main(void)
     tcase_add_test(tc, test_random);
     tcase_add_test(tc, test_threads_share_xindex);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s, 1);
 }

@@ -14,13 +14,10 @@
 # regenerate an expected file after a deliberate change, run the case by
 # hand and review the diff before committing it.
 set -u
-: "${JIANSUO:?JIANSUO must name the jiansuo binary}"
 : "${CLI_CASES:?CLI_CASES must name the folder of cases}"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/jiansuo-cli.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-pass=0
-fail=0
+# shellcheck source=tests/expect.sh
+. "$(dirname "$0")/expect.sh"
+setup cli
 for cmd in "$CLI_CASES"/*.cmd; do
     [ -e "$cmd" ] || continue
     name=${cmd%.cmd}

@@ -1,10 +1,24 @@
-# expect.sh — the check the shell tests share; sourced, not run.
+# expect.sh — what the shell tests share; sourced, not run.
 #
 # In:  $tmp (a scratch directory), $want (grep patterns, one a line),
 #      counters $pass and $fail.
 # expect STATUS command...: runs the command, checks its exit status and
 # that its stdout+stderr matches every line of $want; counts the result
 # in $pass or $fail and shows the output of a failure, indented.
+# setup NAME: checks that $JIANSUO is set, makes $tmp (jiansuo-NAME.*,
+# removed at exit) and zeroes the counters.
+setup() {
+    : "${JIANSUO:?JIANSUO must name the jiansuo binary}"
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/jiansuo-$1.XXXXXX") || exit 1
+    trap 'rm -rf "$tmp"' EXIT INT TERM
+    pass=0
+    fail=0
+}
+
+# ok: counts a check that passed; bad WHAT: says which failed, counts it.
+ok() { pass=$((pass + 1)); }
+bad() { echo "not ok: $*"; fail=$((fail + 1)); }
+
 want=
 expect() {
     status=$1

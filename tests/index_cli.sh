@@ -9,14 +9,10 @@
 #      leaves the previous index in place, that `check` names damage, and
 #      that JIANSUO_INDEX is the default location.
 set -u
-: "${JIANSUO:?JIANSUO must name the jiansuo binary}"
 : "${CLI_CASES:?CLI_CASES must name the folder of cases}"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/jiansuo-icli.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-pass=0
-fail=0
 # shellcheck source=tests/expect.sh
 . "$(dirname "$0")/expect.sh"
+setup icli
 
 d=$tmp/index
 want='indexed 9 documents, 25 sections from 8 files

@@ -55,10 +55,10 @@ after_full() {
     if [ -z "$left" ]; then ok; else bad "$4: left behind:$left"; fi
 }
 
+# shellcheck source=tests/expect.sh
+. "$(dirname "$0")/expect.sh"
 pass=0
 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "not ok: $*"; fail=$((fail + 1)); }
 
 # Run inside a mount namespace (see the end): a real full tmpfs.
 if [ "${1:-}" = tmpfs ]; then

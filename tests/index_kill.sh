@@ -8,13 +8,9 @@
 #      still pass `jiansuo check` and answer `stats` with its own counts;
 #      the next build must succeed and leave no temporary files behind.
 set -u
-: "${JIANSUO:?JIANSUO must name the jiansuo binary}"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/jiansuo-kill.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "not ok: $*"; fail=$((fail + 1)); }
+# shellcheck source=tests/expect.sh
+. "$(dirname "$0")/expect.sh"
+setup kill
 
 # A small corpus and a larger one (about 20 MB), our own words.
 awk 'BEGIN {

@@ -15,14 +15,10 @@
 #      JIANSUO_TEST_SMALL=1 (make check-valgrind) makes the line 2.4 MB and
 #      the sections 20,000.
 set -u
-: "${JIANSUO:?JIANSUO must name the jiansuo binary}"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/jiansuo-limits.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+# shellcheck source=tests/expect.sh
+. "$(dirname "$0")/expect.sh"
+setup limits
 exec 3>&1 # the figures, whatever the commands' output goes to
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "not ok: $*"; fail=$((fail + 1)); }
 
 # Runs a command under /usr/bin/time when there is one, and prints its
 # seconds and peak resident memory; sets $peak_mb (0 when unknown).

@@ -429,4 +429,35 @@ static inline size_t tu_damage_file(const char *path, size_t version_at,
     return tries;
 }
 
+/* A suite of one test case, "core", of the given tests (TTest pointers,
+ * as START_TEST names them); timeout: seconds, 0 for Check's default. */
+static inline Suite *tu_suite_of(const char *name, int timeout,
+                                 const TTest *const *tests, size_t n)
+{
+    Suite *s = suite_create(name);
+    TCase *tc = tcase_create("core");
+    if (timeout)
+        tcase_set_timeout(tc, timeout);
+    for (size_t i = 0; i < n; i++)
+        tcase_add_test(tc, tests[i]);
+    suite_add_tcase(s, tc);
+    return s;
+}
+#define TU_SUITE(name, timeout, ...) \
+    tu_suite_of((name), (timeout), (const TTest *const[]){__VA_ARGS__}, \
+                sizeof((const TTest *const[]){__VA_ARGS__}) / sizeof(const TTest *))
+
+/* Runs every test of s (in forked processes unless nofork) and returns
+ * what main returns: EXIT_SUCCESS when none failed. */
+static inline int tu_run(Suite *s, int nofork)
+{
+    SRunner *sr = srunner_create(s);
+    if (nofork)
+        srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 #endif

@@ -14,13 +14,9 @@
 #      served on loopback ports found free here, searched with --remote,
 #      must give exactly what the local index gives.
 set -u
-: "${JIANSUO:?JIANSUO must name the jiansuo binary}"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/jiansuo-xcli.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-pass=0
-fail=0
 # shellcheck source=tests/expect.sh
 . "$(dirname "$0")/expect.sh"
+setup xcli
 # check DESCRIPTION command...: a test that passes when the command does.
 check() {
     desc=$1
