@@ -30,6 +30,7 @@
 
 #include "buf.h"
 #include "codec.h" /* js_crc32 */
+#include "error.h"
 #include "file.h"
 #include "jiansuo.h"
 
@@ -50,17 +51,9 @@ const char *js_part_name(uint32_t id)
     return id <= JS_PART_MAX ? part_names[id] : "?";
 }
 
-static void fmt_err(char *err, size_t n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void fmt_err(char *err, size_t n, const char *fmt, ...)
-{
-    if (!err || !n)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, n, fmt, ap);
-    va_end(ap);
-}
+/* The message into the caller's err[0..n) (error.h); the code is the
+ * caller's to return. */
+#define fmt_err(err, n, ...) ((void)js_error_set((err), (n), 0, __VA_ARGS__))
 
 /* Bytes the test hook still lets through: -2 before the environment was
  * read, -1 for no limit (see file.h). */
@@ -621,15 +614,12 @@ static int corrupt(const opener *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static int corrupt(const opener *o, const char *fmt, ...)
 {
-    if (!o->err || !o->errlen)
-        return JS_ECORRUPT;
-    int k = snprintf(o->err, o->errlen, "%s: index is corrupt: ", o->path);
-    if (k >= 0 && (size_t)k < o->errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(o->err + k, o->errlen - (size_t)k, fmt, ap);
-        va_end(ap);
-    }
+    char prefix[4200];
+    snprintf(prefix, sizeof prefix, "%s: index is corrupt: ", o->path);
+    va_list ap;
+    va_start(ap, fmt);
+    js_error_vset(o->err, o->errlen, JS_ECORRUPT, prefix, fmt, ap);
+    va_end(ap);
     return JS_ECORRUPT;
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "results.h"
 #include "snippet.h"
 
@@ -23,7 +24,7 @@ int js_results_fail(js_results *r, int rc, const char *fmt, ...)
     if (r) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(r->err, sizeof r->err, fmt, ap);
+        js_error_vset(r->err, sizeof r->err, rc, NULL, fmt, ap);
         va_end(ap);
     }
     return rc;
