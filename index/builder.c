@@ -785,8 +785,6 @@ static int on_section(void *ctx, const js_section *s)
 int js_nbuilder_add(js_nbuilder *b, const char *path, const char *name,
                     const void *data, size_t len)
 {
-    if (!b->rc && b->committed)
-        return fail(b, JS_EINVALID, "the build was already committed");
     return js_fields_feed(b->ing, path, name, data, len, on_section, b, &b->rc,
                           b->err, sizeof b->err);
 }
@@ -1446,8 +1444,6 @@ int js_nbuilder_commit(js_nbuilder *b)
         return JS_EINVALID;
     if (b->rc)
         return b->rc;
-    if (b->committed)
-        return fail(b, JS_EINVALID, "the build was already committed");
     js_buf store_index = JS_BUF_INIT;
     if (finish_ingest(b, &store_index)) {
         js_buf_free(&store_index);

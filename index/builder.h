@@ -7,7 +7,8 @@
  *
  * These are the native side of jiansuo.h's js_builder_* functions
  * (src/backend.c dispatches to them); their contracts are there.  opts
- * reaches js_nbuilder_open at the current JS_BUILD_OPTIONS_VERSION.
+ * reaches js_nbuilder_open at the current JS_BUILD_OPTIONS_VERSION, and
+ * the dispatch refuses any call after a successful commit.
  */
 #ifndef JS_BUILDER_H
 #define JS_BUILDER_H

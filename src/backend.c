@@ -43,6 +43,7 @@ struct js_index {
 struct js_builder {
     handle h;
     const js_builder_ops *ops;
+    int committed; /* a build is published once; later calls are refused */
 };
 
 /* Keeps the dispatch's own failure on h; returns code. */
@@ -57,6 +58,15 @@ static int h_ready(handle *h, const char *what)
     if (!h->be)
         return h_fail(h, JS_EINVALID, "the %s is not open", what);
     return 0;
+}
+
+/* Starts a call on b, which must not have been committed yet. */
+static int b_ready(js_builder *b)
+{
+    int rc = h_ready(&b->h, "builder");
+    if (!rc && b->committed)
+        rc = h_fail(&b->h, JS_EINVALID, "the build was already committed");
+    return rc;
 }
 
 /* The message of the last failed call: the dispatch's own, else the
@@ -367,7 +377,7 @@ int js_builder_add_path(js_builder *b, const char *path)
 {
     if (!b || !path)
         return JS_EINVALID;
-    int rc = h_ready(&b->h, "builder");
+    int rc = b_ready(b);
     return rc ? rc : b->ops->add(b->h.be, path, NULL, NULL, 0);
 }
 
@@ -376,7 +386,7 @@ int js_builder_add_memory(js_builder *b, const char *name, const void *data,
 {
     if (!b || !name || (!data && len))
         return JS_EINVALID;
-    int rc = h_ready(&b->h, "builder");
+    int rc = b_ready(b);
     return rc ? rc : b->ops->add(b->h.be, NULL, name, data ? data : "", len);
 }
 
@@ -384,8 +394,10 @@ int js_builder_commit(js_builder *b)
 {
     if (!b)
         return JS_EINVALID;
-    int rc = h_ready(&b->h, "builder");
-    return rc ? rc : b->ops->commit(b->h.be);
+    int rc = b_ready(b);
+    if (!rc && !(rc = b->ops->commit(b->h.be)))
+        b->committed = 1;
+    return rc;
 }
 
 void js_builder_get_stats(const js_builder *b, js_build_stats *out)

@@ -206,6 +206,15 @@ START_TEST(test_build_options)
     v2.backend = (js_backend)12345;
     v2.shards = 77;
     ck_assert_msg(build(dir, &v2, msg, sizeof msg) == 0, "%s", msg);
+    /* a build is published once: the dispatch refuses what follows */
+    js_builder *b = NULL;
+    ck_assert_int_eq(js_builder_open(&b, dir, &v2), 0);
+    ck_assert_int_eq(js_builder_commit(b), 0);
+    ck_assert_int_eq(js_builder_add_memory(b, "doc.md", doc, sizeof doc - 1),
+                     JS_EINVALID);
+    ck_assert_str_eq(js_builder_errmsg(b), "the build was already committed");
+    ck_assert_int_eq(js_builder_commit(b), JS_EINVALID);
+    js_builder_close(b);
     js_index *ix = NULL;
     ck_assert_int_eq(js_index_open(&ix, dir), 0);
     js_index_stats st;

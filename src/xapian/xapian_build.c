@@ -431,8 +431,6 @@ static int on_section(void *ctx, const js_section *s)
 int js_xbuild_add(js_xbuild *b, const char *path, const char *name,
                   const void *data, size_t len)
 {
-    if (!b->rc && b->committed)
-        return fail(b, JS_EINVALID, "the build was already committed");
     return js_fields_feed(b->ing, path, name, data, len, on_section, b, &b->rc,
                           b->err, sizeof b->err);
 }
@@ -546,8 +544,6 @@ int js_xbuild_commit(js_xbuild *b)
         return JS_EINVALID;
     if (b->rc)
         return b->rc;
-    if (b->committed)
-        return fail(b, JS_EINVALID, "the build was already committed");
     report_progress(b, 2, 1);
     int rc;
     for (unsigned i = 0; i < b->shards; i++) {

@@ -31,7 +31,8 @@
  * Programs reach all of this through jiansuo.h's one index API
  * (js_builder_*, js_index_*, js_search with JS_BACKEND_XAPIAN), whose
  * operations tables (xapian_backend.c) call the functions here; nothing
- * here is exported.  Conventions are jiansuo.h's.
+ * here is exported (the dispatch, not these functions, refuses calls
+ * after a successful commit).  Conventions are jiansuo.h's.
  */
 #ifndef JS_XAPIAN_BUILD_H
 #define JS_XAPIAN_BUILD_H
