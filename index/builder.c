@@ -135,8 +135,7 @@ struct js_nbuilder {
     int rc; /* sticky failure */
     int committed;
     js_build_stats st;
-    struct timespec t0;
-    double last_progress; /* seconds since t0 of the last report */
+    js_fields_clock clock; /* the build's time and progress reports */
     char err[1024];
 };
 
@@ -148,12 +147,6 @@ static int work_texts(js_nbuilder *b, const js_buf *x, char *msg,
 static int work_terms(js_nbuilder *b, const js_buf *x, char *msg,
                       size_t msglen);
 
-static double elapsed(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
 
 /* Keeps the message and the code on b (error.h); returns rc. */
 #define fail(b, code, ...) \
@@ -194,7 +187,7 @@ int js_nbuilder_open(js_nbuilder **out, const char *dir,
     if (o.champion_df == 0)
         o.champion_df = JS_CHAMP_MIN_DF;
     b->o = o;
-    clock_gettime(CLOCK_MONOTONIC, &b->t0);
+    js_fields_clock_start(&b->clock);
     if (!(b->dir = strdup(dir)))
         return fail(b, JS_ENOMEM, "out of memory");
     int fd = js_dir_lock(dir, b->err, sizeof b->err);
@@ -660,16 +653,7 @@ static int drain_store(js_nbuilder *b)
 
 static void report_progress(js_nbuilder *b, int phase, int force)
 {
-    if (!b->o.progress)
-        return;
-    double now = elapsed(&b->t0);
-    if (!force && now - b->last_progress < 0.25)
-        return;
-    b->last_progress = now;
-    js_ingest_stats is;
-    js_ingest_get_stats(b->ing, &is);
-    js_build_progress p = {is.files, b->nsections, is.bytes_read, now, phase};
-    b->o.progress(b->o.progress_ctx, &p);
+    js_fields_progress(&b->clock, &b->o, b->ing, b->nsections, phase, force);
 }
 
 /* Encodes the sections waiting in sec_pend as a group into the
@@ -1434,7 +1418,7 @@ static int publish(js_nbuilder *b)
     if (stat(path, &fst) == 0)
         b->st.index_bytes = (uint64_t)fst.st_size;
     b->committed = 1;
-    b->st.seconds = elapsed(&b->t0);
+    b->st.seconds = js_fields_elapsed(&b->clock);
     return 0;
 }
 
@@ -1470,7 +1454,7 @@ int js_nbuilder_commit(js_nbuilder *b)
     b->st.ingest = is;
     write_documents(b);
     b->st.text_bytes = b->text_bytes;
-    b->st.seconds = elapsed(&b->t0);
+    b->st.seconds = js_fields_elapsed(&b->clock);
     write_stats(b, &is);
     return b->rc ? b->rc : publish(b);
 }

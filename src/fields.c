@@ -150,3 +150,33 @@ int js_fields_term_has_positions(uint32_t positions_for, const char *term,
         return (positions_for & 1u) != 0;
     }
 }
+
+void js_fields_clock_start(js_fields_clock *c)
+{
+    clock_gettime(CLOCK_MONOTONIC, &c->t0);
+    c->last = 0;
+}
+
+double js_fields_elapsed(const js_fields_clock *c)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - c->t0.tv_sec) +
+           (double)(t.tv_nsec - c->t0.tv_nsec) / 1e9;
+}
+
+void js_fields_progress(js_fields_clock *c, const js_build_options *o,
+                        const js_ingest *ing, uint64_t sections, int phase,
+                        int force)
+{
+    if (!o->progress)
+        return;
+    double now = js_fields_elapsed(c);
+    if (!force && now - c->last < 0.25)
+        return;
+    c->last = now;
+    js_ingest_stats is;
+    js_ingest_get_stats(ing, &is);
+    js_build_progress p = {is.files, sections, is.bytes_read, now, phase};
+    o->progress(o->progress_ctx, &p);
+}

@@ -22,6 +22,7 @@
 #define JS_FIELDS_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "ingest.h"
 #include "jiansuo.h"
@@ -61,6 +62,27 @@ int js_fields_analyze_heading(const char *title, const char *path,
 int js_fields_feed(js_ingest *ing, const char *path, const char *name,
                    const void *data, size_t len, js_section_fn fn, void *ctx,
                    int *sticky, char *err, size_t errlen);
+
+/* A build's clock and its progress reports (js_build_options.progress),
+ * the same for both builders: at most four reports a second, but for a
+ * forced one (a new phase). */
+typedef struct js_fields_clock {
+    struct timespec t0;
+    double last; /* seconds since t0 of the last report */
+} js_fields_clock;
+
+/* Starts the clock now. */
+void js_fields_clock_start(js_fields_clock *c);
+
+/* Seconds since the clock started. */
+double js_fields_elapsed(const js_fields_clock *c);
+
+/* Calls o->progress (when set) with ingest's counts so far, `sections`
+ * and `phase` (js_build_progress), unless the last report was under a
+ * quarter of a second ago and force is 0. */
+void js_fields_progress(js_fields_clock *c, const js_build_options *o,
+                        const js_ingest *ing, uint64_t sections, int phase,
+                        int force);
 
 /* Which terms keep their positions in the native index, as a STATS
  * "positions for" bit set (index/FORMAT.md): words 1, bigrams 4, not

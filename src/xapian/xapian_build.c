@@ -73,17 +73,10 @@ struct js_xbuild {
     int rc; /* sticky failure */
     int committed;
     js_build_stats st;
-    struct timespec t0;
-    double last_progress;
+    js_fields_clock clock; /* the build's time and progress reports */
     char err[1024];
 };
 
-static double elapsed(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
 
 /* Keep the message (and, for a build, the code) on the handle
  * (error.h); return rc. */
@@ -176,7 +169,7 @@ int js_xbuild_open(js_xbuild **out, const char *dir,
         return fail(b, JS_EINVALID, "the number of shards must be 1 to %u, not %u",
                     JS_XAPIAN_MAX_SHARDS, shards);
     b->shards = shards;
-    clock_gettime(CLOCK_MONOTONIC, &b->t0);
+    js_fields_clock_start(&b->clock);
     char tmpname[64];
     snprintf(tmpname, sizeof tmpname, JS_XAPIAN_DIR ".tmp-%ld", (long)getpid());
     if (!(b->dir = strdup(dir)) || !(b->tmp = join(dir, tmpname)) ||
@@ -338,16 +331,7 @@ static char *section_data(const js_section *s, uint32_t id, uint32_t head_len,
 
 static void report_progress(js_xbuild *b, int phase, int force)
 {
-    if (!b->o.progress)
-        return;
-    double now = elapsed(&b->t0);
-    if (!force && now - b->last_progress < 0.25)
-        return;
-    b->last_progress = now;
-    js_ingest_stats is;
-    js_ingest_get_stats(b->ing, &is);
-    js_build_progress p = {is.files, b->nsections, is.bytes_read, now, phase};
-    b->o.progress(b->o.progress_ctx, &p);
+    js_fields_progress(&b->clock, &b->o, b->ing, b->nsections, phase, force);
 }
 
 /* Groups the sorted tokens into the shim's terms.  Returns 0 and the
@@ -591,7 +575,7 @@ int js_xbuild_commit(js_xbuild *b)
     b->st.postings = b->postings;
     b->st.positions = b->positions;
     b->st.text_bytes = b->text_bytes;
-    b->st.seconds = elapsed(&b->t0);
+    b->st.seconds = js_fields_elapsed(&b->clock);
     char *info = info_text(b, &xs);
     if (!info)
         return fail(b, JS_ENOMEM, "out of memory");
@@ -616,7 +600,7 @@ int js_xbuild_commit(js_xbuild *b)
     }
     b->committed = 1;
     b->st.index_bytes = du(b->final);
-    b->st.seconds = elapsed(&b->t0);
+    b->st.seconds = js_fields_elapsed(&b->clock);
     return 0;
 }
 
