@@ -276,6 +276,38 @@ START_TEST(test_xapian_detected)
 }
 END_TEST
 
+/* Counts the progress reports of each phase; [3]: the last section
+ * count reported. */
+static void on_progress(void *ctx, const js_build_progress *p)
+{
+    int *seen = ctx;
+    if (p->phase >= 0 && p->phase < 3)
+        seen[p->phase]++;
+    seen[3] = (int)p->sections;
+}
+
+/* Both builders report progress through the one clock (fields.h): a
+ * commit reports its phases whatever the time since the last report. */
+START_TEST(test_progress)
+{
+    char *dir = tu_temp_dir("backend-progress");
+    char msg[512];
+    for (int x = 0; x <= HAVE_XAPIAN; x++) {
+        int seen[4] = {0};
+        js_build_options o = JS_BUILD_OPTIONS_INIT;
+        o.backend = x ? JS_BACKEND_XAPIAN : JS_BACKEND_NATIVE;
+        o.progress = on_progress;
+        o.progress_ctx = seen;
+        ck_assert_msg(build(dir, &o, msg, sizeof msg) == 0, "%s", msg);
+        ck_assert_int_ge(seen[2], 1);       /* writing: forced */
+        ck_assert_int_ge(seen[1], x ? 0 : 1); /* native: merging, forced */
+        ck_assert_int_eq(seen[3], 2);       /* the two sections of doc */
+    }
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("backend");
@@ -285,6 +317,7 @@ int main(void)
     tcase_add_test(tc, test_bad_requests);
     tcase_add_test(tc, test_build_options);
     tcase_add_test(tc, test_xapian_detected);
+    tcase_add_test(tc, test_progress);
     suite_add_tcase(s, tc);
     return tu_run(s, 0);
 }
