@@ -71,6 +71,17 @@ printf '\377\377\377\377' | dd of="$tmp/broken/index.jsi" bs=1 seek=$((size / 2)
 want='index is corrupt'
 expect 1 "$JIANSUO" check -d "$tmp/broken"
 
+# The commands that only read an index share their option handling
+# (js_cli_index_command): help, a bad option, a stray argument.
+want='usage: jiansuo stats'
+expect 0 "$JIANSUO" stats --help
+want='usage: jiansuo check'
+expect 2 "$JIANSUO" check --bogus
+want="unexpected argument 'extra'"
+expect 2 "$JIANSUO" check -d "$d" extra
+want='ok: 9 documents'
+expect 0 "$JIANSUO" check --index="$d" --backend native
+
 # No index, bad options.
 want='no index here'
 expect 1 "$JIANSUO" stats -d "$tmp/none"

@@ -11,6 +11,7 @@
 #ifndef JS_CLI_H
 #define JS_CLI_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -49,12 +50,16 @@ void js_cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  * returns the exit status (0 or 2). */
 int js_cli_usage(void (*print_usage)(FILE *), int c);
 
-/* The options of the commands that read an index: -d/--index DIR
- * ('d') and --backend ('b').  Returns 1 when getopt's c was one of
- * them (kept in *dir_arg or oo->backend), 0 when it was not, -1 after
- * printing an error for `cmd`. */
-int js_cli_index_option(const char *cmd, int c, const char **dir_arg,
-                        js_open_options *oo);
+/* For the commands that only read an index (check, stats): reads
+ * -d/--index DIR, --backend B, -h and, when json is not NULL, --json
+ * (into *json) from argv with getopt and longopts, which name 'd', 'b',
+ * 'h' and 'j'; then opens the index as js_cli_open_index does.  Returns
+ * 0 with *ix and *dir (the caller closes and frees them), or the exit
+ * status to return (help shown, or an error printed). */
+int js_cli_index_command(const char *cmd, int argc, char **argv,
+                         const struct option *longopts,
+                         void (*print_usage)(FILE *), int *json,
+                         js_index **ix, char **dir);
 
 /* Reads a --backend argument into *out (native or xapian).  Returns 0,
  * or -1 after printing an error for `cmd`. */

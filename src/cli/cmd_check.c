@@ -38,21 +38,10 @@ int js_cmd_check(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *dir_arg = NULL;
-    js_open_options oo = JS_OPEN_OPTIONS_INIT;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
-        int r = js_cli_index_option("check", c, &dir_arg, &oo);
-        if (r < 0)
-            return JS_EXIT_USAGE;
-        if (r == 0)
-            return js_cli_usage(usage, c);
-    }
     js_index *ix;
     char *dir;
-    int status = js_cli_open_index("check", argc, argv, optind, dir_arg, &oo,
-                                   &ix, &dir);
+    int status = js_cli_index_command("check", argc, argv, longopts, usage,
+                                      NULL, &ix, &dir);
     if (status)
         return status;
     if (js_index_check(ix)) {

@@ -156,21 +156,11 @@ int js_cmd_stats(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *dir_arg = NULL;
-    int json = 0, c;
-    js_open_options oo = JS_OPEN_OPTIONS_INIT;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
-        int r = c == 'j' ? (json = 1) : js_cli_index_option("stats", c, &dir_arg, &oo);
-        if (r < 0)
-            return JS_EXIT_USAGE;
-        if (r == 0)
-            return js_cli_usage(usage, c);
-    }
+    int json = 0;
     js_index *ix;
     char *dir;
-    int status = js_cli_open_index("stats", argc, argv, optind, dir_arg, &oo,
-                                   &ix, &dir);
+    int status = js_cli_index_command("stats", argc, argv, longopts, usage,
+                                      &json, &ix, &dir);
     if (status)
         return status;
     js_index_stats st;

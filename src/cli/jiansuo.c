@@ -93,16 +93,26 @@ int js_cli_usage(void (*print_usage)(FILE *), int c)
     return c == 'h' ? JS_EXIT_OK : JS_EXIT_USAGE;
 }
 
-int js_cli_index_option(const char *cmd, int c, const char **dir_arg,
-                        js_open_options *oo)
+int js_cli_index_command(const char *cmd, int argc, char **argv,
+                         const struct option *longopts,
+                         void (*print_usage)(FILE *), int *json,
+                         js_index **ix, char **dir)
 {
-    if (c == 'd') {
-        *dir_arg = optarg;
-        return 1;
+    const char *dir_arg = NULL;
+    js_open_options oo = JS_OPEN_OPTIONS_INIT;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+        if (c == 'd')
+            dir_arg = optarg;
+        else if (c == 'b' && js_cli_backend(cmd, optarg, &oo.backend))
+            return JS_EXIT_USAGE;
+        else if (c == 'j' && json)
+            *json = 1;
+        else if (c != 'b')
+            return js_cli_usage(print_usage, c);
     }
-    if (c == 'b')
-        return js_cli_backend(cmd, optarg, &oo->backend) ? -1 : 1;
-    return 0;
+    return js_cli_open_index(cmd, argc, argv, optind, dir_arg, &oo, ix, dir);
 }
 
 int js_cli_backend(const char *cmd, const char *arg, js_backend *out)
