@@ -419,30 +419,6 @@ int js_xbuild_add(js_xbuild *b, const char *path, const char *name,
                           b->err, sizeof b->err);
 }
 
-/* Writes text and a newline to path durably, through path.tmp and a
- * rename.  Returns 0 or JS_EIO with a message on b. */
-static int write_file_atomic(js_xbuild *b, const char *path, const char *text)
-{
-    size_t n = strlen(path) + 8;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return fail(b, JS_ENOMEM, "out of memory");
-    snprintf(tmp, n, "%s.tmp", path);
-    int rc = 0;
-    FILE *f = fopen(tmp, "w");
-    if (!f || fputs(text, f) == EOF || fputc('\n', f) == EOF ||
-        fflush(f) == EOF || fsync(fileno(f)) != 0)
-        rc = fail(b, JS_EIO, "%s: %s", tmp, strerror(errno));
-    if (f && fclose(f) != 0 && !rc)
-        rc = fail(b, JS_EIO, "%s: %s", tmp, strerror(errno));
-    if (!rc && rename(tmp, path) != 0)
-        rc = fail(b, JS_EIO, "%s: %s", path, strerror(errno));
-    if (rc)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 /* Puts b->tmp in place of b->final in one step (RENAME_EXCHANGE), or by
  * a plain rename when there is no old index, or, on a file system that
  * cannot exchange, by moving the old one aside first (then a reader may
@@ -577,20 +553,20 @@ int js_xbuild_commit(js_xbuild *b)
     b->st.text_bytes = b->text_bytes;
     b->st.seconds = js_fields_elapsed(&b->clock);
     char *info = info_text(b, &xs);
-    if (!info)
-        return fail(b, JS_ENOMEM, "out of memory");
-    char *info_path = join(b->tmp, JS_XAPIAN_INFO);
-    if (!info_path) {
+    size_t info_len = info ? strlen(info) : 0;
+    char *line = info ? realloc(info, info_len + 1) : NULL;
+    if (!line) {
         free(info);
         return fail(b, JS_ENOMEM, "out of memory");
     }
-    rc = write_file_atomic(b, info_path, info);
-    free(info);
-    free(info_path);
+    line[info_len] = '\n'; /* one line of JSON, as a text file ends */
+    /* durably: written, fsynced, renamed and the directory fsynced
+     * (index/file.c), before the whole directory is swapped in */
+    rc = js_file_put(b->tmp, JS_XAPIAN_INFO, line, info_len + 1, b->err,
+                     sizeof b->err);
+    free(line);
     if (rc)
-        return rc;
-    if (sync_dir(b->tmp) != 0)
-        return fail(b, JS_EIO, "%s: %s", b->tmp, strerror(errno));
+        return b->rc = rc;
     if ((rc = swap_into_place(b)))
         return rc;
     sync_dir(b->dir);
