@@ -54,8 +54,9 @@ int js_cli_usage(void (*print_usage)(FILE *), int c);
  * -d/--index DIR, --backend B, -h and, when json is not NULL, --json
  * (into *json) from argv with getopt and longopts, which name 'd', 'b',
  * 'h' and 'j'; then opens the index as js_cli_open_index does.  Returns
- * 0 with *ix and *dir (the caller closes and frees them), or the exit
- * status to return (help shown, or an error printed). */
+ * -1 with *ix and *dir (the caller closes and frees them) to go on, or
+ * the exit status to return: 0 after --help, else after an error was
+ * printed (*ix and *dir NULL). */
 int js_cli_index_command(const char *cmd, int argc, char **argv,
                          const struct option *longopts,
                          void (*print_usage)(FILE *), int *json,

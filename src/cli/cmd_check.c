@@ -42,7 +42,7 @@ int js_cmd_check(int argc, char **argv)
     char *dir;
     int status = js_cli_index_command("check", argc, argv, longopts, usage,
                                       NULL, &ix, &dir);
-    if (status)
+    if (status >= 0)
         return status;
     if (js_index_check(ix)) {
         js_cli_error("check", "%s", js_index_errmsg(ix));

@@ -161,7 +161,7 @@ int js_cmd_stats(int argc, char **argv)
     char *dir;
     int status = js_cli_index_command("stats", argc, argv, longopts, usage,
                                       &json, &ix, &dir);
-    if (status)
+    if (status >= 0)
         return status;
     js_index_stats st;
     js_index_get_stats(ix, &st);

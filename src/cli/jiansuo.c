@@ -101,6 +101,8 @@ int js_cli_index_command(const char *cmd, int argc, char **argv,
     const char *dir_arg = NULL;
     js_open_options oo = JS_OPEN_OPTIONS_INIT;
     int c;
+    *ix = NULL;
+    *dir = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
         if (c == 'd')
@@ -112,7 +114,9 @@ int js_cli_index_command(const char *cmd, int argc, char **argv,
         else if (c != 'b')
             return js_cli_usage(print_usage, c);
     }
-    return js_cli_open_index(cmd, argc, argv, optind, dir_arg, &oo, ix, dir);
+    int status = js_cli_open_index(cmd, argc, argv, optind, dir_arg, &oo, ix,
+                                   dir);
+    return status ? status : -1;
 }
 
 int js_cli_backend(const char *cmd, const char *arg, js_backend *out)
