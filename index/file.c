@@ -143,6 +143,11 @@ char *js_index_default_dir(void)
 
 int js_dir_lock(const char *dir, char *err, size_t errlen)
 {
+    return js_dir_lock_wait(dir, 0, err, errlen);
+}
+
+int js_dir_lock_wait(const char *dir, int wait, char *err, size_t errlen)
+{
     if (make_dirs(dir) != 0) {
         int e = errno;
         fmt_err(err, errlen, "%s: cannot create the index directory: %s",
@@ -156,7 +161,7 @@ int js_dir_lock(const char *dir, char *err, size_t errlen)
         fmt_err(err, errlen, "%s: %s", path, strerror(errno));
         return JS_EIO;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         /* the holder wrote its process id into the file (below); read
          * untrusted: a number, or nothing to say */
@@ -166,13 +171,14 @@ int js_dir_lock(const char *dir, char *err, size_t errlen)
         close(fd);
         if (e == EWOULDBLOCK && pid > 0)
             fmt_err(err, errlen, "%s: index is locked by process %ld "
-                    "(another jiansuo build is writing this index)", dir, pid);
+                    "(another jiansuo writer is using it; --wait waits for it)",
+                    dir, pid);
         else if (e == EWOULDBLOCK)
             fmt_err(err, errlen,
-                    "%s: another jiansuo build is writing this index", dir);
+                    "%s: another jiansuo writer is using this index", dir);
         else
             fmt_err(err, errlen, "%s: cannot lock: %s", path, strerror(e));
-        return JS_EIO;
+        return e == EWOULDBLOCK ? JS_EBUSY : JS_EIO;
     }
     /* Who holds the lock, for the message above; a failure to say so
      * costs only that message. */

@@ -54,9 +54,14 @@ int js_test_write_check(size_t n);
  * that a writer refused says "index is locked by process N"), and
  * deletes what interrupted writers left (*.tmp-* files, runs-*
  * directories).  Returns the lock's
- * file descriptor (>= 0; close it to release), or a negative JS_E* code
- * with a message in err. */
+ * file descriptor (>= 0; close it to release), or JS_EBUSY (another
+ * process holds it), or another negative JS_E* code, with a message in
+ * err. */
 int js_dir_lock(const char *dir, char *err, size_t errlen);
+
+/* js_dir_lock, but with wait 1 it waits for the holder to release the
+ * lock instead of failing with JS_EBUSY. */
+int js_dir_lock_wait(const char *dir, int wait, char *err, size_t errlen);
 
 /* ---- writing ---- */
 

@@ -47,10 +47,32 @@ typedef struct js_builder_ops {
     void (*close)(void *be);
 } js_builder_ops;
 
+typedef struct js_writer_ops {
+    js_backend backend;
+    /* Opens dir for writing, taking its lock (opts->wait: waiting for
+     * it, else JS_EBUSY); sets *be as js_writer_open sets *out.  opts is
+     * at JS_WRITER_OPTIONS_VERSION, every field filled in. */
+    int (*open)(void **be, const char *dir, const js_writer_options *opts);
+    /* the files under path, or (path NULL) the document name in
+     * data[0..len), the arguments checked */
+    int (*add)(void *be, const char *path, const char *name,
+               const void *data, size_t len);
+    /* by_path 0: the record id `key`; 1: the source path `key`, already
+     * made canonical (js_fields_identity) */
+    int (*remove)(void *be, int by_path, const char *key);
+    int (*update)(void *be, const char *path);
+    int (*commit)(void *be);
+    int (*merge)(void *be, unsigned segments);
+    void (*get_stats)(const void *be, js_writer_stats *out);
+    const char *(*errmsg)(const void *be);
+    void (*close)(void *be);
+} js_writer_ops;
+
 #ifdef JS_WITH_XAPIAN
 /* src/xapian/xapian_backend.c */
 extern const js_index_ops js_xapian_index_ops;
 extern const js_builder_ops js_xapian_builder_ops;
+extern const js_writer_ops js_xapian_writer_ops;
 #endif
 
 /* Where a Xapian index lives under the index directory, named here so

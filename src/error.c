@@ -72,6 +72,8 @@ const char *js_strerror(int code)
         return "unknown text encoding";
     case JS_ELIMIT:
         return "limit exceeded";
+    case JS_EBUSY:
+        return "index is locked by another writer";
     }
     return "unknown error";
 }

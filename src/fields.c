@@ -12,7 +12,9 @@
 #include "chartab.h"
 #include "utf8.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The field being analysed: where its positions have reached. */
@@ -113,6 +115,12 @@ int js_fields_feed(js_ingest *ing, const char *path, const char *name,
         return rc; /* a path the user must fix; the build can go on */
     *sticky = rc;
     return rc;
+}
+
+char *js_fields_identity(const char *path)
+{
+    char *c = realpath(path, NULL);
+    return c ? c : strdup(path);
 }
 
 int js_fields_term_kind(const char *term, size_t len)

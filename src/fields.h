@@ -51,6 +51,13 @@ int js_fields_analyze_heading(const char *title, const char *path,
                               js_field_token_fn fn, void *ctx,
                               uint32_t *head_len);
 
+/* A document's identity for a live index (jiansuo.h, "Keeping an index
+ * current"): a file's path made canonical (realpath: absolute, no
+ * symbolic links, no "." or ".."), or the path as given when it cannot
+ * be (a file gone, a name from memory).  Returns a malloc'ed string or
+ * NULL when out of memory. */
+char *js_fields_identity(const char *path);
+
 /* Feeds a builder from ingest: the files under path (path not NULL) or
  * one document from memory (name, data, len), each section to fn(ctx,
  * ...).  *sticky is the builder's sticky error: non-zero, nothing runs

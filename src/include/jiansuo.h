@@ -65,7 +65,8 @@ enum {
     JS_EINVALID = -5,  /* a bad argument or malformed input */
     JS_ENOTFOUND = -6, /* a file, index or entry does not exist */
     JS_EENCODING = -7, /* text whose encoding cannot be determined */
-    JS_ELIMIT = -8     /* a documented limit was reached */
+    JS_ELIMIT = -8,    /* a documented limit was reached */
+    JS_EBUSY = -9      /* another writer holds the index */
 };
 
 /* Returns a static English sentence for a JS_E* code (never NULL; an
@@ -371,7 +372,7 @@ typedef struct js_builder js_builder;
 
 /* Starts a build of the index in `dir` (created if needed) with the
  * backend opts->backend: takes the directory's build lock (failing with
- * JS_EIO if another build of either backend holds it) and removes what
+ * JS_EBUSY if another writer of either backend holds it) and removes what
  * interrupted builds left.  opts may be NULL.  Returns 0 and *out, or
  * JS_EINVALID (bad options, a backend this library lacks), JS_EIO,
  * JS_ENOMEM; *out as the conventions above say. */
@@ -400,6 +401,126 @@ JS_API const char *js_builder_errmsg(const js_builder *b);
 /* Releases the lock and frees the builder; an uncommitted build is
  * abandoned and its temporary files removed.  NULL is fine. */
 JS_API void js_builder_close(js_builder *b);
+
+/* ---------------------------------------------------------------------
+ * Keeping an index current: the writer
+ *
+ * A writer adds, replaces and deletes documents in an index while other
+ * processes and threads search it (README "Keeping an index current";
+ * index/FORMAT.md, "Live indexes").  A document's identity is its
+ * record id for a JSON Lines record that has one, else its canonical
+ * source path (for a document added from memory: its name); adding a
+ * document whose identity the index holds replaces it, every section.
+ * Nothing a writer does is visible before js_writer_commit, which
+ * publishes everything since the last commit atomically: a searcher sees
+ * the index before the commit or after it, never a part of it.
+ *
+ * One writer at a time holds an index (the directory's lock, shared with
+ * js_builder); searchers never wait for it.
+ * ------------------------------------------------------------------- */
+
+typedef struct js_writer js_writer;
+
+typedef struct js_writer_options {
+    unsigned version;        /* JS_WRITER_OPTIONS_VERSION */
+    size_t memory_mib;       /* native: memory for a new segment's
+                                postings before they spill, as
+                                js_build_options: 512 */
+    unsigned threads;        /* native: as js_build_options */
+    const char *format;      /* force a format (see js_ingest_options) */
+    const char *encoding;    /* force an encoding */
+    int include_hidden;
+    js_warning_fn warn;      /* ingest warnings and notices; NULL: counted */
+    void *warn_ctx;
+    js_progress_fn progress; /* NULL: none */
+    void *progress_ctx;
+    int wait;                /* 1: wait for another writer's lock rather
+                                than fail with JS_EBUSY */
+    js_backend backend;      /* AUTO: what dir holds (native if empty) */
+    unsigned merge_factor;   /* native: this many segments of one size
+                                tier are merged into one at commit; 0:
+                                10; 1: never merge by itself */
+    unsigned analyze_flags;  /* a new index: JS_ANALYZE_NO_FOLD; an
+                                existing one keeps its own */
+} js_writer_options;
+
+#define JS_WRITER_OPTIONS_VERSION 1
+#define JS_WRITER_OPTIONS_INIT {JS_WRITER_OPTIONS_VERSION, 512, 0, NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, JS_BACKEND_AUTO, 0, 0}
+
+typedef struct js_writer_stats {
+    js_ingest_stats ingest;  /* of the files read by this writer */
+    uint64_t added;          /* documents new to the index */
+    uint64_t replaced;       /* documents that replaced an older version */
+    uint64_t deleted;        /* documents deleted (by delete or update) */
+    uint64_t unchanged;      /* update: files found unchanged, not read */
+    uint64_t kept;           /* replacements that could not be read: the
+                                old version stays */
+    uint64_t sections_added, sections_deleted;
+    uint32_t segments;       /* native: segments after the last commit */
+    uint32_t merges;         /* native: merges done */
+    uint64_t generation;     /* of the last commit */
+    double seconds;
+} js_writer_stats;
+
+/* Opens the index in dir for writing (creating an empty native one when
+ * dir holds none), taking the directory's lock: with opts->wait it waits
+ * for another writer to finish, else fails with JS_EBUSY and a message
+ * naming that writer's process.  Removes what interrupted writers left.
+ * opts may be NULL.  Returns 0 and *out, or JS_EBUSY, JS_EIO,
+ * JS_ECORRUPT, JS_EVERSION, JS_EINVALID (bad options; an index this
+ * library cannot write), JS_ENOMEM; *out as js_builder_open sets it. */
+JS_API int js_writer_open(js_writer **out, const char *dir,
+                          const js_writer_options *opts);
+
+/* Adds or replaces the documents in the files under path.  A file whose
+ * new version cannot be read leaves its old version in the index (said
+ * through opts->warn and counted in stats.kept).  Returns 0 or a
+ * negative JS_E* code; an unreadable file is counted, not an error. */
+JS_API int js_writer_add_path(js_writer *w, const char *path);
+
+/* Adds or replaces one document (or, for JSON Lines, its records) read
+ * from memory; `name` is its source name and identity. */
+JS_API int js_writer_add_memory(js_writer *w, const char *name,
+                                const void *data, size_t len);
+
+/* Deletes the documents whose identity is the JSON Lines record id `id`
+ * (js_writer_delete_id) or whose source is `path` (js_writer_delete_path:
+ * the file's documents, a JSON Lines file's records too; a path is made
+ * canonical when it exists, else taken as given).  Returns 0, or
+ * JS_ENOTFOUND when the index holds no such document (nothing else
+ * changes), or another negative code. */
+JS_API int js_writer_delete_id(js_writer *w, const char *id);
+JS_API int js_writer_delete_path(js_writer *w, const char *path);
+
+/* Brings the index in line with the tree at path: files new or changed
+ * since they were indexed (size, modification time, then a content hash)
+ * are read again, files under path that the index holds but that are
+ * gone are deleted, and unchanged files are not read past their hash.
+ * Returns as js_writer_add_path. */
+JS_API int js_writer_update(js_writer *w, const char *path);
+
+/* Publishes everything since the last commit as the index's next
+ * generation, then (native) merges segments as the merge factor says.
+ * The writer stays open for more.  Returns 0 or a negative JS_E* code;
+ * on failure the index is as it was at the last commit and the changes
+ * since are dropped. */
+JS_API int js_writer_commit(js_writer *w);
+
+/* Commits, then merges the index down to at most `segments` segments (1:
+ * fully merged, with no deleted sections left).  Xapian: compacts
+ * nothing and returns 0 (Xapian merges its own tables).  Returns as
+ * js_writer_commit. */
+JS_API int js_writer_merge(js_writer *w, unsigned segments);
+
+/* Copies the writer's figures into *out. */
+JS_API void js_writer_get_stats(const js_writer *w, js_writer_stats *out);
+
+/* Returns the message of the last failed call ("" if none). */
+JS_API const char *js_writer_errmsg(const js_writer *w);
+
+/* Drops what was not committed, releases the lock and frees the writer.
+ * NULL is fine. */
+JS_API void js_writer_close(js_writer *w);
 
 typedef struct js_index js_index;
 
@@ -445,6 +566,13 @@ JS_API js_backend js_index_backend(const js_index *ix);
  * index has nothing to preload (0).  Returns 0, or JS_EIO (a page cannot
  * be read), or JS_EINVALID for a NULL ix. */
 JS_API int js_index_preload(js_index *ix);
+
+/* Moves ix to the index's newest committed generation, if it is not
+ * there yet.  Searches already running on other threads finish on the
+ * snapshot they started with; results already returned stay valid.
+ * Returns 1 when ix moved, 0 when it was already the newest, or a
+ * negative JS_E* code (ix then still serves its old snapshot). */
+JS_API int js_index_refresh(js_index *ix);
 
 /* Frees the handle; NULL is fine. */
 JS_API void js_index_close(js_index *ix);
