@@ -37,6 +37,7 @@
 #include "error.h"
 #include "fields.h"
 #include "file.h"
+#include "keys.h"
 #include "jiansuo.h"
 #include "lexicon.h"
 #include "sections.h"
@@ -136,6 +137,17 @@ struct js_nbuilder {
     int committed;
     js_build_stats st;
     js_fields_clock clock; /* the build's time and progress reports */
+    /* identities (keys.h): the file whose documents are coming (its
+     * entry is added when the next file begins or at commit, if it
+     * produced any), and the current document's id */
+    char *file_name; /* the file written: index.jsi, or a segment's */
+    js_nbuilder_hooks hooks;
+    js_keys_writer *keys;
+    js_key_file cur_file;
+    char *cur_path;
+    int in_file;
+    char *cur_idstr;
+    js_key_id cur_idk;
     char err[1024];
 };
 
@@ -160,8 +172,18 @@ void js_nbuilder_get_stats(const js_nbuilder *b, js_build_stats *out)
         *out = b->st;
 }
 
+static int on_file(void *ctx, const char *name, int fd, const struct stat *st,
+                   const void *data, size_t len);
+
 int js_nbuilder_open(js_nbuilder **out, const char *dir,
                     const js_build_options *opts)
+{
+    return js_nbuilder_open_segment(out, dir, NULL, opts, NULL);
+}
+
+int js_nbuilder_open_segment(js_nbuilder **out, const char *dir,
+                             const char *file, const js_build_options *opts,
+                             const js_nbuilder_hooks *hooks)
 {
     if (!out || !dir)
         return JS_EINVALID;
@@ -188,12 +210,18 @@ int js_nbuilder_open(js_nbuilder **out, const char *dir,
         o.champion_df = JS_CHAMP_MIN_DF;
     b->o = o;
     js_fields_clock_start(&b->clock);
-    if (!(b->dir = strdup(dir)))
+    if (hooks)
+        b->hooks = *hooks;
+    if (!(b->dir = strdup(dir)) ||
+        !(b->file_name = strdup(file ? file : JS_INDEX_FILE)) ||
+        !(b->keys = js_keys_writer_new()))
         return fail(b, JS_ENOMEM, "out of memory");
-    int fd = js_dir_lock(dir, b->err, sizeof b->err);
-    if (fd < 0)
-        return b->rc = fd;
-    b->lock_fd = fd;
+    if (!file) { /* a segment's writer holds the lock already */
+        int fd = js_dir_lock(dir, b->err, sizeof b->err);
+        if (fd < 0)
+            return b->rc = fd;
+        b->lock_fd = fd;
+    }
     size_t n = strlen(dir) + 32;
     if (!(b->run_dir = malloc(n)))
         return fail(b, JS_ENOMEM, "out of memory");
@@ -211,6 +239,7 @@ int js_nbuilder_open(js_nbuilder **out, const char *dir,
         return fail(b, rc, "%s", rc == JS_EINVALID
                                      ? "unknown format or encoding"
                                      : js_strerror(rc));
+    js_ingest_set_file_hook(b->ing, on_file, b);
     /* Threads: the ingest thread plus two workers when more than one is
      * asked for (0: one per CPU, and two CPUs are enough to use them
      * all: the workers wait on the ingest thread most of the time). */
@@ -245,7 +274,8 @@ int js_nbuilder_open(js_nbuilder **out, const char *dir,
     if ((rc = js_store_writer_new(&b->store, JS_STORE_BLOCK_BYTES,
                                    JS_STORE_LEVEL)))
         return fail(b, rc, "cannot start the store: %s", js_strerror(rc));
-    if ((rc = js_file_create(&b->fw, dir, b->err, sizeof b->err)))
+    if ((rc = js_file_create_named(&b->fw, dir, b->file_name, b->err,
+                                   sizeof b->err)))
         return b->rc = rc;
     if ((rc = js_file_begin_part(b->fw, JS_PART_STORE)))
         return fail(b, rc, "internal error starting the store part");
@@ -682,6 +712,142 @@ static int flush_sections(js_nbuilder *b)
     return spool_failed(b);
 }
 
+/* ---- identities (keys.h) ---- */
+
+/* Ends the current document's id entry: its sections are counted. */
+static int end_id(js_nbuilder *b)
+{
+    if (!b->cur_idstr)
+        return 0;
+    b->cur_idk.nsections = b->nsections - b->cur_idk.first_section;
+    int rc = js_keys_add_id(b->keys, b->cur_idstr, &b->cur_idk);
+    free(b->cur_idstr);
+    b->cur_idstr = NULL;
+    return rc ? fail(b, rc, "out of memory") : 0;
+}
+
+/* Ends the current file: its entry, when it produced documents; else
+ * the hooks hear that it gave nothing (a live index keeps the version
+ * it has). */
+static int end_file(js_nbuilder *b)
+{
+    if (!b->in_file)
+        return 0;
+    b->in_file = 0;
+    int rc = end_id(b);
+    if (rc)
+        return rc;
+    js_key_file *f = &b->cur_file;
+    f->ndocs = b->ndocs - f->first_doc;
+    f->nsections = b->nsections - f->first_section;
+    if (f->ndocs == 0) {
+        if (b->hooks.unread)
+            b->hooks.unread(b->hooks.ctx, f);
+        return 0;
+    }
+    if ((rc = js_keys_add_file(b->keys, f)))
+        return fail(b, rc, "out of memory");
+    return 0;
+}
+
+int js_nbuilder_begin_file(js_nbuilder *b, const js_key_file *f)
+{
+    if (b->rc)
+        return b->rc;
+    int rc = end_file(b);
+    if (rc)
+        return rc;
+    char *c = malloc(f->path_len + 1);
+    if (!c)
+        return fail(b, JS_ENOMEM, "out of memory");
+    memcpy(c, f->path, f->path_len);
+    c[f->path_len] = 0;
+    free(b->cur_path);
+    b->cur_path = c;
+    b->cur_file = *f;
+    b->cur_file.path = c;
+    b->cur_file.first_doc = b->ndocs;
+    b->cur_file.first_section = b->nsections;
+    b->in_file = 1;
+    return 0;
+}
+
+/* Hashes what fd holds (keys.h), reading it with pread.  Returns 0 or
+ * JS_EIO / JS_ENOMEM. */
+static int hash_fd(int fd, uint64_t *out)
+{
+    size_t cap = 1u << 20;
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return JS_ENOMEM;
+    js_keys_hasher h;
+    js_keys_hash_init(&h);
+    off_t off = 0;
+    for (;;) {
+        ssize_t n = pread(fd, buf, cap, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            free(buf);
+            return JS_EIO;
+        }
+        if (n == 0)
+            break;
+        js_keys_hash_more(&h, buf, (size_t)n);
+        off += n;
+    }
+    free(buf);
+    *out = js_keys_hash_end(&h);
+    return 0;
+}
+
+/* Ingest's hook before each file: its identity, size, time and hash,
+ * asked of the hooks' filter (a live index's update skips files it has
+ * unchanged), then noted for the documents that follow. */
+static int on_file(void *ctx, const char *name, int fd, const struct stat *st,
+                   const void *data, size_t len)
+{
+    js_nbuilder *b = ctx;
+    js_key_file f = {0};
+    char *id = fd >= 0 ? js_fields_identity(name) : strdup(name);
+    if (!id)
+        return fail(b, JS_ENOMEM, "out of memory");
+    f.path = id;
+    f.path_len = strlen(id);
+    if (fd >= 0 && st) {
+        f.size = (uint64_t)st->st_size;
+        f.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+                     st->st_mtim.tv_nsec;
+    } else if (fd < 0) {
+        f.size = len;
+    }
+    int rc = 0, hashed = 0;
+    if (b->hooks.filter && (rc = b->hooks.filter(b->hooks.ctx, &f, 0)) == 2) {
+        rc = 0;
+        hashed = 1;
+    }
+    if (rc == 0 || hashed) {
+        if (fd >= 0) {
+            rc = hash_fd(fd, &f.hash);
+            if (rc == JS_EIO)
+                rc = 0; /* ingest reads it and says what is wrong */
+        } else {
+            js_keys_hasher h;
+            js_keys_hash_init(&h);
+            js_keys_hash_more(&h, data, len);
+            f.hash = js_keys_hash_end(&h);
+        }
+        if (!rc && hashed && b->hooks.filter)
+            rc = b->hooks.filter(b->hooks.ctx, &f, 1);
+    }
+    if (rc == 0)
+        rc = js_nbuilder_begin_file(b, &f);
+    else if (rc < 0 && !b->rc)
+        fail(b, rc, "%s: %s", name, js_strerror(rc));
+    free(id);
+    return rc;
+}
+
 /* Section callback from ingest: one section into every structure. */
 static int on_section(void *ctx, const js_section *s)
 {
@@ -693,6 +859,14 @@ static int on_section(void *ctx, const js_section *s)
         const js_document *d = s->document;
         if (b->ndocs == UINT32_MAX)
             return fail(b, JS_ELIMIT, "too many documents");
+        if ((rc = end_id(b)))
+            return rc;
+        if (d->id && d->id[0]) {
+            if (!(b->cur_idstr = strdup(d->id)))
+                return fail(b, JS_ENOMEM, "out of memory");
+            b->cur_idk.doc = b->ndocs;
+            b->cur_idk.first_section = b->nsections;
+        }
         if ((rc = add_document(b, d)))
             return rc;
     }
@@ -769,9 +943,20 @@ static int on_section(void *ctx, const js_section *s)
 int js_nbuilder_add(js_nbuilder *b, const char *path, const char *name,
                     const void *data, size_t len)
 {
-    return js_fields_feed(b->ing, path, name, data, len, on_section, b, &b->rc,
-                          b->err, sizeof b->err);
+    int rc = js_fields_feed(b->ing, path, name, data, len, on_section, b,
+                            &b->rc, b->err, sizeof b->err);
+    int rc2 = end_file(b);
+    return rc ? rc : rc2;
 }
+
+int js_nbuilder_add_section(js_nbuilder *b, const js_section *s)
+{
+    if (b->rc)
+        return b->rc;
+    return on_section(b, s);
+}
+
+uint32_t js_nbuilder_documents(const js_nbuilder *b) { return b->ndocs; }
 
 /* ---- commit ---- */
 
@@ -1414,7 +1599,7 @@ static int publish(js_nbuilder *b)
         return b->rc = rc;
     char path[4096];
     struct stat fst;
-    snprintf(path, sizeof path, "%s/" JS_INDEX_FILE, b->dir);
+    snprintf(path, sizeof path, "%s/%s", b->dir, b->file_name);
     if (stat(path, &fst) == 0)
         b->st.index_bytes = (uint64_t)fst.st_size;
     b->committed = 1;
@@ -1427,6 +1612,8 @@ int js_nbuilder_commit(js_nbuilder *b)
     if (!b)
         return JS_EINVALID;
     if (b->rc)
+        return b->rc;
+    if (end_file(b) || end_id(b))
         return b->rc;
     js_buf store_index = JS_BUF_INIT;
     if (finish_ingest(b, &store_index)) {
@@ -1453,6 +1640,14 @@ int js_nbuilder_commit(js_nbuilder *b)
     js_ingest_get_stats(b->ing, &is);
     b->st.ingest = is;
     write_documents(b);
+    if (!b->rc) {
+        js_buf kb = JS_BUF_INIT;
+        if (js_keys_encode(b->keys, &kb))
+            fail(b, JS_ENOMEM, "out of memory");
+        else
+            write_part(b, JS_PART_KEYS, &kb);
+        js_buf_free(&kb);
+    }
     b->st.text_bytes = b->text_bytes;
     b->st.seconds = js_fields_elapsed(&b->clock);
     write_stats(b, &is);
@@ -1505,6 +1700,10 @@ void js_nbuilder_close(js_nbuilder *b)
     free(b->head_lens);
     free(b->run_dir);
     free(b->dir);
+    free(b->file_name);
+    js_keys_writer_free(b->keys);
+    free(b->cur_path);
+    free(b->cur_idstr);
     if (b->lock_fd >= 0)
         close(b->lock_fd);
     free(b);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "jiansuo.h"
+#include "keys.h"
 
 typedef struct js_nbuilder js_nbuilder;
 
@@ -27,6 +28,39 @@ int js_nbuilder_open(js_nbuilder **out, const char *dir,
 int js_nbuilder_add(js_nbuilder *b, const char *path, const char *name,
                     const void *data, size_t len);
 int js_nbuilder_commit(js_nbuilder *b);
+
+/* ---- a segment of a live index (index/writer.c) ---- */
+
+/* What a live index's writer hears of the files a segment's builder
+ * reads.  filter is asked before each file with its identity, size and
+ * time (hashed 0; f->hash 0): it returns 0 to read the file, 1 to skip
+ * it, 2 to have its content hashed and be asked again (hashed 1), or a
+ * negative JS_E* code to stop.  unread hears of a file that was read but
+ * gave no document (its old version, if any, stays).  Either may be
+ * NULL. */
+typedef struct js_nbuilder_hooks {
+    int (*filter)(void *ctx, const js_key_file *f, int hashed);
+    void (*unread)(void *ctx, const js_key_file *f);
+    void *ctx;
+} js_nbuilder_hooks;
+
+/* js_nbuilder_open writing dir/file (a segment: file NULL is index.jsi,
+ * with the directory's lock taken; otherwise the caller holds it). */
+int js_nbuilder_open_segment(js_nbuilder **out, const char *dir,
+                             const char *file, const js_build_options *opts,
+                             const js_nbuilder_hooks *hooks);
+
+/* For a merge, which copies sections rather than reading files: the
+ * documents added next come from file f (its path, size, time and hash;
+ * the counts are the builder's).  Returns 0 or JS_ENOMEM. */
+int js_nbuilder_begin_file(js_nbuilder *b, const js_key_file *f);
+
+/* Adds one section as ingest would hand it over (s->ordinal 0 starts a
+ * document).  Returns 0 or a negative JS_E* code (sticky). */
+int js_nbuilder_add_section(js_nbuilder *b, const js_section *s);
+
+/* Documents added so far. */
+uint32_t js_nbuilder_documents(const js_nbuilder *b);
 void js_nbuilder_get_stats(const js_nbuilder *b, js_build_stats *out);
 const char *js_nbuilder_errmsg(const js_nbuilder *b);
 void js_nbuilder_close(js_nbuilder *b);

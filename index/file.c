@@ -43,7 +43,7 @@ static const uint8_t END_MAGIC[8] = {0x4A, 0x53, 0x49, 0x58, 0x45, 0x4E, 0x44, 0
 static const char *const part_names[] = {
     "?",     "stats",   "documents",     "sections", "store",
     "store index", "lexicon", "lexicon index", "postings", "headings",
-    "champions", "postings crc",
+    "champions", "postings crc", "keys",
 };
 
 const char *js_part_name(uint32_t id)
@@ -212,7 +212,7 @@ int js_dir_lock_wait(const char *dir, int wait, char *err, size_t errlen)
 
 struct js_file_writer {
     int fd;
-    char *dir, *tmp;
+    char *dir, *name, *tmp;
     uint8_t *buf;
     size_t blen;
     uint64_t off; /* bytes handed to js_file_write so far, header included */
@@ -311,27 +311,38 @@ static int put_raw(js_file_writer *w, const void *p, size_t n)
 int js_file_create(js_file_writer **out, const char *dir, char *err,
                    size_t errlen)
 {
+    return js_file_create_named(out, dir, JS_INDEX_FILE, err, errlen);
+}
+
+int js_file_create_named(js_file_writer **out, const char *dir,
+                         const char *name, char *err, size_t errlen)
+{
     js_file_writer *w = calloc(1, sizeof *w);
-    if (!w || !(w->buf = malloc(WBUF)) || !(w->dir = strdup(dir))) {
-        if (w)
+    if (!w || !(w->buf = malloc(WBUF)) || !(w->dir = strdup(dir)) ||
+        !(w->name = strdup(name))) {
+        if (w) {
             free(w->buf);
+            free(w->dir);
+        }
         free(w);
         fmt_err(err, errlen, "out of memory");
         return JS_ENOMEM;
     }
-    size_t n = strlen(dir) + sizeof(JS_INDEX_FILE) + 32;
+    size_t n = strlen(dir) + strlen(name) + 32;
     if (!(w->tmp = malloc(n))) {
+        free(w->name);
         free(w->dir);
         free(w->buf);
         free(w);
         fmt_err(err, errlen, "out of memory");
         return JS_ENOMEM;
     }
-    snprintf(w->tmp, n, "%s/" JS_INDEX_FILE ".tmp-%ld", dir, (long)getpid());
+    snprintf(w->tmp, n, "%s/%s.tmp-%ld", dir, name, (long)getpid());
     w->fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0) {
         fmt_err(err, errlen, "%s: %s", w->tmp, strerror(errno));
         free(w->tmp);
+        free(w->name);
         free(w->dir);
         free(w->buf);
         free(w);
@@ -376,6 +387,7 @@ static void free_writer(js_file_writer *w)
 {
     free(w->buf);
     free(w->dir);
+    free(w->name);
     free(w->tmp);
     free(w);
 }
@@ -446,7 +458,7 @@ int js_file_publish(js_file_writer *w, char *err, size_t errlen)
     }
     if (!rc) {
         char final[4096];
-        snprintf(final, sizeof final, "%s/" JS_INDEX_FILE, w->dir);
+        snprintf(final, sizeof final, "%s/%s", w->dir, w->name);
         rc = sync_rename(w->fd, w->tmp, w->dir, final, w->err, sizeof w->err);
         if (!rc) {
             close(w->fd);
@@ -775,9 +787,15 @@ static int check_parts(const opener *o)
 
 int js_file_open(js_file *f, const char *dir, char *err, size_t errlen)
 {
+    return js_file_open_named(f, dir, JS_INDEX_FILE, err, errlen);
+}
+
+int js_file_open_named(js_file *f, const char *dir, const char *name,
+                       char *err, size_t errlen)
+{
     memset(f, 0, sizeof *f);
     char path[4096];
-    snprintf(path, sizeof path, "%s/" JS_INDEX_FILE, dir);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     opener o = {f, path, err, errlen, 0, 0};
     int rc = map_file(&o);
     if (rc)

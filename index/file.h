@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JS_FORMAT_VERSION 6
+#define JS_FORMAT_VERSION 7
 #define JS_INDEX_FILE "index.jsi"
 
 enum {
@@ -34,7 +34,8 @@ enum {
     JS_PART_HEADINGS = 9,
     JS_PART_CHAMPIONS = 10,
     JS_PART_POSTINGS_CRC = 11,
-    JS_PART_MAX = 11
+    JS_PART_KEYS = 12,
+    JS_PART_MAX = 12
 };
 
 /* Returns the name of a part id ("stats", "postings", ...), or "?". */
@@ -71,6 +72,11 @@ typedef struct js_file_writer js_file_writer;
  * Returns 0 and *out, or a negative JS_E* code with a message in err. */
 int js_file_create(js_file_writer **out, const char *dir, char *err,
                    size_t errlen);
+
+/* js_file_create for dir/name (a segment of a live index), published as
+ * dir/name. */
+int js_file_create_named(js_file_writer **out, const char *dir,
+                         const char *name, char *err, size_t errlen);
 
 /* Starts part `id` (1..JS_PART_MAX, each once) at the current end of the
  * file; the bytes written until js_file_end_part belong to it.  Returns 0
@@ -151,6 +157,10 @@ typedef struct js_file {
  * (no index there), JS_EIO, JS_EVERSION, JS_ECORRUPT (message in err
  * names the part), or JS_ENOMEM. */
 int js_file_open(js_file *f, const char *dir, char *err, size_t errlen);
+
+/* js_file_open of dir/name (a segment of a live index). */
+int js_file_open_named(js_file *f, const char *dir, const char *name,
+                       char *err, size_t errlen);
 
 /* Checks the whole-part checksum of part id.  Returns 0 or JS_ECORRUPT. */
 int js_file_verify_part(const js_file *f, uint32_t id);

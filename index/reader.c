@@ -28,8 +28,9 @@ static int fail(js_reader *ix, int rc, const char *fmt, ...)
 {
     /* every message names the file, and damage says so first */
     char prefix[512];
-    snprintf(prefix, sizeof prefix, "%s/" JS_INDEX_FILE ": %s",
-             ix->dir ? ix->dir : "", rc == JS_ECORRUPT ? "index is corrupt: " : "");
+    snprintf(prefix, sizeof prefix, "%s/%s: %s", ix->dir ? ix->dir : "",
+             ix->file ? ix->file : JS_INDEX_FILE,
+             rc == JS_ECORRUPT ? "index is corrupt: " : "");
     va_list ap;
     va_start(ap, fmt);
     js_error_vset(ix->err, sizeof ix->err, rc, prefix, fmt, ap);
@@ -365,6 +366,9 @@ static int load(js_reader *ix)
                     "stats say %llu",
                     (unsigned long long)js_lexicon_count(ix->lex),
                     (unsigned long long)st->terms);
+    if (js_keys_open(&ix->keys, P[JS_PART_KEYS].p, P[JS_PART_KEYS].len, nd,
+                     ns))
+        return fail(ix, JS_ECORRUPT, "the keys part has a bad size");
     if ((rc = js_champs_open(&ix->champs, P[JS_PART_CHAMPIONS].p,
                              P[JS_PART_CHAMPIONS].len,
                              P[JS_PART_POSTINGS].len, ix->err,
@@ -396,13 +400,18 @@ static int load(js_reader *ix)
 
 int js_reader_open(js_reader **out, const char *dir)
 {
-    if (!out || !dir)
+    return js_reader_open_named(out, dir, JS_INDEX_FILE);
+}
+
+int js_reader_open_named(js_reader **out, const char *dir, const char *file)
+{
+    if (!out || !dir || !file)
         return JS_EINVALID;
     js_reader *ix = calloc(1, sizeof *ix);
     if (!ix)
         return JS_ENOMEM;
     *out = ix;
-    if (!(ix->dir = strdup(dir)))
+    if (!(ix->dir = strdup(dir)) || !(ix->file = strdup(file)))
         return fail(ix, JS_ENOMEM, "out of memory");
     /* no pool is no error: cursors are then malloc'ed each time */
     if ((ix->pool = calloc(1, sizeof *ix->pool)) &&
@@ -410,7 +419,7 @@ int js_reader_open(js_reader **out, const char *dir)
         free(ix->pool);
         ix->pool = NULL;
     }
-    int rc = js_file_open(&ix->f, dir, ix->err, sizeof ix->err);
+    int rc = js_file_open_named(&ix->f, dir, file, ix->err, sizeof ix->err);
     if (rc)
         return rc;
     return load(ix);
@@ -439,6 +448,7 @@ void js_reader_close(js_reader *ix)
     js_file_close(&ix->f);
     free(ix->build_info);
     free(ix->dir);
+    free(ix->file);
     free(ix);
 }
 
@@ -449,6 +459,125 @@ int js_reader_get_stats(const js_reader *ix, js_index_stats *out)
     *out = ix->st;
     out->backend = JS_BACKEND_NATIVE;
     out->shards = 1;
+    return 0;
+}
+
+/* ---- identities ---- */
+
+/* Compares the id of id entry i with id[0..len): <0, 0, >0, or
+ * JS_ECORRUPT in *rc. */
+static int cmp_id_at(const js_reader *ix, uint32_t i, const char *id,
+                     size_t len, int *rc)
+{
+    js_key_id e;
+    js_doc_rec d;
+    if ((*rc = js_keys_id(&ix->keys, i, &e)) ||
+        (*rc = js_reader_document(ix, e.doc, &d)))
+        return 0;
+    size_t n = strlen(d.id);
+    int c = memcmp(d.id, id, n < len ? n : len);
+    return c ? c : (n > len) - (n < len);
+}
+
+int js_reader_find_id(const js_reader *ix, const char *id, uint32_t *lo,
+                      uint32_t *hi)
+{
+    size_t len = strlen(id);
+    int rc = 0;
+    uint32_t a = 0, b = ix->keys.nids;
+    while (a < b) { /* the first entry >= id */
+        uint32_t m = a + (b - a) / 2;
+        int c = cmp_id_at(ix, m, id, len, &rc);
+        if (rc)
+            return rc;
+        if (c < 0)
+            a = m + 1;
+        else
+            b = m;
+    }
+    uint32_t e = a;
+    while (e < ix->keys.nids) {
+        int c = cmp_id_at(ix, e, id, len, &rc);
+        if (rc)
+            return rc;
+        if (c != 0)
+            break;
+        e++;
+    }
+    *lo = a;
+    *hi = e;
+    return 0;
+}
+
+int js_reader_find_file(const js_reader *ix, const char *path, uint32_t *lo,
+                        uint32_t *hi)
+{
+    size_t len = strlen(path);
+    uint32_t a, e;
+    int rc = js_keys_file_lower(&ix->keys, path, len, &a);
+    if (rc)
+        return rc;
+    for (e = a; e < ix->keys.nfiles; e++) {
+        js_key_file f;
+        if ((rc = js_keys_file(&ix->keys, e, &f)))
+            return rc;
+        if (f.path_len != len || memcmp(f.path, path, len))
+            break;
+    }
+    *lo = a;
+    *hi = e;
+    return 0;
+}
+
+/* Checks the KEYS part: every entry in range and consistent with the
+ * sections (an id's document owns its sections, a file's documents own
+ * its sections), ids and files sorted. */
+static int check_keys(js_reader *ix)
+{
+    const js_keys *k = &ix->keys;
+    uint32_t prev_doc = 0;
+    for (uint32_t i = 0; i < k->nids; i++) {
+        js_key_id e;
+        js_doc_rec d;
+        js_section_rec a, z;
+        if (js_keys_id(k, i, &e) || js_reader_document(ix, e.doc, &d) ||
+            e.nsections == 0 ||
+            js_reader_section(ix, e.first_section, &a) ||
+            js_reader_section(ix, e.first_section + e.nsections - 1, &z) ||
+            a.document != e.doc || z.document != e.doc || a.ordinal != 0 ||
+            !d.id[0])
+            return fail(ix, JS_ECORRUPT, "keys: id entry %u is out of range "
+                        "or names sections of another document", i);
+        js_doc_rec pd; /* the entry before, read again (its id may live
+                          in the record's own buffer) */
+        int c = -1;
+        if (i && !js_reader_document(ix, prev_doc, &pd))
+            c = strcmp(pd.id, d.id);
+        if (c > 0 || (c == 0 && prev_doc >= e.doc))
+            return fail(ix, JS_ECORRUPT, "keys: id entry %u is out of order",
+                        i);
+        prev_doc = e.doc;
+    }
+    js_key_file pf = {0};
+    for (uint32_t i = 0; i < k->nfiles; i++) {
+        js_key_file f;
+        js_section_rec a;
+        if (js_keys_file(k, i, &f) || f.ndocs == 0 || f.nsections == 0 ||
+            js_reader_section(ix, f.first_section, &a) ||
+            a.document != f.first_doc || a.ordinal != 0)
+            return fail(ix, JS_ECORRUPT, "keys: file entry %u is out of "
+                        "range", i);
+        if (i) {
+            size_t n = pf.path_len < f.path_len ? pf.path_len : f.path_len;
+            int c = memcmp(pf.path, f.path, n);
+            if (!c)
+                c = (pf.path_len > f.path_len) - (pf.path_len < f.path_len);
+            if (c > 0 || (c == 0 && pf.first_doc >= f.first_doc))
+                return fail(ix, JS_ECORRUPT, "keys: file entry %u is out "
+                            "of order", i);
+        }
+        pf = f;
+    }
     return 0;
 }
 
@@ -717,6 +846,7 @@ int js_reader_check(js_reader *ix)
         if (js_file_verify_part(&ix->f, id))
             return fail(ix, JS_ECORRUPT, "the %s part fails its checksum",
                         js_part_name(id));
+
     /* Sources: three strings each, each one used, in runs; documents: a
      * source and three strings each. */
     uint32_t next_src = 0;
@@ -788,5 +918,5 @@ int js_reader_check(js_reader *ix)
         k.positions != ix->st.positions)
         return fail(ix, JS_ECORRUPT, "term, posting or position counts "
                     "disagree with the stats");
-    return 0;
+    return check_keys(ix);
 }

@@ -20,6 +20,7 @@
 #include "codec.h"
 #include "file.h"
 #include "jiansuo.h"
+#include "keys.h"
 #include "lexicon.h"
 #include "sections.h"
 #include "store.h"
@@ -39,6 +40,8 @@ typedef struct js_reader js_reader;
  * _errmsg, _get_stats and _check (their contracts are there);
  * js_reader_search, the native js_search, is in search.h. */
 int js_reader_open(js_reader **out, const char *dir);
+/* js_reader_open of dir/file (a segment of a live index). */
+int js_reader_open_named(js_reader **out, const char *dir, const char *file);
 int js_reader_preload(js_reader *ix);
 void js_reader_close(js_reader *ix);
 const char *js_reader_errmsg(const js_reader *ix);
@@ -48,6 +51,7 @@ int js_reader_check(js_reader *ix);
 struct js_reader {
     js_file f;
     char *dir;
+    char *file; /* index.jsi, or a segment's file */
     js_index_stats st;
     char *build_info;
     /* STATS bit set: 1 words, 2 unigrams, 4 bigrams; open accepts only
@@ -70,6 +74,7 @@ struct js_reader {
     js_lexicon *lex;
     js_store *store;
     js_champs champs; /* CHAMPIONS, its table checked on open */
+    js_keys keys;     /* KEYS, its layout checked on open */
     /* postings records (offset + 1) whose skip table js_reader_postings
      * has checked: open addressing, written with compare-and-swap, so
      * that many threads may share the handle; a full neighbourhood only
@@ -103,6 +108,16 @@ int js_reader_document(const js_reader *ix, uint32_t id, js_doc_rec *out);
  * JS_ECORRUPT (id out of range, offsets that fail their checks). */
 int js_reader_headings(const js_reader *ix, uint32_t id, const char **path,
                       size_t *len);
+
+/* The id entries (keys.h) of documents whose record id is `id`:
+ * [*lo, *hi) (empty when none).  Returns 0 or JS_ECORRUPT. */
+int js_reader_find_id(const js_reader *ix, const char *id, uint32_t *lo,
+                      uint32_t *hi);
+
+/* The file entries whose canonical path is `path`: [*lo, *hi).  Returns
+ * 0 or JS_ECORRUPT. */
+int js_reader_find_file(const js_reader *ix, const char *path, uint32_t *lo,
+                        uint32_t *hi);
 
 /* Opens a cursor on a term's postings (the term's lexicon entry in
  * *info).  A record's skip table (crc and structure) is checked the

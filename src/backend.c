@@ -27,6 +27,7 @@
 #include "reader.h"
 #include "results.h"
 #include "search.h"
+#include "snapshot.h"
 
 /* What both public handles hold besides their operations table. */
 typedef struct handle {
@@ -93,28 +94,30 @@ static int h_opened(handle *h, int rc)
 static int native_open(void **be, const char *dir, const js_open_options *o)
 {
     (void)o; /* a native index has no options: remote is refused above */
-    js_reader *ix = NULL;
-    int rc = js_reader_open(&ix, dir);
+    js_nindex *ix = NULL;
+    int rc = js_nindex_open(&ix, dir);
     *be = ix;
     return rc;
 }
-static void native_close(void *be) { js_reader_close(be); }
-static const char *native_errmsg(const void *be) { return js_reader_errmsg(be); }
+static void native_close(void *be) { js_nindex_close(be); }
+static const char *native_errmsg(const void *be) { return js_nindex_errmsg(be); }
 static int native_search(js_results **out, void *be, const char *q, size_t len,
                          const js_search_options *o)
 {
-    return js_reader_search(out, be, q, len, o);
+    return js_nindex_search(out, be, q, len, o);
 }
 static int native_get_stats(const void *be, js_index_stats *out)
 {
-    return js_reader_get_stats(be, out);
+    return js_nindex_get_stats(be, out);
 }
-static int native_check(void *be) { return js_reader_check(be); }
-static int native_preload(void *be) { return js_reader_preload(be); }
+static int native_check(void *be) { return js_nindex_check(be); }
+static int native_preload(void *be) { return js_nindex_preload(be); }
+static int native_refresh(void *be) { return js_nindex_refresh(be); }
 
 static const js_index_ops native_index_ops = {
-    JS_BACKEND_NATIVE, native_open,      native_close, native_errmsg,
-    native_search,     native_get_stats, native_check, native_preload,
+    JS_BACKEND_NATIVE, native_open,      native_close,   native_errmsg,
+    native_search,     native_get_stats, native_check,   native_preload,
+    native_refresh,
 };
 
 static int nbuild_open(void **be, const char *dir, const js_build_options *o)
@@ -321,6 +324,16 @@ int js_index_preload(js_index *ix)
     if (rc || !ix->ops->preload)
         return rc;
     return ix->ops->preload(ix->h.be);
+}
+
+int js_index_refresh(js_index *ix)
+{
+    if (!ix)
+        return JS_EINVALID;
+    int rc = h_ready(&ix->h, "index");
+    if (rc || !ix->ops->refresh)
+        return rc;
+    return ix->ops->refresh(ix->h.be);
 }
 
 /* ---------------------------------------------------------------------

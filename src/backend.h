@@ -32,6 +32,8 @@ typedef struct js_index_ops {
     int (*get_stats)(const void *be, js_index_stats *out);
     int (*check)(void *be);
     int (*preload)(void *be);
+    /* 1 moved to a newer generation, 0 already the newest; NULL: 0 */
+    int (*refresh)(void *be);
 } js_index_ops;
 
 typedef struct js_builder_ops {

@@ -36,8 +36,16 @@ struct js_ingest {
     int include_hidden;
     js_ingest_stats stats;
     js_sink *sink;
+    js_ingest_file_fn file_fn; /* js_ingest_set_file_hook */
+    void *file_ctx;
     char errmsg[1024];
 };
+
+void js_ingest_set_file_hook(js_ingest *ing, js_ingest_file_fn fn, void *ctx)
+{
+    ing->file_fn = fn;
+    ing->file_ctx = ctx;
+}
 
 static const js_format *const formats[] = {
     &js_format_text, &js_format_markdown, &js_format_html, &js_format_man,
@@ -175,8 +183,18 @@ static int ingest_one(js_ingest *ing, const char *name, int fd,
                       void *ctx)
 {
     js_sink *k = ing->sink;
-    int rc = js_sink_begin_file(k, name, fn, ctx);
-    if (rc)
+    int rc;
+    if (ing->file_fn) {
+        struct stat st, *stp = NULL;
+        if (fd >= 0 && fstat(fd, &st) == 0)
+            stp = &st;
+        rc = ing->file_fn(ing->file_ctx, name, fd, stp, data, len);
+        if (rc == 1)
+            return 0; /* the hook's to skip (unchanged since indexed) */
+        if (rc)
+            return rc;
+    }
+    if ((rc = js_sink_begin_file(k, name, fn, ctx)))
         return rc;
     ing->stats.files++;
     js_source *src = NULL;

@@ -113,6 +113,25 @@ void js_sink_warn(js_sink *k, uint64_t line, uint64_t offset,
 void js_sink_skipped(js_sink *k);
 
 /* ------------------------------------------------------------------
+ * A hook before each file (the builders' identities, a live index's
+ * update)
+ * ---------------------------------------------------------------- */
+
+/* Called before a file or in-memory document is read: name as given;
+ * fd open on the file (its offset must be left at 0; use pread) and st
+ * its fstat, or fd -1, st NULL and data[0..len) for a document from
+ * memory.  Returns 0 to read it, 1 to skip it silently (not counted as
+ * a file), or a negative JS_E* code that stops ingest (as a section
+ * callback's value does). */
+struct stat;
+typedef int (*js_ingest_file_fn)(void *ctx, const char *name, int fd,
+                                 const struct stat *st, const void *data,
+                                 size_t len);
+
+/* Sets (fn NULL: removes) ing's file hook. */
+void js_ingest_set_file_hook(js_ingest *ing, js_ingest_file_fn fn, void *ctx);
+
+/* ------------------------------------------------------------------
  * Formats
  * ---------------------------------------------------------------- */
 

@@ -46,6 +46,11 @@ void js_scorer_init(js_scorer *s, const js_reader *ix, double k1, double b,
     s->k1 = k1;
     s->b = b;
     s->w = w;
+    s->norms_ok = 1;
+    s->all = NULL;
+    s->nall = 0;
+    s->del = NULL;
+    s->live_base = 0;
     s->n = (double)ix->nsections;
     /* as the builder computed them for the postings' norms */
     s->avg_b = js_norm_avg(ix->st.body_units, ix->nsections);
@@ -551,7 +556,7 @@ static double field_t_bound(const js_scorer *s, int heading, uint32_t max_tf,
     if (max_tf == 0)
         return 0;
     double t;
-    if (max_norm > 0 && s->b == JS_NORM_B) {
+    if (max_norm > 0 && s->b == JS_NORM_B && s->norms_ok) {
         t = max_norm;
     } else {
         double avg = heading ? s->avg_h : s->avg_b;
@@ -858,6 +863,169 @@ static int leaf_count(leaf_it *l, const js_reader *ix, const js_qunit *units,
     return 0;
 }
 
+/* ---- a part's df over a live snapshot's segments ---- */
+
+/* Deleted sections of segment s (which has deletions) holding a term
+ * whose lexicon entry is info: the shorter walk of the two, the term's
+ * postings against the set, or the set's ids sought in the postings. */
+static int deleted_in(const js_scorer *s, const js_term_info *info,
+                      uint32_t *out)
+{
+    js_postings_cursor *c = js_reader_cursor_get(s->ix);
+    if (!c)
+        return JS_ENOMEM;
+    int rc = js_reader_postings_at(s->ix, info, c);
+    uint32_t n = 0;
+    const js_deletes *d = s->del;
+    if (!rc && (uint64_t)info->df <= 16 * (uint64_t)d->count) {
+        while ((rc = js_postings_next(c)) == 1)
+            n += (uint32_t)js_deletes_test(d, c->id);
+    } else if (!rc) {
+        int started = 0, more = 1;
+        for (uint32_t w = 0; w < (d->nsections + 7) / 8 && more; w++) {
+            for (uint32_t b = 0; b < 8 && more; b++) {
+                uint32_t id = w * 8 + b;
+                if (!(d->bits[w] >> b & 1))
+                    continue;
+                if (!started || c->id < id) {
+                    started = 1;
+                    rc = js_postings_seek(c, id);
+                    if (rc <= 0) {
+                        more = 0;
+                        break;
+                    }
+                }
+                n += c->id == id;
+            }
+        }
+    }
+    js_reader_cursor_put(s->ix, c);
+    if (rc < 0)
+        return rc;
+    *out = n;
+    return 0;
+}
+
+/* The live df of a unit in one field over all segments: 0 when no
+ * segment has it. */
+static int unit_df_all(const js_scorer *s, const js_qunit *unit, int heading,
+                       double *out)
+{
+    char term[JS_TERM_MAX_BYTES + 2];
+    size_t len = unit->len;
+    if (len > JS_TERM_MAX_BYTES)
+        return JS_EINVALID;
+    term[0] = 1;
+    memcpy(term + 1, unit->term, len);
+    const char *t = heading ? term : term + 1;
+    size_t tlen = heading ? len + 1 : len;
+    double df = 0;
+    for (uint32_t j = 0; j < s->nall; j++) {
+        const js_scorer *g = s->all[j];
+        js_term_info info;
+        int rc = lookup(g, t, tlen, &info);
+        if (rc == JS_ENOTFOUND)
+            continue;
+        if (rc)
+            return rc;
+        uint32_t del = 0;
+        if (g->del && g->del->count && (rc = deleted_in(g, &info, &del)))
+            return rc;
+        df += (double)info.df - del;
+    }
+    *out = df;
+    return 0;
+}
+
+/* leaf_count over a live snapshot: what leaf_count would find on a fresh
+ * build of the live sections of all segments (s->all).  The units' dfs
+ * are summed over the segments less their deleted sections; a part of
+ * several units is counted in every segment, deleted sections passed
+ * over, and past COUNT_BUDGET candidates over the live sections whose
+ * rank (their id in a fresh build) is below the same cut-off. */
+static int leaf_count_all(leaf_it *l, const js_qunit *units, uint32_t n,
+                          int heading_only, char *err, size_t errlen)
+{
+    const js_scorer *s = l->s;
+    js_it *it = &l->it;
+    double cand = 0;
+    int present[2] = {0, 0}, rc;
+    for (int k = heading_only ? 1 : 0; k < 2; k++) {
+        double dmin = -1;
+        for (uint32_t i = 0; i < n; i++) {
+            double d;
+            if ((rc = unit_df_all(s, &units[i], k, &d))) {
+                snprintf(err, errlen, "corrupt postings while counting \"%s\"",
+                         units[0].term);
+                return rc;
+            }
+            if (dmin < 0 || d < dmin)
+                dmin = d;
+        }
+        if (dmin > 0) {
+            cand += dmin;
+            present[k] = 1;
+        }
+    }
+    if (cand == 0) {
+        it->estimate = 0;
+        it->exact = 1;
+        return 0;
+    }
+    if (n == 1) {
+        it->estimate = cand > s->n ? s->n : cand;
+        it->exact = !(present[0] && present[1]);
+        return 0;
+    }
+    uint64_t cut = UINT64_MAX;
+    if (cand > COUNT_BUDGET) {
+        cut = (uint64_t)(s->n * COUNT_BUDGET / cand);
+        if (cut < 1)
+            cut = 1;
+    }
+    double count = 0;
+    rc = 0;
+    for (uint32_t j = 0; j < s->nall && !rc; j++) {
+        const js_scorer *g = s->all[j];
+        if (g->live_base >= cut)
+            break;
+        leaf_it tmp = {0};
+        tmp.it.ops = l->it.ops;
+        tmp.s = g;
+        rc = leaf_open_fields(&tmp, units, n, heading_only, err, errlen);
+        uint32_t target = 0, id = 0, dels = 0; /* deleted ids below id */
+        while (!rc) {
+            if ((rc = tmp.it.ops->next(&tmp.it, target)))
+                break;
+            if (tmp.it.id == JS_IT_END)
+                break;
+            for (; id < tmp.it.id; id++)
+                dels += (uint32_t)js_deletes_test(g->del, id);
+            target = tmp.it.id + 1;
+            if (js_deletes_test(g->del, tmp.it.id))
+                continue;
+            if (g->live_base + (tmp.it.id - dels) >= cut)
+                break;
+            count++;
+        }
+        fphrase_free(tmp.f[0]);
+        fphrase_free(tmp.f[1]);
+    }
+    if (rc) {
+        snprintf(err, errlen, "corrupt postings while counting \"%s\"",
+                 units[0].term);
+        return rc;
+    }
+    if (cut >= (uint64_t)s->n) {
+        it->estimate = count;
+        it->exact = 1;
+    } else {
+        it->estimate = count * s->n / (double)cut;
+        it->exact = 0;
+    }
+    return 0;
+}
+
 static int leaf_new(js_it **out, const js_scorer *s, const js_qunit *units,
                     uint32_t n, int heading_only, char *err, size_t errlen)
 {
@@ -868,7 +1036,9 @@ static int leaf_new(js_it **out, const js_scorer *s, const js_qunit *units,
     l->s = s;
     int rc = leaf_open_fields(l, units, n, heading_only, err, errlen);
     if (!rc)
-        rc = leaf_count(l, s->ix, units, n, heading_only, err, errlen);
+        rc = s->all ? leaf_count_all(l, units, n, heading_only, err, errlen)
+                    : leaf_count(l, s->ix, units, n, heading_only, err,
+                                 errlen);
     if (rc) {
         leaf_free(&l->it);
         return rc;
@@ -1261,8 +1431,12 @@ static void and_finish(multi_it *m, double n)
         m->it.started = 1;
         m->it.id = JS_IT_END;
         m->it.max = 0;
-        m->it.estimate = 0;
-        m->it.exact = 1;
+        /* a segment of a live snapshot may hold none of a part that
+         * others hold: the estimate is the snapshot's */
+        if (m->kids[0]->estimate == 0) {
+            m->it.estimate = 0;
+            m->it.exact = 1;
+        }
     }
 }
 

@@ -30,6 +30,7 @@
 
 #include <stdint.h>
 
+#include "deletes.h"
 #include "query.h"
 #include "reader.h"
 #include "verify.h"
@@ -60,6 +61,18 @@ typedef struct js_scorer {
     double k1, b, w;      /* BM25 parameters and the heading weight */
     double avg_b, avg_h;  /* average body and heading lengths */
     double n;             /* sections */
+    /* the postings' stored norms were made for avg_b and avg_h (1 after
+     * js_scorer_init; a live snapshot's statistics may differ) */
+    int norms_ok;
+    /* A live index's snapshot (src/snapshot.c): the scorers of all its
+     * segments in order, this one among them, n and the averages those
+     * of the live sections of all; a part's df is then counted over
+     * all segments' live sections, as a fresh build of them would count
+     * it.  NULL (js_scorer_init): this index alone. */
+    const struct js_scorer *const *all;
+    uint32_t nall;
+    const js_deletes *del; /* this segment's deleted sections, or NULL */
+    uint64_t live_base;    /* live sections in the segments before */
 } js_scorer;
 
 /* Fills s for index ix with the given parameters. */

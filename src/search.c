@@ -32,8 +32,10 @@
 #include "match.h"
 #include "query.h"
 #include "reader.h"
+#include "codec.h"
 #include "results.h"
 #include "search.h"
+#include "snapshot.h"
 
 
 typedef js_scored scored;
@@ -91,16 +93,37 @@ static int cmp_id(const void *a, const void *b)
  * passed over.  *seen counts the matches scored; *pruned tells whether
  * blocks were skipped (then *seen is not the total).  Returns 0 or a
  * negative JS_E* code. */
+static int top_k_more(js_it *root, const uint32_t *skip, uint32_t nskip,
+                      uint32_t k, int no_prune, scored *heap, uint32_t *n,
+                      uint64_t *seen, int *pruned, const js_deletes *del,
+                      uint32_t base);
+
 static int top_k(js_it *root, const uint32_t *skip, uint32_t nskip,
                  uint32_t k, int no_prune, scored *heap, uint32_t *n,
                  uint64_t *seen, int *pruned)
 {
-    uint32_t target = 0, upto = 0, si = 0;
-    double ub = 0;
-    int have_bound = 0, rc;
     *n = 0;
     *seen = 0;
     *pruned = 0;
+    int rc = top_k_more(root, skip, nskip, k, no_prune, heap, n, seen, pruned,
+                        NULL, 0);
+    if (!rc)
+        qsort(heap, *n, sizeof *heap, cmp_rank);
+    return rc;
+}
+
+/* top_k's loop, going on from the n hits heap holds (a heap, not sorted),
+ * adding to *seen and *pruned: a segment of a live snapshot, whose ids
+ * are offset by base in heap and skip, and whose sections in del are
+ * passed over as if they were not there. */
+static int top_k_more(js_it *root, const uint32_t *skip, uint32_t nskip,
+                      uint32_t k, int no_prune, scored *heap, uint32_t *n,
+                      uint64_t *seen, int *pruned, const js_deletes *del,
+                      uint32_t base)
+{
+    uint32_t target = 0, upto = 0, si = 0;
+    double ub = 0;
+    int have_bound = 0, rc;
     for (;;) {
         if (*n == k && !no_prune) {
             double theta = heap[0].score;
@@ -133,14 +156,16 @@ static int top_k(js_it *root, const uint32_t *skip, uint32_t nskip,
         if (id == JS_IT_END)
             break;
         target = id + 1;
-        while (si < nskip && skip[si] < id)
+        if (js_deletes_test(del, id))
+            goto next;
+        while (si < nskip && skip[si] < base + id)
             si++;
-        if (si < nskip && skip[si] == id)
+        if (si < nskip && skip[si] == base + id)
             goto next;
         (*seen)++;
         if (k == 0)
             goto next;
-        scored s = {0, id};
+        scored s = {0, base + id};
         if ((rc = js_it_score(root, &s.score)))
             return rc;
         if (*n < k) {
@@ -154,15 +179,15 @@ static int top_k(js_it *root, const uint32_t *skip, uint32_t nskip,
         if (id == JS_IT_END - 1)
             break;
     }
-    qsort(heap, *n, sizeof *heap, cmp_rank);
     return 0;
 }
 
 /* Adds the hit for section id to r: document, headings and body from
  * the index, then results.c makes the hit and its snippet.  Returns 0 or
  * a negative code with r's message set. */
-static int make_hit(js_results *r, js_reader *ix, const js_qnode *q,
-                    const scored *sc, int partial, const js_search_options *o)
+static int make_hit(js_results *r, const js_reader *ix, const js_qnode *q,
+                    const scored *sc, uint32_t shown, int partial,
+                    const js_search_options *o)
 {
     js_section_rec rec;
     js_doc_rec doc;
@@ -190,7 +215,7 @@ static int make_hit(js_results *r, js_reader *ix, const js_qnode *q,
         .doc = {doc.source, doc.title, doc.format, doc.encoding, doc.id,
                 doc.metadata},
         .path = path, .path_len = path_len,
-        .section = sc->id, .ordinal = rec.ordinal,
+        .section = shown, .ordinal = rec.ordinal,
         .start = rec.start, .end = rec.end,
         .score = sc->score, .partial = partial,
         .body = body, .body_len = body_len,
@@ -300,7 +325,7 @@ int js_reader_search(js_results **out, js_reader *ix, const char *query, size_t 
     uint32_t all = nstrict + npart;
     uint32_t first = o.offset < all ? o.offset : all;
     for (uint32_t i = first; i < all; i++) {
-        rc = make_hit(r, ix, q, &heap[i], i >= nstrict, &o);
+        rc = make_hit(r, ix, q, &heap[i], heap[i].id, i >= nstrict, &o);
         if (rc)
             goto out;
     }
@@ -311,6 +336,174 @@ out:
     free(skip);
     js_query_free(q);
     free(heap);
+    if (rc && !r->err[0])
+        fail(r, rc, "%s", js_strerror(rc));
+    return rc;
+}
+
+/* ---- a live snapshot of several segments (snapshot.h) ---- */
+
+/* The segment of snapshot id gid. */
+static const js_snap_seg *seg_of(const js_snap *sn, uint32_t gid)
+{
+    uint32_t lo = 0, hi = sn->nsegs;
+    while (hi - lo > 1) {
+        uint32_t m = lo + (hi - lo) / 2;
+        if (sn->segs[m].base <= gid)
+            lo = m;
+        else
+            hi = m;
+    }
+    return &sn->segs[lo];
+}
+
+/* One pass (strict or partial) over every segment into heap. */
+static int snap_pass(js_results *r, const js_snap *sn, js_scorer *sc,
+                     const js_scorer *const *all, const js_qnode *q,
+                     int partial, const uint32_t *skip, uint32_t nskip,
+                     uint32_t k, int no_prune, scored *heap, uint32_t *n,
+                     uint64_t *seen, int *pruned, js_it **first)
+{
+    (void)all;
+    for (uint32_t j = 0; j < sn->nsegs; j++) {
+        js_it *it = NULL;
+        int rc = js_match_build(&it, &sc[j], q, partial, r->err,
+                                sizeof r->err);
+        if (rc)
+            return rc;
+        if (!it) /* partial: one gram, its partial matches its strict */
+            return 0;
+        rc = top_k_more(it, skip, nskip, k, no_prune, heap, n, seen, pruned,
+                        sn->segs[j].del, sn->segs[j].base);
+        if (rc) {
+            js_it_free(it);
+            return fail(r, rc, "the index is corrupt: %s", js_strerror(rc));
+        }
+        if (first && !*first)
+            *first = it;
+        else
+            js_it_free(it);
+    }
+    return 0;
+}
+
+int js_snap_search(js_results **out, js_snap *sn, const char *query,
+                   size_t len, const js_search_options *opts)
+{
+    if (sn->nsegs == 1 && !js_deletes_count(sn->segs[0].del))
+        return js_reader_search(out, sn->segs[0].r, query, len, opts);
+    js_search_options o;
+    js_qnode *q = NULL;
+    unsigned flags = sn->nsegs ? sn->segs[0].r->st.analyze_flags : 0;
+    int rc = js_results_begin(out, 1, query, len, flags, opts, &o, &q);
+    js_results *r = *out;
+    if (!r)
+        return rc;
+    scored *heap = NULL;
+    uint32_t *skip = NULL;
+    js_scorer *sc = NULL;
+    const js_scorer **all = NULL;
+    js_term_memo *memo = NULL;
+    js_verify *ver = NULL;
+    js_it *est = NULL;
+    uint32_t ns = sn->nsegs;
+    if (rc)
+        goto out;
+    uint32_t k = o.offset + o.limit, nstrict = 0, npart = 0;
+    if (ns == 0) /* nothing indexed, or everything deleted */
+        goto out;
+    sc = calloc(ns, sizeof *sc);
+    all = calloc(ns, sizeof *all);
+    memo = calloc(ns, sizeof *memo);
+    ver = calloc(ns, sizeof *ver);
+    heap = malloc(((size_t)k + 1) * sizeof *heap);
+    if (!sc || !all || !memo || !ver || !heap) {
+        rc = fail(r, JS_ENOMEM, "out of memory");
+        goto out;
+    }
+    double n = (double)sn->sections;
+    for (uint32_t j = 0; j < ns; j++) {
+        const js_reader *ix = sn->segs[j].r;
+        js_verify_init(&ver[j], ix);
+        js_scorer_init(&sc[j], ix, o.k1, o.b, o.heading_weight);
+        sc[j].memo = &memo[j];
+        sc[j].verify = &ver[j];
+        sc[j].n = n;
+        sc[j].avg_b = js_norm_avg(sn->body_units, sn->sections);
+        sc[j].avg_h = js_norm_avg(sn->head_units, sn->sections);
+        sc[j].norms_ok =
+            sc[j].avg_b == js_norm_avg(ix->st.body_units, ix->nsections) &&
+            sc[j].avg_h == js_norm_avg(ix->st.heading_units, ix->nsections);
+        sc[j].all = all;
+        sc[j].nall = ns;
+        sc[j].del = sn->segs[j].del;
+        sc[j].live_base = sn->segs[j].live_base;
+        all[j] = &sc[j];
+    }
+    uint64_t seen = 0;
+    int pruned = 0;
+    int no_prune = (o.flags & JS_SEARCH_EXACT_TOTAL) != 0;
+    if (k == 0 && !no_prune) { /* the estimate alone, as on one index */
+        if ((rc = js_match_build(&est, &sc[0], q, 0, r->err, sizeof r->err)))
+            goto out;
+        r->total = (uint64_t)llround(js_it_estimate(est, &r->exact));
+        goto out;
+    }
+    if ((rc = snap_pass(r, sn, sc, all, q, 0, NULL, 0, k, no_prune, heap,
+                        &nstrict, &seen, &pruned, &est)))
+        goto out;
+    qsort(heap, nstrict, sizeof *heap, cmp_rank);
+    r->exact = !pruned;
+    r->total = seen;
+    if (k == 0 || pruned) {
+        /* the parts' counts are the whole snapshot's (match.c) */
+        int ex = 0;
+        double e = est ? js_it_estimate(est, &ex) : 0;
+        if (pruned && ex) {
+            r->total = (uint64_t)llround(e);
+            r->exact = 1;
+        } else if (pruned && e > (double)seen) {
+            r->total = (uint64_t)llround(e);
+        }
+    }
+    if (nstrict < k && !(o.flags & JS_SEARCH_NO_PARTIAL)) {
+        if (!(skip = malloc(((size_t)nstrict + 1) * sizeof *skip))) {
+            rc = fail(r, JS_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (uint32_t i = 0; i < nstrict; i++)
+            skip[i] = heap[i].id;
+        qsort(skip, nstrict, sizeof *skip, cmp_id);
+        for (uint32_t j = 0; j < ns; j++)
+            memo[j].n = 0;
+        uint64_t pseen = 0;
+        int ppruned = 0;
+        if ((rc = snap_pass(r, sn, sc, all, q, 1, skip, nstrict, k - nstrict,
+                            0, heap + nstrict, &npart, &pseen, &ppruned,
+                            NULL)))
+            goto out;
+        qsort(heap + nstrict, npart, sizeof *heap, cmp_rank);
+    }
+    uint32_t nall = nstrict + npart;
+    for (uint32_t i = o.offset < nall ? o.offset : nall; i < nall; i++) {
+        const js_snap_seg *g = seg_of(sn, heap[i].id);
+        scored local = {heap[i].score, heap[i].id - g->base};
+        /* hits name the snapshot's id */
+        if ((rc = make_hit(r, g->r, q, &local, heap[i].id, i >= nstrict, &o)))
+            goto out;
+    }
+out:
+    js_it_free(est);
+    if (ver)
+        for (uint32_t j = 0; j < ns; j++)
+            js_verify_free(&ver[j]);
+    free(ver);
+    free(memo);
+    free(all);
+    free(sc);
+    free(skip);
+    free(heap);
+    js_query_free(q);
     if (rc && !r->err[0])
         fail(r, rc, "%s", js_strerror(rc));
     return rc;

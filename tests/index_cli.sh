@@ -25,7 +25,7 @@ want='ok: 9 documents, 25 sections, [0-9]* terms, [0-9]* postings checked'
 expect 0 "$JIANSUO" check -d "$d"
 
 want='"documents":9,"sections":25,
-"part_bytes":{"stats":[0-9]*,"documents":[0-9]*,"sections":[0-9]*,"store":[0-9]*,"store index":[0-9]*,"lexicon":[0-9]*,"lexicon index":[0-9]*,"postings":[0-9]*,"headings":[0-9]*,"champions":[0-9]*,"postings crc":[0-9]*}'
+"part_bytes":{"stats":[0-9]*,"documents":[0-9]*,"sections":[0-9]*,"store":[0-9]*,"store index":[0-9]*,"lexicon":[0-9]*,"lexicon index":[0-9]*,"postings":[0-9]*,"headings":[0-9]*,"champions":[0-9]*,"postings crc":[0-9]*,"keys":[0-9]*}'
 expect 0 "$JIANSUO" stats -d "$d" --json
 
 want='^sections  *25$

@@ -587,6 +587,16 @@ typedef struct js_index_shard {
     uint64_t bytes;        /* bytes of its files on disk (0: remote) */
 } js_index_shard;
 
+/* One segment of a native index (a live index has several; an index
+ * built once and never changed has one). */
+typedef struct js_index_segment {
+    const char *name;      /* its file in the index directory */
+    uint64_t sections;     /* sections it holds, deleted ones too */
+    uint64_t deleted;      /* of those, deleted */
+    uint64_t documents;    /* documents it holds, deleted ones too */
+    uint64_t bytes;        /* its file's size, with its deletion set */
+} js_index_segment;
+
 typedef struct js_index_stats {
     uint32_t format_version; /* of the backend's own format */
     uint64_t documents, sections, terms, postings, positions;
@@ -605,6 +615,13 @@ typedef struct js_index_stats {
                                     NULL */
     uint64_t total_length;       /* Xapian: sum of document lengths
                                     (Xapian's); native: 0 */
+    /* native: documents and sections above count live ones only */
+    uint64_t generation;         /* a live index's commit count; 0 for an
+                                    index built once */
+    unsigned segments;           /* native: 1 or more; Xapian: 0 */
+    const js_index_segment *segment; /* native: [segments], owned by ix,
+                                        valid until its next refresh */
+    uint64_t deleted_sections;   /* native: held but deleted */
 } js_index_stats;
 
 /* Fills *out (pointers owned by ix, valid until its close).  Returns 0,
@@ -612,11 +629,11 @@ typedef struct js_index_stats {
 JS_API int js_index_get_stats(const js_index *ix, js_index_stats *out);
 
 /* The parts of a native index file (index/FORMAT.md). */
-#define JS_INDEX_PARTS 11
+#define JS_INDEX_PARTS 12
 
 /* Returns the name of part id 1..JS_INDEX_PARTS ("stats", "documents",
  * "sections", "store", "store index", "lexicon", "lexicon index",
- * "postings", "headings", "champions", "postings crc"). */
+ * "postings", "headings", "champions", "postings crc", "keys"). */
 JS_API const char *js_index_part_name(unsigned id);
 
 /* Verifies the whole index and names the first problem.  Native: every

@@ -35,7 +35,7 @@ static int xindex_check(void *be) { return js_xindex_check(be); }
 
 const js_index_ops js_xapian_index_ops = {
     JS_BACKEND_XAPIAN, xindex_open,      xindex_close, xindex_errmsg,
-    xindex_search,     xindex_get_stats, xindex_check, NULL,
+    xindex_search,     xindex_get_stats, xindex_check, NULL, NULL,
 };
 
 static int xbuild_open(void **be, const char *dir, const js_build_options *o)
