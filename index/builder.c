@@ -43,6 +43,7 @@
 #include "sections.h"
 #include "spool.h"
 #include "store.h"
+#include "writer.h"
 
 /* ---- the pipeline: batches handed from the ingest thread to workers ----
  *
@@ -1604,6 +1605,8 @@ static int publish(js_nbuilder *b)
         b->st.index_bytes = (uint64_t)fst.st_size;
     b->committed = 1;
     b->st.seconds = js_fields_elapsed(&b->clock);
+    if (b->lock_fd >= 0) /* a full build: the directory is no longer live */
+        js_lwriter_drop_live(b->dir);
     return 0;
 }
 

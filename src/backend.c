@@ -22,12 +22,14 @@
 #include "backend.h"
 #include "builder.h"
 #include "error.h"
+#include "fields.h"
 #include "file.h" /* JS_INDEX_FILE */
 #include "jiansuo.h"
 #include "reader.h"
 #include "results.h"
 #include "search.h"
 #include "snapshot.h"
+#include "writer.h"
 
 /* What both public handles hold besides their operations table. */
 typedef struct handle {
@@ -435,4 +437,177 @@ void js_builder_close(js_builder *b)
     if (b->ops)
         b->ops->close(b->h.be);
     free(b);
+}
+
+/* ---------------------------------------------------------------------
+ * js_writer
+ * ------------------------------------------------------------------- */
+
+struct js_writer {
+    handle h;
+    const js_writer_ops *ops;
+};
+
+static int nwrite_open(void **be, const char *dir, const js_writer_options *o)
+{
+    js_lwriter *w = NULL;
+    int rc = js_lwriter_open(&w, dir, o);
+    *be = w;
+    return rc;
+}
+static int nwrite_add(void *be, const char *path, const char *name,
+                      const void *data, size_t len)
+{
+    return js_lwriter_add(be, path, name, data, len);
+}
+static int nwrite_remove(void *be, int by_path, const char *key)
+{
+    return js_lwriter_remove(be, by_path, key);
+}
+static int nwrite_update(void *be, const char *path)
+{
+    return js_lwriter_update(be, path);
+}
+static int nwrite_commit(void *be) { return js_lwriter_commit(be); }
+static int nwrite_merge(void *be, unsigned n) { return js_lwriter_merge(be, n); }
+static void nwrite_get_stats(const void *be, js_writer_stats *out)
+{
+    js_lwriter_get_stats(be, out);
+}
+static const char *nwrite_errmsg(const void *be) { return js_lwriter_errmsg(be); }
+static void nwrite_close(void *be) { js_lwriter_close(be); }
+
+static const js_writer_ops native_writer_ops = {
+    JS_BACKEND_NATIVE, nwrite_open,   nwrite_add,       nwrite_remove,
+    nwrite_update,     nwrite_commit, nwrite_merge,     nwrite_get_stats,
+    nwrite_errmsg,     nwrite_close,
+};
+
+int js_writer_open(js_writer **out, const char *dir,
+                   const js_writer_options *opts)
+{
+    if (!out)
+        return JS_EINVALID;
+    js_writer *w = calloc(1, sizeof *w);
+    *out = w;
+    if (!w)
+        return JS_ENOMEM;
+    js_writer_options o = JS_WRITER_OPTIONS_INIT;
+    if (opts) {
+        if (opts->version != JS_WRITER_OPTIONS_VERSION)
+            return h_fail(&w->h, JS_EINVALID,
+                          "unknown writer options version %u", opts->version);
+        o = *opts;
+    }
+    if (!dir)
+        return h_fail(&w->h, JS_EINVALID, "no index directory given");
+    js_backend b = o.backend;
+    if (b == JS_BACKEND_AUTO)
+        b = js_backend_detect_xapian(dir) ? JS_BACKEND_XAPIAN
+                                          : JS_BACKEND_NATIVE;
+    if (b == JS_BACKEND_NATIVE)
+        w->ops = &native_writer_ops;
+#ifdef JS_WITH_XAPIAN
+    else if (b == JS_BACKEND_XAPIAN)
+        w->ops = &js_xapian_writer_ops;
+#endif
+    if (!w->ops) {
+        if (b == JS_BACKEND_XAPIAN)
+            return h_fail(&w->h, JS_EINVALID, "%s: a Xapian index; this "
+                          "jiansuo was built without the Xapian backend "
+                          "(configure --with-xapian)", dir);
+        return h_fail(&w->h, JS_EINVALID, "unknown backend %d", (int)b);
+    }
+    o.backend = b;
+    return h_opened(&w->h, w->ops->open(&w->h.be, dir, &o));
+}
+
+int js_writer_add_path(js_writer *w, const char *path)
+{
+    if (!w || !path)
+        return JS_EINVALID;
+    int rc = h_ready(&w->h, "writer");
+    return rc ? rc : w->ops->add(w->h.be, path, NULL, NULL, 0);
+}
+
+int js_writer_add_memory(js_writer *w, const char *name, const void *data,
+                         size_t len)
+{
+    if (!w || !name || (!data && len))
+        return JS_EINVALID;
+    int rc = h_ready(&w->h, "writer");
+    return rc ? rc : w->ops->add(w->h.be, NULL, name, data ? data : "", len);
+}
+
+int js_writer_delete_id(js_writer *w, const char *id)
+{
+    if (!w || !id)
+        return JS_EINVALID;
+    int rc = h_ready(&w->h, "writer");
+    if (!rc && !id[0])
+        rc = h_fail(&w->h, JS_EINVALID, "an empty id names no document");
+    return rc ? rc : w->ops->remove(w->h.be, 0, id);
+}
+
+int js_writer_delete_path(js_writer *w, const char *path)
+{
+    if (!w || !path)
+        return JS_EINVALID;
+    int rc = h_ready(&w->h, "writer");
+    if (rc)
+        return rc;
+    char *key = js_fields_identity(path);
+    if (!key)
+        return h_fail(&w->h, JS_ENOMEM, "out of memory");
+    rc = w->ops->remove(w->h.be, 1, key);
+    free(key);
+    return rc;
+}
+
+int js_writer_update(js_writer *w, const char *path)
+{
+    if (!w || !path)
+        return JS_EINVALID;
+    int rc = h_ready(&w->h, "writer");
+    return rc ? rc : w->ops->update(w->h.be, path);
+}
+
+int js_writer_commit(js_writer *w)
+{
+    if (!w)
+        return JS_EINVALID;
+    int rc = h_ready(&w->h, "writer");
+    return rc ? rc : w->ops->commit(w->h.be);
+}
+
+int js_writer_merge(js_writer *w, unsigned segments)
+{
+    if (!w)
+        return JS_EINVALID;
+    int rc = h_ready(&w->h, "writer");
+    return rc ? rc : w->ops->merge(w->h.be, segments);
+}
+
+void js_writer_get_stats(const js_writer *w, js_writer_stats *out)
+{
+    if (!out)
+        return;
+    if (w && w->h.be)
+        w->ops->get_stats(w->h.be, out);
+    else
+        memset(out, 0, sizeof *out);
+}
+
+const char *js_writer_errmsg(const js_writer *w)
+{
+    return w ? h_errmsg(&w->h, w->ops ? w->ops->errmsg : NULL) : "";
+}
+
+void js_writer_close(js_writer *w)
+{
+    if (!w)
+        return;
+    if (w->ops)
+        w->ops->close(w->h.be);
+    free(w);
 }
