@@ -158,8 +158,12 @@ expect 1 "$JIANSUO" search -d "$x" -- -茶
 want=': ok: xapian, 2 shards, 4 documents, 6 sections checked'
 expect 0 env ASAN_OPTIONS=new_delete_type_mismatch=0 "$JIANSUO" check -d "$x"
 cp -r "$x" "$tmp/broken"
-printf 'garbage' | dd of="$tmp/broken/xapian/shard-1/postlist.glass" bs=1 seek=100 conv=notrunc 2>/dev/null
-want='jiansuo check: .*shard-1'
+# both shards: which one holds more sections depends on the paths
+# (placement by identity), and an empty one has little to damage
+for s in 0 1; do
+    printf 'garbage' | dd of="$tmp/broken/xapian/shard-$s/postlist.glass" bs=1 seek=100 conv=notrunc 2>/dev/null
+done
+want='jiansuo check: .*shard-[01]'
 expect 1 env ASAN_OPTIONS=new_delete_type_mismatch=0 "$JIANSUO" check -d "$tmp/broken"
 want='--remote: .*no-port.*'
 expect 1 "$JIANSUO" search --remote 127.0.0.1:1,no-port 茶
