@@ -389,8 +389,9 @@ int js_xdoc_make(js_xdoc *x, const js_section *s, unsigned flags, uint32_t id,
     x->section_be[1] = (char)(id >> 16);
     x->section_be[2] = (char)(id >> 8);
     x->section_be[3] = (char)id;
-    snprintf(x->counts, sizeof x->counts, "%zu %zu %zu %d", nterms, x->ntoks,
-             s->body_len, s->ordinal == 0);
+    snprintf(x->counts, sizeof x->counts, "%zu %zu %zu %d %016" PRIx64, nterms,
+             x->ntoks, s->body_len, s->ordinal == 0,
+             js_xdoc_fnv(JS_FNV_INIT, x->ident, x->ident_len));
     *out = (js_xdoc_out){
         .terms = x->xt, .nterms = nterms + 2,
         .values = {{JS_XSLOT_SECTION, x->section_be, 4},

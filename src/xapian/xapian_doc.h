@@ -32,9 +32,10 @@
  *   slot 0  the section id, 4 bytes big-endian: equal weights rank by it
  *           (js_xsearch.tie_slot), as natively, whatever shard and docid
  *           the section got
- *   slot 1  "POSTINGS POSITIONS TEXT_BYTES FIRST" in decimal (FIRST 1 on
- *           a document's first section): what a deletion takes off
- *           info.json's counts
+ *   slot 1  "POSTINGS POSITIONS TEXT_BYTES FIRST IDENTITY" (decimal;
+ *           FIRST 1 on a document's first section; IDENTITY 16 hex
+ *           digits of FNV-1a of the identity term): what a deletion takes
+ *           off info.json's counts, and which document it was
  *   slot 2  the source file's stamp, "SIZE MTIME_NS HASH PATH" (HASH 16
  *           hex digits of FNV-1a over the file's bytes, PATH canonical):
  *           what update compares; absent for documents from memory
