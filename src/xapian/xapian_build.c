@@ -1,21 +1,16 @@
 /*
- * xapian_build.c — the Xapian backend's writer and its statistics reader
+ * xapian_build.c — the Xapian backend's builder and its reader
  * (layout and mapping: xapian_build.h).
  *
  * In:  paths or in-memory documents -> ingest (src/ingest.c) -> sections
- *      -> the text pipeline (src/text.c), with the field rules of
- *      index/builder.c.
- * Out: one Xapian document per section through the C shim
- *      (src/xapian/xapian_shim.h) into DIR/xapian.tmp-PID/shard-K, then
- *      info.json, then one atomic rename to DIR/xapian.  The reader half
- *      turns DIR/xapian back into figures for `jiansuo stats`.
- *
- * Data flow per section: every token of the heading field (prefixed with
- * 0x01) and of the body is appended to a scratch list (term bytes in one
- * buffer, (offset, length, position) records beside it); the list is
- * sorted by term then position, so each term's positions come out
- * together and ascending; those groups become the shim's js_xterm array;
- * the section's metadata and text become the JSON document data.
+ *      -> one Xapian document each (xapian_doc.c: the text pipeline with
+ *      the field rules of index/builder.c, identity terms and values).
+ * Out: those documents through the C shim (src/xapian/xapian_shim.h)
+ *      into DIR/xapian.tmp-PID/shard-K, K chosen by the document's
+ *      identity, then info.json, then one atomic rename to DIR/xapian.
+ *      The reader half opens DIR/xapian for searching, turns it back into
+ *      figures for `jiansuo stats`, checks it, and moves to a live
+ *      writer's newer commits (js_xindex_refresh).
  */
 #include "config.h"
 
@@ -33,11 +28,9 @@
 
 #include <jansson.h>
 
-#include "buf.h"
 #include "error.h"
 #include "fields.h"
 #include "file.h"
-#include "utf8.h"
 #include "xapian_build.h"
 #include "xapian_doc.h"
 #include "results.h"
@@ -915,7 +908,10 @@ int js_xindex_refresh(js_xindex *xi)
     size_t len = 0;
     char *text = info ? slurp(info, &len) : NULL;
     free(info);
-    if (text && js_xdoc_fnv(JS_FNV_INIT, text, len) == xi->info_hash) {
+    pthread_mutex_lock(&xi->mu); /* another refresh may be writing it */
+    uint64_t have = xi->info_hash;
+    pthread_mutex_unlock(&xi->mu);
+    if (text && js_xdoc_fnv(JS_FNV_INIT, text, len) == have) {
         free(text);
         return 0;
     }
