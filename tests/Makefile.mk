@@ -47,8 +47,10 @@ tests_check_alloc_LINK = $(JS_INDEX_LINK) $(tests_check_alloc_LDFLAGS)
 
 if XAPIAN
 check_PROGRAMS += tests/check_xapian_shim tests/check_xapian_build \
-	tests/check_xcross
+	tests/check_xcross tests/check_xapian_writer
 tests_check_xapian_shim_LDADD = $(TEST_INDEX_LIBS)
+tests_check_xapian_writer_LDADD = $(TEST_INDEX_LIBS)
+tests_check_xapian_writer_LINK = $(JS_INDEX_LINK) $(tests_check_xapian_writer_LDFLAGS)
 tests_check_xapian_build_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_check_xapian_build_LDADD = $(TEST_INDEX_LIBS) $(JANSSON_LIBS)
 tests_check_xcross_LDADD = $(TEST_INDEX_LIBS) -lpthread -lm
@@ -57,7 +59,7 @@ tests_check_xapian_build_LINK = $(JS_INDEX_LINK) $(tests_check_xapian_build_LDFL
 tests_check_xcross_LINK = $(JS_INDEX_LINK) $(tests_check_xcross_LDFLAGS)
 endif
 EXTRA_DIST += tests/check_xapian_shim.c tests/check_xapian_build.c \
-	tests/check_xcross.c
+	tests/check_xcross.c tests/check_xapian_writer.c
 
 # index_kill.sh is not among the VALGRIND_TESTS (below).
 VALGRIND_TESTS = tests/cli.sh tests/index_cli.sh tests/index_full.sh \

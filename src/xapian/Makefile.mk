@@ -8,6 +8,8 @@ noinst_LTLIBRARIES += libjsxapian.la
 libjsxapian_la_SOURCES = \
 	src/xapian/xapian_shim.h src/xapian/xapian_shim.cc \
 	src/xapian/xapian_build.h src/xapian/xapian_build.c \
+	src/xapian/xapian_doc.h src/xapian/xapian_doc.c \
+	src/xapian/xapian_writer.h src/xapian/xapian_writer.c \
 	src/xapian/xapian_search.h src/xapian/xapian_search.c \
 	src/xapian/xapian_backend.c
 libjsxapian_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(JANSSON_CFLAGS)
@@ -25,6 +27,8 @@ JS_XAPIAN_LA =
 EXTRA_DIST += \
 	src/xapian/xapian_shim.h src/xapian/xapian_shim.cc \
 	src/xapian/xapian_build.h src/xapian/xapian_build.c \
+	src/xapian/xapian_doc.h src/xapian/xapian_doc.c \
+	src/xapian/xapian_writer.h src/xapian/xapian_writer.c \
 	src/xapian/xapian_search.h src/xapian/xapian_search.c \
 	src/xapian/xapian_backend.c
 endif

@@ -1,21 +1,16 @@
 /*
- * xapian_build.c — the Xapian backend's writer and its statistics reader
+ * xapian_build.c — the Xapian backend's builder and its reader
  * (layout and mapping: xapian_build.h).
  *
  * In:  paths or in-memory documents -> ingest (src/ingest.c) -> sections
- *      -> the text pipeline (src/text.c), with the field rules of
- *      index/builder.c.
- * Out: one Xapian document per section through the C shim
- *      (src/xapian/xapian_shim.h) into DIR/xapian.tmp-PID/shard-K, then
- *      info.json, then one atomic rename to DIR/xapian.  The reader half
- *      turns DIR/xapian back into figures for `jiansuo stats`.
- *
- * Data flow per section: every token of the heading field (prefixed with
- * 0x01) and of the body is appended to a scratch list (term bytes in one
- * buffer, (offset, length, position) records beside it); the list is
- * sorted by term then position, so each term's positions come out
- * together and ascending; those groups become the shim's js_xterm array;
- * the section's metadata and text become the JSON document data.
+ *      -> one Xapian document each (xapian_doc.c: the text pipeline with
+ *      the field rules of index/builder.c, identity terms and values).
+ * Out: those documents through the C shim (src/xapian/xapian_shim.h)
+ *      into DIR/xapian.tmp-PID/shard-K, K chosen by the document's
+ *      identity, then info.json, then one atomic rename to DIR/xapian.
+ *      The reader half opens DIR/xapian for searching, turns it back into
+ *      figures for `jiansuo stats`, checks it, and moves to a live
+ *      writer's newer commits (js_xindex_refresh).
  */
 #include "config.h"
 
@@ -33,21 +28,14 @@
 
 #include <jansson.h>
 
-#include "buf.h"
 #include "error.h"
 #include "fields.h"
 #include "file.h"
-#include "utf8.h"
 #include "xapian_build.h"
+#include "xapian_doc.h"
 #include "results.h"
 #include "xapian_search.h"
 #include "xapian_shim.h"
-
-/* One token of the current section: term bytes at off in the scratch
- * buffer. */
-typedef struct {
-    uint32_t off, len, pos;
-} xtok;
 
 struct js_xbuild {
     char *dir;   /* the index directory */
@@ -60,15 +48,10 @@ struct js_xbuild {
     js_xw **w; /* [shards] */
     js_ingest *ing;
     uint32_t nsections, ndocs;
-    /* the current section's tokens */
-    js_buf bytes;
-    xtok *toks;
-    size_t ntoks, toks_cap;
-    /* what the shim gets for it */
-    js_xterm *xt;
-    size_t xt_cap;
-    uint32_t *pos;
-    size_t pos_cap;
+    js_xdoc *doc;        /* section -> document (xapian_doc.h) */
+    int from_files;      /* the sections being added come from files */
+    char *stamp_source;  /* the source whose stamp is in stamp */
+    char *stamp;         /* slot 2 of its sections, or NULL */
     uint64_t postings, positions, text_bytes;
     int rc; /* sticky failure */
     int committed;
@@ -174,7 +157,7 @@ int js_xbuild_open(js_xbuild **out, const char *dir,
     snprintf(tmpname, sizeof tmpname, JS_XAPIAN_DIR ".tmp-%ld", (long)getpid());
     if (!(b->dir = strdup(dir)) || !(b->tmp = join(dir, tmpname)) ||
         !(b->final = join(dir, JS_XAPIAN_DIR)) ||
-        !(b->w = calloc(shards, sizeof *b->w)))
+        !(b->w = calloc(shards, sizeof *b->w)) || !(b->doc = js_xdoc_new()))
         return fail(b, JS_ENOMEM, "out of memory");
     int fd = js_dir_lock(dir, b->err, sizeof b->err);
     if (fd < 0)
@@ -222,153 +205,9 @@ int js_xbuild_open(js_xbuild **out, const char *dir,
     return 0;
 }
 
-/* Token callback: one token into the scratch list. */
-static int on_token(void *ctx, const js_token *t, int heading)
-{
-    js_xbuild *b = ctx;
-    if (b->ntoks == b->toks_cap) {
-        size_t cap = b->toks_cap ? b->toks_cap * 2 : 1024;
-        xtok *n = realloc(b->toks, cap * sizeof *n);
-        if (!n)
-            return JS_ENOMEM;
-        b->toks = n;
-        b->toks_cap = cap;
-    }
-    if (b->bytes.len > UINT32_MAX - JS_TERM_MAX_BYTES - 1)
-        return JS_ELIMIT; /* cannot happen below JS_SECTION_MAX_BYTES */
-    xtok *k = &b->toks[b->ntoks++];
-    k->off = (uint32_t)b->bytes.len;
-    k->len = (uint32_t)t->term_len + (heading ? 1 : 0);
-    k->pos = t->position;
-    if (heading)
-        js_buf_u8(&b->bytes, 1);
-    if (js_buf_put(&b->bytes, t->term, t->term_len))
-        return JS_ENOMEM;
-    return 0;
-}
-
-/* Orders tokens by term bytes, then position (qsort_r context: the
- * scratch bytes). */
-static int tok_cmp(const void *x, const void *y, void *ctx)
-{
-    const xtok *a = x, *c = y;
-    const uint8_t *base = ctx;
-    size_t n = a->len < c->len ? a->len : c->len;
-    int r = memcmp(base + a->off, base + c->off, n);
-    if (r)
-        return r;
-    if (a->len != c->len)
-        return a->len < c->len ? -1 : 1;
-    return a->pos < c->pos ? -1 : a->pos > c->pos;
-}
-
-/* Returns a new JSON string of s[0..n), with U+FFFD for any ill-formed
- * byte (jansson refuses ill-formed UTF-8), or NULL when out of memory. */
-static json_t *json_text(const char *s, size_t n)
-{
-    if (!s)
-        return json_null();
-    if (js_utf8_valid(s, n, NULL))
-        return json_stringn(s, n);
-    js_buf o = JS_BUF_INIT;
-    for (size_t i = 0; i < n;) {
-        uint32_t cp;
-        size_t k = js_utf8_decode((const unsigned char *)s + i, n - i, &cp);
-        if (cp == JS_UTF8_INVALID || cp == 0)
-            js_buf_put(&o, "\xEF\xBF\xBD", 3);
-        else
-            js_buf_put(&o, s + i, k);
-        i += k;
-    }
-    json_t *j = o.oom ? NULL : json_stringn(o.p ? (const char *)o.p : "", o.len);
-    js_buf_free(&o);
-    return j;
-}
-
-/* Returns the document data of section s (id, field lengths) as a
- * malloc'ed compact JSON text the caller frees, or NULL when out of
- * memory. */
-static char *section_data(const js_section *s, uint32_t id, uint32_t head_len,
-                          uint32_t body_len)
-{
-    const js_document *d = s->document;
-    json_t *o = json_object(), *path = json_array();
-    if (!o || !path) {
-        json_decref(o);
-        json_decref(path);
-        return NULL;
-    }
-    json_t *meta = NULL;
-    if (d->metadata)
-        meta = json_loads(d->metadata, 0, NULL);
-    if (d->metadata && !meta)
-        meta = json_text(d->metadata, strlen(d->metadata)); /* keep it as text */
-    for (size_t i = 0; i < s->depth; i++)
-        json_array_append_new(path, json_text(s->path[i], strlen(s->path[i])));
-    int bad = 0;
-#define SET(k, v) bad |= json_object_set_new(o, k, v)
-#define STR(x) json_text((x), (x) ? strlen(x) : 0)
-    SET("section", json_integer(id));
-    SET("source", STR(d->source));
-    SET("title", STR(d->title));
-    SET("format", STR(d->format));
-    SET("encoding", STR(d->encoding));
-    SET("id", STR(d->id));
-    SET("metadata", meta ? meta : json_null());
-    SET("path", path);
-    SET("ordinal", json_integer(s->ordinal));
-    SET("start", json_integer((json_int_t)s->start));
-    SET("end", json_integer((json_int_t)s->end));
-    SET("head_len", json_integer(head_len));
-    SET("body_len", json_integer(body_len));
-    SET("body", json_text(s->body, s->body_len));
-#undef SET
-#undef STR
-    char *text = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    return text;
-}
-
 static void report_progress(js_xbuild *b, int phase, int force)
 {
     js_fields_progress(&b->clock, &b->o, b->ing, b->nsections, phase, force);
-}
-
-/* Groups the sorted tokens into the shim's terms.  Returns 0 and the
- * number of terms in *nterms, or JS_ENOMEM. */
-static int make_terms(js_xbuild *b, size_t *nterms)
-{
-    if (b->ntoks > b->pos_cap) {
-        uint32_t *p = realloc(b->pos, b->ntoks * sizeof *p);
-        if (!p)
-            return JS_ENOMEM;
-        b->pos = p;
-        b->pos_cap = b->ntoks;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < b->ntoks;) {
-        size_t j = i;
-        while (j < b->ntoks && b->toks[j].len == b->toks[i].len &&
-               !memcmp(b->bytes.p + b->toks[j].off, b->bytes.p + b->toks[i].off,
-                       b->toks[i].len)) {
-            b->pos[j] = b->toks[j].pos;
-            j++;
-        }
-        if (n == b->xt_cap) {
-            size_t cap = b->xt_cap ? b->xt_cap * 2 : 256;
-            js_xterm *x = realloc(b->xt, cap * sizeof *x);
-            if (!x)
-                return JS_ENOMEM;
-            b->xt = x;
-            b->xt_cap = cap;
-        }
-        b->xt[n++] = (js_xterm){(const char *)b->bytes.p + b->toks[i].off,
-                                b->toks[i].len, (uint32_t)(j - i), b->pos + i,
-                                j - i};
-        i = j;
-    }
-    *nterms = n;
-    return 0;
 }
 
 /* Section callback from ingest: one section, one Xapian document. */
@@ -380,33 +219,35 @@ static int on_section(void *ctx, const js_section *s)
     if (s->ordinal == 0)
         b->ndocs++;
     uint32_t id = b->nsections;
-    int rc;
-    b->ntoks = 0;
-    b->bytes.len = 0;
-    uint32_t head_len, body_len;
-    const char *field;
-    if ((rc = js_fields_analyze(s, b->o.analyze_flags, on_token, b, &head_len,
-                                &body_len, &field)))
-        return fail(b, rc, "indexing the %s: %s", field, js_strerror(rc));
-    if (b->bytes.oom)
-        return fail(b, JS_ENOMEM, "out of memory");
-    if (b->ntoks)
-        qsort_r(b->toks, b->ntoks, sizeof *b->toks, tok_cmp, b->bytes.p);
-    size_t nterms;
-    if ((rc = make_terms(b, &nterms)))
+    const char *src = s->document->source ? s->document->source : "";
+    if (b->from_files && (!b->stamp_source || strcmp(b->stamp_source, src))) {
+        /* a new file: its stamp, for the live writer's update (read
+         * after ingest has read it: a file changed in between is read
+         * again by the next update, as its stamp tells) */
+        free(b->stamp_source);
+        free(b->stamp);
+        b->stamp = js_xdoc_stamp_file(src);
+        if (!(b->stamp_source = strdup(src)))
+            return fail(b, JS_ENOMEM, "out of memory");
+    }
+    js_xdoc_out d;
+    const char *what;
+    int rc = js_xdoc_make(b->doc, s, b->o.analyze_flags, id, b->shards,
+                          b->from_files ? b->stamp : NULL, &d, &what);
+    if (rc == JS_ENOMEM)
         return fail(b, rc, "out of memory");
-    char *data = section_data(s, id, head_len, body_len);
-    if (!data)
-        return fail(b, JS_ENOMEM, "out of memory");
-    unsigned shard = id % b->shards;
-    rc = js_xw_put(b->w[shard], id / b->shards + 1, b->xt, nterms, data,
-                   strlen(data), NULL);
-    free(data);
+    if (rc)
+        return fail(b, rc, "indexing the %s: %s", what, js_strerror(rc));
+    /* by identity: every version of a document on one shard, so that the
+     * live writer finds the one it replaces (xapian_doc.h) */
+    unsigned shard = d.shard;
+    rc = js_xw_put_values(b->w[shard], 0, d.terms, d.nterms, d.values,
+                          d.nvalues, d.data, d.data_len, NULL);
     if (rc)
         return fail(b, rc, "shard %u: %s", shard, js_xw_errmsg(b->w[shard]));
-    b->postings += nterms;
-    b->positions += b->ntoks;
-    b->text_bytes += s->body_len;
+    b->postings += d.postings;
+    b->positions += d.positions;
+    b->text_bytes += d.text_bytes;
     b->nsections++;
     report_progress(b, 0, 0);
     return 0;
@@ -415,6 +256,7 @@ static int on_section(void *ctx, const js_section *s)
 int js_xbuild_add(js_xbuild *b, const char *path, const char *name,
                   const void *data, size_t len)
 {
+    b->from_files = path != NULL;
     return js_fields_feed(b->ing, path, name, data, len, on_section, b, &b->rc,
                           b->err, sizeof b->err);
 }
@@ -475,9 +317,10 @@ static char *info_text(js_xbuild *b, const js_xdb_stats *xs)
     SET(o, "analyze_flags", NUM(b->o.analyze_flags));
     SET(o, "fold", json_boolean(!(b->o.analyze_flags & JS_ANALYZE_NO_FOLD)));
     SET(o, "heading_prefix", NUM(1));
-    SET(o, "docids", json_string("section i is docid i/shards+1 of shard "
-                                 "i%shards; shards opened together in order "
-                                 "give docid i+1"));
+    SET(o, "placement", json_string("identity"));
+    SET(o, "docids", json_string("a document's sections are on shard "
+                                 "FNV-1a(identity) % shards, in the order "
+                                 "read; value slot 0 holds the section id"));
     SET(o, "documents", NUM(b->ndocs));
     SET(o, "sections", NUM(b->nsections));
     SET(o, "terms", NUM(xs->terms));
@@ -486,6 +329,8 @@ static char *info_text(js_xbuild *b, const js_xdb_stats *xs)
     SET(o, "total_length", NUM(xs->total_length));
     SET(o, "source_bytes", NUM(b->st.ingest.bytes_read));
     SET(o, "text_bytes", NUM(b->text_bytes));
+    SET(o, "next_section", NUM(b->nsections));
+    SET(o, "generation", NUM(0));
     SET(build, "seconds", json_real(b->st.seconds));
     SET(build, "created", NUM(time(NULL)));
     SET(build, "jiansuo", json_string(js_version()));
@@ -590,10 +435,9 @@ void js_xbuild_close(js_xbuild *b)
     if (b->tmp_made)
         rm_rf(b->tmp);
     js_ingest_close(b->ing);
-    js_buf_free(&b->bytes);
-    free(b->toks);
-    free(b->xt);
-    free(b->pos);
+    js_xdoc_free(b->doc);
+    free(b->stamp_source);
+    free(b->stamp);
     free(b->w);
     free(b->dir);
     free(b->tmp);
@@ -611,8 +455,16 @@ struct js_xindex {
     js_index_stats st;
     js_index_shard *shard;
     char *build_info;
+    char *dir;      /* the index directory (NULL for a remote index) */
     char *top;      /* dir/xapian (NULL for a remote index) */
     js_xdb *db;     /* every shard as one database, for searching */
+    uint64_t info_hash;  /* FNV-1a of info.json's bytes: what refresh
+                            compares */
+    uint64_t generation; /* info.json "generation": live commits */
+    /* stats pointers handed out before a refresh stay valid until close
+     * (js_index_get_stats): the old arrays are kept here */
+    void **retired;
+    size_t nretired;
     /* a Xapian::Database must not be used by two threads at once: one
      * search (or check) at a time per handle */
     pthread_mutex_t mu;
@@ -749,6 +601,17 @@ int js_xindex_search(js_results **out, js_xindex *xi, const char *query,
     pthread_mutex_lock(&xi->mu);
     int rc = js_xsearch_run(out, xi->db, xi->st.sections, xi->st.analyze_flags,
                             query, len, opts);
+    if (rc == JS_EIO && *out &&
+        strstr(js_results_errmsg(*out), "DatabaseModifiedError") &&
+        js_xdb_reopen(xi->db) >= 0) {
+        /* A live writer committed twice since this handle's snapshot,
+         * and glass reused the blocks it read: Xapian's remedy is to
+         * reopen, which moves this handle to the newest commit. */
+        js_results_free(*out);
+        *out = NULL;
+        rc = js_xsearch_run(out, xi->db, xi->st.sections, xi->st.analyze_flags,
+                            query, len, opts);
+    }
     pthread_mutex_unlock(&xi->mu);
     return rc;
 }
@@ -772,12 +635,29 @@ int js_xindex_check(js_xindex *xi)
             break;
         }
         rc = js_xdb_check_path(p, NULL, xi->err, sizeof xi->err);
+        /* A build gives each shard's sections the docids 1..n, in the
+         * order read: a hole means a section is missing.  A live index
+         * (generation > 0) has holes by design: Xapian never reuses the
+         * docid of a deleted document, and the writer deletes the old
+         * sections of every document it replaces. */
+        js_xsource src = {p, 0};
+        js_xdb *one = NULL;
+        js_xdb_stats xs;
+        if (!rc && xi->generation == 0 && !(rc = js_xdb_open(&one, &src, 1, 0)) &&
+            !(rc = js_xdb_get_stats(one, 0, &xs)) && xs.doccount &&
+            xs.lastdocid != xs.doccount)
+            rc = xfail(xi, JS_ECORRUPT, "%s: docids run to %llu for %llu "
+                       "sections (a section is missing)", p,
+                       (unsigned long long)xs.lastdocid,
+                       (unsigned long long)xs.doccount);
+        else if (rc && one)
+            xfail(xi, rc, "%s", js_xdb_errmsg(one));
+        js_xdb_close(one);
         free(p);
         sections += xi->shard[i].sections;
     }
-    /* info.json against the shards: sections (also checked at open),
-     * their sum of lengths, and every document's data naming its
-     * section as the docid says (section = docid - 1) */
+    /* info.json against the shards: sections (also checked at open) and
+     * their sum of lengths */
     js_xdb_stats xs;
     if (!rc && (rc = js_xdb_get_stats(xi->db, 0, &xs)))
         xfail(xi, rc, "%s", js_xdb_errmsg(xi->db));
@@ -791,42 +671,84 @@ int js_xindex_check(js_xindex *xi)
                    "info.json says %llu", xi->top,
                    (unsigned long long)xs.total_length,
                    (unsigned long long)xi->st.total_length);
-    if (!rc && xs.doccount && xs.lastdocid != xs.doccount)
-        rc = xfail(xi, JS_ECORRUPT, "%s: docids run to %llu for %llu sections "
-                   "(a section is missing)", xi->top,
-                   (unsigned long long)xs.lastdocid,
-                   (unsigned long long)xs.doccount);
     pthread_mutex_unlock(&xi->mu);
     return rc;
 }
 
-int js_xindex_open(js_xindex **out, const char *dir)
+/* Reads all of path into a malloc'ed buffer (NUL-terminated); returns
+ * it and its length in *len, or NULL with errno set. */
+static char *slurp(const char *path, size_t *len)
 {
-    if (!out || !dir)
-        return JS_EINVALID;
-    js_xindex *xi = xindex_new();
-    *out = xi;
-    if (!xi)
-        return JS_ENOMEM;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *p = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *q = realloc(p, cap);
+            if (!q) {
+                free(p);
+                fclose(f);
+                errno = ENOMEM;
+                return NULL;
+            }
+            p = q;
+        }
+        size_t k = fread(p + n, 1, 4096, f);
+        n += k;
+        if (k < 4096)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(p);
+        errno = EIO;
+        return NULL;
+    }
+    p[n] = 0;
+    *len = n;
+    return p;
+}
+
+/* Loads dir's index into xi (its shards opened, info.json's figures
+ * read).  *mismatch is set when the only problem is that the shards
+ * hold another number of sections than info.json says, which a live
+ * writer's commit causes for a moment (it commits the shards, then
+ * writes info.json).  Returns 0 or a code with xi's message. */
+static int load(js_xindex *xi, const char *dir, int *mismatch)
+{
+    *mismatch = 0;
     char *top = join(dir, JS_XAPIAN_DIR);
     char *info = top ? join(top, JS_XAPIAN_INFO) : NULL;
     int rc = 0;
     json_t *o = NULL;
+    char *text = NULL;
+    size_t text_len = 0;
     if (!info) {
         rc = xfail(xi, JS_ENOMEM, "out of memory");
         goto done;
     }
     json_error_t je;
-    o = json_load_file(info, 0, &je);
+    text = slurp(info, &text_len);
+    o = text ? json_loadb(text, text_len, 0, &je) : NULL;
     if (!o) {
-        struct stat st;
-        if (stat(info, &st) != 0)
+        if (!text)
             rc = xfail(xi, errno == ENOENT ? JS_ENOTFOUND : JS_EIO, "%s: %s", info,
                        errno == ENOENT ? "no Xapian index here (build one with "
                                          "'jiansuo index --backend xapian')"
                                        : strerror(errno));
         else
             rc = xfail(xi, JS_ECORRUPT, "%s: line %d: %s", info, je.line, je.text);
+        goto done;
+    }
+    xi->info_hash = js_xdoc_fnv(JS_FNV_INIT, text, text_len);
+    /* absent before live indexes: never written by a writer */
+    xi->generation = 0;
+    if (json_object_get(o, "generation") && get_count(o, "generation", &xi->generation)) {
+        rc = xfail(xi, JS_ECORRUPT, "%s: a count is missing or out of range", info);
         goto done;
     }
     uint64_t version, shards, flags;
@@ -894,19 +816,142 @@ int js_xindex_open(js_xindex **out, const char *dir)
         js_xdb_close(db);
         free(p);
     }
-    if (!rc && sections != s->sections)
+    if (!rc && sections != s->sections) {
+        /* only an index a writer may be committing to (xapian_writer.h) */
+        json_t *pl = json_object_get(o, "placement");
+        *mismatch = json_is_string(pl) && !strcmp(json_string_value(pl), "identity");
         rc = xfail(xi, JS_ECORRUPT, "%s: the shards hold %llu sections, info.json says %llu",
                    top, (unsigned long long)sections,
                    (unsigned long long)s->sections);
+    }
     s->shard = xi->shard;
     s->build_info = xi->build_info;
     if (!rc)
         rc = open_all(xi, top, shards);
 done:
     json_decref(o);
+    free(text);
     free(info);
     xi->top = top;
     return rc;
+}
+
+/* Frees what load put in xi, so that it can load again. */
+static void unload(js_xindex *xi)
+{
+    js_xdb_close(xi->db);
+    free(xi->shard);
+    free(xi->build_info);
+    free(xi->top);
+    xi->db = NULL;
+    xi->shard = NULL;
+    xi->build_info = xi->top = NULL;
+    memset(&xi->st, 0, sizeof xi->st);
+    xi->st.backend = JS_BACKEND_XAPIAN;
+}
+
+int js_xindex_open(js_xindex **out, const char *dir)
+{
+    if (!out || !dir)
+        return JS_EINVALID;
+    js_xindex *xi = xindex_new();
+    *out = xi;
+    if (!xi)
+        return JS_ENOMEM;
+    if (!(xi->dir = strdup(dir)))
+        return xfail(xi, JS_ENOMEM, "out of memory");
+    int rc, mismatch;
+    /* A live writer's commit makes the shards and info.json disagree
+     * for the moment between them (xapian_writer.c): try again for up to
+     * about two seconds before calling that corruption. */
+    for (int attempt = 0;; attempt++) {
+        rc = load(xi, dir, &mismatch);
+        if (!rc || !mismatch || attempt == 200)
+            break;
+        unload(xi);
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    return rc;
+}
+
+/* Keeps p (an array handed out through js_xindex_get_stats) until
+ * close.  Returns 0 or JS_ENOMEM (p is then freed: the caller's stats
+ * must not be used after a refresh that failed so). */
+static int retire(js_xindex *xi, void *p)
+{
+    void **r = realloc(xi->retired, (xi->nretired + 1) * sizeof *r);
+    if (!r) {
+        free(p);
+        return JS_ENOMEM;
+    }
+    xi->retired = r;
+    r[xi->nretired++] = p;
+    return 0;
+}
+
+int js_xindex_refresh(js_xindex *xi)
+{
+    if (!xi)
+        return JS_EINVALID;
+    if (!xi->dir) { /* remote: the servers reopen on their own terms */
+        pthread_mutex_lock(&xi->mu);
+        int rc = js_xdb_reopen(xi->db);
+        if (rc < 0)
+            xfail(xi, rc, "%s", js_xdb_errmsg(xi->db));
+        pthread_mutex_unlock(&xi->mu);
+        return rc;
+    }
+    /* info.json is written after every shard is committed: while it is
+     * the same, there is nothing newer to move to (and a commit half
+     * done is not looked at) */
+    char *info = join(xi->top, JS_XAPIAN_INFO);
+    size_t len = 0;
+    char *text = info ? slurp(info, &len) : NULL;
+    free(info);
+    pthread_mutex_lock(&xi->mu); /* another refresh may be writing it */
+    uint64_t have = xi->info_hash;
+    pthread_mutex_unlock(&xi->mu);
+    if (text && js_xdoc_fnv(JS_FNV_INIT, text, len) == have) {
+        free(text);
+        return 0;
+    }
+    free(text);
+    js_xindex *n = NULL;
+    int rc = js_xindex_open(&n, xi->dir);
+    if (rc) {
+        pthread_mutex_lock(&xi->mu);
+        xfail(xi, rc, "%s", n ? n->err : js_strerror(rc));
+        pthread_mutex_unlock(&xi->mu);
+        js_xindex_close(n);
+        return rc;
+    }
+    pthread_mutex_lock(&xi->mu);
+    if (n->info_hash == xi->info_hash) {
+        pthread_mutex_unlock(&xi->mu);
+        js_xindex_close(n);
+        return 0;
+    }
+    /* swap: n takes the old database and closes it; the old arrays stay */
+    js_xdb *db = xi->db;
+    xi->db = n->db;
+    n->db = db;
+    rc = retire(xi, xi->shard);
+    if (!rc)
+        rc = retire(xi, xi->build_info);
+    else
+        free(xi->build_info);
+    xi->shard = n->shard;
+    xi->build_info = n->build_info;
+    n->shard = NULL;
+    n->build_info = NULL;
+    xi->st = n->st;
+    xi->info_hash = n->info_hash;
+    xi->generation = n->generation;
+    pthread_mutex_unlock(&xi->mu);
+    js_xindex_close(n);
+    if (rc)
+        xfail(xi, rc, "out of memory");
+    return rc ? rc : 1;
 }
 
 int js_xindex_get_stats(const js_xindex *xi, js_index_stats *out)
@@ -926,5 +971,9 @@ void js_xindex_close(js_xindex *xi)
     free(xi->shard);
     free(xi->build_info);
     free(xi->top);
+    free(xi->dir);
+    for (size_t i = 0; i < xi->nretired; i++)
+        free(xi->retired[i]);
+    free(xi->retired);
     free(xi);
 }

@@ -21,12 +21,22 @@
  *    source, title, format, encoding, id, metadata (object or null),
  *    path (array of headings), ordinal, start, end, head_len and
  *    body_len (positions used by each field), body (the text).
- *  - docid: section i (0-based, in ingest order, as the native index
- *    numbers them) goes to shard i % N as local docid i / N + 1.  Opened
- *    together in shard order, Xapian interleaves docids as (d - 1) * N +
- *    s + 1 = i + 1: a search over all shards — local or served by
- *    xapian-tcpsrv, one server per shard in shard order — reports docid
- *    i + 1, and the data's "section" says i in any case.
+ *  - identity terms and values: xapian_doc.h (a document's identity,
+ *    its source file, the section id, counts, the file's stamp).
+ *  - placement: section i (0-based, in ingest order, as the native
+ *    index numbers them) goes to shard FNV-1a(its document's identity) %
+ *    N, as that shard's next docid (info.json "placement": "identity"),
+ *    so that the live writer (xapian_writer.h) finds every version of a
+ *    document on one shard.  Opened together in shard order, Xapian
+ *    interleaves docids as (d - 1) * N + s + 1, which no longer follows
+ *    the section order; the data's "section" and value slot 0 say i, and
+ *    searches break ties by slot 0, so ranks are the same for any N.
+ *    Indexes built before this (no "placement") put section i on shard
+ *    i % N as docid i / N + 1; they are still read and searched alike,
+ *    but the writer refuses them when N > 1.
+ *  - info.json also holds "next_section" (the id the next section
+ *    added gets) and "generation" (0 for a build; the writer's commits
+ *    count up from there).
  *
  * Programs reach all of this through jiansuo.h's one index API
  * (js_builder_*, js_index_*, js_search with JS_BACKEND_XAPIAN), whose
@@ -104,6 +114,15 @@ int js_xindex_open(js_xindex **out, const char *dir);
  * reached), JS_ENOMEM; *out as for js_xindex_open. */
 int js_xindex_open_remote(js_xindex **out, const char *remote,
                           unsigned analyze_flags);
+
+/* Moves xi to the index's newest commit (js_index_refresh): nothing to
+ * do while info.json, which a commit writes last, is unchanged; else
+ * the index is opened again and swapped in under the handle's mutex
+ * (stats arrays handed out before stay valid until close).  A remote
+ * index reopens its connections' databases.  Returns 1 moved, 0 already
+ * the newest, or a negative JS_E* code (xi then serves its old
+ * snapshot). */
+int js_xindex_refresh(js_xindex *xi);
 
 /* js_search on xi: one search at a time per handle (a mutex). */
 int js_xindex_search(js_results **out, js_xindex *xi, const char *query,

@@ -19,6 +19,7 @@
 
 #include "query.h"
 #include "results.h"
+#include "xapian_doc.h"
 #include "xapian_search.h"
 
 /* Candidates a partial search examines at most for the share filter:
@@ -466,6 +467,10 @@ int js_xsearch_run(js_results **out, js_xdb *db, uint64_t doccount,
     p.k1 = o.k1;
     p.b = o.b;
     p.min_normlen = 0; /* the native formula has no floor */
+    /* ties by section id, as natively: docids follow the placement of
+     * sections on shards, not their order (an index built before values
+     * has none, and its docids are section ids + 1) */
+    p.tie_slot = JS_XSLOT_SECTION + 1;
     p.count = k;
     if (o.flags & JS_SEARCH_EXACT_TOTAL)
         p.check_at_least = doccount > UINT32_MAX ? UINT32_MAX : (uint32_t)doccount;

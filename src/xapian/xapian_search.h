@@ -23,7 +23,8 @@
  *  - AND, OR and exclusion (AND_NOT) as the tree says;
  *  - BM25Weight(k1, 0, 1, b, min_normlen 0) over Xapian's document
  *    length (every term of both fields), so scores differ from the
- *    native BM25F; ties break by docid = section id + 1, as natively;
+ *    native BM25F; ties break by section id (value slot 0), as
+ *    natively;
  *  - partial hits: the grams of the positive parts ORed (each in the
  *    body or, scaled, in the heading field), minus the strict matches
  *    and the root's exclusions, keeping the documents that hold at least

@@ -19,6 +19,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -143,6 +144,7 @@ bool term_ok(const char *t, size_t len)
 struct js_xw {
     Xapian::WritableDatabase db;
     bool open = false;
+    bool txn = false; /* a transaction runs (js_xw_begin) */
     char err[kErrLen] = "";
 };
 
@@ -200,6 +202,15 @@ extern "C" int js_xw_put(js_xw *w, uint32_t docid, const js_xterm *terms,
                          size_t n, const void *data, size_t data_len,
                          uint32_t *docid_out)
 {
+    return js_xw_put_values(w, docid, terms, n, NULL, 0, data, data_len,
+                            docid_out);
+}
+
+extern "C" int js_xw_put_values(js_xw *w, uint32_t docid, const js_xterm *terms,
+                                size_t n, const js_xvalue *values,
+                                size_t nvalues, const void *data,
+                                size_t data_len, uint32_t *docid_out)
+{
     if (!w)
         return JS_EINVALID;
     w->err[0] = 0;
@@ -214,6 +225,12 @@ extern "C" int js_xw_put(js_xw *w, uint32_t docid, const js_xterm *terms,
         if (!terms[i].positions && terms[i].npositions)
             return set_err(w->err, JS_EINVALID, "", "NULL positions with a count");
     }
+    if (!values && nvalues)
+        return set_err(w->err, JS_EINVALID, "", "NULL values with a count");
+    for (size_t i = 0; i < nvalues; i++)
+        if ((!values[i].data && values[i].len) ||
+            values[i].slot == Xapian::BAD_VALUENO)
+            return set_err(w->err, JS_EINVALID, "", "a bad value");
     char what[64];
     std::snprintf(what, sizeof what, "writing document %lu",
                   (unsigned long)docid);
@@ -227,6 +244,11 @@ extern "C" int js_xw_put(js_xw *w, uint32_t docid, const js_xterm *terms,
             Xapian::termcount wdf = t.wdf ? t.wdf : (Xapian::termcount)t.npositions;
             doc.add_term(k, wdf);
         }
+        for (size_t i = 0; i < nvalues; i++)
+            if (values[i].len)
+                doc.add_value(values[i].slot,
+                              std::string((const char *)values[i].data,
+                                          values[i].len));
         doc.set_data(std::string(data ? (const char *)data : "", data_len));
         Xapian::docid did = docid;
         if (docid)
@@ -247,7 +269,134 @@ extern "C" int js_xw_commit(js_xw *w)
     if (!w->open)
         return set_err(w->err, JS_EINVALID, "", "the database is not open");
     return guard(w->err, "committing", [&] {
-        w->db.commit();
+        if (w->txn) {
+            /* commit_transaction ends the transaction even when it
+             * throws: no transaction runs afterwards either way */
+            w->txn = false;
+            w->db.commit_transaction();
+        } else {
+            w->db.commit();
+        }
+        return 0;
+    });
+}
+
+extern "C" int js_xw_begin(js_xw *w)
+{
+    if (!w)
+        return JS_EINVALID;
+    w->err[0] = 0;
+    if (!w->open || w->txn)
+        return set_err(w->err, JS_EINVALID, "",
+                       w->open ? "a transaction is already running"
+                               : "the database is not open");
+    return guard(w->err, "starting a transaction", [&] {
+        w->db.begin_transaction(true);
+        w->txn = true;
+        return 0;
+    });
+}
+
+extern "C" int js_xw_cancel(js_xw *w)
+{
+    if (!w)
+        return JS_EINVALID;
+    w->err[0] = 0;
+    if (!w->open || !w->txn)
+        return 0;
+    return guard(w->err, "dropping the changes", [&] {
+        w->txn = false; /* ended even when cancel_transaction throws */
+        w->db.cancel_transaction();
+        return 0;
+    });
+}
+
+extern "C" int js_xw_delete_term(js_xw *w, const char *term, size_t len,
+                                 unsigned slot, js_xvalue_fn fn, void *ctx,
+                                 uint64_t *deleted)
+{
+    if (!w)
+        return JS_EINVALID;
+    w->err[0] = 0;
+    if (deleted)
+        *deleted = 0;
+    if (!w->open)
+        return set_err(w->err, JS_EINVALID, "", "the database is not open");
+    if (!term_ok(term, len))
+        return set_err(w->err, JS_EINVALID, "", "a term is empty, NULL or too long");
+    return guard(w->err, "deleting documents", [&] {
+        std::string k = term_key(term, len);
+        uint64_t n = 0;
+        /* a writable database's posting lists include what is not
+         * committed yet: the documents this writer added count too */
+        for (auto p = w->db.postlist_begin(k); p != w->db.postlist_end(k); ++p) {
+            n++;
+            if (fn) {
+                std::string v = w->db.get_document(*p).get_value(slot);
+                int r = fn(ctx, v.data(), v.size());
+                if (r)
+                    return r;
+            }
+        }
+        if (n)
+            w->db.delete_document(k);
+        if (deleted)
+            *deleted = n;
+        return 0;
+    });
+}
+
+extern "C" int js_xw_first_value(js_xw *w, const char *term, size_t len,
+                                 unsigned slot, char **out, size_t *outlen)
+{
+    if (!w)
+        return JS_EINVALID;
+    w->err[0] = 0;
+    if (!out || !outlen)
+        return set_err(w->err, JS_EINVALID, "", "no result pointer");
+    *out = nullptr;
+    *outlen = 0;
+    if (!w->open)
+        return set_err(w->err, JS_EINVALID, "", "the database is not open");
+    if (!term_ok(term, len))
+        return set_err(w->err, JS_EINVALID, "", "a term is empty, NULL or too long");
+    return guard(w->err, "reading a value", [&] {
+        std::string k = term_key(term, len);
+        auto p = w->db.postlist_begin(k);
+        if (p == w->db.postlist_end(k))
+            return 0;
+        std::string v = w->db.get_document(*p).get_value(slot);
+        char *c = static_cast<char *>(std::malloc(v.size() + 1));
+        if (!c)
+            throw std::bad_alloc();
+        std::memcpy(c, v.data(), v.size());
+        c[v.size()] = 0;
+        *out = c;
+        *outlen = v.size();
+        return 1;
+    });
+}
+
+extern "C" int js_xw_scan_prefix(js_xw *w, const char *prefix, size_t len,
+                                 unsigned slot, js_xvalue_fn fn, void *ctx)
+{
+    if (!w)
+        return JS_EINVALID;
+    w->err[0] = 0;
+    if (!w->open || !fn || (!prefix && len))
+        return set_err(w->err, JS_EINVALID, "", "no open database or no callback");
+    return guard(w->err, "listing terms", [&] {
+        std::string pre(prefix ? prefix : "", len);
+        for (auto t = w->db.allterms_begin(pre); t != w->db.allterms_end(pre); ++t) {
+            const std::string &term = *t;
+            auto p = w->db.postlist_begin(term);
+            if (p == w->db.postlist_end(term))
+                continue;
+            std::string v = w->db.get_document(*p).get_value(slot);
+            int r = fn(ctx, v.data(), v.size());
+            if (r)
+                return r;
+        }
         return 0;
     });
 }
@@ -258,8 +407,14 @@ extern "C" void js_xw_close(js_xw *w)
 {
     if (!w)
         return;
-    /* close() commits; a failure there has nobody left to tell. */
+    /* close() commits what no transaction holds (a transaction's
+     * changes are dropped first); a failure there has nobody left to
+     * tell. */
     guard(w->err, "closing", [&] {
+        if (w->open && w->txn) {
+            w->txn = false;
+            w->db.cancel_transaction();
+        }
         if (w->open)
             w->db.close();
         return 0;
@@ -384,6 +539,14 @@ extern "C" void js_xdb_close(js_xdb *db)
 
 extern "C" const char *js_xdb_errmsg(const js_xdb *db) { return db ? db->err : ""; }
 
+extern "C" int js_xdb_reopen(js_xdb *db)
+{
+    if (!db)
+        return JS_EINVALID;
+    db->err[0] = 0;
+    return guard(db->err, "reopening", [&] { return db->db.reopen() ? 1 : 0; });
+}
+
 extern "C" int js_xdb_get_stats(js_xdb *db, int count_terms, js_xdb_stats *out)
 {
     if (!db || !out)
@@ -398,7 +561,8 @@ extern "C" int js_xdb_get_stats(js_xdb *db, int count_terms, js_xdb_stats *out)
         s.has_positions = db->db.has_positions();
         if (count_terms)
             for (auto t = db->db.allterms_begin(); t != db->db.allterms_end(); ++t)
-                s.terms++;
+                if ((*t)[0] != JS_XAPIAN_META) /* terms are never empty */
+                    s.terms++;
         *out = s;
         return 0;
     });
@@ -563,6 +727,8 @@ extern "C" int js_xdb_search(js_xdb *db, const js_xq *q, const js_xsearch *p,
         Xapian::Enquire &enq = *m->enq;
         enq.set_query(q->q);
         enq.set_weighting_scheme(Xapian::BM25Weight(p->k1, 0, 1, p->b, p->min_normlen));
+        if (p->tie_slot) /* ascending: the lower section id first */
+            enq.set_sort_by_relevance_then_value(p->tie_slot - 1, false);
         m->mset = enq.get_mset(p->offset, p->count, p->check_at_least);
         /* One pipelined fetch of every hit's document (remote: one round
          * trip instead of one per hit). */

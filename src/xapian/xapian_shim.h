@@ -65,6 +65,11 @@ extern "C" {
 /* Glass refuses longer terms (see above). */
 #define JS_XAPIAN_TERM_MAX 245
 
+/* The first byte of terms that say what a document is rather than what
+ * it holds (xapian_build.h, "Identity"): js_xdb_get_stats leaves them
+ * out of its count of terms. */
+#define JS_XAPIAN_META '\x03'
+
 /* Returns libxapian's version, e.g. "1.4.22" (static). */
 const char *js_xapian_version(void);
 
@@ -104,9 +109,60 @@ typedef struct js_xterm {
 int js_xw_put(js_xw *w, uint32_t docid, const js_xterm *terms, size_t n,
               const void *data, size_t data_len, uint32_t *docid_out);
 
-/* Makes everything written so far durable (fsync'ed).  Returns 0 or a
- * JS_E* code; message on w. */
+/* One value of a document: bytes in slot (Xapian's value slots). */
+typedef struct js_xvalue {
+    unsigned slot;
+    const void *data;
+    size_t len;
+} js_xvalue;
+
+/* js_xw_put with values[0..nvalues) set on the document too (a value
+ * with len 0 is not set). */
+int js_xw_put_values(js_xw *w, uint32_t docid, const js_xterm *terms,
+                     size_t n, const js_xvalue *values, size_t nvalues,
+                     const void *data, size_t data_len, uint32_t *docid_out);
+
+/* Makes everything written so far durable (fsync'ed); inside a
+ * transaction (js_xw_begin), commits the transaction, which ends it.
+ * Returns 0 or a JS_E* code; message on w. */
 int js_xw_commit(js_xw *w);
+
+/* Starts a (flushed) transaction: nothing written until js_xw_commit
+ * reaches the disk, not even by Xapian's automatic commit every 10,000
+ * documents, and js_xw_cancel or js_xw_close drops it all.  What it
+ * buffers stays in memory until then.  Returns 0 or a JS_E* code
+ * (JS_EINVALID: one is already running). */
+int js_xw_begin(js_xw *w);
+
+/* Drops the running transaction's changes (nothing when none runs).
+ * Returns 0 or a JS_E* code. */
+int js_xw_cancel(js_xw *w);
+
+/* Called with the value in the asked slot of each document met (len 0
+ * when it has none); a non-zero return stops and is returned. */
+typedef int (*js_xvalue_fn)(void *ctx, const char *value, size_t len);
+
+/* Deletes every document indexed by term[0..len) (the changes not yet
+ * committed included), first calling fn (may be NULL) with each one's
+ * value in slot.  *deleted (may be NULL) gets the number deleted.
+ * Returns 0, fn's non-zero value (nothing deleted then), JS_EINVALID, or
+ * a Xapian error's code; message on w. */
+int js_xw_delete_term(js_xw *w, const char *term, size_t len, unsigned slot,
+                      js_xvalue_fn fn, void *ctx, uint64_t *deleted);
+
+/* Reads the value in slot of the first document indexed by term into a
+ * malloc'ed buffer *out (NUL-terminated after *outlen bytes; the caller
+ * frees).  Returns 1 (found), 0 (no document has the term: *out NULL),
+ * or a negative JS_E* code; message on w. */
+int js_xw_first_value(js_xw *w, const char *term, size_t len, unsigned slot,
+                      char **out, size_t *outlen);
+
+/* Calls fn with the value in slot of the first document of each term
+ * that starts with prefix[0..len), in term order.  fn must not change
+ * the database (collect, then change).  Returns 0, fn's non-zero value,
+ * or a JS_E* code; message on w. */
+int js_xw_scan_prefix(js_xw *w, const char *prefix, size_t len,
+                      unsigned slot, js_xvalue_fn fn, void *ctx);
 
 /* Returns the message of the last failed call on w ("" if none; owned
  * by w). */
@@ -152,12 +208,20 @@ void js_xdb_close(js_xdb *db);
 /* Returns the message of the last failed call on db ("" if none). */
 const char *js_xdb_errmsg(const js_xdb *db);
 
+/* Moves db to the newest committed revision of each of its local parts
+ * (Xapian's Database::reopen).  Returns 1 when it may have moved, 0
+ * when it certainly did not, or a JS_E* code; message on db. */
+int js_xdb_reopen(js_xdb *db);
+
 typedef struct js_xdb_stats {
     uint64_t doccount;     /* documents */
     uint64_t lastdocid;    /* highest docid in use (interleaved) */
     uint64_t total_length; /* sum of document lengths (sum of wdf) */
     double avlength;       /* total_length / doccount */
-    uint64_t terms;        /* distinct terms; only when asked (a scan) */
+    uint64_t terms;        /* distinct terms; only when asked (a scan);
+                              terms starting with JS_XAPIAN_META (a
+                              document's identity, not its text) are not
+                              counted */
     int has_positions;
 } js_xdb_stats;
 
@@ -237,9 +301,11 @@ typedef struct js_xsearch {
     uint32_t count;       /* hits to return at most */
     uint32_t check_at_least; /* documents to examine before stopping;
                                 >= the doccount makes the counts exact */
+    unsigned tie_slot;    /* 0: equal weights rank by docid; n: by the
+                             bytes of value slot n - 1, then docid */
 } js_xsearch;
 
-#define JS_XSEARCH_INIT {1.2, 0.75, 0.5, 0, 10, 0}
+#define JS_XSEARCH_INIT {1.2, 0.75, 0.5, 0, 10, 0, 0}
 
 typedef struct js_xmset js_xmset;
 
