@@ -959,6 +959,15 @@ int js_nbuilder_add_section(js_nbuilder *b, const js_section *s)
 
 uint32_t js_nbuilder_documents(const js_nbuilder *b) { return b->ndocs; }
 
+int js_nbuilder_has_key(const js_nbuilder *b, int by_path, const char *key)
+{
+    if (by_path && b->in_file && !strcmp(b->cur_file.path, key))
+        return b->ndocs > b->cur_file.first_doc;
+    if (!by_path && b->cur_idstr && !strcmp(b->cur_idstr, key))
+        return 1;
+    return js_keys_writer_has(b->keys, by_path, key);
+}
+
 /* ---- commit ---- */
 
 /* The merge's output side: each term's pieces (js_accum_merge_chunks)

@@ -61,6 +61,10 @@ int js_nbuilder_add_section(js_nbuilder *b, const js_section *s);
 
 /* Documents added so far. */
 uint32_t js_nbuilder_documents(const js_nbuilder *b);
+
+/* Whether a document added so far has the record id (by_path 0) or came
+ * from the file (by_path 1) `key`. */
+int js_nbuilder_has_key(const js_nbuilder *b, int by_path, const char *key);
 void js_nbuilder_get_stats(const js_nbuilder *b, js_build_stats *out);
 const char *js_nbuilder_errmsg(const js_nbuilder *b);
 void js_nbuilder_close(js_nbuilder *b);

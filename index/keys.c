@@ -260,3 +260,18 @@ int js_keys_file_lower(const js_keys *k, const char *path, size_t len,
     *out = lo;
     return 0;
 }
+
+int js_keys_writer_has(const js_keys_writer *w, int by_path, const char *key)
+{
+    if (by_path) {
+        size_t n = strlen(key);
+        for (size_t i = 0; i < w->nfiles; i++)
+            if (w->files[i].f.path_len == n && !memcmp(w->files[i].path, key, n))
+                return 1;
+        return 0;
+    }
+    for (size_t i = 0; i < w->nids; i++)
+        if (!strcmp(w->ids[i].id, key))
+            return 1;
+    return 0;
+}

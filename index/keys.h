@@ -63,6 +63,10 @@ int js_keys_add_id(js_keys_writer *w, const char *id, const js_key_id *e);
 /* Adds a file (path copied).  Returns 0 or JS_ENOMEM. */
 int js_keys_add_file(js_keys_writer *w, const js_key_file *f);
 
+/* Whether w holds the record id (by_path 0) or file path key: a linear
+ * search, for a writer's deletes before commit. */
+int js_keys_writer_has(const js_keys_writer *w, int by_path, const char *key);
+
 /* Appends the KEYS part to out: ids sorted by (id, document), files by
  * (path, first document), so that the same documents give the same
  * bytes in whatever order they were added.  Returns 0 or JS_ENOMEM. */

@@ -288,11 +288,16 @@ static int find_live_file(js_lwriter *w, const char *path, js_key_file *out)
             continue;
         for (uint32_t e = hi; e-- > lo;) {
             js_key_file f;
-            if (js_keys_file(&r->keys, e, &f) == 0 && f.nsections &&
-                !js_deletes_test(cur_dels(w, i), f.first_section)) {
-                *out = f;
-                return 1;
-            }
+            if (js_keys_file(&r->keys, e, &f))
+                continue;
+            /* live while any of its sections is: one of a JSON Lines
+             * file's records may have been deleted by its id */
+            for (uint32_t x = f.first_section;
+                 x < f.first_section + f.nsections; x++)
+                if (!js_deletes_test(cur_dels(w, i), x)) {
+                    *out = f;
+                    return 1;
+                }
         }
     }
     return 0;
@@ -402,7 +407,7 @@ int js_lwriter_add(js_lwriter *w, const char *path, const char *name,
 
 static int pend_delete(js_lwriter *w, int by_path, const char *key)
 {
-    if (!w->nb || js_nbuilder_documents(w->nb) == 0)
+    if (!w->nb || !js_nbuilder_has_key(w->nb, by_path, key))
         return 0;
     if (w->npd == w->cap_pd) {
         size_t c = w->cap_pd ? 2 * w->cap_pd : 16;
@@ -900,6 +905,11 @@ int js_lwriter_commit(js_lwriter *w)
     int changed = 0;
     for (uint32_t i = 0; i < nsegs(w); i++)
         changed |= w->dels[i] != NULL;
+    if (w->nb && js_nbuilder_documents(w->nb) == 0) {
+        /* nothing was added (an update found every file unchanged) */
+        js_nbuilder_close(w->nb);
+        w->nb = NULL;
+    }
     if (w->nb) {
         if ((rc = js_nbuilder_commit(w->nb)))
             fail(w, rc, "%s", js_nbuilder_errmsg(w->nb));

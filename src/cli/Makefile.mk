@@ -7,7 +7,7 @@
 bin_PROGRAMS = jiansuo
 jiansuo_SOURCES = src/cli/jiansuo.c src/cli/cli.h src/cli/cmd_analyze.c \
 	src/cli/cmd_sections.c src/cli/cmd_index.c src/cli/cmd_stats.c \
-	src/cli/cmd_check.c src/cli/cmd_search.c
+	src/cli/cmd_check.c src/cli/cmd_search.c src/cli/cmd_write.c
 jiansuo_CPPFLAGS = -I$(srcdir)/src/include -I$(srcdir)/src/cli
 jiansuo_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 jiansuo_LDADD = libjiansuo.la $(JANSSON_LIBS)

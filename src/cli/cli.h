@@ -25,6 +25,13 @@
 int js_cmd_analyze(int argc, char **argv);
 int js_cmd_sections(int argc, char **argv);
 int js_cmd_index(int argc, char **argv);
+int js_cmd_add(int argc, char **argv);
+int js_cmd_delete(int argc, char **argv);
+int js_cmd_merge(int argc, char **argv);
+
+/* `jiansuo index --update` (cmd_write.c): brings the index in dir in line
+ * with the trees paths[0..n).  Returns the exit status. */
+int js_cli_update(const char *dir, js_writer_options *o, int n, char **paths);
 int js_cmd_search(int argc, char **argv);
 int js_cmd_stats(int argc, char **argv);
 int js_cmd_check(int argc, char **argv);

@@ -60,10 +60,13 @@ static void usage(FILE *f)
             "usage: jiansuo index [-d DIR] [--memory MiB] [--threads N]\n"
             "                     [--format F] [--encoding E] [--hidden]\n"
             "                     [--no-fold] [--backend native|xapian]\n"
-            "                     [--shards N] PATH...\n"
+            "                     [--shards N] [--update [--wait]] PATH...\n"
             "\n"
             "Builds the index of the files under each PATH and publishes\n"
-            "it atomically in DIR, replacing the index there.\n"
+            "it atomically in DIR, replacing the index there.  With --update,\n"
+            "brings the index in DIR in line with the trees instead: new and\n"
+            "changed files are read again, files gone are deleted, unchanged\n"
+            "ones (same size and time, or same content) are not read.\n"
             "\n"
             "  -d, --index DIR  index directory (default: $JIANSUO_INDEX, else\n"
             "                   $XDG_DATA_HOME/jiansuo/index, else\n"
@@ -80,6 +83,8 @@ static void usage(FILE *f)
             "                   databases in DIR/xapian\n"
             "  --shards N       xapian only: spread sections over N databases\n"
             "                   (default 1)\n"
+            "  --update         update the index in place (see above)\n"
+            "  --wait           with --update: wait for another writer\n"
             "  -h, --help       this text\n");
 }
 
@@ -162,7 +167,7 @@ static int build(const char *dir, const js_build_options *o, int n,
 /* Reads the options into *o and *dir_arg.  Returns -1 to go on, or the
  * exit status (help shown, or a usage error printed). */
 static int parse_options(int argc, char **argv, js_build_options *o,
-                         const char **dir_arg)
+                         const char **dir_arg, int *update, int *wait)
 {
     static const struct option longopts[] = {
         {"index", required_argument, NULL, 'd'},
@@ -174,6 +179,8 @@ static int parse_options(int argc, char **argv, js_build_options *o,
         {"no-fold", no_argument, NULL, 'F'},
         {"backend", required_argument, NULL, 'b'},
         {"shards", required_argument, NULL, 's'},
+        {"update", no_argument, NULL, 'U'},
+        {"wait", no_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -225,10 +232,20 @@ static int parse_options(int argc, char **argv, js_build_options *o,
             }
             o->shards = (unsigned)v;
             break;
+        case 'U':
+            *update = 1;
+            break;
+        case 'W':
+            *wait = 1;
+            break;
         case 'h':
         default:
             return js_cli_usage(usage, c);
         }
+    }
+    if (*wait && !*update) {
+        js_cli_error("index", "--wait goes with --update");
+        return JS_EXIT_USAGE;
     }
     if (o->shards && o->backend != JS_BACKEND_XAPIAN) {
         js_cli_error("index", "--shards needs --backend xapian");
@@ -246,12 +263,27 @@ int js_cmd_index(int argc, char **argv)
 {
     js_build_options o = JS_BUILD_OPTIONS_INIT;
     const char *dir_arg = NULL;
-    int status = parse_options(argc, argv, &o, &dir_arg);
+    int update = 0, wait = 0;
+    int status = parse_options(argc, argv, &o, &dir_arg, &update, &wait);
     if (status >= 0)
         return status;
     char *dir = js_cli_index_dir("index", dir_arg);
     if (!dir)
         return JS_EXIT_USAGE;
+    if (update) {
+        js_writer_options wo = JS_WRITER_OPTIONS_INIT;
+        wo.memory_mib = o.memory_mib;
+        wo.threads = o.threads;
+        wo.format = o.format;
+        wo.encoding = o.encoding;
+        wo.include_hidden = o.include_hidden;
+        wo.wait = wait;
+        wo.backend = o.backend;
+        wo.analyze_flags = o.analyze_flags;
+        status = js_cli_update(dir, &wo, argc - optind, argv + optind);
+        free(dir);
+        return status;
+    }
     progress_ctx pc = {0};
     if (isatty(STDERR_FILENO)) {
         /* The total is known when every PATH is a plain file. */

@@ -96,6 +96,21 @@ static json_t *stats_json(const char *dir, const js_index_stats *st)
             json_object_set_new(parts, js_index_part_name(i), JINT(st->part_bytes[i]));
         json_object_set_new(o, "part_bytes", parts);
         json_object_set_new(o, "block_size", json_integer(st->block_size));
+        json_object_set_new(o, "generation", JINT(st->generation));
+        json_object_set_new(o, "deleted_sections", JINT(st->deleted_sections));
+        json_t *segs = json_array();
+        for (unsigned i = 0; i < st->segments; i++) {
+            const js_index_segment *g = &st->segment[i];
+            json_t *sg = json_object();
+            json_object_set_new(sg, "name", json_string(g->name));
+            json_object_set_new(sg, "sections", JINT(g->sections));
+            json_object_set_new(sg, "live", JINT(g->sections - g->deleted));
+            json_object_set_new(sg, "deleted", JINT(g->deleted));
+            json_object_set_new(sg, "documents", JINT(g->documents));
+            json_object_set_new(sg, "bytes", JINT(g->bytes));
+            json_array_append_new(segs, sg);
+        }
+        json_object_set_new(o, "segments", segs);
     }
     json_object_set_new(o, "fold", json_boolean(!(st->analyze_flags & JS_ANALYZE_NO_FOLD)));
     json_t *bi = json_loads(st->build_info, 0, NULL);
@@ -142,6 +157,17 @@ static void stats_text(const char *dir, const js_index_stats *st)
             printf("\n");
         }
         printf("block size     %u\n", st->block_size);
+        printf("generation     %llu\n", (unsigned long long)st->generation);
+        printf("segments       %u (%llu sections deleted, not yet merged "
+               "away)\n", st->segments,
+               (unsigned long long)st->deleted_sections);
+        for (unsigned i = 0; i < st->segments; i++) {
+            const js_index_segment *g = &st->segment[i];
+            print_size(g->name, g->bytes, st->text_bytes);
+            printf("  %llu live, %llu deleted sections\n",
+                   (unsigned long long)(g->sections - g->deleted),
+                   (unsigned long long)g->deleted);
+        }
     }
     printf("folding        %s\n", st->analyze_flags & JS_ANALYZE_NO_FOLD ? "off" : "on");
     printf("build          %s\n", st->build_info);

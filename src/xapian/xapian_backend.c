@@ -34,10 +34,11 @@ static int xindex_get_stats(const void *be, js_index_stats *out)
     return js_xindex_get_stats(be, out);
 }
 static int xindex_check(void *be) { return js_xindex_check(be); }
+static int xindex_refresh(void *be) { return js_xindex_refresh(be); }
 
 const js_index_ops js_xapian_index_ops = {
     JS_BACKEND_XAPIAN, xindex_open,      xindex_close, xindex_errmsg,
-    xindex_search,     xindex_get_stats, xindex_check, NULL, NULL,
+    xindex_search,     xindex_get_stats, xindex_check, NULL, xindex_refresh,
 };
 
 static int xbuild_open(void **be, const char *dir, const js_build_options *o)
