@@ -22,8 +22,14 @@ _jiansuo_options()
     sections) echo "--json --format --encoding --hidden -h --help" ;;
     index)
         echo "-d --index --memory --threads --format --encoding --hidden" \
-            "--no-fold --backend --shards -h --help"
+            "--no-fold --backend --shards --update --wait -h --help"
         ;;
+    add)
+        echo "-d --index --wait --memory --format --encoding --hidden" \
+            "-h --help"
+        ;;
+    delete) echo "-d --index --wait --id --path -h --help" ;;
+    merge) echo "-d --index --wait --segments -h --help" ;;
     search)
         echo "-d --index --backend --remote --no-fold -n --limit --offset" \
             "--json --no-snippet --no-partial --exact-total --no-champions" \
@@ -38,7 +44,7 @@ _jiansuo_options()
 _jiansuo()
 {
     local cur prev words cword split=false
-    local cmds="analyze sections index search stats check"
+    local cmds="analyze sections index add delete merge search stats check"
 
     if declare -F _init_completion >/dev/null 2>&1; then
         # bash-completion: also splits --opt=value (-s)
@@ -124,7 +130,18 @@ _jiansuo()
 
     # Positional arguments.
     case $cmd in
-    index | sections | analyze) _jiansuo_files ;;
+    index | add | sections | analyze) _jiansuo_files ;;
+    delete)
+        # paths after --path; ids are the user's to type
+        local j
+        for ((j = 2; j < cword; j++)); do
+            if [[ ${words[j]} == --path ]]; then
+                _jiansuo_files
+                return
+            fi
+        done
+        COMPREPLY=()
+        ;;
     *) COMPREPLY=() ;; # a query, or nothing (stats, check)
     esac
 }
