@@ -33,7 +33,7 @@ _jiansuo_options()
     search)
         echo "-d --index --backend --remote --no-fold -n --limit --offset" \
             "--json --no-snippet --no-partial --exact-total --no-champions" \
-            "--queries --explain --k1 --b --heading-weight --snippet-chars" \
+            "--queries --follow --explain --k1 --b --heading-weight --snippet-chars" \
             "-h --help"
         ;;
     stats) echo "-d --index --backend --json -h --help" ;;

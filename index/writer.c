@@ -278,8 +278,11 @@ static long delete_committed(js_lwriter *w, int by_path, const char *key)
 }
 
 /* The live file entry of a canonical path in the committed segments:
- * 1 and *out, or 0 when there is none. */
-static int find_live_file(js_lwriter *w, const char *path, js_key_file *out)
+ * 1 and *out, or 0 when there is none.  intact: only an entry none of
+ * whose sections is deleted (an update reads a file again whose records
+ * were deleted or replaced one by one, to hold what the file says). */
+static int find_file(js_lwriter *w, const char *path, int intact,
+                     js_key_file *out)
 {
     for (uint32_t i = nsegs(w); i-- > 0;) {
         const js_reader *r = w->snap->segs[i].r;
@@ -292,12 +295,16 @@ static int find_live_file(js_lwriter *w, const char *path, js_key_file *out)
                 continue;
             /* live while any of its sections is: one of a JSON Lines
              * file's records may have been deleted by its id */
+            uint32_t live = 0;
             for (uint32_t x = f.first_section;
                  x < f.first_section + f.nsections; x++)
-                if (!js_deletes_test(cur_dels(w, i), x)) {
-                    *out = f;
-                    return 1;
-                }
+                live += !js_deletes_test(cur_dels(w, i), x);
+            if (live && (!intact || live == f.nsections)) {
+                *out = f;
+                return 1;
+            }
+            if (live)
+                return 0;
         }
     }
     return 0;
@@ -331,7 +338,7 @@ static int on_filter(void *ctx, const js_key_file *f, int hashed)
     if (!hashed && seen_add(w, f->path))
         return JS_ENOMEM;
     js_key_file old;
-    if (!find_live_file(w, f->path, &old))
+    if (!find_file(w, f->path, 1, &old))
         return 0;
     if (old.size == f->size && old.mtime_ns == f->mtime_ns) {
         w->st.unchanged++;
@@ -350,7 +357,7 @@ static void on_unread(void *ctx, const js_key_file *f)
 {
     js_lwriter *w = ctx;
     js_key_file old;
-    if (find_live_file(w, f->path, &old)) {
+    if (find_file(w, f->path, 0, &old)) {
         w->st.kept++;
         warn(w, f->path, "could not be read: the indexed version is kept");
     }

@@ -317,7 +317,7 @@ static int walk_dir(js_ingest *ing, const char *path, const struct stat *st,
         n++;
     }
     closedir(d);
-    if (!rc)
+    if (!rc && n) /* an empty directory has no array at all */
         qsort(names, n, sizeof *names, cmp_names);
     visited me = {st->st_dev, st->st_ino, up};
     size_t plen = strlen(path);

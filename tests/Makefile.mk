@@ -20,6 +20,7 @@ check_PROGRAMS += tests/check_utf8 tests/check_chartab tests/check_text \
 	tests/check_corrupt tests/check_alloc tests/check_concurrent \
 	tests/check_backend tests/check_manifest tests/check_deletes \
 	tests/check_live
+EXTRA_DIST += tests/check_live.c
 tests_check_backend_LDADD = $(TEST_INDEX_LIBS)
 tests_check_live_LDADD = $(TEST_INDEX_LIBS)
 tests_check_live_LINK = $(JS_INDEX_LINK) $(tests_check_live_LDFLAGS)
@@ -70,7 +71,8 @@ VALGRIND_TESTS = tests/cli.sh tests/index_cli.sh tests/index_full.sh \
 if XAPIAN
 VALGRIND_TESTS += tests/xapian_cli.sh
 endif
-TESTS += $(check_PROGRAMS) $(VALGRIND_TESTS) tests/index_kill.sh
+TESTS += $(check_PROGRAMS) $(VALGRIND_TESTS) tests/index_kill.sh \
+	tests/live_cli.sh
 # The binary the CLI tests run (check-valgrind runs it under valgrind).
 JIANSUO_RUN = $(abs_top_builddir)/jiansuo
 if XAPIAN
@@ -88,7 +90,7 @@ AM_TESTS_ENVIRONMENT = \
 	JIANSUO_SHARED='$(abs_top_srcdir)/../shared'; export JIANSUO_SHARED;
 EXTRA_DIST += tests/cli.sh tests/cli tests/index_cli.sh tests/index_kill.sh \
 	tests/expect.sh tests/index_full.sh tests/limits.sh \
-	tests/search_cli.sh tests/search tests/xapian_cli.sh
+	tests/search_cli.sh tests/search tests/xapian_cli.sh tests/live_cli.sh
 
 # The CLI tests again, every jiansuo run under valgrind's memcheck: any
 # error, or a leak (definite or indirect), fails the run with status 99.

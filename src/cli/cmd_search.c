@@ -27,6 +27,7 @@
 typedef struct params {
     js_search_options o;
     int json, explain, bold;
+    int follow; /* --follow: the newest generation before each query */
     const char *queries;
     js_index *ix; /* either backend */
 } params;
@@ -61,6 +62,8 @@ static void usage(FILE *f)
             "      --queries FILE    run one query per line of FILE ('-': stdin);\n"
             "                        JSON results carry the line and microseconds;\n"
             "                        the index is read into memory first\n"
+            "      --follow          with --queries: move to the index's newest\n"
+            "                        commit before each query (a live index)\n"
             "      --explain         also show how the query was read\n"
             "      --k1 X, --b X     BM25 parameters (default 1.2, 0.75)\n"
             "      --heading-weight X  weight of a heading match (default 2)\n"
@@ -287,6 +290,9 @@ static int run_file(const params *p)
             continue; /* blank lines are not queries */
         if (!p->json)
             printf("%s== line %ld\n", line > 1 ? "\n" : "", line);
+        if (p->follow && js_index_refresh(p->ix) < 0) /* else: the old one */
+            js_cli_error("search", "line %ld: %s (searching the generation "
+                         "before)", line, js_index_errmsg(p->ix));
         if (run(p, buf, (size_t)n, line))
             failed++;
     }
@@ -334,6 +340,7 @@ static const struct option longopts[] = {
     {"exact-total", no_argument, NULL, 'T'},
     {"no-champions", no_argument, NULL, 'C'},
     {"queries", required_argument, NULL, 'q'},
+    {"follow", no_argument, NULL, 'L'},
     {"explain", no_argument, NULL, 'e'},
     {"k1", required_argument, NULL, 'k'},
     {"b", required_argument, NULL, 'b'},
@@ -427,6 +434,9 @@ static int parse_options(int argc, char **argv, params *p,
         case 'q':
             p->queries = optarg;
             break;
+        case 'L':
+            p->follow = 1;
+            break;
         case 'e':
             p->explain = 1;
             break;
@@ -465,6 +475,10 @@ static int parse_options(int argc, char **argv, params *p,
     }
     if (p->queries && optind < argc) {
         js_cli_error("search", "give either --queries FILE or a query, not both");
+        return JS_EXIT_USAGE;
+    }
+    if (p->follow && !p->queries) {
+        js_cli_error("search", "--follow goes with --queries");
         return JS_EXIT_USAGE;
     }
     if (oo->remote && (*dir_arg || (backend_given &&
