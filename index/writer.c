@@ -81,6 +81,13 @@ struct js_lwriter {
 
 const char *js_lwriter_errmsg(const js_lwriter *w) { return w ? w->err : ""; }
 
+/* Keeps a part's failure: its message m, or (a part that could not even
+ * keep one: out of memory) the code's sentence. */
+static int sub_fail(js_lwriter *w, int rc, const char *m)
+{
+    return fail(w, rc, "%s", m && m[0] ? m : js_strerror(rc));
+}
+
 void js_lwriter_get_stats(const js_lwriter *w, js_writer_stats *out)
 {
     if (w && out) {
@@ -147,7 +154,7 @@ static int load(js_lwriter *w)
             js_reader *r = NULL;
             rc = js_reader_open(&r, w->dir);
             if (rc) {
-                fail(w, rc, "%s", js_reader_errmsg(r));
+                sub_fail(w, rc, js_reader_errmsg(r));
                 js_reader_close(r);
                 return rc;
             }
@@ -184,7 +191,7 @@ static int load(js_lwriter *w)
             js_snap_seg *g = &s->segs[i];
             s->nsegs = (uint32_t)i + 1;
             if ((rc = js_reader_open_named(&g->r, w->dir, ms->name))) {
-                fail(w, rc, "%s", js_reader_errmsg(g->r));
+                sub_fail(w, rc, js_reader_errmsg(g->r));
                 return rc;
             }
             if (ms->deletes[0] &&
@@ -384,7 +391,7 @@ static int start_segment(js_lwriter *w)
     js_nbuilder_hooks h = {on_filter, on_unread, w};
     int rc = js_nbuilder_open_segment(&w->nb, w->dir, w->nb_name, &bo, &h);
     if (rc) {
-        fail(w, rc, "%s", js_nbuilder_errmsg(w->nb));
+        sub_fail(w, rc, js_nbuilder_errmsg(w->nb));
         js_nbuilder_close(w->nb);
         w->nb = NULL;
     }
@@ -405,7 +412,7 @@ int js_lwriter_add(js_lwriter *w, const char *path, const char *name,
     js_nbuilder_get_stats(w->nb, &bs);
     w->st.ingest = bs.ingest;
     if (rc) {
-        fail(w, rc, "%s", js_nbuilder_errmsg(w->nb));
+        sub_fail(w, rc, js_nbuilder_errmsg(w->nb));
         if (rc != JS_ENOTFOUND && rc != JS_EIO)
             w->rc = rc;
     }
@@ -752,7 +759,7 @@ static int copy_segment(js_lwriter *w, js_nbuilder *nb, uint32_t i)
                 js_key_file f;
                 if ((rc = js_keys_file(&r->keys, fe, &f)) ||
                     (rc = js_nbuilder_begin_file(nb, &f))) {
-                    fail(w, rc, "%s", js_nbuilder_errmsg(nb));
+                    sub_fail(w, rc, js_nbuilder_errmsg(nb));
                     break;
                 }
             }
@@ -816,7 +823,7 @@ static int copy_segment(js_lwriter *w, js_nbuilder *nb, uint32_t i)
         rc = js_nbuilder_add_section(nb, &s);
         free(ps);
         if (rc)
-            fail(w, rc, "%s", js_nbuilder_errmsg(nb));
+            sub_fail(w, rc, js_nbuilder_errmsg(nb));
     }
     free(path);
     free(bodyz);
@@ -839,15 +846,15 @@ static int merge_range(js_lwriter *w, uint32_t from, uint32_t to)
     js_nbuilder *nb = NULL;
     int rc = js_nbuilder_open_segment(&nb, w->dir, name, &bo, NULL);
     if (rc)
-        fail(w, rc, "%s", js_nbuilder_errmsg(nb));
+        sub_fail(w, rc, js_nbuilder_errmsg(nb));
     for (uint32_t i = from; i < to && !rc; i++)
         rc = copy_segment(w, nb, i);
     if (!rc && (rc = js_nbuilder_commit(nb)))
-        fail(w, rc, "%s", js_nbuilder_errmsg(nb));
+        sub_fail(w, rc, js_nbuilder_errmsg(nb));
     js_nbuilder_close(nb);
     js_reader *nr = NULL;
     if (!rc && (rc = js_reader_open_named(&nr, w->dir, name)))
-        fail(w, rc, "%s", js_reader_errmsg(nr));
+        sub_fail(w, rc, js_reader_errmsg(nr));
     if (!rc && nr->nsections == 0) { /* everything was deleted */
         js_reader_close(nr);
         nr = NULL;
@@ -919,7 +926,7 @@ int js_lwriter_commit(js_lwriter *w)
     }
     if (w->nb) {
         if ((rc = js_nbuilder_commit(w->nb)))
-            fail(w, rc, "%s", js_nbuilder_errmsg(w->nb));
+            sub_fail(w, rc, js_nbuilder_errmsg(w->nb));
         if (!rc) {
             js_build_stats bs;
             js_nbuilder_get_stats(w->nb, &bs);
@@ -928,7 +935,7 @@ int js_lwriter_commit(js_lwriter *w)
         js_nbuilder_close(w->nb);
         w->nb = NULL;
         if (!rc && (rc = js_reader_open_named(&nr, w->dir, w->nb_name)))
-            fail(w, rc, "%s", js_reader_errmsg(nr));
+            sub_fail(w, rc, js_reader_errmsg(nr));
         if (!rc)
             rc = replace_old(w, nr, &own);
         if (!rc && nr->nsections) {

@@ -590,6 +590,83 @@ START_TEST(test_live)
 }
 END_TEST
 
+/* ---- a live index's writer ---- */
+
+/* One writer session on the live index in dir: replaces r.jsonl's
+ * records and m.md, deletes one record, adds a new document, commits,
+ * then merges to one segment.  Returns 0 or the first failure's code,
+ * message in msg. */
+static int writer_ops(const char *dir, const ctx *c, char *msg, size_t len)
+{
+    js_writer_options o = JS_WRITER_OPTIONS_INIT;
+    o.memory_mib = 1;
+    o.threads = 1;
+    js_writer *w = NULL;
+    int rc = js_writer_open(&w, dir, &o);
+    if (!rc)
+        rc = js_writer_add_memory(w, "r.jsonl", c->js.buf, c->js.len);
+    if (!rc)
+        rc = js_writer_add_memory(w, "m.md", c->md.buf, c->md.len);
+    if (!rc)
+        rc = js_writer_delete_id(w, "r3");
+    if (!rc)
+        rc = js_writer_add_memory(w, "n.md", "# 新\n\n新的一節\n",
+                                  strlen("# 新\n\n新的一節\n"));
+    if (!rc)
+        rc = js_writer_commit(w);
+    if (!rc)
+        rc = js_writer_merge(w, 1);
+    msg[0] = 0;
+    if (rc)
+        snprintf(msg, len, "%s", w ? js_writer_errmsg(w) : "(no writer)");
+    js_writer_close(w);
+    return rc;
+}
+
+START_TEST(test_writer)
+{
+    char *dir = tu_temp_dir("allocwriter");
+    char index[600];
+    snprintf(index, sizeof index, "%s/index", dir);
+    ctx c;
+    ctx_init(&c, dir, index, 0);
+    c.threads = 1;
+    ck_assert_msg(build(&c) == 0, "first build: %s", c.msg);
+    char msg[1100];
+    /* a live index of two generations to start from */
+    ck_assert_msg(writer_ops(index, &c, msg, sizeof msg) == 0, "%s", msg);
+    js_index *ix = NULL;
+    ck_assert_int_eq(js_index_open(&ix, index), 0);
+    js_index_stats st;
+    js_index_get_stats(ix, &st);
+    uint64_t want = st.sections, gen = st.generation;
+    js_index_close(ix);
+    unsigned long n;
+    for (n = 1; n < MAX_N; n++) {
+        arm(n);
+        int rc = writer_ops(index, &c, msg, sizeof msg);
+        int hit = disarm();
+        if (rc)
+            assert_failure(rc, msg, "writer", n);
+        /* whatever failed, the index is a whole generation with the same
+         * live sections (each session ends where the last one did) */
+        assert_index(index, want, n);
+        if (!hit) {
+            ck_assert_msg(rc == 0, "writer: %s", msg);
+            break;
+        }
+    }
+    ck_assert_int_eq(js_index_open(&ix, index), 0);
+    js_index_get_stats(ix, &st);
+    ck_assert_uint_gt(st.generation, gen);
+    js_index_close(ix);
+    fprintf(stderr, "alloc: writer: %lu allocations failed in turn\n", n - 1);
+    ctx_free(&c);
+    tu_remove_dir(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *alloc_suite(void)
 {
     Suite *s = suite_create("alloc");
@@ -620,6 +697,10 @@ static Suite *alloc_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("live");
     tcase_add_test(tc, test_live);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("writer");
+    tcase_set_timeout(tc, 900);
+    tcase_add_test(tc, test_writer);
     suite_add_tcase(s, tc);
     return s;
 }
