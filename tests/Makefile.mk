@@ -67,12 +67,12 @@ EXTRA_DIST += tests/check_xapian_shim.c tests/check_xapian_build.c \
 
 # index_kill.sh is not among the VALGRIND_TESTS (below).
 VALGRIND_TESTS = tests/cli.sh tests/index_cli.sh tests/index_full.sh \
-	tests/limits.sh tests/search_cli.sh
+	tests/limits.sh tests/search_cli.sh tests/live_cli.sh tests/live_full.sh
 if XAPIAN
 VALGRIND_TESTS += tests/xapian_cli.sh
 endif
 TESTS += $(check_PROGRAMS) $(VALGRIND_TESTS) tests/index_kill.sh \
-	tests/live_cli.sh tests/live_kill.sh tests/live_full.sh
+	tests/live_kill.sh
 # The binary the CLI tests run (check-valgrind runs it under valgrind).
 JIANSUO_RUN = $(abs_top_builddir)/jiansuo
 if XAPIAN

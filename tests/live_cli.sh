@@ -105,15 +105,22 @@ for f in "$idx"/*; do
 done
 if [ -z "$left" ]; then ok; else bad "a full build left:$left"; fi
 
-# Searches through 100 commits: each commit replaces x.md and y.md
+# Searches through 100 commits (10 under valgrind, JIANSUO_TEST_SMALL=1):
+# each commit replaces x.md and y.md
 # together, both holding the commit's number; every query (moving to the
 # newest commit first) must see both from one commit, never a mix.
+commits=100
+nqueries=3000
+if [ "${JIANSUO_TEST_SMALL:-0}" = 1 ]; then
+    commits=10
+    nqueries=300
+fi
 printf '# 甲\n\n共同 號0\n' >"$tmp/x.md"
 printf '# 乙\n\n共同 號0\n' >"$tmp/y.md"
 "$JIANSUO" add -d "$idx" "$tmp/x.md" "$tmp/y.md" >/dev/null
 (
     i=1
-    while [ $i -le 100 ]; do
+    while [ $i -le "$commits" ]; do
         printf '# 甲\n\n共同 號%d\n' $i >"$tmp/x.md"
         printf '# 乙\n\n共同 號%d\n' $i >"$tmp/y.md"
         "$JIANSUO" add -d "$idx" "$tmp/x.md" "$tmp/y.md" >/dev/null 2>&1 || echo fail >"$tmp/writer-failed"
@@ -121,7 +128,7 @@ printf '# 乙\n\n共同 號0\n' >"$tmp/y.md"
     done
 ) &
 writer=$!
-yes 共同 | head -n 3000 >"$tmp/queries"
+yes 共同 | head -n "$nqueries" >"$tmp/queries"
 "$JIANSUO" search -d "$idx" --queries "$tmp/queries" --follow --json \
     --no-partial >"$tmp/results" 2>"$tmp/search-err"
 wait "$writer"
@@ -136,7 +143,13 @@ mixed=$(awk '
           print bad }' "$tmp/results")
 seen=$(grep -o '號[0-9]*' "$tmp/results" | sort -u | wc -l)
 if [ "$mixed" = 0 ]; then ok; else bad "$mixed queries saw two commits at once"; fi
-if [ "$seen" -gt 2 ]; then ok; else bad "the searches saw only $seen commits"; fi
+# (under valgrind the searches may well finish before the writer has
+# gone far: there only the consistency above is checked)
+if [ "$seen" -gt 2 ] || [ "${JIANSUO_TEST_SMALL:-0}" = 1 ]; then
+    ok
+else
+    bad "the searches saw only $seen commits"
+fi
 if [ ! -s "$tmp/search-err" ]; then ok; else bad "search: $(head -3 "$tmp/search-err")"; fi
 
 echo "live_cli: $pass passed, $fail failed"
