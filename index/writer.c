@@ -841,6 +841,8 @@ static int merge_range(js_lwriter *w, uint32_t from, uint32_t to)
     bo.threads = w->o.threads;
     bo.analyze_flags = w->snap->segs[0].r->st.analyze_flags;
     bo.block_size = w->snap->segs[0].r->st.block_size;
+    bo.progress = w->o.progress; /* a long merge shows it, as index does */
+    bo.progress_ctx = w->o.progress_ctx;
     char name[JS_FILE_NAME_MAX + 1];
     js_manifest_new_segment(w->m, name);
     js_nbuilder *nb = NULL;

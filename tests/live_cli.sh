@@ -152,5 +152,24 @@ else
 fi
 if [ ! -s "$tmp/search-err" ]; then ok; else bad "search: $(head -3 "$tmp/search-err")"; fi
 
+# The same commands on a Xapian index of two shards
+if [ "${JIANSUO_XAPIAN:-1}" = 1 ]; then
+    xi=$tmp/xindex
+    want='indexed'
+    expect 0 "$JIANSUO" index -d "$xi" --backend xapian --shards 2 "$d"
+    want='1 replaced'
+    expect 0 "$JIANSUO" add -d "$xi" "$tmp/p1.jsonl"
+    want='舉頭望'
+    expect 0 "$JIANSUO" search -d "$xi" 明月
+    want='1 deleted'
+    expect 0 "$JIANSUO" delete -d "$xi" --id p2
+    want='no section matches'
+    expect 0 "$JIANSUO" search -d "$xi" --no-partial 山河
+    want='id nope: no such document\|nope'
+    expect 1 "$JIANSUO" delete -d "$xi" --id nope
+    want='unchanged'
+    expect 0 "$JIANSUO" index --update -d "$xi" "$d"
+fi
+
 echo "live_cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]
