@@ -254,18 +254,26 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* What a walk does with each regular file: ingest it (file NULL: into
+ * fn, ctx) or hand it to file(fctx, path) (js_ingest_walk). */
+typedef struct walker {
+    js_section_fn fn;
+    void *ctx;
+    js_ingest_walk_fn file;
+    void *fctx;
+} walker;
+
 static int walk(js_ingest *ing, const char *path, const visited *up,
-                int depth, js_section_fn fn, void *ctx);
+                int depth, const walker *wk);
 
 /* Reads every entry of the directory `path` (identified by st) in byte
  * order.  Returns as ingest_one. */
 static int walk_dir(js_ingest *ing, const char *path, const struct stat *st,
-                    const visited *up, int depth, js_section_fn fn,
-                    void *ctx)
+                    const visited *up, int depth, const walker *wk)
 {
     for (const visited *v = up; v; v = v->up) {
         if (v->dev == st->st_dev && v->ino == st->st_ino) {
-            if (js_sink_begin_file(ing->sink, path, fn, ctx))
+            if (js_sink_begin_file(ing->sink, path, wk->fn, wk->ctx))
                 return JS_ENOMEM;
             js_sink_warn(ing->sink, 0, UINT64_MAX,
                          "directory already being read (symbolic link "
@@ -274,7 +282,7 @@ static int walk_dir(js_ingest *ing, const char *path, const struct stat *st,
         }
     }
     if (depth >= MAX_WALK_DEPTH) {
-        if (js_sink_begin_file(ing->sink, path, fn, ctx))
+        if (js_sink_begin_file(ing->sink, path, wk->fn, wk->ctx))
             return JS_ENOMEM;
         js_sink_warn(ing->sink, 0, UINT64_MAX,
                      "directories nested deeper than %d: skipped",
@@ -285,7 +293,7 @@ static int walk_dir(js_ingest *ing, const char *path, const struct stat *st,
     if (!d) {
         int e = errno;
         ing->stats.skipped_files++;
-        if (js_sink_begin_file(ing->sink, path, fn, ctx))
+        if (js_sink_begin_file(ing->sink, path, wk->fn, wk->ctx))
             return JS_ENOMEM;
         js_sink_warn(ing->sink, 0, UINT64_MAX, "cannot read directory: %s",
                      strerror(e));
@@ -330,7 +338,7 @@ static int walk_dir(js_ingest *ing, const char *path, const struct stat *st,
         }
         snprintf(child, len, "%s%s%s", path,
                  plen && path[plen - 1] == '/' ? "" : "/", names[i]);
-        rc = walk(ing, child, &me, depth + 1, fn, ctx);
+        rc = walk(ing, child, &me, depth + 1, wk);
         free(child);
     }
     for (size_t i = 0; i < n; i++)
@@ -341,28 +349,46 @@ static int walk_dir(js_ingest *ing, const char *path, const struct stat *st,
 
 /* Reads a file or a directory tree found during a walk. */
 static int walk(js_ingest *ing, const char *path, const visited *up,
-                int depth, js_section_fn fn, void *ctx)
+                int depth, const walker *wk)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
         int e = errno;
         ing->stats.skipped_files++;
-        if (js_sink_begin_file(ing->sink, path, fn, ctx))
+        if (js_sink_begin_file(ing->sink, path, wk->fn, wk->ctx))
             return JS_ENOMEM;
         js_sink_warn(ing->sink, 0, UINT64_MAX, "cannot read: %s",
                      strerror(e));
         return 0;
     }
     if (S_ISDIR(st.st_mode))
-        return walk_dir(ing, path, &st, up, depth, fn, ctx);
+        return walk_dir(ing, path, &st, up, depth, wk);
     if (!S_ISREG(st.st_mode)) {
-        if (js_sink_begin_file(ing->sink, path, fn, ctx))
+        if (js_sink_begin_file(ing->sink, path, wk->fn, wk->ctx))
             return JS_ENOMEM;
         js_sink_warn(ing->sink, 0, UINT64_MAX,
                      "not a regular file or directory: skipped");
         return 0;
     }
-    return ingest_file(ing, path, fn, ctx);
+    if (wk->file)
+        return wk->file(wk->fctx, path);
+    return ingest_file(ing, path, wk->fn, wk->ctx);
+}
+
+/* A walk's warnings start a "file" in the sink; with a file callback no
+ * section ever comes. */
+static int no_sections(void *ctx, const js_section *s)
+{
+    (void)ctx;
+    (void)s;
+    return 0;
+}
+
+int js_ingest_walk(js_ingest *ing, const char *path, js_ingest_walk_fn file,
+                   void *ctx)
+{
+    walker wk = {no_sections, NULL, file, ctx};
+    return walk(ing, path, NULL, 0, &wk);
 }
 
 int js_ingest_path(js_ingest *ing, const char *path, js_section_fn fn,
@@ -388,7 +414,8 @@ int js_ingest_path(js_ingest *ing, const char *path, js_section_fn fn,
         set_error(ing, "%s: %s", path, strerror(errno));
         return JS_EIO;
     }
-    int rc = walk(ing, path, NULL, 0, fn, ctx);
+    walker wk = {fn, ctx, NULL, NULL};
+    int rc = walk(ing, path, NULL, 0, &wk);
     if (rc == JS_ENOMEM)
         set_error(ing, "%s: out of memory", path);
     else if (rc)

@@ -131,6 +131,16 @@ typedef int (*js_ingest_file_fn)(void *ctx, const char *name, int fd,
 /* Sets (fn NULL: removes) ing's file hook. */
 void js_ingest_set_file_hook(js_ingest *ing, js_ingest_file_fn fn, void *ctx);
 
+/* Walks path as js_ingest_path does (a directory's entries in byte order,
+ * hidden ones only with include_hidden, symbolic-link loops and too deep
+ * nesting warned about and skipped) but hands each regular file's path
+ * to file(ctx, path) instead of reading it: for a caller that decides
+ * per file (the Xapian writer's update).  Returns 0, JS_ENOMEM, or
+ * file's non-zero value, which stops the walk. */
+typedef int (*js_ingest_walk_fn)(void *ctx, const char *path);
+int js_ingest_walk(js_ingest *ing, const char *path, js_ingest_walk_fn file,
+                   void *ctx);
+
 /* ------------------------------------------------------------------
  * Formats
  * ---------------------------------------------------------------- */

@@ -37,13 +37,13 @@
 #include "error.h"
 #include "fields.h"
 #include "file.h"
+#include "ingest.h"
 #include "xapian_build.h"
 #include "xapian_doc.h"
 #include "xapian_shim.h"
 #include "xapian_writer.h"
 
 /* as src/ingest.c walks */
-#define MAX_WALK_DEPTH 256
 
 /* A set of 64-bit hashes (open addressing; 0 stands for "empty", so the
  * hash 0 is stored as 1): the identities a file has written so far. */
@@ -448,110 +448,27 @@ out:
     return rc;
 }
 
-typedef struct visited {
-    dev_t dev;
-    ino_t ino;
-    const struct visited *up;
-} visited;
+/* A walk's context: the writer and what it does with each file. */
+typedef struct walk_ctx {
+    js_xwriter *w;
+    walk_mode mode;
+} walk_ctx;
 
-static int cmp_names(const void *a, const void *b)
+static int walk_file(void *ctx, const char *path)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    walk_ctx *c = ctx;
+    return do_file(c->w, path, c->mode);
 }
 
-static int walk(js_xwriter *w, const char *path, const visited *up, int depth,
-                walk_mode mode);
-
-/* The entries of directory path in byte order, as ingest walks them. */
-static int walk_dir(js_xwriter *w, const char *path, const struct stat *st,
-                    const visited *up, int depth, walk_mode mode)
+/* Walks path as ingest does (js_ingest_walk: its order, its rules and
+ * its warnings), each regular file through do_file. */
+static int walk(js_xwriter *w, const char *path, walk_mode mode)
 {
-    for (const visited *v = up; v; v = v->up)
-        if (v->dev == st->st_dev && v->ino == st->st_ino) {
-            warn(w, path, "directory already being read (symbolic link loop): "
-                          "skipped");
-            return 0;
-        }
-    if (depth >= MAX_WALK_DEPTH) {
-        warn(w, path, "directories nested too deep: skipped");
-        return 0;
-    }
-    DIR *d = opendir(path);
-    if (!d) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "cannot read directory: %s", strerror(errno));
-        w->own_skipped++;
-        warn(w, path, msg);
-        return 0;
-    }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    int rc = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        const char *nm = de->d_name;
-        if (!strcmp(nm, ".") || !strcmp(nm, ".."))
-            continue;
-        if (nm[0] == '.' && !w->o.include_hidden)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **nn = realloc(names, cap * sizeof *names);
-            if (!nn) {
-                rc = JS_ENOMEM;
-                break;
-            }
-            names = nn;
-        }
-        if (!(names[n] = strdup(nm))) {
-            rc = JS_ENOMEM;
-            break;
-        }
-        n++;
-    }
-    closedir(d);
-    if (rc)
-        lose(w, rc, "out of memory");
-    else if (n) /* an empty directory has no array to sort */
-        qsort(names, n, sizeof *names, cmp_names);
-    visited me = {st->st_dev, st->st_ino, up};
-    size_t plen = strlen(path);
-    for (size_t i = 0; i < n && !rc; i++) {
-        size_t len = plen + 1 + strlen(names[i]) + 1;
-        char *child = malloc(len);
-        if (!child) {
-            rc = lose(w, JS_ENOMEM, "out of memory");
-            break;
-        }
-        snprintf(child, len, "%s%s%s", path,
-                 plen && path[plen - 1] == '/' ? "" : "/", names[i]);
-        rc = walk(w, child, &me, depth + 1, mode);
-        free(child);
-    }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    walk_ctx c = {w, mode};
+    int rc = js_ingest_walk(w->ing, path, walk_file, &c);
+    if (rc == JS_ENOMEM && !w->rc)
+        return lose(w, rc, "out of memory");
     return rc;
-}
-
-static int walk(js_xwriter *w, const char *path, const visited *up, int depth,
-                walk_mode mode)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "cannot read: %s", strerror(errno));
-        w->own_skipped++;
-        warn(w, path, msg);
-        return 0;
-    }
-    if (S_ISDIR(st.st_mode))
-        return walk_dir(w, path, &st, up, depth, mode);
-    if (!S_ISREG(st.st_mode)) {
-        warn(w, path, "not a regular file or directory: skipped");
-        return 0;
-    }
-    return do_file(w, path, mode);
 }
 
 /* Checks that w can take a call.  Returns 0 or the sticky code. */
@@ -574,7 +491,7 @@ static int walk_top(js_xwriter *w, const char *path, walk_mode mode)
         return fail(w, e == ENOENT || e == ENOTDIR ? JS_ENOTFOUND : JS_EIO,
                     "%s: %s", path, strerror(e));
     }
-    return walk(w, path, NULL, 0, mode);
+    return walk(w, path, mode);
 }
 
 int js_xwriter_add(js_xwriter *w, const char *path, const char *name,
@@ -698,7 +615,7 @@ int js_xwriter_update(js_xwriter *w, const char *path)
     }
     if (!canon)
         return lose(w, JS_ENOMEM, "out of memory");
-    if (exists && (rc = walk(w, path, NULL, 0, WALK_UPDATE)))
+    if (exists && (rc = walk(w, path, WALK_UPDATE)))
         goto out;
     /* the files the index holds under path that are gone */
     gone g = {w, canon, strlen(canon), !exists || S_ISDIR(st.st_mode), NULL, 0, 0};
