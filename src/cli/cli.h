@@ -78,6 +78,10 @@ int js_cli_backend(const char *cmd, const char *arg, js_backend *out);
  * prints an error for `cmd` and returns NULL when there is none. */
 char *js_cli_index_dir(const char *cmd, const char *given);
 
+/* Parses a count option's value: 1 to max, digits only.  Returns 0 and
+ * *out, or -1. */
+int js_cli_count(const char *s, unsigned long max, unsigned long *out);
+
 /* For the commands that read an index: refuses arguments left in
  * argv[first..argc), finds the directory (as js_cli_index_dir; none
  * with opts->remote) and opens the index with opts (NULL: the backend

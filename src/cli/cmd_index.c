@@ -88,17 +88,6 @@ static void usage(FILE *f)
             "  -h, --help       this text\n");
 }
 
-/* Parses a positive integer option; returns 0 and *out, or -1. */
-static int parse_count(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v == 0 || v > max || s[0] == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* Prints the summary of a finished build of dir.  Returns the exit
  * status: 1 when files or records had to be skipped. */
@@ -193,7 +182,7 @@ static int parse_options(int argc, char **argv, js_build_options *o,
             *dir_arg = optarg;
             break;
         case 'm':
-            if (parse_count(optarg, 1u << 20, &v)) {
+            if (js_cli_count(optarg, 1u << 20, &v)) {
                 js_cli_error("index", "--memory takes MiB from 1 to %u, not '%s'",
                              1u << 20, optarg);
                 return JS_EXIT_USAGE;
@@ -201,7 +190,7 @@ static int parse_options(int argc, char **argv, js_build_options *o,
             o->memory_mib = v;
             break;
         case 't':
-            if (parse_count(optarg, 1024, &v)) {
+            if (js_cli_count(optarg, 1024, &v)) {
                 js_cli_error("index", "--threads takes 1 to 1024, not '%s'",
                              optarg);
                 return JS_EXIT_USAGE;
@@ -225,7 +214,7 @@ static int parse_options(int argc, char **argv, js_build_options *o,
                 return JS_EXIT_USAGE;
             break;
         case 's':
-            if (parse_count(optarg, JS_MAX_SHARDS, &v)) {
+            if (js_cli_count(optarg, JS_MAX_SHARDS, &v)) {
                 js_cli_error("index", "--shards takes 1 to %u, not '%s'",
                              JS_MAX_SHARDS, optarg);
                 return JS_EXIT_USAGE;

@@ -86,16 +86,6 @@ static void usage_merge(FILE *f)
             "  -h, --help       this text\n");
 }
 
-static int parse_count(const char *s, unsigned long max, unsigned long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v == 0 || v > max || s[0] == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
 
 /* Opens the writer of dir.  Returns it, or NULL after saying why. */
 static js_writer *open_writer(const char *cmd, const char *dir,
@@ -227,7 +217,7 @@ static int parse(const char *cmd, int argc, char **argv,
             break;
         case OPT_MEMORY:
             ok = usage == usage_add;
-            if (ok && parse_count(optarg, 1u << 20, &v)) {
+            if (ok && js_cli_count(optarg, 1u << 20, &v)) {
                 js_cli_error(cmd, "--memory takes MiB from 1 to %u, not '%s'",
                              1u << 20, optarg);
                 return JS_EXIT_USAGE;
@@ -257,7 +247,7 @@ static int parse(const char *cmd, int argc, char **argv,
             break;
         case OPT_SEGMENTS:
             ok = usage == usage_merge;
-            if (ok && parse_count(optarg, 1u << 20, segments)) {
+            if (ok && js_cli_count(optarg, 1u << 20, segments)) {
                 js_cli_error(cmd, "--segments takes a number from 1, not '%s'",
                              optarg);
                 return JS_EXIT_USAGE;

@@ -136,6 +136,17 @@ int js_cli_backend(const char *cmd, const char *arg, js_backend *out)
     return -1;
 }
 
+int js_cli_count(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v == 0 || v > max || s[0] == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
 char *js_cli_index_dir(const char *cmd, const char *given)
 {
     char *d = given ? strdup(given) : js_index_default_dir();

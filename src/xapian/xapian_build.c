@@ -67,8 +67,7 @@ struct js_xbuild {
     ((b)->rc = js_error_set((b)->err, sizeof (b)->err, (code), __VA_ARGS__))
 #define xfail(xi, rc, ...) js_error_set((xi)->err, sizeof (xi)->err, (rc), __VA_ARGS__)
 
-/* Returns "a/b" as a malloc'ed string the caller frees, or NULL. */
-static char *join(const char *a, const char *b)
+char *js_xbuild_join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;
     char *p = malloc(n);
@@ -87,10 +86,27 @@ static int rm_one(const char *path, const struct stat *st, int flag,
     return 0; /* go on: remove as much as can be removed */
 }
 
-/* Removes path and everything under it, not following symbolic links. */
-static void rm_rf(const char *path)
+void js_xbuild_rm_rf(const char *path)
 {
     nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void js_xbuild_clean_leftovers(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, JS_XAPIAN_DIR ".tmp-", 11) &&
+            strncmp(de->d_name, JS_XAPIAN_DIR ".old-", 11))
+            continue;
+        char *p = js_xbuild_join(dir, de->d_name);
+        if (p)
+            js_xbuild_rm_rf(p);
+        free(p);
+    }
+    closedir(d);
 }
 
 static uint64_t du_total;
@@ -155,8 +171,8 @@ int js_xbuild_open(js_xbuild **out, const char *dir,
     js_fields_clock_start(&b->clock);
     char tmpname[64];
     snprintf(tmpname, sizeof tmpname, JS_XAPIAN_DIR ".tmp-%ld", (long)getpid());
-    if (!(b->dir = strdup(dir)) || !(b->tmp = join(dir, tmpname)) ||
-        !(b->final = join(dir, JS_XAPIAN_DIR)) ||
+    if (!(b->dir = strdup(dir)) || !(b->tmp = js_xbuild_join(dir, tmpname)) ||
+        !(b->final = js_xbuild_join(dir, JS_XAPIAN_DIR)) ||
         !(b->w = calloc(shards, sizeof *b->w)) || !(b->doc = js_xdoc_new()))
         return fail(b, JS_ENOMEM, "out of memory");
     int fd = js_dir_lock(dir, b->err, sizeof b->err);
@@ -164,27 +180,14 @@ int js_xbuild_open(js_xbuild **out, const char *dir,
         return b->rc = fd;
     b->lock_fd = fd;
     /* We hold the lock: Xapian builds that died left these. */
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (strncmp(de->d_name, JS_XAPIAN_DIR ".tmp-", 11) &&
-                strncmp(de->d_name, JS_XAPIAN_DIR ".old-", 11))
-                continue;
-            char *p = join(dir, de->d_name);
-            if (p)
-                rm_rf(p);
-            free(p);
-        }
-        closedir(d);
-    }
+    js_xbuild_clean_leftovers(dir);
     if (mkdir(b->tmp, 0755) != 0)
         return fail(b, JS_EIO, "%s: %s", b->tmp, strerror(errno));
     b->tmp_made = 1;
     for (unsigned i = 0; i < shards; i++) {
         char name[32];
         snprintf(name, sizeof name, "shard-%u", i);
-        char *p = join(b->tmp, name);
+        char *p = js_xbuild_join(b->tmp, name);
         if (!p)
             return fail(b, JS_ENOMEM, "out of memory");
         int rc = js_xw_open(&b->w[i], p, JS_XW_CREATE_OR_OVERWRITE);
@@ -281,7 +284,7 @@ static int swap_into_place(js_xbuild *b)
         return fail(b, JS_EIO, "%s: %s", b->final, strerror(errno));
     char old[64];
     snprintf(old, sizeof old, JS_XAPIAN_DIR ".old-%ld", (long)getpid());
-    char *oldp = join(b->dir, old);
+    char *oldp = js_xbuild_join(b->dir, old);
     if (!oldp)
         return fail(b, JS_ENOMEM, "out of memory");
     int rc = 0;
@@ -292,7 +295,7 @@ static int swap_into_place(js_xbuild *b)
         rename(oldp, b->final); /* put the old one back */
     } else {
         b->tmp_made = 0;
-        rm_rf(oldp);
+        js_xbuild_rm_rf(oldp);
     }
     free(oldp);
     return rc;
@@ -371,7 +374,7 @@ int js_xbuild_commit(js_xbuild *b)
     for (unsigned i = 0; i < b->shards && !rc; i++) {
         char name[32];
         snprintf(name, sizeof name, "shard-%u", i);
-        if (!(paths[i] = join(b->tmp, name)))
+        if (!(paths[i] = js_xbuild_join(b->tmp, name)))
             rc = fail(b, JS_ENOMEM, "out of memory");
         src[i].path_or_host = paths[i];
     }
@@ -416,7 +419,7 @@ int js_xbuild_commit(js_xbuild *b)
         return rc;
     sync_dir(b->dir);
     if (b->tmp_made) { /* the old index, swapped out */
-        rm_rf(b->tmp);
+        js_xbuild_rm_rf(b->tmp);
         b->tmp_made = 0;
     }
     b->committed = 1;
@@ -433,7 +436,7 @@ void js_xbuild_close(js_xbuild *b)
         for (unsigned i = 0; i < b->shards; i++)
             js_xw_close(b->w[i]);
     if (b->tmp_made)
-        rm_rf(b->tmp);
+        js_xbuild_rm_rf(b->tmp);
     js_ingest_close(b->ing);
     js_xdoc_free(b->doc);
     free(b->stamp_source);
@@ -508,7 +511,7 @@ static int open_all(js_xindex *xi, const char *top, unsigned n)
     for (unsigned i = 0; i < n && !rc; i++) {
         char name[32];
         snprintf(name, sizeof name, "shard-%u", i);
-        if (!(paths[i] = join(top, name)))
+        if (!(paths[i] = js_xbuild_join(top, name)))
             rc = xfail(xi, JS_ENOMEM, "out of memory");
         src[i].path_or_host = paths[i];
     }
@@ -629,7 +632,7 @@ int js_xindex_check(js_xindex *xi)
     for (unsigned i = 0; i < xi->st.shards && !rc; i++) {
         char name[32];
         snprintf(name, sizeof name, "shard-%u", i);
-        char *p = join(xi->top, name);
+        char *p = js_xbuild_join(xi->top, name);
         if (!p) {
             rc = xfail(xi, JS_ENOMEM, "out of memory");
             break;
@@ -721,8 +724,8 @@ static char *slurp(const char *path, size_t *len)
 static int load(js_xindex *xi, const char *dir, int *mismatch)
 {
     *mismatch = 0;
-    char *top = join(dir, JS_XAPIAN_DIR);
-    char *info = top ? join(top, JS_XAPIAN_INFO) : NULL;
+    char *top = js_xbuild_join(dir, JS_XAPIAN_DIR);
+    char *info = top ? js_xbuild_join(top, JS_XAPIAN_INFO) : NULL;
     int rc = 0;
     json_t *o = NULL;
     char *text = NULL;
@@ -793,7 +796,7 @@ static int load(js_xindex *xi, const char *dir, int *mismatch)
     for (unsigned i = 0; i < shards && !rc; i++) {
         char name[32];
         snprintf(name, sizeof name, "shard-%u", i);
-        char *p = join(top, name);
+        char *p = js_xbuild_join(top, name);
         if (!p) {
             rc = xfail(xi, JS_ENOMEM, "out of memory");
             break;
@@ -904,7 +907,7 @@ int js_xindex_refresh(js_xindex *xi)
     /* info.json is written after every shard is committed: while it is
      * the same, there is nothing newer to move to (and a commit half
      * done is not looked at) */
-    char *info = join(xi->top, JS_XAPIAN_INFO);
+    char *info = js_xbuild_join(xi->top, JS_XAPIAN_INFO);
     size_t len = 0;
     char *text = info ? slurp(info, &len) : NULL;
     free(info);

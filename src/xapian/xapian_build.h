@@ -107,6 +107,14 @@ typedef struct js_xindex js_xindex;
  * either way). */
 int js_xindex_open(js_xindex **out, const char *dir);
 
+/* Helpers the Xapian builder and writer share: "a/b" malloc'ed (NULL
+ * without memory); a tree removed, symbolic links not followed; the
+ * DIR/xapian.tmp-* and .old-* directories dead builds and writers left
+ * (the caller holds the lock). */
+char *js_xbuild_join(const char *a, const char *b);
+void js_xbuild_rm_rf(const char *path);
+void js_xbuild_clean_leftovers(const char *dir);
+
 /* Opens the shards served by xapian-tcpsrv at remote ("HOST:PORT" items
  * separated by commas, in shard order) as one database, with the
  * analysis flags the index was built with.  Returns 0 and *out, or

@@ -88,29 +88,6 @@ struct js_xwriter {
 /* a failure after which the uncommitted changes cannot be trusted */
 #define lose(w, code, ...) ((w)->rc = fail(w, code, __VA_ARGS__))
 
-static char *join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-static void rm_rf(const char *path)
-{
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* ---------------------------------------------------------------------
  * The identity set
@@ -739,7 +716,7 @@ int js_xwriter_commit(js_xwriter *w)
     for (unsigned k = 0; k < w->shards && !rc; k++) {
         char name[32];
         snprintf(name, sizeof name, "shard-%u", k);
-        if (!(paths[k] = join(w->top, name)))
+        if (!(paths[k] = js_xbuild_join(w->top, name)))
             rc = fail(w, JS_ENOMEM, "out of memory");
         src[k].path_or_host = paths[k];
     }
@@ -862,8 +839,8 @@ static int create_empty(js_xwriter *w)
 {
     char tmpname[64];
     snprintf(tmpname, sizeof tmpname, JS_XAPIAN_DIR ".tmp-%ld", (long)getpid());
-    char *tmp = join(w->dir, tmpname);
-    char *shard = tmp ? join(tmp, "shard-0") : NULL;
+    char *tmp = js_xbuild_join(w->dir, tmpname);
+    char *shard = tmp ? js_xbuild_join(tmp, "shard-0") : NULL;
     int rc = 0;
     if (!shard)
         rc = fail(w, JS_ENOMEM, "out of memory");
@@ -900,30 +877,12 @@ static int create_empty(js_xwriter *w)
     if (!rc && rename(tmp, w->top) != 0)
         rc = fail(w, JS_EIO, "%s: %s", w->top, strerror(errno));
     if (rc && tmp)
-        rm_rf(tmp);
+        js_xbuild_rm_rf(tmp);
     free(shard);
     free(tmp);
     return rc;
 }
 
-/* Removes what interrupted builds and writers left (the lock is held). */
-static void clean_leftovers(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strncmp(de->d_name, JS_XAPIAN_DIR ".tmp-", 11) &&
-            strncmp(de->d_name, JS_XAPIAN_DIR ".old-", 11))
-            continue;
-        char *p = join(dir, de->d_name);
-        if (p)
-            rm_rf(p);
-        free(p);
-    }
-    closedir(d);
-}
 
 static int get_uint(json_t *o, const char *key, uint64_t *out)
 {
@@ -952,14 +911,14 @@ int js_xwriter_open(js_xwriter **out, const char *dir,
     bo.progress = opts->progress;
     bo.progress_ctx = opts->progress_ctx;
     w->bo = bo;
-    if (!(w->dir = strdup(dir)) || !(w->top = join(dir, JS_XAPIAN_DIR)))
+    if (!(w->dir = strdup(dir)) || !(w->top = js_xbuild_join(dir, JS_XAPIAN_DIR)))
         return w->rc = fail(w, JS_ENOMEM, "out of memory");
     int fd = js_dir_lock_wait(dir, opts->wait, w->err, sizeof w->err);
     if (fd < 0)
         return w->rc = fd;
     w->lock_fd = fd;
-    clean_leftovers(dir);
-    char *info = join(w->top, JS_XAPIAN_INFO);
+    js_xbuild_clean_leftovers(dir);
+    char *info = js_xbuild_join(w->top, JS_XAPIAN_INFO);
     if (!info)
         return w->rc = fail(w, JS_ENOMEM, "out of memory");
     struct stat st;
@@ -1012,7 +971,7 @@ int js_xwriter_open(js_xwriter **out, const char *dir,
     for (unsigned k = 0; k < w->shards; k++) {
         char name[32];
         snprintf(name, sizeof name, "shard-%u", k);
-        char *p = join(w->top, name);
+        char *p = js_xbuild_join(w->top, name);
         if (!p)
             return w->rc = fail(w, JS_ENOMEM, "out of memory");
         rc = js_xw_open(&w->w[k], p, JS_XW_OPEN);
