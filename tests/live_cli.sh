@@ -152,6 +152,25 @@ else
 fi
 if [ ! -s "$tmp/search-err" ]; then ok; else bad "search: $(head -3 "$tmp/search-err")"; fi
 
+# Damage is named: a deletion set, the manifest, a segment
+dm=$tmp/damaged
+printf '{"id":"a","text":"工匠學院"}\n{"id":"b","text":"春風小城"}\n' >"$tmp/ab.jsonl"
+"$JIANSUO" index -d "$dm" "$tmp/ab.jsonl" >/dev/null
+"$JIANSUO" delete -d "$dm" --id a >/dev/null
+cp -r "$dm" "$dm.2"
+cp -r "$dm" "$dm.3"
+del=$(ls "$dm"/*.del-*)
+printf '\377' | dd of="$del" bs=1 seek=24 conv=notrunc 2>/dev/null
+want='seg-000001.del-1: deletion set is corrupt at byte'
+expect 1 "$JIANSUO" check -d "$dm"
+printf 'x' | dd of="$dm.2/manifest.jsm" bs=1 seek=20 conv=notrunc 2>/dev/null
+want='manifest.jsm: manifest is corrupt at byte'
+expect 1 "$JIANSUO" check -d "$dm.2"
+size=$(wc -c <"$dm.3/seg-000001.jsi")
+printf 'xxxx' | dd of="$dm.3/seg-000001.jsi" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+want='seg-000001.jsi: index is corrupt'
+expect 1 "$JIANSUO" check -d "$dm.3"
+
 # The same commands on a Xapian index of two shards
 if [ "${JIANSUO_XAPIAN:-1}" = 1 ]; then
     xi=$tmp/xindex
