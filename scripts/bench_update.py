@@ -289,6 +289,7 @@ def stage_add_many(recs, base, full, t_one):
         size[name] = write_jsonl(files[name], rs)
     res = {n: [] for n in sets}
     rss = {n: [] for n in sets}
+    fresh = []  # `jiansuo index` of the new 1,000 alone, for comparison
     ix = os.path.join(a.work, 'many')
     for run_no in range(a.runs):
         log('add 1,000 and 10,000 records, run %d of %d' % (run_no + 1, a.runs))
@@ -299,6 +300,8 @@ def stage_add_many(recs, base, full, t_one):
                 die('add %s: %s' % (name, out.strip()))
             res[name].append(t)
             rss[name].append(kb)
+        shutil.rmtree(ix)
+        fresh.append(index(ix, [files['new 1,000']], rss=False)[0])
     # peak RSS at a small budget too (one run)
     copy_index(base, ix)
     _, _, kb64 = add(ix, [files['new 1,000']], rss=True, extra=['--memory', '64'])
@@ -328,6 +331,14 @@ def stage_add_many(recs, base, full, t_one):
             verdicts.append(('%s records in one commit, MB/s / full build MB/s' % name,
                              '%.1f / %.1f = %.2f' % (mbs, full['mb_per_s'], ratio),
                              '>= %.1f' % ADD_RATE_TARGET, verdict(ratio >= ADD_RATE_TARGET)))
+    tf = median(fresh)
+    entries.append({'measure': 'index_1000_alone', 'bytes': size['new 1,000'],
+                    'seconds': spread(fresh),
+                    'mb_per_s': round(size['new 1,000'] / 1e6 / tf, 2)})
+    rows.append(['(`jiansuo index` of the new 1,000 alone, into an empty directory)',
+                 '%.2f' % (size['new 1,000'] / 1e6), fmt_s(tf), fmt_s(min(fresh)),
+                 fmt_s(max(fresh)), '%.1f' % (size['new 1,000'] / 1e6 / tf),
+                 '%.2f' % (size['new 1,000'] / 1e6 / tf / full['mb_per_s']), '', ''])
     # fixed part and rate: the 1,000 and 10,000 new records (and one)
     t1k, t10k = median(res['new 1,000']), median(res['new 10,000'])
     db = size['new 10,000'] - size['new 1,000']
