@@ -33,7 +33,7 @@ Out: Markdown tables on stdout (progress on stderr) and the figures as
 
 Usage: bench_update.py --jiansuo BIN --work DIR --out FILE [--runs N]
          [--build-runs N] [--queries N] [--poetry FILE.jsonl]...
-         [--trees LISTFILE]
+         [--trees LISTFILE [--trees-label TEXT]]
 """
 import argparse
 import gzip
@@ -645,14 +645,14 @@ def stage_trees():
          'target_unchanged_seconds': UPDATE_NOOP_TARGET,
          'target_ratio': UPDATE_CHANGED_TARGET}
     entries.append(e)
-    verdicts.append(('index --update of manpages-zh + Debian Reference, nothing changed',
+    verdicts.append(('index --update of %s, nothing changed' % a.trees_label,
                      '%s s' % fmt_s(tn), '<= %.1f s' % UPDATE_NOOP_TARGET,
                      verdict(tn <= UPDATE_NOOP_TARGET)))
     verdicts.append(('index --update, 1% of the files changed / full rebuild',
                      '%s / %s s = %.1f%%' % (fmt_s(tc), fmt_s(tf), tc / tf * 100),
                      '<= %d%%' % (UPDATE_CHANGED_TARGET * 100),
                      verdict(tc / tf <= UPDATE_CHANGED_TARGET)))
-    print('### 3. `index --update` of the manpages-zh and Debian Reference trees\n')
+    print('### 3. `index --update` of the trees of %s\n' % a.trees_label)
     print('A copy of the trees as installed (%d files, %.1f MB; %d documents, %d sections), '
           'indexed by `jiansuo index`; then `jiansuo index --update` with nothing changed, '
           'and after a line was appended to %d files (1%%, other files each run: man pages '
@@ -684,6 +684,8 @@ def main():
     ap.add_argument('--queries', type=int, default=200, help='per kind and script')
     ap.add_argument('--poetry', action='append', default=[])
     ap.add_argument('--trees', help='a file listing the files of the trees, one a line')
+    ap.add_argument('--trees-label', default='manpages-zh and Debian Reference',
+                    help='what the trees are, for the tables')
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     if a.poetry:
