@@ -46,6 +46,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no scripts/__pycache__ from the import below
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_search  # noqa: E402  (the query set: load, draw, to_simplified, pct)
 
