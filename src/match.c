@@ -51,6 +51,7 @@ void js_scorer_init(js_scorer *s, const js_reader *ix, double k1, double b,
     s->nall = 0;
     s->del = NULL;
     s->live_base = 0;
+    s->parts = NULL;
     s->n = (double)ix->nsections;
     /* as the builder computed them for the postings' norms */
     s->avg_b = js_norm_avg(ix->st.body_units, ix->nsections);
@@ -865,6 +866,18 @@ static int leaf_count(leaf_it *l, const js_reader *ix, const js_qunit *units,
 
 /* ---- a part's df over a live snapshot's segments ---- */
 
+/* Grows c's entries: 1, or 0 without memory (c unchanged). */
+static int grow_parts(js_part_cache *c)
+{
+    uint32_t cap = c->cap ? 2 * c->cap : 16;
+    struct js_part_count *e = realloc(c->e, cap * sizeof *e);
+    if (!e)
+        return 0;
+    c->e = e;
+    c->cap = cap;
+    return 1;
+}
+
 /* Deleted sections of segment s (which has deletions) holding a term
  * whose lexicon entry is info: the shorter walk of the two, the term's
  * postings against the set, or the set's ids sought in the postings. */
@@ -1026,6 +1039,69 @@ static int leaf_count_all(leaf_it *l, const js_qunit *units, uint32_t n,
     return 0;
 }
 
+void js_part_cache_free(js_part_cache *c)
+{
+    if (!c)
+        return;
+    for (uint32_t i = 0; i < c->n; i++)
+        free(c->e[i].key);
+    free(c->e);
+    c->e = NULL;
+    c->n = c->cap = 0;
+}
+
+/* The key of a part: its field and its units' terms and positions. */
+static char *part_key(const js_qunit *units, uint32_t n, int heading_only,
+                      size_t *len)
+{
+    size_t k = 1;
+    for (uint32_t i = 0; i < n; i++)
+        k += units[i].len + 1 + sizeof units[i].rel;
+    char *p = malloc(k);
+    if (!p)
+        return NULL;
+    size_t o = 0;
+    p[o++] = (char)heading_only;
+    for (uint32_t i = 0; i < n; i++) {
+        memcpy(p + o, units[i].term, units[i].len);
+        o += units[i].len;
+        p[o++] = 0;
+        memcpy(p + o, &units[i].rel, sizeof units[i].rel);
+        o += sizeof units[i].rel;
+    }
+    *len = o;
+    return p;
+}
+
+/* leaf_count_all once per search: the count of a part the search met in
+ * another segment's tree is taken again. */
+static int leaf_count_shared(leaf_it *l, const js_qunit *units, uint32_t n,
+                             int heading_only, char *err, size_t errlen)
+{
+    js_part_cache *c = l->s->parts;
+    if (!c)
+        return leaf_count_all(l, units, n, heading_only, err, errlen);
+    size_t klen;
+    char *key = part_key(units, n, heading_only, &klen);
+    if (!key)
+        return JS_ENOMEM;
+    for (uint32_t i = 0; i < c->n; i++)
+        if (c->e[i].len == klen && !memcmp(c->e[i].key, key, klen)) {
+            free(key);
+            l->it.estimate = c->e[i].estimate;
+            l->it.exact = c->e[i].exact;
+            return 0;
+        }
+    int rc = leaf_count_all(l, units, n, heading_only, err, errlen);
+    if (rc || (c->n == c->cap && !grow_parts(c))) {
+        free(key);
+        return rc; /* without room, the next segment counts again */
+    }
+    c->e[c->n++] = (struct js_part_count){key, klen, l->it.estimate,
+                                          l->it.exact};
+    return 0;
+}
+
 static int leaf_new(js_it **out, const js_scorer *s, const js_qunit *units,
                     uint32_t n, int heading_only, char *err, size_t errlen)
 {
@@ -1036,7 +1112,8 @@ static int leaf_new(js_it **out, const js_scorer *s, const js_qunit *units,
     l->s = s;
     int rc = leaf_open_fields(l, units, n, heading_only, err, errlen);
     if (!rc)
-        rc = s->all ? leaf_count_all(l, units, n, heading_only, err, errlen)
+        rc = s->all ? leaf_count_shared(l, units, n, heading_only, err,
+                                        errlen)
                     : leaf_count(l, s->ix, units, n, heading_only, err,
                                  errlen);
     if (rc) {

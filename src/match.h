@@ -73,7 +73,26 @@ typedef struct js_scorer {
     uint32_t nall;
     const js_deletes *del; /* this segment's deleted sections, or NULL */
     uint64_t live_base;    /* live sections in the segments before */
+    /* the parts counted so far by this search (shared by the segments'
+     * scorers, which build trees of the same parts): each part is
+     * counted over all segments once per search, not once per segment;
+     * NULL: no sharing */
+    struct js_part_cache *parts;
 } js_scorer;
+
+/* A search's parts counted over a live snapshot (js_scorer.parts):
+ * create it zeroed, free it with js_part_cache_free. */
+typedef struct js_part_cache {
+    uint32_t n, cap;
+    struct js_part_count {
+        char *key;
+        size_t len;
+        double estimate;
+        int exact;
+    } *e;
+} js_part_cache;
+
+void js_part_cache_free(js_part_cache *c);
 
 /* Fills s for index ix with the given parameters. */
 void js_scorer_init(js_scorer *s, const js_reader *ix, double k1, double b,

@@ -406,6 +406,7 @@ int js_snap_search(js_results **out, js_snap *sn, const char *query,
     js_term_memo *memo = NULL;
     js_verify *ver = NULL;
     js_it *est = NULL;
+    js_part_cache parts = {0}; /* parts counted, shared by the segments */
     uint32_t ns = sn->nsegs;
     if (rc)
         goto out;
@@ -438,6 +439,7 @@ int js_snap_search(js_results **out, js_snap *sn, const char *query,
         sc[j].nall = ns;
         sc[j].del = sn->segs[j].del;
         sc[j].live_base = sn->segs[j].live_base;
+        sc[j].parts = &parts;
         all[j] = &sc[j];
     }
     uint64_t seen = 0;
@@ -494,6 +496,7 @@ int js_snap_search(js_results **out, js_snap *sn, const char *query,
     }
 out:
     js_it_free(est);
+    js_part_cache_free(&parts);
     if (ver)
         for (uint32_t j = 0; j < ns; j++)
             js_verify_free(&ver[j]);
