@@ -46,7 +46,7 @@ void js_scorer_init(js_scorer *s, const js_reader *ix, double k1, double b,
     s->k1 = k1;
     s->b = b;
     s->w = w;
-    s->norms_ok = 1;
+    s->norm_scale_b = s->norm_scale_h = 1;
     s->all = NULL;
     s->nall = 0;
     s->del = NULL;
@@ -56,6 +56,16 @@ void js_scorer_init(js_scorer *s, const js_reader *ix, double k1, double b,
     /* as the builder computed them for the postings' norms */
     s->avg_b = js_norm_avg(ix->st.body_units, ix->nsections);
     s->avg_h = js_norm_avg(ix->st.heading_units, ix->nsections);
+}
+
+void js_scorer_norms_for(js_scorer *s, double avg_b, double avg_h,
+                         double seg_b, double seg_h)
+{
+    s->avg_b = avg_b;
+    s->avg_h = avg_h;
+    /* a hair above the factor, for the rounding of the product */
+    s->norm_scale_b = avg_b > seg_b ? avg_b / seg_b * (1 + 1e-12) : 1;
+    s->norm_scale_h = avg_h > seg_h ? avg_h / seg_h * (1 + 1e-12) : 1;
 }
 
 double js_scorer_idf(const js_scorer *s, double df)
@@ -557,8 +567,8 @@ static double field_t_bound(const js_scorer *s, int heading, uint32_t max_tf,
     if (max_tf == 0)
         return 0;
     double t;
-    if (max_norm > 0 && s->b == JS_NORM_B && s->norms_ok) {
-        t = max_norm;
+    if (max_norm > 0 && s->b == JS_NORM_B) {
+        t = max_norm * (heading ? s->norm_scale_h : s->norm_scale_b);
     } else {
         double avg = heading ? s->avg_h : s->avg_b;
         t = max_tf / (1.0 - s->b + s->b * max_tf / avg);

@@ -61,9 +61,10 @@ typedef struct js_scorer {
     double k1, b, w;      /* BM25 parameters and the heading weight */
     double avg_b, avg_h;  /* average body and heading lengths */
     double n;             /* sections */
-    /* the postings' stored norms were made for avg_b and avg_h (1 after
-     * js_scorer_init; a live snapshot's statistics may differ) */
-    int norms_ok;
+    /* what a postings block's stored norm, made for the segment's own
+     * averages, is multiplied by to bound t under avg_b and avg_h: 1
+     * after js_scorer_init (js_scorer_norms_for) */
+    double norm_scale_b, norm_scale_h;
     /* A live index's snapshot (src/snapshot.c): the scorers of all its
      * segments in order, this one among them, n and the averages those
      * of the live sections of all; a part's df is then counted over
@@ -97,6 +98,15 @@ void js_part_cache_free(js_part_cache *c);
 /* Fills s for index ix with the given parameters. */
 void js_scorer_init(js_scorer *s, const js_reader *ix, double k1, double b,
                     double w);
+
+/* Sets s's averages to a live snapshot's (avg_b, avg_h) while its
+ * segment's stored norms were made for seg_b and seg_h.  A norm is t =
+ * tf / (1 - b + b len / avg); under an average r times the segment's, t
+ * grows by at most max(1, r) (the factor (1 - b + b x r) / (1 - b + b x),
+ * x = len / avg, rises towards r as x grows when r > 1, and stays at most
+ * 1 when r <= 1), so the stored norms times that still bound t. */
+void js_scorer_norms_for(js_scorer *s, double avg_b, double avg_h,
+                         double seg_b, double seg_h);
 
 /* The BM25F score of a part (see above) with the given idf. */
 double js_scorer_score(const js_scorer *s, double idf, uint32_t tb,

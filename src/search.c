@@ -430,11 +430,10 @@ int js_snap_search(js_results **out, js_snap *sn, const char *query,
         sc[j].memo = &memo[j];
         sc[j].verify = &ver[j];
         sc[j].n = n;
-        sc[j].avg_b = js_norm_avg(sn->body_units, sn->sections);
-        sc[j].avg_h = js_norm_avg(sn->head_units, sn->sections);
-        sc[j].norms_ok =
-            sc[j].avg_b == js_norm_avg(ix->st.body_units, ix->nsections) &&
-            sc[j].avg_h == js_norm_avg(ix->st.heading_units, ix->nsections);
+        js_scorer_norms_for(&sc[j], js_norm_avg(sn->body_units, sn->sections),
+                            js_norm_avg(sn->head_units, sn->sections),
+                            js_norm_avg(ix->st.body_units, ix->nsections),
+                            js_norm_avg(ix->st.heading_units, ix->nsections));
         sc[j].all = all;
         sc[j].nall = ns;
         sc[j].del = sn->segs[j].del;
