@@ -590,6 +590,7 @@ typedef struct replay {
     uint32_t *id;
     double *t;
     double *chunk_max;
+    int borrowed;    /* the arrays are a part cache's (js_part_cache) */
 } replay;
 
 typedef struct leaf_it {
@@ -611,6 +612,10 @@ static void replay_free(replay *r)
 {
     if (!r)
         return;
+    if (r->borrowed) {
+        free(r);
+        return;
+    }
     free(r->id);
     free(r->t);
     free(r->chunk_max);
@@ -967,7 +972,8 @@ static int unit_df_all(const js_scorer *s, const js_qunit *unit, int heading,
  * over, and past COUNT_BUDGET candidates over the live sections whose
  * rank (their id in a fresh build) is below the same cut-off. */
 static int leaf_count_all(leaf_it *l, const js_qunit *units, uint32_t n,
-                          int heading_only, char *err, size_t errlen)
+                          int heading_only, replay **replays, char *err,
+                          size_t errlen)
 {
     const js_scorer *s = l->s;
     js_it *it = &l->it;
@@ -1016,6 +1022,19 @@ static int leaf_count_all(leaf_it *l, const js_qunit *units, uint32_t n,
         tmp.it.ops = l->it.ops;
         tmp.s = g;
         rc = leaf_open_fields(&tmp, units, n, heading_only, err, errlen);
+        if (!rc && replays && cut == UINT64_MAX) {
+            /* counted in full: every match kept, for the segment's tree
+             * to replay (leaf_record), the live ones counted */
+            if (!(rc = leaf_record(&tmp))) {
+                for (uint32_t x = 0; x < tmp.r->n; x++)
+                    count += !js_deletes_test(g->del, tmp.r->id[x]);
+                replays[j] = tmp.r;
+                tmp.r = NULL;
+            }
+            fphrase_free(tmp.f[0]);
+            fphrase_free(tmp.f[1]);
+            continue;
+        }
         uint32_t target = 0, id = 0, dels = 0; /* deleted ids below id */
         while (!rc) {
             if ((rc = tmp.it.ops->next(&tmp.it, target)))
@@ -1053,8 +1072,12 @@ void js_part_cache_free(js_part_cache *c)
 {
     if (!c)
         return;
-    for (uint32_t i = 0; i < c->n; i++)
+    for (uint32_t i = 0; i < c->n; i++) {
         free(c->e[i].key);
+        for (uint32_t j = 0; j < c->e[i].nreplays; j++)
+            replay_free(c->e[i].replays[j]);
+        free(c->e[i].replays);
+    }
     free(c->e);
     c->e = NULL;
     c->n = c->cap = 0;
@@ -1083,14 +1106,36 @@ static char *part_key(const js_qunit *units, uint32_t n, int heading_only,
     return p;
 }
 
+/* Gives l segment s->j's recorded matches of a cached part, if any. */
+static int take_replay(leaf_it *l, const struct js_part_count *e)
+{
+    const js_scorer *s = l->s;
+    uint32_t j = 0;
+    while (j < s->nall && s->all[j] != s)
+        j++;
+    if (j >= e->nreplays || !e->replays || !e->replays[j])
+        return 0;
+    replay *r = malloc(sizeof *r);
+    if (!r)
+        return JS_ENOMEM;
+    *r = *e->replays[j];
+    r->i = 0;
+    r->borrowed = 1;
+    l->r = r;
+    l->it.id = 0;
+    return 1;
+}
+
 /* leaf_count_all once per search: the count of a part the search met in
- * another segment's tree is taken again. */
+ * another segment's tree is taken again, and so are the matches a count
+ * in full recorded.  Returns 1 when l got its segment's matches to
+ * replay (its fields need not be opened), 0, or a negative code. */
 static int leaf_count_shared(leaf_it *l, const js_qunit *units, uint32_t n,
                              int heading_only, char *err, size_t errlen)
 {
     js_part_cache *c = l->s->parts;
     if (!c)
-        return leaf_count_all(l, units, n, heading_only, err, errlen);
+        return leaf_count_all(l, units, n, heading_only, NULL, err, errlen);
     size_t klen;
     char *key = part_key(units, n, heading_only, &klen);
     if (!key)
@@ -1100,16 +1145,21 @@ static int leaf_count_shared(leaf_it *l, const js_qunit *units, uint32_t n,
             free(key);
             l->it.estimate = c->e[i].estimate;
             l->it.exact = c->e[i].exact;
-            return 0;
+            return take_replay(l, &c->e[i]);
         }
-    int rc = leaf_count_all(l, units, n, heading_only, err, errlen);
+    replay **replays = n > 1 ? calloc(l->s->nall, sizeof *replays) : NULL;
+    int rc = leaf_count_all(l, units, n, heading_only, replays, err, errlen);
     if (rc || (c->n == c->cap && !grow_parts(c))) {
         free(key);
+        for (uint32_t j = 0; replays && j < l->s->nall; j++)
+            replay_free(replays[j]);
+        free(replays);
         return rc; /* without room, the next segment counts again */
     }
     c->e[c->n++] = (struct js_part_count){key, klen, l->it.estimate,
-                                          l->it.exact};
-    return 0;
+                                          l->it.exact, replays,
+                                          replays ? l->s->nall : 0};
+    return take_replay(l, &c->e[c->n - 1]);
 }
 
 static int leaf_new(js_it **out, const js_scorer *s, const js_qunit *units,
@@ -1120,12 +1170,20 @@ static int leaf_new(js_it **out, const js_scorer *s, const js_qunit *units,
         return JS_ENOMEM;
     l->it.ops = &leaf_ops;
     l->s = s;
-    int rc = leaf_open_fields(l, units, n, heading_only, err, errlen);
-    if (!rc)
-        rc = s->all ? leaf_count_shared(l, units, n, heading_only, err,
-                                        errlen)
-                    : leaf_count(l, s->ix, units, n, heading_only, err,
-                                 errlen);
+    int rc;
+    if (s->all) {
+        /* a live snapshot: counted over every segment (once a search),
+         * and replayed where the count kept this segment's matches */
+        rc = leaf_count_shared(l, units, n, heading_only, err, errlen);
+        if (rc == 0)
+            rc = leaf_open_fields(l, units, n, heading_only, err, errlen);
+        else if (rc == 1)
+            rc = 0;
+    } else {
+        rc = leaf_open_fields(l, units, n, heading_only, err, errlen);
+        if (!rc)
+            rc = leaf_count(l, s->ix, units, n, heading_only, err, errlen);
+    }
     if (rc) {
         leaf_free(&l->it);
         return rc;

@@ -90,6 +90,11 @@ typedef struct js_part_cache {
         size_t len;
         double estimate;
         int exact;
+        /* a part counted in full: each segment's matches, replayed by
+         * its tree instead of intersecting the postings again (NULL:
+         * walk them) */
+        struct replay **replays;
+        uint32_t nreplays;
     } *e;
 } js_part_cache;
 
