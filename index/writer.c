@@ -129,14 +129,40 @@ static void drop_pending(js_lwriter *w)
     w->nseen = 0;
 }
 
-/* (Re)loads the committed generation: manifest and snapshot. */
+/* Takes the reader of segment `name` out of old (NULL if it has none):
+ * a segment never changes, so a commit need not open again the ones it
+ * kept (opening checks the small parts' crcs: tens of MB on a large
+ * segment). */
+static js_reader *reuse(js_snap *old, const char *name)
+{
+    for (uint32_t i = 0; old && i < old->nsegs; i++) {
+        js_reader *r = old->segs[i].r;
+        if (r && r->file && !strcmp(r->file, name)) {
+            old->segs[i].r = NULL;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+static int load_from(js_lwriter *w, js_snap *old);
+
+/* (Re)loads the committed generation: manifest and snapshot, taking
+ * over the readers of the segments it keeps. */
 static int load(js_lwriter *w)
 {
     drop_pending(w);
     free(w->dels);
     w->dels = NULL;
-    js_snap_release(w->snap);
+    js_snap *old = w->snap;
     w->snap = NULL;
+    int rc = load_from(w, old);
+    js_snap_release(old);
+    return rc;
+}
+
+static int load_from(js_lwriter *w, js_snap *old)
+{
     js_manifest_free(w->m);
     w->m = NULL;
     int rc = js_manifest_read(w->dir, &w->m, w->err, sizeof w->err);
@@ -190,8 +216,11 @@ static int load(js_lwriter *w)
             const js_manifest_segment *ms = &w->m->segments[i];
             js_snap_seg *g = &s->segs[i];
             s->nsegs = (uint32_t)i + 1;
-            if ((rc = js_reader_open_named(&g->r, w->dir, ms->name))) {
+            if (!(g->r = reuse(old, ms->name)) &&
+                (rc = js_reader_open_named(&g->r, w->dir, ms->name))) {
                 sub_fail(w, rc, js_reader_errmsg(g->r));
+                js_reader_close(g->r); /* half open: never to be reused */
+                g->r = NULL;
                 return rc;
             }
             if (ms->deletes[0] &&
@@ -1018,14 +1047,16 @@ int js_lwriter_open(js_lwriter **out, const char *dir,
         return fail(w, JS_ENOMEM, "out of memory");
     int fd = js_dir_lock_wait(dir, w->o.wait, w->err, sizeof w->err);
     if (fd < 0)
-        return fd;
+        return w->rc = fd;
     w->lock_fd = fd;
     char p[4096];
     snprintf(p, sizeof p, "%s/" JS_MANIFEST_FILE, dir);
     if (access(p, F_OK) != 0)
         cleanup(dir, NULL); /* segments of a first commit that died */
     int rc = load(w);
-    if (!rc && w->m->generation)
+    if (rc)
+        w->rc = rc; /* a writer that could not open takes no call */
+    else if (w->m->generation)
         cleanup(dir, w->m);
     w->st.segments = nsegs(w);
     w->st.generation = w->m ? w->m->generation : 0;
