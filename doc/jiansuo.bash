@@ -29,7 +29,7 @@ _jiansuo_options()
             "-h --help"
         ;;
     delete) echo "-d --index --wait --id --path -h --help" ;;
-    merge) echo "-d --index --wait --segments -h --help" ;;
+    merge) echo "-d --index --wait --memory --segments -h --help" ;;
     search)
         echo "-d --index --backend --remote --no-fold -n --limit --offset" \
             "--json --no-snippet --no-partial --exact-total --no-champions" \

@@ -75,13 +75,15 @@ static void usage_delete(FILE *f)
 static void usage_merge(FILE *f)
 {
     fprintf(f,
-            "usage: jiansuo merge [-d DIR] [--wait] [--segments N]\n"
+            "usage: jiansuo merge [-d DIR] [--wait] [--memory MiB] [--segments N]\n"
             "\n"
             "Merges the segments of the index in DIR down to at most N (default\n"
             "1: one segment, with every deleted section purged).\n"
             "\n"
             "  -d, --index DIR  index directory (see jiansuo index --help)\n"
             "  --wait           wait for another writer instead of failing\n"
+            "  --memory MiB     memory for the merged segment's postings\n"
+            "                   (default 512), as for index\n"
             "  --segments N     segments to leave (default 1)\n"
             "  -h, --help       this text\n");
 }
@@ -216,7 +218,7 @@ static int parse(const char *cmd, int argc, char **argv,
             o->wait = 1;
             break;
         case OPT_MEMORY:
-            ok = usage == usage_add;
+            ok = usage == usage_add || usage == usage_merge;
             if (ok && js_cli_count(optarg, 1u << 20, &v)) {
                 js_cli_error(cmd, "--memory takes MiB from 1 to %u, not '%s'",
                              1u << 20, optarg);
