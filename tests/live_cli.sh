@@ -113,7 +113,7 @@ commits=100
 nqueries=3000
 if [ "${JIANSUO_TEST_SMALL:-0}" = 1 ]; then
     commits=10
-    nqueries=300
+    nqueries=100
 fi
 printf '# 甲\n\n共同 號0\n' >"$tmp/x.md"
 printf '# 乙\n\n共同 號0\n' >"$tmp/y.md"
@@ -129,19 +129,29 @@ printf '# 乙\n\n共同 號0\n' >"$tmp/y.md"
 ) &
 writer=$!
 yes 共同 | head -n "$nqueries" >"$tmp/queries"
-"$JIANSUO" search -d "$idx" --queries "$tmp/queries" --follow --json \
-    --no-partial >"$tmp/results" 2>"$tmp/search-err"
+# batches of queries until the writer is done (at least one), each a
+# process that moves to the newest commit before every query
+batch=0
+while [ $batch = 0 ] || kill -0 "$writer" 2>/dev/null; do
+    batch=$((batch + 1))
+    "$JIANSUO" search -d "$idx" --queries "$tmp/queries" --follow --json \
+        --no-partial >"$tmp/results.$batch" 2>>"$tmp/search-err"
+done
 wait "$writer"
 if [ ! -e "$tmp/writer-failed" ]; then ok; else bad "a commit failed"; fi
-# per query line: the numbers its two hits hold
-mixed=$(awk '
-    /"line":/ { if (match($0, /"line":[0-9]+/)) line = substr($0, RSTART + 7, RLENGTH - 7) }
-    { s = $0
-      while (match(s, /號[0-9]+/)) { n[line] = n[line] " " substr(s, RSTART, RLENGTH); c[line]++; s = substr(s, RSTART + RLENGTH) } }
-    END { bad = 0
-          for (l in c) { split(n[l], a, " "); if (c[l] != 2 || a[1] != a[2]) bad++ }
-          print bad }' "$tmp/results")
-seen=$(grep -o '號[0-9]*' "$tmp/results" | sort -u | wc -l)
+# per query (a batch's line): the numbers its two hits hold
+mixed=0
+for f in "$tmp"/results.*; do
+    m=$(awk '
+        /"line":/ { if (match($0, /"line":[0-9]+/)) line = substr($0, RSTART + 7, RLENGTH - 7) }
+        { s = $0
+          while (match(s, /號[0-9]+/)) { n[line] = n[line] " " substr(s, RSTART, RLENGTH); c[line]++; s = substr(s, RSTART + RLENGTH) } }
+        END { bad = 0
+              for (l in c) { split(n[l], a, " "); if (c[l] != 2 || a[1] != a[2]) bad++ }
+              print bad }' "$f")
+    mixed=$((mixed + m))
+done
+seen=$(cat "$tmp"/results.* | grep -o '號[0-9]*' | sort -u | wc -l)
 if [ "$mixed" = 0 ]; then ok; else bad "$mixed queries saw two commits at once"; fi
 # (under valgrind the searches may well finish before the writer has
 # gone far: there only the consistency above is checked)
