@@ -1296,6 +1296,66 @@ out:
     return rc;
 }
 
+int js_match_champions_seg(js_it *it, js_scored *out, uint32_t *n,
+                           double *outside)
+{
+    if (!it || it->ops != &leaf_ops)
+        return 0;
+    leaf_it *l = (leaf_it *)it;
+    const js_scorer *s = l->s;
+    const js_reader *ix = s->ix;
+    const js_champs *ch = &ix->champs;
+    fphrase *fb = l->f[0], *fh = l->f[1];
+    if (l->r || !fb || fb->n != 1 || it->started || s->b != ch->h.b ||
+        s->w != ch->h.w || !(s->k1 > 0))
+        return 0;
+    const uint8_t *p;
+    size_t len;
+    if (!js_champs_find(ch, fb->offset0, &p, &len))
+        return 0;
+    js_champ_list *cl = malloc(sizeof *cl);
+    if (!cl)
+        return JS_ENOMEM;
+    size_t room = (size_t)(ch->lists + ch->lists_len - p);
+    int rc = js_champ_decode(p, len, room, ch->h.size, ix->nsections, cl);
+    uint64_t dh = fh ? fh->df_min : 0;
+    if (!rc && (cl->sections < fb->df_min || cl->sections > fb->df_min + dh))
+        rc = JS_ECORRUPT;
+    /* the list was ranked by t under the segment's own averages: its
+     * smallest t there bounds the t of any section outside it there, and
+     * scaled as the norms are (js_scorer_norms_for), under the
+     * snapshot's */
+    js_scorer own = *s;
+    own.avg_b = js_norm_avg(ix->st.body_units, ix->nsections);
+    own.avg_h = js_norm_avg(ix->st.heading_units, ix->nsections);
+    double tmin = INFINITY;
+    for (uint32_t i = 0; !rc && i < cl->n; i++) {
+        uint32_t lb, lh;
+        js_reader_section_lens(ix, cl->id[i], &lb, &lh);
+        if (cl->tb[i] > lb || cl->th[i] > lh) {
+            rc = JS_ECORRUPT;
+            break;
+        }
+        double t = pseudo_tf(&own, cl->tb[i], lb, cl->th[i], lh);
+        if (t < tmin)
+            tmin = t;
+        out[i].id = cl->id[i];
+        out[i].score = saturate(s, l->idf,
+                                pseudo_tf(s, cl->tb[i], lb, cl->th[i], lh));
+    }
+    if (!rc) {
+        double scale = s->norm_scale_b > s->norm_scale_h ? s->norm_scale_b
+                                                         : s->norm_scale_h;
+        *n = cl->n;
+        *outside = cl->n < cl->sections
+                       ? saturate(s, l->idf, tmin * scale)
+                       : -INFINITY;
+        rc = 1;
+    }
+    free(cl);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* AND with exclusions, OR with a minimum of matching children          */
 

@@ -193,6 +193,17 @@ static inline int js_scored_before(const js_scored *a, const js_scored *b)
 int js_match_champions(js_it *it, uint32_t k, js_scored *out, uint32_t *n,
                        uint64_t *total);
 
+/* js_match_champions for one segment of a live snapshot (s->all): the
+ * sections of the term's champion list in this segment, deleted ones
+ * too, in out[0..*n) (room for JS_CHAMP_MAX_SIZE), local ids, with
+ * their exact scores under the snapshot's statistics, and in *outside a
+ * bound on the score of any section of the term not in the list
+ * (-INFINITY when the list holds them all).  Returns 1, 0 when this
+ * segment has no list for the part (walk it), or JS_ECORRUPT /
+ * JS_ENOMEM. */
+int js_match_champions_seg(js_it *it, js_scored *out, uint32_t *n,
+                           double *outside);
+
 /* Frees the tree; NULL is fine. */
 void js_it_free(js_it *it);
 

@@ -32,6 +32,7 @@
 #include "match.h"
 #include "query.h"
 #include "reader.h"
+#include "champ.h"
 #include "codec.h"
 #include "results.h"
 #include "search.h"
@@ -357,6 +358,73 @@ static const js_snap_seg *seg_of(const js_snap *sn, uint32_t gid)
     return &sn->segs[lo];
 }
 
+/* A one-term query over a snapshot's segments from their champion lists
+ * (js_match_champions_seg), a segment without a list walked for its best
+ * k: the best k of all, when they decide it (every list whole, or the
+ * k-th best score above what any section outside a list could score).
+ * Returns 1 with heap[0..*n) sorted, 0 to walk every segment instead,
+ * or a negative code. */
+static int snap_champions(js_results *r, const js_snap *sn, js_scorer *sc,
+                          const js_qnode *q, uint32_t k, scored *heap,
+                          uint32_t *n, js_it **est)
+{
+    uint32_t ns = sn->nsegs;
+    size_t cap = (size_t)ns * (JS_CHAMP_MAX_SIZE + k) + 1;
+    scored *cand = malloc(cap * sizeof *cand);
+    scored *tmp = malloc(((size_t)JS_CHAMP_MAX_SIZE + k + 1) * sizeof *tmp);
+    int rc = cand && tmp ? 1 : fail(r, JS_ENOMEM, "out of memory");
+    size_t nc = 0;
+    double outside = -INFINITY;
+    int listed = 0; /* segments answered by their lists */
+    for (uint32_t j = 0; j < ns && rc == 1; j++) {
+        js_it *it = NULL;
+        if ((rc = js_match_build(&it, &sc[j], q, 0, r->err, sizeof r->err)))
+            break;
+        const js_snap_seg *g = &sn->segs[j];
+        uint32_t m = 0;
+        double o;
+        rc = js_match_champions_seg(it, tmp, &m, &o);
+        if (rc == 0) { /* no list here: this segment's best k, walked */
+            uint64_t seen = 0;
+            int pruned = 0;
+            rc = top_k_more(it, NULL, 0, k, 0, tmp, &m, &seen, &pruned,
+                            g->del, g->base);
+            for (uint32_t i = 0; !rc && i < m; i++)
+                cand[nc++] = tmp[i];
+            rc = rc ? rc : 1;
+        } else if (rc == 1) {
+            listed++;
+            for (uint32_t i = 0; i < m; i++)
+                if (!js_deletes_test(g->del, tmp[i].id))
+                    cand[nc++] = (scored){tmp[i].score, g->base + tmp[i].id};
+            if (o > outside)
+                outside = o;
+        }
+        if (j == 0 && rc == 1)
+            *est = it; /* the snapshot's estimate, for the total */
+        else
+            js_it_free(it);
+    }
+    if (rc == 1 && !listed)
+        rc = 0; /* no list anywhere: the walk counts its total exactly */
+    if (rc == 1) {
+        qsort(cand, nc, sizeof *cand, cmp_rank);
+        uint32_t m = nc < k ? (uint32_t)nc : k;
+        /* sections outside a list could fill or beat the page */
+        if (outside > -INFINITY && (m < k || !(cand[m - 1].score > outside)))
+            rc = 0;
+        if (rc == 1) {
+            memcpy(heap, cand, (size_t)m * sizeof *heap);
+            *n = m;
+        }
+    }
+    if (rc < 0 && !r->err[0])
+        fail(r, rc, "the index is corrupt: %s", js_strerror(rc));
+    free(cand);
+    free(tmp);
+    return rc;
+}
+
 /* One pass (strict or partial) over every segment into heap. */
 static int snap_pass(js_results *r, const js_snap *sn, js_scorer *sc,
                      const js_scorer *const *all, const js_qnode *q,
@@ -450,6 +518,27 @@ int js_snap_search(js_results **out, js_snap *sn, const char *query,
         r->total = (uint64_t)llround(js_it_estimate(est, &r->exact));
         goto out;
     }
+    int champ = 0;
+    /* the lists answer a query of one term (one unit, either field), as
+     * on one index (js_match_champions); its partial matches are its
+     * strict ones */
+    int one_term = q->op == JS_Q_LEAF && q->nunits == 1 && !q->heading_only &&
+                   q->ngrams == 1;
+    if (one_term && !no_prune && !(o.flags & JS_SEARCH_NO_CHAMPIONS) &&
+        (champ = snap_champions(r, sn, sc, q, k, heap, &nstrict, &est)) < 0) {
+        rc = champ;
+        goto out;
+    }
+    if (champ) {
+        /* answered by the lists: the total is the part's count over the
+         * snapshot (exact unless the part is in both fields) */
+        r->total = (uint64_t)llround(js_it_estimate(est, &r->exact));
+        goto hits;
+    }
+    js_it_free(est);
+    est = NULL;
+    for (uint32_t j = 0; j < ns; j++)
+        memo[j].n = 0;
     if ((rc = snap_pass(r, sn, sc, all, q, 0, NULL, 0, k, no_prune, heap,
                         &nstrict, &seen, &pruned, &est)))
         goto out;
@@ -485,6 +574,7 @@ int js_snap_search(js_results **out, js_snap *sn, const char *query,
             goto out;
         qsort(heap + nstrict, npart, sizeof *heap, cmp_rank);
     }
+hits:;
     uint32_t nall = nstrict + npart;
     for (uint32_t i = o.offset < nall ? o.offset : nall; i < nall; i++) {
         const js_snap_seg *g = seg_of(sn, heap[i].id);
