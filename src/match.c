@@ -1221,16 +1221,21 @@ static int leaf_new(js_it **out, const js_scorer *s, const js_qunit *units,
     return 0;
 }
 
-int js_match_champions(js_it *it, uint32_t k, js_scored *out, uint32_t *n,
-                       uint64_t *total)
+/* The champion list of leaf it, when a list can answer it: a part of
+ * one unit in both fields, not replayed, the list ranked for the
+ * scorer's b and heading weight, k1 > 0 (so that scores follow t).
+ * Returns 1 with *out (malloc'ed, the caller frees), 0 when no list
+ * answers, or JS_ENOMEM / JS_ECORRUPT (a list that fails its checks, or
+ * whose count is not between the fields' dfs and their sum). */
+static int champ_list(const js_it *it, js_champ_list **out)
 {
-    if (!it || it->ops != &leaf_ops || k == 0)
+    if (!it || it->ops != &leaf_ops)
         return 0;
-    leaf_it *l = (leaf_it *)it;
+    const leaf_it *l = (const leaf_it *)it;
     const js_scorer *s = l->s;
     const js_reader *ix = s->ix;
     const js_champs *ch = &ix->champs;
-    fphrase *fb = l->f[0], *fh = l->f[1];
+    const fphrase *fb = l->f[0], *fh = l->f[1];
     if (l->r || !fb || fb->n != 1 || it->started || s->b != ch->h.b ||
         s->w != ch->h.w || !(s->k1 > 0))
         return 0;
@@ -1239,20 +1244,37 @@ int js_match_champions(js_it *it, uint32_t k, js_scored *out, uint32_t *n,
     if (!js_champs_find(ch, fb->offset0, &p, &len))
         return 0;
     js_champ_list *cl = malloc(sizeof *cl);
-    js_scored *all = malloc(JS_CHAMP_MAX_SIZE * sizeof *all);
-    int rc = 0;
-    if (!cl || !all) {
-        rc = JS_ENOMEM;
-        goto out;
-    }
+    if (!cl)
+        return JS_ENOMEM;
     size_t room = (size_t)(ch->lists + ch->lists_len - p);
-    if ((rc = js_champ_decode(p, len, room, ch->h.size, ix->nsections, cl)))
-        goto out;
-    /* the sections holding the part lie between its fields' dfs and
-     * their sum */
+    int rc = js_champ_decode(p, len, room, ch->h.size, ix->nsections, cl);
     uint64_t dh = fh ? fh->df_min : 0;
-    if (cl->sections < fb->df_min || cl->sections > fb->df_min + dh) {
+    if (!rc && (cl->sections < fb->df_min || cl->sections > fb->df_min + dh))
         rc = JS_ECORRUPT;
+    if (rc) {
+        free(cl);
+        return rc;
+    }
+    *out = cl;
+    return 1;
+}
+
+int js_match_champions(js_it *it, uint32_t k, js_scored *out, uint32_t *n,
+                       uint64_t *total)
+{
+    if (k == 0)
+        return 0;
+    js_champ_list *cl = NULL;
+    int rc = champ_list(it, &cl);
+    if (rc <= 0)
+        return rc;
+    leaf_it *l = (leaf_it *)it;
+    const js_scorer *s = l->s;
+    const js_reader *ix = s->ix;
+    js_scored *all = malloc(JS_CHAMP_MAX_SIZE * sizeof *all);
+    rc = 0;
+    if (!all) {
+        rc = JS_ENOMEM;
         goto out;
     }
     if (k > cl->n && cl->n < cl->sections)
@@ -1299,28 +1321,14 @@ out:
 int js_match_champions_seg(js_it *it, js_scored *out, uint32_t *n,
                            double *outside)
 {
-    if (!it || it->ops != &leaf_ops)
-        return 0;
+    js_champ_list *cl = NULL;
+    int rc = champ_list(it, &cl);
+    if (rc <= 0)
+        return rc;
+    rc = 0;
     leaf_it *l = (leaf_it *)it;
     const js_scorer *s = l->s;
     const js_reader *ix = s->ix;
-    const js_champs *ch = &ix->champs;
-    fphrase *fb = l->f[0], *fh = l->f[1];
-    if (l->r || !fb || fb->n != 1 || it->started || s->b != ch->h.b ||
-        s->w != ch->h.w || !(s->k1 > 0))
-        return 0;
-    const uint8_t *p;
-    size_t len;
-    if (!js_champs_find(ch, fb->offset0, &p, &len))
-        return 0;
-    js_champ_list *cl = malloc(sizeof *cl);
-    if (!cl)
-        return JS_ENOMEM;
-    size_t room = (size_t)(ch->lists + ch->lists_len - p);
-    int rc = js_champ_decode(p, len, room, ch->h.size, ix->nsections, cl);
-    uint64_t dh = fh ? fh->df_min : 0;
-    if (!rc && (cl->sections < fb->df_min || cl->sections > fb->df_min + dh))
-        rc = JS_ECORRUPT;
     /* the list was ranked by t under the segment's own averages: its
      * smallest t there bounds the t of any section outside it there, and
      * scaled as the norms are (js_scorer_norms_for), under the
