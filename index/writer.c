@@ -632,12 +632,17 @@ static int replace_old(js_lwriter *w, const js_reader *r, js_deletes **own)
                 free(key);
                 return (int)old;
             }
-            if (!by_path || (ndocs == 1 && !k->nids)) {
-                if (old)
-                    w->st.replaced += ndocs;
-                else
-                    w->st.added += ndocs;
+            /* documents are counted once: by their id, or (none) by
+             * their file */
+            uint32_t counted = by_path ? 0 : 1;
+            for (uint32_t x = doc; by_path && x < doc + ndocs; x++) {
+                js_doc_rec dr;
+                counted += js_reader_document(r, x, &dr) == 0 && !dr.id[0];
             }
+            if (old)
+                w->st.replaced += counted;
+            else
+                w->st.added += counted;
             /* a later entry of the same key in this segment wins, and so
              * does a delete asked for after this document was added */
             int drop = 0;
