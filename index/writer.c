@@ -492,7 +492,12 @@ static int cmp_str(const void *a, const void *b)
 
 int js_lwriter_update(js_lwriter *w, const char *path)
 {
-    char *root = js_fields_identity(path);
+    struct stat rst;
+    /* a tree that is gone: what it was, to delete what it held */
+    char *root = stat(path, &rst) == 0 ? js_fields_identity(path)
+                                       : js_fields_identity_gone(path);
+    if (!root)
+        root = strdup(path);
     if (!root)
         return fail(w, JS_ENOMEM, "out of memory");
     w->updating = 1;

@@ -560,10 +560,12 @@ int js_writer_delete_path(js_writer *w, const char *path)
     if (!key)
         return h_fail(&w->h, JS_ENOMEM, "out of memory");
     rc = w->ops->remove(w->h.be, 1, key);
-    /* a document added from memory goes by its name as given */
-    if (rc == JS_ENOTFOUND && strcmp(key, path))
-        rc = w->ops->remove(w->h.be, 1, path);
     free(key);
+    /* a file already gone: by its directory's canonical path */
+    if (rc == JS_ENOTFOUND && (key = js_fields_identity_gone(path))) {
+        rc = w->ops->remove(w->h.be, 1, key);
+        free(key);
+    }
     return rc;
 }
 

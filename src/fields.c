@@ -120,11 +120,11 @@ int js_fields_feed(js_ingest *ing, const char *path, const char *name,
 char *js_fields_identity(const char *path)
 {
     char *c = realpath(path, NULL);
-    if (c)
-        return c;
-    /* Gone (a file deleted before `delete --path` or an update names
-     * it): the canonical form of its directory and its own name, so that
-     * a relative or indirect path still finds what the index holds. */
+    return c ? c : strdup(path);
+}
+
+char *js_fields_identity_gone(const char *path)
+{
     size_t n = strlen(path);
     while (n > 1 && path[n - 1] == '/')
         n--;
@@ -133,25 +133,23 @@ char *js_fields_identity(const char *path)
         slash--;
     const char *base = path + slash;
     size_t blen = n - slash;
-    char *dir = NULL;
+    if (blen == 0 || (blen == 1 && base[0] == '.') ||
+        (blen == 2 && base[0] == '.' && base[1] == '.'))
+        return NULL;
+    char *dir;
     if (slash == 0) {
         dir = realpath(".", NULL);
     } else {
         char *d = strndup(path, slash);
-        if (!d)
-            return NULL;
-        dir = realpath(d, NULL);
+        dir = d ? realpath(d, NULL) : NULL;
         free(d);
     }
-    if (!dir || blen == 0 || (blen == 1 && base[0] == '.') ||
-        (blen == 2 && base[0] == '.' && base[1] == '.')) {
-        free(dir);
-        return strdup(path); /* nothing better: as given */
-    }
-    size_t dl = strlen(dir);
-    char *out = malloc(dl + 1 + blen + 1);
+    if (!dir)
+        return NULL;
+    size_t dl = strlen(dir), need = dl + 1 + blen + 1;
+    char *out = malloc(need);
     if (out)
-        snprintf(out, dl + 1 + blen + 1, "%s%s%.*s", dir,
+        snprintf(out, need, "%s%s%.*s", dir,
                  dl && dir[dl - 1] == '/' ? "" : "/", (int)blen, base);
     free(dir);
     return out;

@@ -53,11 +53,16 @@ int js_fields_analyze_heading(const char *title, const char *path,
 
 /* A document's identity for a live index (jiansuo.h, "Keeping an index
  * current"): a file's path made canonical (realpath: absolute, no
- * symbolic links, no "." or ".."); for a file that is gone, its
- * directory's canonical path and its name; else (a name from memory)
- * the path as given.  Returns a malloc'ed string or NULL when out of
- * memory. */
+ * symbolic links, no "." or ".."), or the path as given when it cannot
+ * be (a file gone, a name from memory).  Returns a malloc'ed string or
+ * NULL when out of memory. */
 char *js_fields_identity(const char *path);
+
+/* What the identity of a file now gone was: its directory's canonical
+ * path and its name (so that a relative or indirect path still names
+ * it).  Returns a malloc'ed string, or NULL (no such directory, no name,
+ * or out of memory). */
+char *js_fields_identity_gone(const char *path);
 
 /* Feeds a builder from ingest: the files under path (path not NULL) or
  * one document from memory (name, data, len), each section to fn(ctx,

@@ -486,9 +486,8 @@ JS_API int js_writer_add_memory(js_writer *w, const char *name,
 /* Deletes the documents whose identity is the JSON Lines record id `id`
  * (js_writer_delete_id) or whose source is `path` (js_writer_delete_path:
  * the file's documents, a JSON Lines file's records too; the path is
- * made canonical, a file already gone by its directory's canonical path
- * and its name, and a document added from memory is found by its name
- * as given).  Returns 0, or
+ * made canonical, and a file already gone is found by its directory's
+ * canonical path and its name).  Returns 0, or
  * JS_ENOTFOUND when the index holds no such document (nothing else
  * changes), or another negative code. */
 JS_API int js_writer_delete_id(js_writer *w, const char *id);
