@@ -410,6 +410,7 @@ int js_reader_open_named(js_reader **out, const char *dir, const char *file)
     js_reader *ix = calloc(1, sizeof *ix);
     if (!ix)
         return JS_ENOMEM;
+    atomic_init(&ix->refs, 1);
     *out = ix;
     if (!(ix->dir = strdup(dir)) || !(ix->file = strdup(file)))
         return fail(ix, JS_ENOMEM, "out of memory");
@@ -436,9 +437,15 @@ int js_reader_preload(js_reader *ix)
     return rc;
 }
 
+js_reader *js_reader_ref(js_reader *ix)
+{
+    atomic_fetch_add(&ix->refs, 1);
+    return ix;
+}
+
 void js_reader_close(js_reader *ix)
 {
-    if (!ix)
+    if (!ix || atomic_fetch_sub(&ix->refs, 1) != 1)
         return;
     js_lexicon_close(ix->lex);
     js_store_close(ix->store);

@@ -43,12 +43,18 @@ int js_reader_open(js_reader **out, const char *dir);
 /* js_reader_open of dir/file (a segment of a live index). */
 int js_reader_open_named(js_reader **out, const char *dir, const char *file);
 int js_reader_preload(js_reader *ix);
+/* Closing drops one reference; the last frees the handle.  A segment of
+ * a live index never changes, so the snapshots of several generations
+ * (and the writer's) share its open reader: js_reader_ref takes one
+ * more reference and returns ix. */
 void js_reader_close(js_reader *ix);
+js_reader *js_reader_ref(js_reader *ix);
 const char *js_reader_errmsg(const js_reader *ix);
 int js_reader_get_stats(const js_reader *ix, js_index_stats *out);
 int js_reader_check(js_reader *ix);
 
 struct js_reader {
+    atomic_int refs; /* js_reader_ref / js_reader_close */
     js_file f;
     char *dir;
     char *file; /* index.jsi, or a segment's file */

@@ -129,22 +129,6 @@ static void drop_pending(js_lwriter *w)
     w->nseen = 0;
 }
 
-/* Takes the reader of segment `name` out of old (NULL if it has none):
- * a segment never changes, so a commit need not open again the ones it
- * kept (opening checks the small parts' crcs: tens of MB on a large
- * segment). */
-static js_reader *reuse(js_snap *old, const char *name)
-{
-    for (uint32_t i = 0; old && i < old->nsegs; i++) {
-        js_reader *r = old->segs[i].r;
-        if (r && r->file && !strcmp(r->file, name)) {
-            old->segs[i].r = NULL;
-            return r;
-        }
-    }
-    return NULL;
-}
-
 static int load_from(js_lwriter *w, js_snap *old);
 
 /* (Re)loads the committed generation: manifest and snapshot, taking
@@ -200,39 +184,19 @@ static int load_from(js_lwriter *w, js_snap *old)
                 return rc;
         }
     }
-    /* the snapshot of exactly this manifest: no writer but us changes it */
-    if (w->m->nsegments) {
-        js_snap *s = calloc(1, sizeof *s);
-        if (!s || !(s->dir = strdup(w->dir))) {
-            free(s);
-            return fail(w, JS_ENOMEM, "out of memory");
-        }
-        atomic_init(&s->refs, 1);
-        w->snap = s;
-        if (!(s->segs = calloc(w->m->nsegments, sizeof *s->segs)))
-            return fail(w, JS_ENOMEM, "out of memory");
-        uint64_t base = 0;
-        for (size_t i = 0; i < w->m->nsegments; i++) {
-            const js_manifest_segment *ms = &w->m->segments[i];
-            js_snap_seg *g = &s->segs[i];
-            s->nsegs = (uint32_t)i + 1;
-            if (!(g->r = reuse(old, ms->name)) &&
-                (rc = js_reader_open_named(&g->r, w->dir, ms->name))) {
-                sub_fail(w, rc, js_reader_errmsg(g->r));
-                js_reader_close(g->r); /* half open: never to be reused */
-                g->r = NULL;
-                return rc;
-            }
-            if (ms->deletes[0] &&
-                (rc = js_deletes_read(w->dir, ms->deletes, ms->sections,
-                                      &g->del, w->err, sizeof w->err)))
-                return rc;
-            g->base = (uint32_t)base;
-            base += ms->sections;
-        }
-        if (!(w->dels = calloc(s->nsegs, sizeof *w->dels)))
-            return fail(w, JS_ENOMEM, "out of memory");
-    }
+    /* the snapshot of exactly this manifest (no writer but us changes
+     * it), sharing the readers of the segments the last one had */
+    if (!w->m->nsegments)
+        return 0;
+    rc = js_snap_open_manifest(&w->snap, w->dir, w->m, old, w->err,
+                               sizeof w->err);
+    if (rc == 1)
+        return fail(w, JS_ECORRUPT, "%s: index is corrupt: a file the "
+                    "manifest names is missing", w->dir);
+    if (rc)
+        return rc;
+    if (!(w->dels = calloc(w->snap->nsegs, sizeof *w->dels)))
+        return fail(w, JS_ENOMEM, "out of memory");
     return 0;
 }
 

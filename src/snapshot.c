@@ -171,8 +171,20 @@ static int open_single(js_snap *s, char *err, size_t errlen)
 
 /* Opens the segments m names.  Returns 0, JS_EAGAIN-like 1 when a file
  * vanished (a writer cleaned up: start again), or a negative code. */
-static int open_manifest(js_snap *s, const js_manifest *m, char *err,
-                         size_t errlen)
+/* The open reader of segment `name` in snapshot from, with one more
+ * reference, or NULL. */
+static js_reader *shared_reader(const js_snap *from, const char *name)
+{
+    for (uint32_t i = 0; from && i < from->nsegs; i++) {
+        js_reader *r = from->segs[i].r;
+        if (r && r->file && !strcmp(r->file, name))
+            return js_reader_ref(r);
+    }
+    return NULL;
+}
+
+static int open_manifest(js_snap *s, const js_manifest *m,
+                         const js_snap *from, char *err, size_t errlen)
 {
     s->live = 1;
     s->generation = m->generation;
@@ -182,7 +194,9 @@ static int open_manifest(js_snap *s, const js_manifest *m, char *err,
         const js_manifest_segment *ms = &m->segments[i];
         js_snap_seg *g = &s->segs[i];
         s->nsegs = (uint32_t)i + 1;
-        int rc = js_reader_open_named(&g->r, s->dir, ms->name);
+        int rc = 0;
+        if (!(g->r = shared_reader(from, ms->name)))
+            rc = js_reader_open_named(&g->r, s->dir, ms->name);
         if (rc == JS_ENOTFOUND)
             return 1;
         if (rc)
@@ -212,7 +226,28 @@ static int open_manifest(js_snap *s, const js_manifest *m, char *err,
     return sum_up(s, m, err, errlen);
 }
 
-int js_snap_open(js_snap **out, const char *dir, char *err, size_t errlen)
+int js_snap_open_manifest(js_snap **out, const char *dir,
+                          const js_manifest *m, const js_snap *from,
+                          char *err, size_t errlen)
+{
+    *out = NULL;
+    js_snap *s = calloc(1, sizeof *s);
+    if (!s || !(s->dir = strdup(dir))) {
+        free(s);
+        return js_error_set(err, errlen, JS_ENOMEM, "out of memory");
+    }
+    atomic_init(&s->refs, 1);
+    int rc = open_manifest(s, m, from, err, errlen);
+    if (rc) {
+        js_snap_release(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int js_snap_open(js_snap **out, const char *dir, const js_snap *from,
+                 char *err, size_t errlen)
 {
     *out = NULL;
     for (int tries = 0;; tries++) {
@@ -227,7 +262,7 @@ int js_snap_open(js_snap **out, const char *dir, char *err, size_t errlen)
         if (rc == JS_ENOTFOUND)
             rc = open_single(s, err, errlen);
         else if (rc == 0)
-            rc = open_manifest(s, m, err, errlen);
+            rc = open_manifest(s, m, from, err, errlen);
         js_manifest_free(m);
         if (rc == 0) {
             *out = s;
@@ -316,7 +351,7 @@ int js_nindex_open(js_nindex **out, const char *dir)
     if (!(ix->dir = strdup(dir)))
         return js_error_set(ix->err, sizeof ix->err, JS_ENOMEM,
                             "out of memory");
-    return js_snap_open(&ix->cur, dir, ix->err, sizeof ix->err);
+    return js_snap_open(&ix->cur, dir, NULL, ix->err, sizeof ix->err);
 }
 
 void js_nindex_close(js_nindex *ix)
@@ -391,7 +426,9 @@ int js_nindex_refresh(js_nindex *ix)
         return 0;
     }
     js_snap *s = NULL;
-    int rc = js_snap_open(&s, ix->dir, ix->err, sizeof ix->err);
+    /* the segments the old snapshot shares with the new one are not
+     * opened again: after a commit, only the new segment is */
+    int rc = js_snap_open(&s, ix->dir, old, ix->err, sizeof ix->err);
     if (rc) {
         js_snap_release(old);
         return rc;

@@ -50,10 +50,22 @@ typedef struct js_snap {
     char *build_info;
 } js_snap;
 
-/* Opens the newest generation of dir.  Returns 0 and *out (one
- * reference), or JS_ENOTFOUND (no index), JS_ECORRUPT, JS_EVERSION,
- * JS_EIO, JS_ENOMEM with a message in err. */
-int js_snap_open(js_snap **out, const char *dir, char *err, size_t errlen);
+/* Opens the newest generation of dir, sharing the readers of the
+ * segments it has in common with snapshot `from` (may be NULL) rather
+ * than opening them again.  Returns 0 and *out (one reference), or
+ * JS_ENOTFOUND (no index), JS_ECORRUPT, JS_EVERSION, JS_EIO, JS_ENOMEM
+ * with a message in err. */
+int js_snap_open(js_snap **out, const char *dir, const js_snap *from,
+                 char *err, size_t errlen);
+
+struct js_manifest;
+/* The snapshot of manifest m of dir (for its writer, which holds the
+ * lock, so that nothing m names can vanish), sharing from's readers as
+ * js_snap_open does.  Returns 0 and *out, 1 when a file m names is
+ * missing, or a negative code with a message in err. */
+int js_snap_open_manifest(js_snap **out, const char *dir,
+                          const struct js_manifest *m, const js_snap *from,
+                          char *err, size_t errlen);
 
 /* Takes one more reference. */
 static inline js_snap *js_snap_ref(js_snap *s)
