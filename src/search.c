@@ -89,6 +89,40 @@ static int cmp_id(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Sets r's total after a top-k pass that scored `seen` matches: exact
+ * unless blocks were pruned; then a part counted in full for its idf
+ * knows its total (est: the tree, or NULL), else its estimate counts
+ * when larger than what was seen. */
+static void set_total(js_results *r, const js_it *est, uint64_t seen,
+                      int pruned)
+{
+    r->exact = !pruned;
+    r->total = seen;
+    if (!pruned || !est)
+        return;
+    int ex;
+    double e = js_it_estimate(est, &ex);
+    if (ex) {
+        r->total = (uint64_t)llround(e);
+        r->exact = 1;
+    } else if (e > (double)seen) {
+        r->total = (uint64_t)llround(e);
+    }
+}
+
+/* The ids of the n hits h holds, ascending (for a partial pass to pass
+ * over), malloc'ed; NULL without memory. */
+static uint32_t *sorted_ids(const scored *h, uint32_t n)
+{
+    uint32_t *ids = malloc(((size_t)n + 1) * sizeof *ids);
+    if (!ids)
+        return NULL;
+    for (uint32_t i = 0; i < n; i++)
+        ids[i] = h[i].id;
+    qsort(ids, n, sizeof *ids, cmp_id);
+    return ids;
+}
+
 /* Runs root to its best k sections into heap (n of them, sorted best
  * first on return).  The sections in skip[0..nskip) (ascending) are
  * passed over.  *seen counts the matches scored; *pruned tells whether
@@ -283,19 +317,7 @@ int js_reader_search(js_results **out, js_reader *ix, const char *query, size_t 
             fail(r, rc, "the index is corrupt: %s", js_strerror(rc));
             goto out;
         }
-        r->exact = !pruned;
-        r->total = seen;
-        if (pruned) {
-            /* a part counted in full for its idf knows its total */
-            int ex;
-            double est = js_it_estimate(strict, &ex);
-            if (ex) {
-                r->total = (uint64_t)llround(est);
-                r->exact = 1;
-            } else if (est > (double)seen) {
-                r->total = (uint64_t)llround(est);
-            }
-        }
+        set_total(r, strict, seen, pruned);
     }
 
     /* partial hits fill what the strict ones leave of the k asked for.
@@ -307,13 +329,10 @@ int js_reader_search(js_results **out, js_reader *ix, const char *query, size_t 
             goto out;
     }
     if (part) {
-        if (!(skip = malloc(((size_t)nstrict + 1) * sizeof *skip))) {
+        if (!(skip = sorted_ids(heap, nstrict))) {
             rc = fail(r, JS_ENOMEM, "out of memory");
             goto out;
         }
-        for (uint32_t i = 0; i < nstrict; i++)
-            skip[i] = heap[i].id;
-        qsort(skip, nstrict, sizeof *skip, cmp_id);
         uint64_t pseen;
         rc = top_k(part, skip, nstrict, k - nstrict, 0, pheap, &npart, &pseen,
                    &pruned);
@@ -427,12 +446,10 @@ static int snap_champions(js_results *r, const js_snap *sn, js_scorer *sc,
 
 /* One pass (strict or partial) over every segment into heap. */
 static int snap_pass(js_results *r, const js_snap *sn, js_scorer *sc,
-                     const js_scorer *const *all, const js_qnode *q,
-                     int partial, const uint32_t *skip, uint32_t nskip,
-                     uint32_t k, int no_prune, scored *heap, uint32_t *n,
-                     uint64_t *seen, int *pruned, js_it **first)
+                     const js_qnode *q, int partial, const uint32_t *skip,
+                     uint32_t nskip, uint32_t k, int no_prune, scored *heap,
+                     uint32_t *n, uint64_t *seen, int *pruned, js_it **first)
 {
-    (void)all;
     for (uint32_t j = 0; j < sn->nsegs; j++) {
         js_it *it = NULL;
         int rc = js_match_build(&it, &sc[j], q, partial, r->err,
@@ -537,38 +554,21 @@ int js_snap_search(js_results **out, js_snap *sn, const char *query,
     }
     js_it_free(est);
     est = NULL;
-    for (uint32_t j = 0; j < ns; j++)
-        memo[j].n = 0;
-    if ((rc = snap_pass(r, sn, sc, all, q, 0, NULL, 0, k, no_prune, heap,
+    if ((rc = snap_pass(r, sn, sc, q, 0, NULL, 0, k, no_prune, heap,
                         &nstrict, &seen, &pruned, &est)))
         goto out;
     qsort(heap, nstrict, sizeof *heap, cmp_rank);
-    r->exact = !pruned;
-    r->total = seen;
-    if (k == 0 || pruned) {
-        /* the parts' counts are the whole snapshot's (match.c) */
-        int ex = 0;
-        double e = est ? js_it_estimate(est, &ex) : 0;
-        if (pruned && ex) {
-            r->total = (uint64_t)llround(e);
-            r->exact = 1;
-        } else if (pruned && e > (double)seen) {
-            r->total = (uint64_t)llround(e);
-        }
-    }
+    /* the parts' counts in the first segment's tree are the whole
+     * snapshot's (match.c) */
+    set_total(r, est, seen, pruned);
     if (nstrict < k && !(o.flags & JS_SEARCH_NO_PARTIAL)) {
-        if (!(skip = malloc(((size_t)nstrict + 1) * sizeof *skip))) {
+        if (!(skip = sorted_ids(heap, nstrict))) {
             rc = fail(r, JS_ENOMEM, "out of memory");
             goto out;
         }
-        for (uint32_t i = 0; i < nstrict; i++)
-            skip[i] = heap[i].id;
-        qsort(skip, nstrict, sizeof *skip, cmp_id);
-        for (uint32_t j = 0; j < ns; j++)
-            memo[j].n = 0;
         uint64_t pseen = 0;
         int ppruned = 0;
-        if ((rc = snap_pass(r, sn, sc, all, q, 1, skip, nstrict, k - nstrict,
+        if ((rc = snap_pass(r, sn, sc, q, 1, skip, nstrict, k - nstrict,
                             0, heap + nstrict, &npart, &pseen, &ppruned,
                             NULL)))
             goto out;
