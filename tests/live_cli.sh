@@ -81,8 +81,10 @@ expect 0 "$JIANSUO" search -d "$idx" 課程
 
 # merge: one segment, nothing deleted left, the same answers
 "$JIANSUO" search -d "$idx" --json 工匠 明月 >"$tmp/before" 2>&1
+want='takes a number from 1'
+expect 2 "$JIANSUO" merge -d "$idx" --segments 0
 want='1 segment'
-expect 0 "$JIANSUO" merge -d "$idx"
+expect 0 "$JIANSUO" merge -d "$idx" --memory 64
 want='segments       1 (0 sections deleted'
 expect 0 "$JIANSUO" stats -d "$idx"
 "$JIANSUO" search -d "$idx" --json 工匠 明月 >"$tmp/after" 2>&1
