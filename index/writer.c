@@ -96,6 +96,13 @@ void js_lwriter_get_stats(const js_lwriter *w, js_writer_stats *out)
     }
 }
 
+/* A call after a failure that lost the uncommitted changes. */
+static int refuse(js_lwriter *w)
+{
+    return fail(w, w->rc, "an earlier failure dropped the changes; close "
+                "the writer and open it again");
+}
+
 static void warn(js_lwriter *w, const char *file, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void warn(js_lwriter *w, const char *file, const char *fmt, ...)
@@ -395,8 +402,7 @@ int js_lwriter_add(js_lwriter *w, const char *path, const char *name,
                    const void *data, size_t len)
 {
     if (w->rc)
-        return fail(w, w->rc, "an earlier failure dropped the changes; "
-                    "close the writer and open it again");
+        return refuse(w);
     int rc = start_segment(w);
     if (rc)
         return rc;
@@ -434,8 +440,7 @@ static int pend_delete(js_lwriter *w, int by_path, const char *key)
 int js_lwriter_remove(js_lwriter *w, int by_path, const char *key)
 {
     if (w->rc)
-        return fail(w, w->rc, "an earlier failure dropped the changes; "
-                    "close the writer and open it again");
+        return refuse(w);
     long docs = delete_committed(w, by_path, key);
     if (docs < 0)
         return (int)docs;
@@ -916,8 +921,7 @@ static int merge_tiers(js_lwriter *w)
 int js_lwriter_commit(js_lwriter *w)
 {
     if (w->rc)
-        return fail(w, w->rc, "an earlier failure dropped the changes; "
-                    "close the writer and open it again");
+        return refuse(w);
     js_reader *nr = NULL;
     js_deletes *own = NULL;
     int rc = 0;

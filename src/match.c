@@ -801,6 +801,19 @@ static int leaf_record(leaf_it *l)
     return 0;
 }
 
+/* A part's count from the matches below section cut (all of them when
+ * cut reaches the n sections), scaled up to n when it does not. */
+static void scale_count(js_it *it, double count, uint64_t cut, double n)
+{
+    if (cut >= n) {
+        it->estimate = count;
+        it->exact = 1;
+    } else {
+        it->estimate = count * n / (double)cut;
+        it->exact = 0;
+    }
+}
+
 /* Counts the sections where the part occurs (either field), for its idf.
  * When the rarest units offer at most COUNT_BUDGET candidates, in full,
  * keeping the matches (leaf_record): the search then replays them rather
@@ -869,13 +882,7 @@ static int leaf_count(leaf_it *l, const js_reader *ix, const js_qunit *units,
                  units[0].term);
         return rc;
     }
-    if (cut >= ix->nsections) {
-        it->estimate = count;
-        it->exact = 1;
-    } else {
-        it->estimate = count * (double)ix->nsections / (double)cut;
-        it->exact = 0;
-    }
+    scale_count(it, count, cut, (double)ix->nsections);
     return 0;
 }
 
@@ -1058,13 +1065,7 @@ static int leaf_count_all(leaf_it *l, const js_qunit *units, uint32_t n,
                  units[0].term);
         return rc;
     }
-    if (cut >= (uint64_t)s->n) {
-        it->estimate = count;
-        it->exact = 1;
-    } else {
-        it->estimate = count * s->n / (double)cut;
-        it->exact = 0;
-    }
+    scale_count(it, count, cut, s->n);
     return 0;
 }
 
