@@ -189,3 +189,19 @@ int js_deletes_read(const char *dir, const char *name, uint32_t nsections,
     *out = d;
     return 0;
 }
+
+uint32_t js_deletes_next(const js_deletes *d, uint32_t from)
+{
+    if (!d || !d->count)
+        return UINT32_MAX;
+    uint32_t nbytes = (d->nsections + 7) / 8;
+    for (uint32_t w = from / 8; w < nbytes; w++) {
+        /* the bits of this byte from `from` on (all of the later ones) */
+        unsigned bits = d->bits[w];
+        if (w == from / 8)
+            bits &= 0xFFu << (from % 8);
+        if (bits)
+            return w * 8 + (uint32_t)__builtin_ctz(bits);
+    }
+    return UINT32_MAX;
+}

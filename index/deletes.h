@@ -55,6 +55,11 @@ static inline int js_deletes_test(const js_deletes *d, uint32_t id)
     return d && id < d->nsections && (d->bits[id >> 3] >> (id & 7) & 1);
 }
 
+/* The first deleted section id >= from, or UINT32_MAX when none is
+ * (and for a NULL set): for walking the deleted ids without testing
+ * every live one.  Reads only. */
+uint32_t js_deletes_next(const js_deletes *d, uint32_t from);
+
 /* Returns the number of deleted sections (0 for NULL). */
 static inline uint32_t js_deletes_count(const js_deletes *d)
 {

@@ -916,22 +916,15 @@ static int deleted_in(const js_scorer *s, const js_term_info *info,
         while ((rc = js_postings_next(c)) == 1)
             n += (uint32_t)js_deletes_test(d, c->id);
     } else if (!rc) {
-        int started = 0, more = 1;
-        for (uint32_t w = 0; w < (d->nsections + 7) / 8 && more; w++) {
-            for (uint32_t b = 0; b < 8 && more; b++) {
-                uint32_t id = w * 8 + b;
-                if (!(d->bits[w] >> b & 1))
-                    continue;
-                if (!started || c->id < id) {
-                    started = 1;
-                    rc = js_postings_seek(c, id);
-                    if (rc <= 0) {
-                        more = 0;
-                        break;
-                    }
-                }
-                n += c->id == id;
+        int started = 0;
+        for (uint32_t id = js_deletes_next(d, 0); id != UINT32_MAX;
+             id = js_deletes_next(d, id + 1)) {
+            if (!started || c->id < id) {
+                started = 1;
+                if ((rc = js_postings_seek(c, id)) <= 0)
+                    break;
             }
+            n += c->id == id;
         }
     }
     js_reader_cursor_put(s->ix, c);

@@ -73,9 +73,8 @@ static int sum_up(js_snap *s, const js_manifest *m, char *err, size_t errlen)
         uint32_t dels = js_deletes_count(g->del);
         uint64_t docs_deleted = 0;
         if (dels) {
-            for (uint32_t id = 0; id < r->nsections; id++) {
-                if (!js_deletes_test(g->del, id))
-                    continue;
+            for (uint32_t id = js_deletes_next(g->del, 0); id != UINT32_MAX;
+                 id = js_deletes_next(g->del, id + 1)) {
                 uint32_t lb, lh;
                 js_reader_section_lens(r, id, &lb, &lh);
                 bu -= lb;

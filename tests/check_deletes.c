@@ -110,6 +110,39 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* js_deletes_next walks exactly the ids js_deletes_test calls deleted,
+ * against brute force, for several sizes and patterns. */
+START_TEST(test_next)
+{
+    static const uint32_t ns[] = {1, 7, 8, 9, 64, 1000, 4097};
+    for (size_t z = 0; z < sizeof ns / sizeof *ns; z++) {
+        uint32_t n = ns[z];
+        for (uint32_t step = 1; step <= 13; step += 4) {
+            js_deletes *d = NULL;
+            ck_assert_int_eq(js_deletes_new(&d, n), 0);
+            ck_assert_uint_eq(js_deletes_next(d, 0), UINT32_MAX);
+            for (uint32_t id = step / 2; id < n; id += step)
+                js_deletes_set(d, id);
+            uint32_t want = 0, got = js_deletes_next(d, 0);
+            for (;;) {
+                while (want < n && !js_deletes_test(d, want))
+                    want++;
+                if (want == n) {
+                    ck_assert_uint_eq(got, UINT32_MAX);
+                    break;
+                }
+                ck_assert_uint_eq(got, want);
+                got = js_deletes_next(d, got + 1);
+                want++;
+            }
+            ck_assert_uint_eq(js_deletes_next(d, n), UINT32_MAX);
+            js_deletes_free(d);
+        }
+    }
+    ck_assert_uint_eq(js_deletes_next(NULL, 0), UINT32_MAX);
+}
+END_TEST
+
 START_TEST(test_set_and_copy)
 {
     js_deletes *d = NULL, *c = NULL;
@@ -313,6 +346,7 @@ static Suite *deletes_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_round_trip, 0, 3 * NSIZES);
     tcase_add_test(tc, test_set_and_copy);
+    tcase_add_test(tc, test_next);
     tcase_add_test(tc, test_names_and_missing);
     tcase_add_loop_test(tc, test_damage, 0, 4);
     tcase_add_loop_test(tc, test_forged, 0, sizeof forged / sizeof *forged);
