@@ -638,12 +638,13 @@ static char *read_pem(const char *path)
         }
     }
     fclose(f);
+    if (buf)
+        buf[len] = 0;
     if (!buf || !strstr(buf, "-----BEGIN")) {
         free(buf);
         js_serve_say("%s: not a PEM file (no -----BEGIN line)", path);
         return NULL;
     }
-    buf[len] = 0;
     return buf;
 }
 
@@ -743,7 +744,6 @@ int js_serve_run(js_srv_config *cfg)
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, &sv},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, &sv},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, &sv},
-        {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
         {cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
          (intptr_t)cfg->threads, NULL},
         {MHD_OPTION_END, 0, NULL},
@@ -751,7 +751,7 @@ int js_serve_run(js_srv_config *cfg)
         {MHD_OPTION_END, 0, NULL},
     };
     if (cert) {
-        size_t i = cfg->threads > 1 ? 10 : 9;
+        size_t i = cfg->threads > 1 ? 9 : 8;
         opts[i] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cert};
         opts[i + 1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, key};
     }

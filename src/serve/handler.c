@@ -353,6 +353,10 @@ static const char *json_param(json_t *o, const char *name, char *buf,
         *len = json_string_length(v);
         return json_string_value(v);
     }
+    if (!buf) { /* a parameter that must be a string (q) */
+        *bad = 1;
+        return NULL;
+    }
     if (json_is_integer(v) && json_integer_value(v) >= 0)
         snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
     else if (json_is_boolean(v))

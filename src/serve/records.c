@@ -282,7 +282,8 @@ static int from_lines(const char *body, size_t len, js_srv_job *job,
             where w = {job->nrecords + 1, line};
             json_error_t e;
             json_t *rec = json_loadb(body + s, end - s,
-                                     JSON_REJECT_DUPLICATES, &e);
+                                     JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                                     &e);
             if (!rec) {
                 bad(resp, &w, "invalid JSON at column %d: %s",
                     e.column + (int)(s - at), e.text);
@@ -308,15 +309,15 @@ int js_srv_records(const char *body, size_t len, js_srv_job **out,
         return -1;
     }
     job->kind = JS_SRV_JOB_ADD;
-    size_t s = 0;
+    /* a UTF-8 byte order mark, as editors write one */
+    size_t bom = len >= 3 && !memcmp(body, "\xEF\xBB\xBF", 3) ? 3 : 0;
+    size_t s = bom;
     while (s < len && is_space(body[s]))
         s++;
-    /* a UTF-8 byte order mark, as editors write one */
-    if (len - s >= 3 && !memcmp(body + s, "\xEF\xBB\xBF", 3))
-        s += 3;
+    /* JSON Lines keep their leading blank lines: messages count lines */
     int rc = s < len && body[s] == '['
                  ? from_array(body + s, len - s, job, resp)
-                 : from_lines(body + s, len - s, job, resp);
+                 : from_lines(body + bom, len - bom, job, resp);
     if (!rc && !job->nrecords) {
         js_srv_error(resp, 400, "no records in the body (JSON Lines, or a "
                      "JSON array of records)");

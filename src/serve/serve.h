@@ -36,8 +36,8 @@
 #define JS_SRV_DEFAULT_MAX_URL 8192u           /* bytes of path + query */
 #define JS_SRV_DEFAULT_MAX_HEADERS 16384u      /* bytes of all headers */
 #define JS_SRV_DEFAULT_MAX_CONNECTIONS 1000u
-#define JS_SRV_DEFAULT_IDLE_TIMEOUT 30u        /* s without a byte */
-#define JS_SRV_DEFAULT_REQUEST_TIMEOUT 10u     /* s to send one request */
+#define JS_SRV_DEFAULT_IDLE_TIMEOUT 15u        /* s without a byte */
+#define JS_SRV_DEFAULT_REQUEST_TIMEOUT 30u     /* s to send one request */
 #define JS_SRV_MAX_LIMIT 1000u                 /* n= of one search */
 #define JS_SRV_MAX_QUEUED_BYTES (256u << 20)   /* write bodies waiting */
 
