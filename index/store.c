@@ -43,6 +43,7 @@
 #include <string.h>
 #include <libdeflate.h>
 
+#include "blockcache.h"
 #include "buf.h"
 #include "jiansuo.h"
 
@@ -273,6 +274,7 @@ struct js_store {
     uint32_t sections;
     uint32_t nblocks;
     block_ref *ref; /* nblocks entries, checked on open */
+    uint64_t owner; /* in the process's block cache (blockcache.h) */
 };
 
 int js_store_open(js_store **out, const uint8_t *blocks, size_t blocks_len,
@@ -324,6 +326,7 @@ int js_store_open(js_store **out, const uint8_t *blocks, size_t blocks_len,
     st->blocks_len = blocks_len;
     st->sections = sections;
     st->nblocks = m;
+    st->owner = js_bcache_owner();
     *out = st;
     return 0;
 }
@@ -414,6 +417,22 @@ static int walk_block(const js_store *st, uint32_t b, const uint8_t *raw,
     return js_rd_left(&r) ? JS_ECORRUPT : 0;
 }
 
+/* Finds section want in a block already walked whole once (one the
+ * process's cache holds): stops at it.  Returns 0 or JS_ECORRUPT. */
+static int walk_to(const js_store *st, uint32_t b, const uint8_t *raw,
+                   size_t raw_len, uint32_t want, const uint8_t **path,
+                   size_t *path_len, const uint8_t **body, size_t *body_len)
+{
+    js_rd r = js_rd_make(raw, raw_len);
+    for (uint32_t id = st->ref[b].first; id <= want; id++) {
+        *path = rd_field(&r, path_len);
+        *body = rd_field(&r, body_len);
+        if (r.bad)
+            return JS_ECORRUPT;
+    }
+    return 0;
+}
+
 /* Returns a malloc'ed NUL-terminated copy of n bytes at s, or NULL. */
 static char *dup_bytes(const uint8_t *s, size_t n)
 {
@@ -499,16 +518,33 @@ int js_store_get(const js_store *st, uint32_t id, char **path,
         return JS_EINVALID;
     if (id >= st->sections)
         return JS_ENOTFOUND;
-    /* a cache of one call: the block is inflated and freed here */
-    js_store_cache cache = {0};
-    const char *p = NULL, *s = NULL;
+    /* The block from the process's cache, or inflated and offered to it:
+     * a search's snippets meet the same blocks again and again. */
+    uint32_t b = block_of(st, id);
+    const uint8_t *raw = NULL;
+    uint8_t *own = NULL;
+    size_t raw_len = 0;
+    const uint8_t *p = NULL, *s = NULL;
     size_t pl = 0, bl = 0;
-    int rc = js_store_peek(st, &cache, id, &p, &pl, &s, &bl);
-    if (!rc && path && !(*path = dup_bytes((const uint8_t *)p, pl)))
+    int rc = 0;
+    js_bcache_entry *e = js_bcache_get(st->owner, b, &raw, &raw_len);
+    if (e) {
+        /* checked whole when it was inflated: walked up to id only */
+        rc = walk_to(st, b, raw, raw_len, id, &p, &pl, &s, &bl);
+    } else if (!(rc = inflate_block(st, b, &own, &raw_len)) &&
+               !(rc = walk_block(st, b, own, raw_len, id, &p, &pl, &s, &bl)) &&
+               (e = js_bcache_put(st->owner, b, own, raw_len, &raw))) {
+        /* the cache's now; another thread's copy may have won, so the
+         * fields are found again in the bytes the entry holds */
+        own = NULL;
+        rc = walk_to(st, b, raw, raw_len, id, &p, &pl, &s, &bl);
+    }
+    if (!rc && path && !(*path = dup_bytes(p, pl)))
         rc = JS_ENOMEM;
-    if (!rc && body && !(*body = dup_bytes((const uint8_t *)s, bl)))
+    if (!rc && body && !(*body = dup_bytes(s, bl)))
         rc = JS_ENOMEM;
-    js_store_cache_free(&cache);
+    js_bcache_release(e);
+    free(own);
     if (rc) {
         if (path) {
             free(*path);
@@ -568,6 +604,7 @@ void js_store_close(js_store *st)
 {
     if (!st)
         return;
+    js_bcache_drop(st->owner);
     free(st->ref);
     free(st);
 }

@@ -19,7 +19,8 @@ check_PROGRAMS += tests/check_utf8 tests/check_chartab tests/check_text \
 	tests/check_index tests/check_search tests/check_verify \
 	tests/check_corrupt tests/check_alloc tests/check_concurrent \
 	tests/check_backend tests/check_manifest tests/check_deletes \
-	tests/check_live tests/check_serve
+	tests/check_live tests/check_serve tests/check_blockcache
+tests_check_blockcache_LDADD = $(LDADD) -lpthread
 EXTRA_DIST += tests/check_live.c
 # The server's request handling (src/serve/), without a socket.
 tests_check_serve_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src/serve -I$(srcdir)/src/cli
