@@ -111,7 +111,10 @@ if [ -z "$url" ]; then
     exit 1
 fi
 
-$py "$here/serve_page.py" "$url"
+# The test stops itself within a minute; timeout(1) is a second guard.
+to=
+command -v timeout >/dev/null 2>&1 && to="timeout 120"
+$to $py "$here/serve_page.py" "$url"
 status=$?
 if [ $status != 0 ] && [ $status != 77 ]; then
     echo "serve_page: the server's log:"

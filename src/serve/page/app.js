@@ -247,7 +247,7 @@
     state.result = { query, hits };
     state.selected = -1;
     errorBox.hidden = true;
-    help.hidden = true;
+    help.hidden = hits.length > 0 || state.page > 1;
     document.body.classList.add('has-results');
 
     // summary: count, time
@@ -257,13 +257,13 @@
     const partials = hits.filter((h) => h.partial).length;
     if (total !== null && total > 0) {
       summary.append(el('strong', null, (exact ? '' : '约 ') + fmtNum(total)));
-      summary.append(' 节匹配' + (exact ? '' : ' (about)'));
+      summary.append(' 节完全匹配' + (exact ? '' : ' (about)'));
     } else if (hits.length) {
       summary.append('没有完全匹配的节，以下为部分匹配 · no full match, partial ones below');
     } else {
       summary.append(state.page > 1 ? '没有更多结果 · no more results' : '没有找到 · nothing found');
     }
-    if (total && partials && hits.length) summary.append(el('span', 'muted', ' · 含部分匹配 partial'));
+    if (total && partials) summary.append(el('span', 'muted', ' · 另有部分匹配 partial matches follow'));
     const t = fmtTime(query.micros);
     if (t) summary.append(el('span', 'muted time', ' · ' + t));
 
@@ -386,7 +386,7 @@
       return;
     }
     const box = el('div', 'excerpt loading', '载入中… loading');
-    li.append(box);
+    li.querySelector('.snippet').after(box);
     li.classList.add('opened');
     path.setAttribute('aria-expanded', 'true');
     btn.firstChild.textContent = '收起';
@@ -497,8 +497,15 @@
     run(box.value, 1, true);
   });
 
-  box.addEventListener('input', () => {
-    state.selected = -1;
+  // While an input method composes (pinyin being typed), wait for the
+  // characters it commits.
+  box.addEventListener('input', (ev) => {
+    if (ev.isComposing) return;
+    select(-1, false);
+    schedule();
+  });
+  box.addEventListener('compositionend', () => {
+    select(-1, false);
     schedule();
   });
 
@@ -540,5 +547,4 @@
 
   fromURL();
   loadStats();
-  if (document.activeElement !== box) box.focus();
 })();
