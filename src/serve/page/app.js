@@ -235,7 +235,8 @@
     explainBtn.hidden = true;
     parsedBox.hidden = true;
     summary.textContent = '';
-    errorBox.textContent = e.status ? '查询有误 · ' + e.message : '连不上服务 · ' + e.message;
+    errorBox.textContent = (e.status === 400 ? '查询有误 · '
+      : e.status ? '服务出错 (' + e.status + ') · ' : '连不上服务 · ') + e.message;
     errorBox.hidden = false;
     help.hidden = false;
     document.body.classList.remove('has-results');
@@ -264,6 +265,7 @@
       summary.append(state.page > 1 ? '没有更多结果 · no more results' : '没有找到 · nothing found');
     }
     if (total && partials) summary.append(el('span', 'muted', ' · 另有部分匹配 partial matches follow'));
+    if (state.page > 1) summary.append(el('span', 'muted', ' · 第 ' + state.page + ' 页'));
     const t = fmtTime(query.micros);
     if (t) summary.append(el('span', 'muted time', ' · ' + t));
 
