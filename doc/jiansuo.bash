@@ -38,13 +38,19 @@ _jiansuo_options()
         ;;
     stats) echo "-d --index --backend --json -h --help" ;;
     check) echo "-d --index --backend -h --help" ;;
+    serve)
+        echo "-d --index --backend --listen --threads --write-token-file" \
+            "--tls-cert --tls-key --max-body --max-url --max-headers" \
+            "--max-connections --idle-timeout --request-timeout --memory" \
+            "--log --quiet -h --help"
+        ;;
     esac
 }
 
 _jiansuo()
 {
     local cur prev words cword split=false
-    local cmds="analyze sections index add delete merge search stats check"
+    local cmds="analyze sections index add delete merge search stats check serve"
 
     if declare -F _init_completion >/dev/null 2>&1; then
         # bash-completion: also splits --opt=value (-s)
@@ -96,12 +102,14 @@ _jiansuo()
             mapfile -t COMPREPLY < <(compgen -W "native xapian" -- "$cur")
             return
             ;;
-        --queries)
+        --queries | --write-token-file | --tls-cert | --tls-key | --log)
             _jiansuo_files
             return
             ;;
         --memory | --threads | --shards | -n | --limit | --offset | --remote | \
-            --k1 | --b | --heading-weight | --snippet-chars)
+            --k1 | --b | --heading-weight | --snippet-chars | --listen | \
+            --max-body | --max-url | --max-headers | --max-connections | \
+            --idle-timeout | --request-timeout)
             # a number, or host:port: nothing to offer
             COMPREPLY=()
             return
@@ -142,7 +150,7 @@ _jiansuo()
         done
         COMPREPLY=()
         ;;
-    *) COMPREPLY=() ;; # a query, or nothing (stats, check)
+    *) COMPREPLY=() ;; # a query, or nothing (stats, check, serve)
     esac
 }
 

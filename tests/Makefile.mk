@@ -19,8 +19,13 @@ check_PROGRAMS += tests/check_utf8 tests/check_chartab tests/check_text \
 	tests/check_index tests/check_search tests/check_verify \
 	tests/check_corrupt tests/check_alloc tests/check_concurrent \
 	tests/check_backend tests/check_manifest tests/check_deletes \
-	tests/check_live
+	tests/check_live tests/check_serve
 EXTRA_DIST += tests/check_live.c
+# The server's request handling (src/serve/), without a socket.
+tests_check_serve_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src/serve -I$(srcdir)/src/cli
+tests_check_serve_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -pthread
+tests_check_serve_LDADD = libjsserve.la $(TEST_INDEX_LIBS) $(JANSSON_LIBS) -lpthread
+tests_check_serve_LINK = $(JS_INDEX_LINK) $(tests_check_serve_LDFLAGS)
 tests_check_backend_LDADD = $(TEST_INDEX_LIBS)
 tests_check_live_LDADD = $(TEST_INDEX_LIBS)
 tests_check_live_LINK = $(JS_INDEX_LINK) $(tests_check_live_LDFLAGS)
@@ -67,12 +72,13 @@ EXTRA_DIST += tests/check_xapian_shim.c tests/check_xapian_build.c \
 
 # index_kill.sh is not among the VALGRIND_TESTS (below).
 VALGRIND_TESTS = tests/cli.sh tests/index_cli.sh tests/index_full.sh \
-	tests/limits.sh tests/search_cli.sh tests/live_cli.sh tests/live_full.sh
+	tests/limits.sh tests/search_cli.sh tests/live_cli.sh tests/live_full.sh \
+	tests/serve_cli.sh
 if XAPIAN
 VALGRIND_TESTS += tests/xapian_cli.sh
 endif
 TESTS += $(check_PROGRAMS) $(VALGRIND_TESTS) tests/index_kill.sh \
-	tests/live_kill.sh tests/serve_page.sh
+	tests/live_kill.sh tests/serve_stress.sh tests/serve_page.sh
 # The binary the CLI tests run (check-valgrind runs it under valgrind).
 JIANSUO_RUN = $(abs_top_builddir)/jiansuo
 if XAPIAN
@@ -91,7 +97,8 @@ AM_TESTS_ENVIRONMENT = \
 EXTRA_DIST += tests/cli.sh tests/cli tests/index_cli.sh tests/index_kill.sh \
 	tests/expect.sh tests/index_full.sh tests/limits.sh \
 	tests/search_cli.sh tests/search tests/xapian_cli.sh tests/live_cli.sh \
-	tests/live_kill.sh tests/live_full.sh tests/serve_page.sh \
+	tests/live_kill.sh tests/live_full.sh tests/serve_cli.sh \
+	tests/serve_stress.sh tests/serve_stress.py tests/serve_page.sh \
 	tests/serve_page.py
 # serve_page.sh's screenshots of the search page (in the build directory).
 CLEANFILES += serve-page.png serve-page-phone.png serve-page-failed.png
@@ -150,9 +157,9 @@ installcheck-local:
 # program's name after "replay_" picks the directory).
 FUZZER_LINK =
 EXTRA_PROGRAMS += tests/fuzz/fuzz_text tests/fuzz/fuzz_ingest \
-	tests/fuzz/fuzz_query tests/fuzz/fuzz_reader
+	tests/fuzz/fuzz_query tests/fuzz/fuzz_reader tests/fuzz/fuzz_serve
 check_PROGRAMS += tests/replay_text tests/replay_ingest \
-	tests/replay_query tests/replay_reader
+	tests/replay_query tests/replay_reader tests/replay_serve
 if XAPIAN
 EXTRA_PROGRAMS += tests/fuzz/fuzz_xquery
 check_PROGRAMS += tests/replay_xquery
@@ -169,6 +176,12 @@ tests_fuzz_fuzz_reader_SOURCES = tests/fuzz/fuzz_reader.c tests/fuzz/fuzz.h \
 	tests/fuzz/fuzz_index.h
 tests_fuzz_fuzz_reader_LDADD = $(JS_INDEX_LIBS)
 tests_fuzz_fuzz_reader_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
+tests_fuzz_fuzz_serve_SOURCES = tests/fuzz/fuzz_serve.c tests/fuzz/fuzz.h \
+	tests/fuzz/fuzz_index.h
+tests_fuzz_fuzz_serve_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/src/serve
+tests_fuzz_fuzz_serve_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -pthread
+tests_fuzz_fuzz_serve_LDADD = libjsserve.la $(JS_INDEX_LIBS) $(JANSSON_LIBS) -lpthread
+tests_fuzz_fuzz_serve_LDFLAGS = $(AM_LDFLAGS) $(FUZZER_LINK)
 tests_fuzz_fuzz_xquery_SOURCES = tests/fuzz/fuzz_xquery.c tests/fuzz/fuzz.h \
 	tests/fuzz/fuzz_index.h tests/fuzz/fuzz_results.h
 tests_fuzz_fuzz_xquery_LDADD = $(JS_INDEX_LIBS)
@@ -182,6 +195,10 @@ tests_replay_query_SOURCES = tests/fuzz/replay.c $(tests_fuzz_fuzz_query_SOURCES
 tests_replay_query_LDADD = $(JS_INDEX_LIBS)
 tests_replay_reader_SOURCES = tests/fuzz/replay.c $(tests_fuzz_fuzz_reader_SOURCES)
 tests_replay_reader_LDADD = $(JS_INDEX_LIBS)
+tests_replay_serve_SOURCES = tests/fuzz/replay.c $(tests_fuzz_fuzz_serve_SOURCES)
+tests_replay_serve_CPPFLAGS = $(tests_fuzz_fuzz_serve_CPPFLAGS)
+tests_replay_serve_CFLAGS = $(tests_fuzz_fuzz_serve_CFLAGS)
+tests_replay_serve_LDADD = $(tests_fuzz_fuzz_serve_LDADD)
 tests_replay_xquery_SOURCES = tests/fuzz/replay.c $(tests_fuzz_fuzz_xquery_SOURCES)
 tests_replay_xquery_LDADD = $(JS_INDEX_LIBS)
 tests_fuzz_fuzz_query_LINK = $(JS_INDEX_LINK) $(tests_fuzz_fuzz_query_LDFLAGS)
@@ -190,8 +207,10 @@ tests_fuzz_fuzz_xquery_LINK = $(JS_INDEX_LINK) $(tests_fuzz_fuzz_xquery_LDFLAGS)
 tests_replay_query_LINK = $(JS_INDEX_LINK) $(tests_replay_query_LDFLAGS)
 tests_replay_reader_LINK = $(JS_INDEX_LINK) $(tests_replay_reader_LDFLAGS)
 tests_replay_xquery_LINK = $(JS_INDEX_LINK) $(tests_replay_xquery_LDFLAGS)
+tests_fuzz_fuzz_serve_LINK = $(JS_INDEX_LINK) $(tests_fuzz_fuzz_serve_LDFLAGS)
+tests_replay_serve_LINK = $(JS_INDEX_LINK) $(tests_replay_serve_LDFLAGS)
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/text.dict tests/fuzz/ingest.dict \
-	tests/fuzz/query.dict
+	tests/fuzz/query.dict tests/fuzz/serve.dict
 
 ### Benchmarks (run by scripts/bench, never by make check)
 EXTRA_PROGRAMS += tests/bench/bench_analyze tests/bench/bench_ingest \

@@ -175,7 +175,7 @@ check() {
 # shellcheck disable=SC2046,SC2086 # the lists are words
 {
     check "commands" "jiansuo " $commands
-    check "commands starting with se" "jiansuo se" search sections
+    check "commands starting with se" "jiansuo se" search sections serve
     check "top-level options" "jiansuo -" -h --help -V --version
     for cmd in $commands; do
         check "options of $cmd" "jiansuo $cmd -" $(options_of "$cmd")
