@@ -27,6 +27,7 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/jiansuo-page.XXXXXX") || exit 1
 pid=
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
     if [ -n "$pid" ]; then
         kill "$pid" 2>/dev/null
