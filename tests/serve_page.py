@@ -125,6 +125,7 @@ const hits = Array.from(document.querySelectorAll('#hits > .hit'));
 const err = document.getElementById('error');
 const said = document.getElementById('summary').textContent;
 if (!hits.length && err.hidden && !said) return null;
+if (hits.length && Number(hits[0].dataset.rank) !== (page - 1) * 10 + 1) return null;
 return {hits: hits.map(h => ({
   rank: Number(h.dataset.rank), section: h.dataset.section,
   partial: h.classList.contains('partial'),
@@ -303,6 +304,13 @@ def main(url):
     check_js("on a bad query")
     ok("%r: the server's message shown quietly: %r" % (BAD, err.text))
 
+    # Escape empties the box, the message and the URL
+    box().send_keys(Keys.ESCAPE)
+    wait(lambda: box().get_attribute("value") == "" and not err.is_displayed()
+         and "q=" not in driver.current_url,
+         "Escape to clear the box, the message and the URL")
+    ok("Escape clears the query")
+
     # 6: a Latin word's first letters find it (the page sends postg*).
     # EXPECTED TO PASS LATER: this needs the query language's prefix
     # syntax (word*), being added on main.  Until it lands the server
@@ -318,15 +326,9 @@ def main(url):
                      % (PREFIX, PREFIX, [h["path"] for h in hits]))
     if not any("PostgreSQL" in m for h in hits for m in h["marks"]):
         raise Failed("PostgreSQL is not highlighted for %r" % PREFIX)
+    check_js("at the end")
     ok("%r finds PostgreSQL (a prefix search)" % PREFIX)
 
-    # Escape empties the box and the URL
-    box().send_keys(Keys.ESCAPE)
-    wait(lambda: box().get_attribute("value") == "" and
-         not driver.find_elements(By.CSS_SELECTOR, "#hits > .hit"),
-         "Escape to clear the box and the hits")
-    check_js("at the end")
-    ok("Escape clears the query and the hits")
     return 0
 
 
