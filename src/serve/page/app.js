@@ -387,8 +387,8 @@
       btn.lastChild.textContent = 'open';
       return;
     }
-    const box = el('div', 'excerpt loading', '载入中… loading');
-    li.querySelector('.snippet').after(box);
+    const pane = el('div', 'excerpt loading', '载入中… loading');
+    li.querySelector('.snippet').after(pane);
     li.classList.add('opened');
     path.setAttribute('aria-expanded', 'true');
     btn.firstChild.textContent = '收起';
@@ -397,19 +397,19 @@
     try {
       const body = await getJSON(searchURL(sent, hit.rank - 1, 1, OPEN_CHARS));
       const h = Array.isArray(body.hits) && body.hits[0];
-      if (!box.isConnected) return;
-      box.classList.remove('loading');
-      box.replaceChildren();
+      if (!pane.isConnected) return;
+      pane.classList.remove('loading');
+      pane.replaceChildren();
       if (!h) {
-        box.append(el('p', 'muted', '这一条已经不在了（索引变了？） · gone (the index changed?)'));
+        pane.append(el('p', 'muted', '这一条已经不在了（索引变了？） · gone (the index changed?)'));
         return;
       }
       if (h.section !== hit.section || h.source !== hit.source) {
-        box.append(el('p', 'muted note', '索引已更新，这里是现在排第 ' + h.rank + ' 的一节 · the index changed'));
+        pane.append(el('p', 'muted note', '索引已更新，这里是现在排第 ' + h.rank + ' 的一节 · the index changed'));
       }
       const text = el('div', 'excerpt-text');
       text.append(highlighted(h.snippet || '', h.highlights));
-      box.append(text);
+      pane.append(text);
       const info = [];
       if (h.format) info.push(h.format);
       if (h.encoding) info.push(h.encoding);
@@ -417,11 +417,11 @@
       if (h.metadata && typeof h.metadata === 'object' && Object.keys(h.metadata).length) {
         info.push(JSON.stringify(h.metadata));
       }
-      if (info.length) box.append(el('p', 'excerpt-meta', info.join(' · ')));
+      if (info.length) pane.append(el('p', 'excerpt-meta', info.join(' · ')));
     } catch (e) {
-      if (!box.isConnected) return;
-      box.classList.remove('loading');
-      box.replaceChildren(el('p', 'error', '打不开 · ' + e.message));
+      if (!pane.isConnected) return;
+      pane.classList.remove('loading');
+      pane.replaceChildren(el('p', 'error', '打不开 · ' + e.message));
     }
   }
 
