@@ -79,7 +79,7 @@ if XAPIAN
 VALGRIND_TESTS += tests/xapian_cli.sh
 endif
 TESTS += $(check_PROGRAMS) $(VALGRIND_TESTS) tests/index_kill.sh \
-	tests/live_kill.sh tests/serve_stress.sh
+	tests/live_kill.sh tests/serve_stress.sh tests/serve_page.sh
 # The binary the CLI tests run (check-valgrind runs it under valgrind).
 JIANSUO_RUN = $(abs_top_builddir)/jiansuo
 if XAPIAN
@@ -99,7 +99,10 @@ EXTRA_DIST += tests/cli.sh tests/cli tests/index_cli.sh tests/index_kill.sh \
 	tests/expect.sh tests/index_full.sh tests/limits.sh \
 	tests/search_cli.sh tests/search tests/xapian_cli.sh tests/live_cli.sh \
 	tests/live_kill.sh tests/live_full.sh tests/serve_cli.sh \
-	tests/serve_stress.sh tests/serve_stress.py
+	tests/serve_stress.sh tests/serve_stress.py tests/serve_page.sh \
+	tests/serve_page.py
+# serve_page.sh's screenshots of the search page (in the build directory).
+CLEANFILES += serve-page.png serve-page-phone.png serve-page-failed.png
 
 # The CLI tests again, every jiansuo run under valgrind's memcheck: any
 # error, or a leak (definite or indirect), fails the run with status 99.
