@@ -417,20 +417,56 @@ static int walk_block(const js_store *st, uint32_t b, const uint8_t *raw,
     return js_rd_left(&r) ? JS_ECORRUPT : 0;
 }
 
-/* Finds section want in a block already walked whole once (one the
- * process's cache holds): stops at it.  Returns 0 or JS_ECORRUPT. */
-static int walk_to(const js_store *st, uint32_t b, const uint8_t *raw,
-                   size_t raw_len, uint32_t want, const uint8_t **path,
-                   size_t *path_len, const uint8_t **body, size_t *body_len)
+/* A block as the process's cache keeps it: the raw records, then (at a
+ * 4-byte boundary) the offset of each record, so that a section is found
+ * without walking the records before it.  Built from a block that
+ * walk_block has checked whole. */
+static size_t indexed_len(size_t raw_len, uint32_t n)
 {
-    js_rd r = js_rd_make(raw, raw_len);
-    for (uint32_t id = st->ref[b].first; id <= want; id++) {
-        *path = rd_field(&r, path_len);
-        *body = rd_field(&r, body_len);
-        if (r.bad)
-            return JS_ECORRUPT;
+    return (raw_len + 3) / 4 * 4 + (size_t)n * 4;
+}
+
+static uint32_t block_records(const js_store *st, uint32_t b)
+{
+    uint32_t stop = b + 1 < st->nblocks ? st->ref[b + 1].first : st->sections;
+    return stop - st->ref[b].first;
+}
+
+/* Grows raw (raw_len bytes, checked) into the cached form.  Returns the
+ * new buffer (raw is then gone), or NULL (raw kept) out of memory. */
+static uint8_t *index_block(const js_store *st, uint32_t b, uint8_t *raw,
+                            size_t raw_len, size_t *len)
+{
+    uint32_t n = block_records(st, b);
+    *len = indexed_len(raw_len, n);
+    uint8_t *x = realloc(raw, *len);
+    if (!x)
+        return NULL;
+    uint32_t *offs = (uint32_t *)(void *)(x + *len - (size_t)n * 4);
+    js_rd r = js_rd_make(x, raw_len);
+    for (uint32_t i = 0; i < n; i++) {
+        size_t pl, bl;
+        offs[i] = (uint32_t)(raw_len - js_rd_left(&r));
+        rd_field(&r, &pl);
+        rd_field(&r, &bl);
     }
-    return 0;
+    return x;
+}
+
+/* Section want's fields in a cached block of len bytes. */
+static int find_indexed(const js_store *st, uint32_t b, const uint8_t *x,
+                        size_t len, uint32_t want, const uint8_t **path,
+                        size_t *path_len, const uint8_t **body,
+                        size_t *body_len)
+{
+    uint32_t n = block_records(st, b);
+    const uint32_t *offs = (const uint32_t *)(const void *)(x + len - (size_t)n * 4);
+    size_t raw_end = len - (size_t)n * 4;
+    uint32_t at = offs[want - st->ref[b].first];
+    js_rd r = js_rd_make(x + at, raw_end - at);
+    *path = rd_field(&r, path_len);
+    *body = rd_field(&r, body_len);
+    return r.bad ? JS_ECORRUPT : 0;
 }
 
 /* Returns a malloc'ed NUL-terminated copy of n bytes at s, or NULL. */
@@ -529,15 +565,27 @@ int js_store_get(const js_store *st, uint32_t id, char **path,
     int rc = 0;
     js_bcache_entry *e = js_bcache_get(st->owner, b, &raw, &raw_len);
     if (e) {
-        /* checked whole when it was inflated: walked up to id only */
-        rc = walk_to(st, b, raw, raw_len, id, &p, &pl, &s, &bl);
+        /* checked whole when it was inflated */
+        rc = find_indexed(st, b, raw, raw_len, id, &p, &pl, &s, &bl);
     } else if (!(rc = inflate_block(st, b, &own, &raw_len)) &&
-               !(rc = walk_block(st, b, own, raw_len, id, &p, &pl, &s, &bl)) &&
-               (e = js_bcache_put(st->owner, b, own, raw_len, &raw))) {
-        /* the cache's now; another thread's copy may have won, so the
-         * fields are found again in the bytes the entry holds */
-        own = NULL;
-        rc = walk_to(st, b, raw, raw_len, id, &p, &pl, &s, &bl);
+               !(rc = walk_block(st, b, own, raw_len, id, &p, &pl, &s, &bl))) {
+        size_t xlen;
+        uint8_t *x = index_block(st, b, own, raw_len, &xlen);
+        if (x) {
+            own = x;
+            if ((e = js_bcache_put(st->owner, b, own, xlen, &raw))) {
+                /* the cache's now; another thread's copy may have won,
+                 * so the fields are found in the bytes the entry holds */
+                own = NULL;
+                raw_len = xlen;
+            } else {
+                raw = own;
+                raw_len = xlen;
+            }
+            rc = find_indexed(st, b, raw, raw_len, id, &p, &pl, &s, &bl);
+        } else {
+            rc = walk_block(st, b, own, raw_len, id, &p, &pl, &s, &bl);
+        }
     }
     if (!rc && path && !(*path = dup_bytes(p, pl)))
         rc = JS_ENOMEM;
