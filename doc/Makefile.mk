@@ -21,4 +21,5 @@ CLEANFILES += doc/completion/jiansuo doc/completion/jiansuo.tmp
 # They find doc/ through $srcdir, which the test driver exports.
 TESTS += tests/man.sh tests/completion.sh
 # (automake distributes this fragment itself.)
-EXTRA_DIST += doc/jiansuo.bash tests/man.sh tests/completion.sh
+EXTRA_DIST += doc/jiansuo.bash tests/man.sh tests/completion.sh doc/jiansuo.service \
+	doc/serve-page.png
