@@ -652,6 +652,7 @@ static js_qnode *and_of(parser *p, js_qnode *a, js_qnode *b)
     js_qnode *n = NULL;
     size_t cap = 0;
     if (add_kid(p, &n, JS_Q_AND, a, &cap)) {
+        free_node(n); /* made before the failure, perhaps */
         free_node(b);
         return NULL;
     }
