@@ -733,3 +733,47 @@ int js_lexicon_iter(const js_lexicon *lx,
     }
     return seen == lx->nterms ? 0 : JS_ECORRUPT;
 }
+
+/* Seeks the block that would hold prefix (the last whose first term is
+ * <= it), then decodes forward: terms below the prefix are passed over,
+ * those starting with it reported, and the first term above them all
+ * ends the walk (in memcmp order the terms with a prefix are one run).
+ * Blocks after the first are checked against the index's first terms as
+ * js_lexicon_iter checks them, so damage is reported, never believed. */
+int js_lexicon_prefix(const js_lexicon *lx, const char *prefix, size_t len,
+                      int (*fn)(void *ctx, const char *term, size_t len,
+                                const js_term_info *info),
+                      void *ctx)
+{
+    const uint8_t *t = (const uint8_t *)prefix;
+    if (!lx || !fn || (!t && len))
+        return JS_EINVALID;
+    if (len > LEX_TERM_MAX || lx->nblocks == 0)
+        return 0; /* no stored term can start with it */
+    uint32_t lo = len ? find_block(lx, t, len) : 0;
+    lex_cur c;
+    js_term_info info;
+    c.len = 0;
+    for (uint32_t i = lo ? lo - 1 : 0; i < lx->nblocks; i++) {
+        if (i > (lo ? lo - 1 : 0) &&
+            term_cmp(c.term, c.len, lx->firsts + lx->blk[i].toff,
+                     first_len(lx, i)) >= 0)
+            return JS_ECORRUPT;
+        int rc = cur_open(lx, i, &c, 1);
+        if (rc)
+            return rc;
+        while ((rc = cur_next(lx, &c, &info)) == 1) {
+            int d = memcmp(c.term, t, c.len < len ? c.len : len);
+            if (d < 0 || (d == 0 && c.len < len))
+                continue; /* below the prefix */
+            if (d > 0)
+                return 0; /* past every term that starts with it */
+            int ret = fn(ctx, (const char *)c.term, c.len, &info);
+            if (ret)
+                return ret;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

@@ -96,6 +96,18 @@ int js_lexicon_iter(const js_lexicon *lx,
                               const js_term_info *info),
                     void *ctx);
 
+/* Calls fn, in order, for every term that starts with prefix[0..len)
+ * (term bytes valid during the call): a seek to the block that would
+ * hold the prefix, then a walk forward while terms share it, so the cost
+ * is one lookup plus the terms reported.  Stops when fn returns non-zero
+ * and returns that value; returns 0 after the last such term,
+ * JS_ECORRUPT for a damaged block on the way, or JS_EINVALID for NULL
+ * arguments.  An empty prefix walks every term. */
+int js_lexicon_prefix(const js_lexicon *lx, const char *prefix, size_t len,
+                      int (*fn)(void *ctx, const char *term, size_t len,
+                                const js_term_info *info),
+                      void *ctx);
+
 /* Frees the reader; NULL is fine. */
 void js_lexicon_close(js_lexicon *lx);
 

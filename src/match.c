@@ -1672,6 +1672,45 @@ static void or_finish(multi_it *m)
 static int build(js_it **out, const js_scorer *s, const js_qnode *q,
                  char *err, size_t errlen);
 
+/* A leaf of one unit: a one-term part, or one word a prefix expanded
+ * to. */
+static int unit_leaf(js_it **out, const js_scorer *s, const js_qunit *u,
+                     int heading_only, char *err, size_t errlen)
+{
+    js_qunit one = *u;
+    one.rel = 0;
+    return leaf_new(out, s, &one, 1, heading_only, err, errlen);
+}
+
+/* A prefix leaf (query.h): the OR of its expansions, each scored as its
+ * own term (its own idf, its own BM25F), so a section holding several of
+ * them adds their scores, as a query OR-ing the words would.  Without
+ * expansions, the prefix as a word, which the index lacks: no match. */
+static int build_prefix(js_it **out, const js_scorer *s, const js_qnode *q,
+                        char *err, size_t errlen)
+{
+    if (q->nexp == 0)
+        return leaf_new(out, s, q->units, q->nunits, q->heading_only, err,
+                        errlen);
+    if (q->nexp == 1)
+        return unit_leaf(out, s, &q->exp[0], q->heading_only, err, errlen);
+    multi_it *m;
+    int rc = multi_new(&m, &or_ops, q->nexp, 0);
+    if (rc)
+        return rc;
+    m->min_match = 1;
+    for (uint32_t i = 0; i < q->nexp && !rc; i++)
+        rc = unit_leaf(&m->kids[m->nkids++], s, &q->exp[i], q->heading_only,
+                       err, errlen);
+    if (rc) {
+        multi_free(&m->it);
+        return rc;
+    }
+    or_finish(m);
+    *out = &m->it;
+    return 0;
+}
+
 static int build_and(js_it **out, const js_scorer *s, const js_qnode *q,
                      char *err, size_t errlen)
 {
@@ -1707,6 +1746,8 @@ static int build(js_it **out, const js_scorer *s, const js_qnode *q,
 {
     switch (q->op) {
     case JS_Q_LEAF:
+        if (q->prefix)
+            return build_prefix(out, s, q, err, errlen);
         return leaf_new(out, s, q->units, q->nunits, q->heading_only, err,
                         errlen);
     case JS_Q_AND:
@@ -1758,10 +1799,12 @@ static int build_partial(js_it **out, const js_scorer *s, const js_qnode *q,
     if ((rc = multi_new(&or, &or_ops, gl.n, 0)))
         goto fail;
     for (uint32_t i = 0; i < gl.n && !rc; i++) {
-        js_qunit u = *gl.g[i].u;
-        u.rel = 0;
-        rc = leaf_new(&or->kids[or->nkids++], s, &u, 1, gl.g[i].heading, err,
-                      errlen);
+        if (gl.g[i].prefix) /* one gram: any of its words */
+            rc = build_prefix(&or->kids[or->nkids++], s, gl.g[i].prefix, err,
+                              errlen);
+        else
+            rc = unit_leaf(&or->kids[or->nkids++], s, gl.g[i].u,
+                           gl.g[i].heading, err, errlen);
     }
     if (rc)
         goto fail;

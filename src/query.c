@@ -537,6 +537,7 @@ static void free_node(js_qnode *q)
     free(q->text);
     free_units(q->units, q->nunits);
     free_units(q->grams, q->ngrams);
+    free_units(q->exp, q->nexp);
     for (uint32_t k = 0; k < q->nkids; k++)
         free_node(q->kids[k]);
     free(q->kids);
@@ -566,6 +567,7 @@ typedef struct {
     unsigned flags;
     int rc;
     const char *msg; /* for rc == JS_EINVALID */
+    char msgbuf[96]; /* a message made for this query (msg points here) */
 } parser;
 
 /* Appends kid (owned; NULL is a dropped part and ignored) to *into, which
@@ -616,6 +618,109 @@ static js_qnode *finish(js_qnode *n)
 
 static js_qnode *parse_group(parser *p, int heading);
 
+/* The bytes of a '*' (ASCII or full-width ＊) that ends q[start, end), or
+ * 0. */
+static size_t star_before(const char *q, size_t start, size_t end)
+{
+    if (end - start >= 1 && q[end - 1] == '*')
+        return 1;
+    if (end - start >= 3 && !memcmp(q + end - 3, "\xEF\xBC\x8A", 3))
+        return 3;
+    return 0;
+}
+
+/* js_token_fn: keeps the last token's kind and byte range. */
+typedef struct {
+    js_token_kind kind;
+    size_t start, end, n;
+} last_tok;
+
+static int note_last(void *ctx, const js_token *t)
+{
+    last_tok *l = ctx;
+    l->kind = t->kind;
+    l->start = t->start;
+    l->end = t->end;
+    l->n++;
+    return 0;
+}
+
+/* Joins a and b (either may be NULL) under an AND.  Returns the node, or
+ * NULL with p->rc set (both freed). */
+static js_qnode *and_of(parser *p, js_qnode *a, js_qnode *b)
+{
+    js_qnode *n = NULL;
+    size_t cap = 0;
+    if (add_kid(p, &n, JS_Q_AND, a, &cap)) {
+        free_node(n); /* made before the failure, perhaps */
+        free_node(b);
+        return NULL;
+    }
+    if (add_kid(p, &n, JS_Q_AND, b, &cap)) {
+        free_node(n);
+        return NULL;
+    }
+    return finish(n);
+}
+
+/* A part (not a phrase) q[start, end): a leaf, unless it ends with '*'
+ * right after a word, which makes that word a prefix leaf (query.h);
+ * then the text before the word, if it has terms, is a leaf ANDed with
+ * it.  Returns like make_leaf; a prefix shorter than JS_PREFIX_MIN_CHARS
+ * sets p->rc to JS_EINVALID with p->msg. */
+static js_qnode *make_part(parser *p, size_t start, size_t end, int heading)
+{
+    const char *q = p->q;
+    size_t cut = end, sl;
+    while ((sl = star_before(q, start, cut)))
+        cut -= sl;
+    if (cut == end)
+        return make_leaf(q, start, end, p->flags, 0, heading, &p->rc);
+    last_tok lt = {0};
+    js_analyze_options o = JS_ANALYZE_OPTIONS_INIT;
+    o.flags = p->flags;
+    if ((p->rc = js_text_analyze(q + start, cut - start, &o, note_last, &lt)))
+        return NULL;
+    if (lt.n == 0 || lt.kind != JS_TOKEN_WORD || start + lt.end != cut)
+        /* nothing, a CJK run or punctuation before the '*': the star
+         * adds nothing (the analysis makes it a separator) */
+        return make_leaf(q, start, end, p->flags, 0, heading, &p->rc);
+    js_qnode *before = NULL;
+    if (lt.n > 1) {
+        before = make_leaf(q, start, start + lt.start, p->flags, 0, heading,
+                           &p->rc);
+        if (p->rc)
+            return NULL;
+    }
+    js_qnode *x = make_leaf(q, start + lt.start, cut, p->flags, 0, heading,
+                            &p->rc);
+    if (!x) {
+        free_node(before);
+        return NULL;
+    }
+    /* the word alone, re-analysed, is one word: a prefix */
+    size_t chars = 0;
+    for (uint32_t i = 0; i < x->units[0].len; i++)
+        chars += ((unsigned char)x->units[0].term[i] & 0xC0) != 0x80;
+    if (x->nunits != 1 || x->units[0].kind != JS_TOKEN_WORD ||
+        chars < JS_PREFIX_MIN_CHARS) {
+        if (x->nunits == 1 && x->units[0].kind == JS_TOKEN_WORD) {
+            snprintf(p->msgbuf, sizeof p->msgbuf,
+                     "a prefix needs at least %d characters: '%.40s*'",
+                     JS_PREFIX_MIN_CHARS, x->units[0].term);
+            p->rc = JS_EINVALID;
+            p->msg = p->msgbuf;
+            free_node(x);
+            free_node(before);
+            return NULL;
+        }
+        /* not one word on its own (never seen: kept as typed) */
+        return and_of(p, before, x);
+    }
+    x->prefix = 1;
+    return and_of(p, before, x);
+}
+
 /* unary := { '-' | field } primary.  Returns the operand (the caller owns
  * it), or NULL when it has no term (dropped) or on error (p->rc set,
  * nothing left allocated).  heading is inherited from an enclosing
@@ -642,8 +747,10 @@ static js_qnode *parse_unary(parser *p, int heading)
     } else {
         /* LX_PART, LX_PHRASE, and (never reached: the pre-pass leaves only
          * operator ORs, which follow an operand) LX_OR read as a word. */
-        x = make_leaf(p->q, t->start, t->end, p->flags,
-                      t->kind == LX_PHRASE, heading, &p->rc);
+        x = t->kind == LX_PHRASE
+                ? make_leaf(p->q, t->start, t->end, p->flags, 1, heading,
+                            &p->rc)
+                : make_part(p, t->start, t->end, heading);
     }
     if (!x || !neg)
         return x;
@@ -746,7 +853,7 @@ int js_query_parse(js_qnode **out, const char *query, size_t len,
                  JS_QUERY_MAX_DEPTH);
         goto out;
     }
-    parser p = {query, t, n, 0, analyze_flags, 0, NULL};
+    parser p = {query, t, n, 0, analyze_flags, 0, NULL, ""};
     /* The pre-pass removed every ')' that closes nothing, so the top
      * group runs to the end of the tokens. */
     root = parse_group(&p, 0);
@@ -820,10 +927,21 @@ static void format_node(fmt_buf *b, const js_qnode *q)
             if (k)
                 puts_(b, " ");
             put(b, q->units[k].term, q->units[k].len);
+            if (q->prefix)
+                puts_(b, "*");
             snprintf(rel, sizeof rel, "@%u", (unsigned)q->units[k].rel);
             puts_(b, rel);
         }
         puts_(b, "\"");
+        if (q->prefix && q->expanded) {
+            puts_(b, "{");
+            for (uint32_t k = 0; k < q->nexp; k++) {
+                if (k)
+                    puts_(b, " ");
+                put(b, q->exp[k].term, q->exp[k].len);
+            }
+            puts_(b, "}");
+        }
         return;
     }
     puts_(b, q->op == JS_Q_AND ? "(AND" : q->op == JS_Q_OR ? "(OR" : "(NOT");
@@ -864,8 +982,10 @@ static int collect_grams(const js_qnode *q, js_qgram **g, size_t *cap,
     for (uint32_t i = 0; i < q->ngrams; i++) {
         const js_qunit *u = &q->grams[i];
         uint32_t j;
+        /* a prefix is a gram apart from the word it spells */
         for (j = 0; j < *n; j++)
-            if ((*g)[j].heading == q->heading_only && (*g)[j].u->len == u->len &&
+            if ((*g)[j].heading == q->heading_only &&
+                !(*g)[j].prefix == !q->prefix && (*g)[j].u->len == u->len &&
                 !memcmp((*g)[j].u->term, u->term, u->len))
                 break;
         if (j < *n)
@@ -873,6 +993,7 @@ static int collect_grams(const js_qnode *q, js_qgram **g, size_t *cap,
         if (js_q_grow(g, cap, (size_t)*n + 1, sizeof **g))
             return JS_ENOMEM;
         (*g)[*n].u = u;
+        (*g)[*n].prefix = q->prefix ? q : NULL;
         (*g)[(*n)++].heading = q->heading_only;
     }
     return 0;
@@ -900,4 +1021,133 @@ uint32_t js_query_partial_need(uint32_t n)
     if (n >= 2 && mm < 2)
         mm = 2;
     return mm < 1 ? 1 : (uint32_t)mm;
+}
+
+/* ------------------------------------------------------------------
+ * Prefix expansion
+ * ---------------------------------------------------------------- */
+
+struct js_qexpansion {
+    struct xterm {
+        char *term;
+        uint32_t len;
+        double df;
+    } *v;
+    size_t n, cap;
+};
+
+int js_qexpansion_add(js_qexpansion *x, const char *term, size_t len,
+                      double df)
+{
+    if (len == 0 || len > UINT32_MAX)
+        return 0;
+    if (js_q_grow(&x->v, &x->cap, x->n + 1, sizeof *x->v))
+        return JS_ENOMEM;
+    char *t = js_q_realloc(NULL, len + 1);
+    if (!t)
+        return JS_ENOMEM;
+    memcpy(t, term, len);
+    t[len] = 0;
+    x->v[x->n++] = (struct xterm){t, (uint32_t)len, df};
+    return 0;
+}
+
+static int cmp_xterm_bytes(const void *a, const void *b)
+{
+    const struct xterm *x = a, *y = b;
+    size_t m = x->len < y->len ? x->len : y->len;
+    int d = memcmp(x->term, y->term, m);
+    if (d)
+        return d;
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+/* Most frequent first, ties in byte order: the choice never depends on
+ * the order the backend offered the words in. */
+static int cmp_xterm_df(const void *a, const void *b)
+{
+    const struct xterm *x = a, *y = b;
+    if (x->df != y->df)
+        return x->df > y->df ? -1 : 1;
+    return cmp_xterm_bytes(a, b);
+}
+
+/* Turns x's offers into leaf's expansion: duplicates merged (dfs
+ * added), the JS_PREFIX_MAX_TERMS most frequent kept, in byte order.
+ * Returns 0 or JS_ENOMEM (the leaf unchanged). */
+static int take_expansion(js_qnode *leaf, js_qexpansion *x)
+{
+    size_t m = 0;
+    if (x->n) {
+        qsort(x->v, x->n, sizeof *x->v, cmp_xterm_bytes);
+        for (size_t i = 0; i < x->n; i++) {
+            if (m && !cmp_xterm_bytes(&x->v[m - 1], &x->v[i])) {
+                x->v[m - 1].df += x->v[i].df;
+                free(x->v[i].term);
+            } else {
+                x->v[m++] = x->v[i];
+            }
+        }
+        x->n = m;
+        if (m > JS_PREFIX_MAX_TERMS) {
+            qsort(x->v, m, sizeof *x->v, cmp_xterm_df);
+            m = JS_PREFIX_MAX_TERMS;
+            qsort(x->v, m, sizeof *x->v, cmp_xterm_bytes);
+        }
+    }
+    js_qunit *u = m ? js_q_calloc(m, sizeof *u) : NULL;
+    if (m && !u)
+        return JS_ENOMEM;
+    for (size_t i = 0; i < m; i++) {
+        /* the words move from the offers to the leaf */
+        u[i] = (js_qunit){x->v[i].term, x->v[i].len, 0, JS_TOKEN_WORD};
+        x->v[i].term = NULL;
+    }
+    free_units(leaf->exp, leaf->nexp);
+    leaf->exp = u;
+    leaf->nexp = (uint32_t)m;
+    leaf->expanded = 1;
+    return 0;
+}
+
+static void expansion_clear(js_qexpansion *x)
+{
+    for (size_t i = 0; i < x->n; i++)
+        free(x->v[i].term);
+    free(x->v);
+    *x = (js_qexpansion){0};
+}
+
+int js_query_expand(js_qnode *q, js_qexpand_fn fn, void *ctx)
+{
+    if (!q)
+        return 0;
+    if (q->op != JS_Q_LEAF) {
+        for (uint32_t k = 0; k < q->nkids; k++) {
+            int rc = js_query_expand(q->kids[k], fn, ctx);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    if (!q->prefix)
+        return 0;
+    js_qexpansion x = {0};
+    int rc = fn(ctx, q, &x);
+    if (!rc)
+        rc = take_expansion(q, &x);
+    expansion_clear(&x);
+    return rc;
+}
+
+int js_query_has_prefix(const js_qnode *q)
+{
+    if (!q)
+        return 0;
+    if (q->op == JS_Q_LEAF)
+        return q->prefix;
+    for (uint32_t k = 0; k < q->nkids; k++)
+        if (js_query_has_prefix(q->kids[k]))
+            return 1;
+    return 0;
 }

@@ -20,7 +20,22 @@
  *   - -part excludes (before a part, a phrase or a group);
  *   - ( ) group (full-width （ ） too);
  *   - title:part (also 标题: and 標題:) restricts a part, phrase or group
- *     to headings and document titles.
+ *     to headings and document titles;
+ *   - word* (a '*' or '＊' right after a word, outside quotes) matches
+ *     every indexed word that starts with the word as the query
+ *     normalises it (NFKC, case folding): `xapi*` finds "Xapian".  It
+ *     expands, once the index is known (js_query_expand), into at most
+ *     JS_PREFIX_MAX_TERMS = 50 words, the most frequent (by df), each
+ *     scored as its own term, OR'd; a prefix that expands to nothing
+ *     matches nothing, like an absent word.  A prefix must be at least
+ *     JS_PREFIX_MIN_CHARS = 2 characters (`x*` is an error rather than
+ *     the 50 most frequent words starting with x, or the word x, neither
+ *     of which is what someone typing "x..." is heading for).  A '*'
+ *     after a CJK run or punctuation is dropped (CJK runs already match
+ *     as n-grams: `工匠学*` is `工匠学`); in a part of several terms the
+ *     last word before the '*' is the prefix and the rest is ANDed as a
+ *     part of its own (`数据库xapi*` is `数据库 xapi*`); inside "..." a
+ *     '*' is punctuation like any other; a lone `*` is no term.
  * Malformed input gets a sensible reading where one exists (an unclosed
  * quote or parenthesis closes at the end, a stray ')' or a lone '-' is
  * ignored, OR at the start or end is the word "or") and a clear message
@@ -52,6 +67,8 @@
 
 #define JS_QUERY_MAX_BYTES 4096 /* longer queries fail with JS_ELIMIT */
 #define JS_QUERY_MAX_DEPTH 32   /* parentheses nested deeper: JS_ELIMIT */
+#define JS_PREFIX_MAX_TERMS 50  /* words a prefix expands to, at most */
+#define JS_PREFIX_MIN_CHARS 2   /* characters of a prefix, at least */
 
 typedef enum js_qop {
     JS_Q_LEAF = 1,
@@ -86,6 +103,17 @@ struct js_qnode {
                             * bigram, and the unigram of every one-character
                             * CJK run, in position order, no duplicates */
     uint32_t ngrams;       /* >= 1 */
+    int prefix;            /* typed as word*: units[0], the only unit (and
+                            * gram), is the prefix, a word */
+    js_qunit *exp;         /* a prefix after js_query_expand: the indexed
+                            * words that start with it, at most
+                            * JS_PREFIX_MAX_TERMS, in byte order, rel 0,
+                            * kind word; the leaf matches where any does.
+                            * NULL (nexp 0) when none does: the leaf is
+                            * then its prefix as a word, which the index
+                            * lacks (else it would have expanded to it) */
+    uint32_t nexp;
+    int expanded;          /* js_query_expand has filled exp */
     /* JS_Q_AND, JS_Q_OR (>= 2 children), JS_Q_NOT (1 child) */
     js_qnode **kids;
     uint32_t nkids;
@@ -121,6 +149,10 @@ int js_query_parse(js_qnode **out, const char *query, size_t len,
 typedef struct js_qgram {
     const js_qunit *u; /* points into the tree */
     int heading;       /* the leaf is title: only */
+    /* NULL, or the prefix leaf u is the prefix of: the gram is then held
+     * where any of its expansions (prefix->exp) is, one gram however
+     * many words it expands to */
+    const js_qnode *prefix;
 } js_qgram;
 
 /* Collects the grams of q's leaves that are not under a NOT, without
@@ -138,6 +170,32 @@ int js_query_grams(const js_qnode *q, js_qgram **out, uint32_t *n);
  * is not); 1 for n <= 1. */
 uint32_t js_query_partial_need(uint32_t n);
 
+/* The words a backend offers for one prefix leaf (js_query_expand). */
+typedef struct js_qexpansion js_qexpansion;
+
+/* Offers term[0..len) (a word starting with the prefix, without any
+ * field prefix) held by df sections; the same term offered again (by
+ * another field or segment) adds its df.  Returns 0 or JS_ENOMEM. */
+int js_qexpansion_add(js_qexpansion *x, const char *term, size_t len,
+                      double df);
+
+/* A backend's lister: offers to x every indexed word that starts with
+ * leaf->units[0].term, in the fields the leaf searches (headings only
+ * under title:, else body and headings), over all of the index's
+ * segments or shards.  Returns 0 or a JS_E* code. */
+typedef int (*js_qexpand_fn)(void *ctx, const js_qnode *leaf,
+                             js_qexpansion *x);
+
+/* Expands every prefix leaf of q (under NOT too): fn lists the words, and
+ * the JS_PREFIX_MAX_TERMS with the largest df (summed over the offers;
+ * ties by byte order) become the leaf's exp, in byte order.  Expanding
+ * twice replaces the first expansion.  Returns 0, JS_ENOMEM, or fn's
+ * code. */
+int js_query_expand(js_qnode *q, js_qexpand_fn fn, void *ctx);
+
+/* Whether q holds a prefix leaf. */
+int js_query_has_prefix(const js_qnode *q);
+
 /* Frees a tree from js_query_parse; NULL is fine. */
 void js_query_free(js_qnode *q);
 
@@ -145,7 +203,9 @@ void js_query_free(js_qnode *q);
  * search --explain`, as a malloc'ed NUL-terminated string the caller
  * frees (NULL when out of memory):
  *   leaf   "工匠@0 学院@2"   units as term@rel, space-separated, quoted;
- *          prefixed with title: when heading_only
+ *          prefixed with title: when heading_only; a prefix leaf is
+ *          "xapi*@0", followed once expanded by its words in braces:
+ *          "xapi*@0"{xapian xapians} ({} when it expanded to none)
  *   nodes  (AND x y ...) (OR x y ...) (NOT x)
  * e.g. `工匠學院 -(a OR b)` gives (AND "工匠@0 学院@2" (NOT (OR "a@0" "b@0"))). */
 char *js_query_format(const js_qnode *q);

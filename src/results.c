@@ -53,6 +53,26 @@ int js_results_begin(js_results **out, int have_source, const char *query,
     return 0;
 }
 
+int js_results_expand(js_results *r, js_qnode *q, js_qexpand_fn fn,
+                      void *ctx)
+{
+    if (!js_query_has_prefix(q))
+        return 0;
+    int rc = js_query_expand(q, fn, ctx);
+    if (rc == JS_ENOMEM)
+        return js_results_fail(r, rc, "out of memory");
+    if (rc)
+        return r->err[0] ? rc
+                         : js_results_fail(r, rc, "expanding a prefix: %s",
+                                           js_strerror(rc));
+    char *text = js_query_format(q);
+    if (!text)
+        return js_results_fail(r, JS_ENOMEM, "out of memory");
+    free(r->query);
+    r->query = text;
+    return 0;
+}
+
 /* Checks and completes the options.  Returns 0 or JS_EINVALID. */
 int js_results_options(js_results *r, const js_search_options *in,
                        js_search_options *o)

@@ -84,6 +84,13 @@ int js_results_begin(js_results **out, int have_source, const char *query,
                      const js_search_options *opts, js_search_options *o,
                      js_qnode **q);
 
+/* Expands q's prefix leaves with a backend's lister (js_query_expand)
+ * and makes r's query text show the expansions.  Nothing happens for a
+ * query without prefixes.  Returns 0, or JS_ENOMEM or fn's code with r's
+ * message set (fn may set it first). */
+int js_results_expand(js_results *r, js_qnode *q, js_qexpand_fn fn,
+                      void *ctx);
+
 /* Appends hit s to r: copies the document strings and the heading path,
  * and (unless o->flags has JS_SEARCH_NO_SNIPPET) finds q's matches in
  * s->body (re-analysed with analyze_flags; a partial hit matches grams)

@@ -37,6 +37,8 @@
 #include "results.h"
 #include "search.h"
 #include "snapshot.h"
+#include "fields.h"
+#include "lexicon.h"
 
 
 typedef js_scored scored;
@@ -217,6 +219,72 @@ static int top_k_more(js_it *root, const uint32_t *skip, uint32_t nskip,
     return 0;
 }
 
+/* The indexes a prefix is expanded over: one, or a snapshot's segments
+ * (each lexicon consulted, the dfs summed by js_query_expand). */
+typedef struct lexicons {
+    const js_reader *one;
+    const js_snap *sn;
+    js_results *r;
+} lexicons;
+
+typedef struct offer_ctx {
+    js_qexpansion *x;
+    int heading; /* the terms carry the 0x01 heading prefix */
+} offer_ctx;
+
+/* js_lexicon_prefix callback: offers a word (only words: a prefix starts
+ * with a word's character, but the check costs nothing). */
+static int offer(void *ctx, const char *term, size_t len,
+                 const js_term_info *info)
+{
+    offer_ctx *o = ctx;
+    if (o->heading) {
+        term++;
+        len--;
+    }
+    if (js_fields_term_kind(term, len) != JS_TOKEN_WORD)
+        return 0;
+    return js_qexpansion_add(o->x, term, len, info->df);
+}
+
+/* Offers the words of one index starting with leaf's prefix, in the
+ * fields the leaf searches. */
+static int offer_index(const js_reader *ix, const js_qnode *leaf,
+                       js_qexpansion *x, js_results *r)
+{
+    char term[JS_TERM_MAX_BYTES + 2];
+    const js_qunit *u = &leaf->units[0];
+    if (u->len > JS_TERM_MAX_BYTES)
+        return 0; /* no indexed word is that long */
+    term[0] = 1;
+    memcpy(term + 1, u->term, u->len);
+    for (int heading = leaf->heading_only; heading < 2; heading++) {
+        offer_ctx o = {x, heading};
+        int rc = js_lexicon_prefix(ix->lex, heading ? term : term + 1,
+                                   u->len + (size_t)heading, offer, &o);
+        if (rc == JS_ENOMEM)
+            return rc;
+        if (rc)
+            return fail(r, rc, "the index is corrupt: the lexicon near "
+                        "\"%s\"", u->term);
+    }
+    return 0;
+}
+
+/* js_qexpand_fn over one index or every segment of a snapshot. */
+static int expand_native(void *ctx, const js_qnode *leaf, js_qexpansion *x)
+{
+    const lexicons *l = ctx;
+    if (l->one)
+        return offer_index(l->one, leaf, x, l->r);
+    for (uint32_t j = 0; j < l->sn->nsegs; j++) {
+        int rc = offer_index(l->sn->segs[j].r, leaf, x, l->r);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Adds the hit for section id to r: document, headings and body from
  * the index, then results.c makes the hit and its snippet.  Returns 0 or
  * a negative code with r's message set. */
@@ -276,6 +344,9 @@ int js_reader_search(js_results **out, js_reader *ix, const char *query, size_t 
     if (!r)
         return rc;
     if (rc)
+        goto out;
+    lexicons lx = {ix, NULL, r};
+    if ((rc = js_results_expand(r, q, expand_native, &lx)))
         goto out;
     js_scorer sc;
     js_term_memo memo;
@@ -498,6 +569,9 @@ int js_snap_search(js_results **out, js_snap *sn, const char *query,
     uint32_t k = o.offset + o.limit, nstrict = 0, npart = 0;
     if (ns == 0) /* nothing indexed, or everything deleted */
         goto out;
+    lexicons lx = {NULL, sn, r};
+    if ((rc = js_results_expand(r, q, expand_native, &lx)))
+        goto out;
     sc = calloc(ns, sizeof *sc);
     all = calloc(ns, sizeof *all);
     memo = calloc(ns, sizeof *memo);
@@ -540,7 +614,7 @@ int js_snap_search(js_results **out, js_snap *sn, const char *query,
      * on one index (js_match_champions); its partial matches are its
      * strict ones */
     int one_term = q->op == JS_Q_LEAF && q->nunits == 1 && !q->heading_only &&
-                   q->ngrams == 1;
+                   q->ngrams == 1 && (!q->prefix || q->nexp <= 1);
     if (one_term && !no_prune && !(o.flags & JS_SEARCH_NO_CHAMPIONS) &&
         (champ = snap_champions(r, sn, sc, q, k, heap, &nstrict, &est)) < 0) {
         rc = champ;

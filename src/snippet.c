@@ -406,6 +406,12 @@ int js_snippet_find(js_range **out, size_t *n, const char *text, size_t len,
         int grams = (flags & JS_FIND_GRAMS) && leaf->ngrams && leaf->grams;
         const js_qunit *v = grams ? leaf->grams : leaf->units;
         uint32_t nv = grams ? leaf->ngrams : leaf->nunits;
+        if (leaf->prefix && leaf->nexp) {
+            /* a prefix matches where its words are, each a term alone */
+            v = leaf->exp;
+            nv = leaf->nexp;
+            grams = 1;
+        }
         for (uint32_t k = 0; k < nv; k++) {
             size_t y = intern(&f, &v[k]);
             if (y == SIZE_MAX)
@@ -453,6 +459,8 @@ int js_snippet_find(js_range **out, size_t *n, const char *text, size_t len,
     for (size_t l = 0; l < f.nleaves; l++) {
         const js_qnode *leaf = f.leaves[l];
         if ((flags & JS_FIND_GRAMS) && leaf->ngrams && leaf->grams)
+            continue;
+        if (leaf->prefix && leaf->nexp)
             continue;
         if (leaf->nunits < 2)
             continue;

@@ -19,7 +19,8 @@ check_PROGRAMS += tests/check_utf8 tests/check_chartab tests/check_text \
 	tests/check_index tests/check_search tests/check_verify \
 	tests/check_corrupt tests/check_alloc tests/check_concurrent \
 	tests/check_backend tests/check_manifest tests/check_deletes \
-	tests/check_live tests/check_serve tests/check_blockcache
+	tests/check_live tests/check_serve tests/check_blockcache \
+	tests/check_prefix
 tests_check_blockcache_LDADD = $(LDADD) -lpthread
 EXTRA_DIST += tests/check_live.c
 # The server's request handling (src/serve/), without a socket.
@@ -30,6 +31,8 @@ tests_check_serve_LINK = $(JS_INDEX_LINK) $(tests_check_serve_LDFLAGS)
 tests_check_backend_LDADD = $(TEST_INDEX_LIBS)
 tests_check_live_LDADD = $(TEST_INDEX_LIBS)
 tests_check_live_LINK = $(JS_INDEX_LINK) $(tests_check_live_LDFLAGS)
+tests_check_prefix_LDADD = $(TEST_INDEX_LIBS)
+tests_check_prefix_LINK = $(JS_INDEX_LINK) $(tests_check_prefix_LDFLAGS)
 tests_check_manifest_LDADD = $(LDADD) -lpthread
 tests_check_deletes_LDADD = $(LDADD) -lpthread
 tests_check_index_LDADD = $(TEST_INDEX_LIBS)

@@ -491,6 +491,70 @@ static void check_probes(const js_lexicon *lx, const tset *s, size_t i,
 /* Everything an intact lexicon must do: count, every term, every probe,
  * the limits of term length, before-first and after-last, iteration in
  * full and stopped early. */
+typedef struct {
+    const tset *s;
+    const uint8_t *p;
+    size_t plen;
+    size_t next;   /* the model's index to look at next */
+    int mismatch;
+} prefix_ctx;
+
+/* js_lexicon_prefix's callback: each term reported is the model's next
+ * term with the prefix, in order, with its info. */
+static int prefix_cb(void *ctx, const char *term, size_t len,
+                     const js_term_info *info)
+{
+    prefix_ctx *c = ctx;
+    const tset *s = c->s;
+    while (c->next < s->n && !(s->v[c->next].len >= c->plen &&
+                               !memcmp(ts_term(s, c->next), c->p, c->plen)))
+        c->next++;
+    if (c->next == s->n || s->v[c->next].len != len ||
+        memcmp(ts_term(s, c->next), term, len) ||
+        s->v[c->next].info.df != info->df ||
+        s->v[c->next].info.cf != info->cf ||
+        s->v[c->next].info.offset != info->offset ||
+        s->v[c->next].info.length != info->length ||
+        s->v[c->next].info.max_tf != info->max_tf ||
+        s->v[c->next].info.flags != info->flags)
+        c->mismatch = 1;
+    c->next++;
+    return 0;
+}
+
+/* js_lexicon_prefix against the model for prefixes of sampled terms
+ * (lengths 0 to 3 and the whole term) and at the top of the byte order. */
+static void check_prefixes(const js_lexicon *lx, const tset *s)
+{
+    size_t step = s->n / 40 + 1;
+    for (size_t i = 0; i < s->n; i += step) {
+        for (size_t k = 0; k <= 4; k++) {
+            size_t plen = k == 4 ? s->v[i].len : k;
+            if (plen > s->v[i].len)
+                continue;
+            prefix_ctx c = {s, ts_term(s, i), plen, 0, 0};
+            ck_assert_int_eq(js_lexicon_prefix(lx, (const char *)c.p, plen,
+                                               prefix_cb, &c),
+                             0);
+            ck_assert(!c.mismatch);
+            /* no model term with the prefix is left unreported */
+            size_t left = 0;
+            for (size_t j = c.next; j < s->n; j++)
+                left += s->v[j].len >= plen &&
+                        !memcmp(ts_term(s, j), c.p, plen);
+            ck_assert_uint_eq(left, 0);
+        }
+    }
+    /* a prefix past every term, which most sets do not start with */
+    uint8_t last[2] = {0xFF, 0xFF};
+    prefix_ctx c = {s, last, 2, 0, 0};
+    ck_assert_int_eq(js_lexicon_prefix(lx, (const char *)last, 2, prefix_cb,
+                                       &c), 0);
+    ck_assert(!c.mismatch);
+    for (size_t j = c.next; j < s->n; j++)
+        ck_assert(!(s->v[j].len >= 2 && !memcmp(ts_term(s, j), last, 2)));
+}
+
 static void check_all(const js_lexicon *lx, const tset *s)
 {
     ck_assert_uint_eq(js_lexicon_count(lx), s->n);
@@ -522,6 +586,7 @@ static void check_all(const js_lexicon *lx, const tset *s)
     iter_ctx c = {s, 0, 0, 0};
     ck_assert_int_eq(js_lexicon_iter(lx, iter_cb, &c), 0);
     ck_assert(!c.mismatch);
+    check_prefixes(lx, s);
     ck_assert_uint_eq(c.i, s->n);
     if (s->n > 1) {
         iter_ctx e = {s, 0, 0, s->n / 2};

@@ -8,12 +8,15 @@
  * message; a second table checks the leaf fields the format does not
  * show (grams, span, text).  Then limits, a property test over random
  * bytes and token soups that checks the normalisation invariants, and
- * allocation failures injected one by one.
+ * allocation failures injected one by one.  Prefixes (word*): their
+ * parsing in the table, their expansion (js_query_expand) with a lister
+ * of invented words, the 50-word bound against brute force.
  */
 #include "config.h"
 
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +146,41 @@ static const struct {
     {"dangling title ignored", "a title:", 0, 0, 0, "\"a@0\""},
     {"title inside a word is text", "subtitle:foo", 0, 0, 0,
      "\"subtitle@0 foo@2\""},
+    /* prefixes: word* */
+    {"prefix", "xapi*", 0, 0, 0, "\"xapi*@0\""},
+    {"prefix folds case", "XAPI*", 0, 0, 0, "\"xapi*@0\""},
+    {"prefix of full-width letters", "ＸＡＰＩ＊", 0, 0, 0, "\"xapi*@0\""},
+    {"prefix of digits", "20*", 0, 0, 0, "\"20*@0\""},
+    {"prefix under title", "title:inst*", 0, 0, 0, "title:\"inst*@0\""},
+    {"stars repeat", "xapi**", 0, 0, 0, "\"xapi*@0\""},
+    {"one-letter prefix refused", "a*", 0, 0, EINV,
+     "a prefix needs at least 2 characters: 'a*'"},
+    {"one-letter prefix refused beside a word", "数据库 X*", 0, 0, EINV,
+     "a prefix needs at least 2 characters: 'x*'"},
+    {"two-letter prefix", "ab*", 0, 0, 0, "\"ab*@0\""},
+    {"non-Latin prefix", "Ωμ*", 0, 0, 0, "\"ωμ*@0\""},
+    {"star after a CJK run is dropped", "工匠学*", 0, 0, 0,
+     "\"工匠@0 匠学@1\""},
+    {"star after punctuation is dropped", "xapi.*", 0, 0, 0, "\"xapi@0\""},
+    {"star inside a word separates", "xa*pi", 0, 0, 0, "\"xa@0 pi@2\""},
+    {"lone star", "*", 0, 0, EINV, "the query has no searchable terms"},
+    {"two stars", "**", 0, 0, EINV, "the query has no searchable terms"},
+    {"lone star beside a word", "* a", 0, 0, 0, "\"a@0\""},
+    {"star in a phrase is punctuation", "\"xapi*\"", 0, 0, 0,
+     "\"xapi@0\""},
+    {"prefix OR word", "foo* OR bar", 0, 0, 0,
+     "(OR \"foo*@0\" \"bar@0\")"},
+    {"excluded prefix", "a -foo*", 0, 0, 0,
+     "(AND \"a@0\" (NOT \"foo*@0\"))"},
+    {"only an excluded prefix", "-foo*", 0, 0, EINV, "only excludes"},
+    {"prefix after a CJK run in one part", "数据库xapi*", 0, 0, 0,
+     "(AND \"数据@0 据库@1\" \"xapi*@0\")"},
+    {"prefix ending a hyphenated part", "foo-bar*", 0, 0, 0,
+     "(AND \"foo@0\" \"bar*@0\")"},
+    {"split prefix in OR", "x OR a-bc*", 0, 0, 0,
+     "(OR \"x@0\" (AND \"a@0\" \"bc*@0\"))"},
+    {"split prefix under title", "title:a-bc*", 0, 0, 0,
+     "(AND title:\"a@0\" title:\"bc*@0\")"},
     /* bad bytes */
     {"invalid byte inside a part", "工匠\xFF學院", 0, 0, 0,
      "\"工匠@0 学院@3\""},
@@ -343,6 +381,15 @@ static const char *check_tree(const js_qnode *q, js_qop parent)
             return "leaf text not UTF-8";
         if (q->units[0].rel != 0)
             return "first unit not at 0";
+        if (q->prefix) {
+            size_t chars = 0;
+            for (uint32_t i = 0; i < q->units[0].len; i++)
+                chars += ((unsigned char)q->units[0].term[i] & 0xC0) != 0x80;
+            if (q->nunits != 1 || q->ngrams != 1 ||
+                q->units[0].kind != JS_TOKEN_WORD ||
+                chars < JS_PREFIX_MIN_CHARS)
+                return "prefix not one word of two characters or more";
+        }
         for (uint32_t k = 0; k < q->nunits; k++) {
             const js_qunit *u = &q->units[k];
             if (!u->term || strlen(u->term) != u->len || !u->len)
@@ -435,7 +482,8 @@ START_TEST(test_property_random)
 {
     static const char *const pieces[] = {
         "(", ")", "\"", "“", "”", "-", "OR", "title:", "工匠", "學院",
-        "a", "1", " ", "（", "）", "「", "」", "标题：", "，", "\xFF", "--"};
+        "a", "1", " ", "（", "）", "「", "」", "标题：", "，", "\xFF", "--",
+        "*", "xapi*", "＊"};
     static char buf[600];
     uint64_t st = 0x2545F4914F6CDD1Dull;
     for (int iter = 0; iter < 40000; iter++) {
@@ -477,6 +525,7 @@ START_TEST(test_allocation_failures)
     static const char *const queries[] = {
         "工匠學院 -(a OR b) title:\"2023年8月\" c d",
         "(a (b OR c OR (d e))) -f g OR h 哈哈哈哈哈",
+        "数据库xapi* -foo-bar* title:inst* 工匠学*",
     };
     for (size_t qi = 0; qi < sizeof queries / sizeof *queries; qi++) {
         int failed = 0;
@@ -516,6 +565,160 @@ START_TEST(test_allocation_failures)
 }
 END_TEST
 
+/* A lister for js_query_expand: offers, for a prefix, the words of a
+ * fixed table that start with it; "dup" words are offered twice (as
+ * another field or segment would), their dfs to be added. */
+static const struct {
+    const char *w;
+    double df;
+} words[] = {
+    {"xapian", 5}, {"xapianize", 1}, {"xylophone", 9}, {"inst", 2},
+    {"install", 4}, {"instance", 4}, {"instances", 1}, {"other", 7},
+};
+
+typedef struct {
+    int calls, fail;
+    int heading_seen;
+} lister;
+
+static int list_words(void *ctx, const js_qnode *leaf, js_qexpansion *x)
+{
+    lister *l = ctx;
+    l->calls++;
+    l->heading_seen |= leaf->heading_only;
+    if (l->fail)
+        return JS_ECORRUPT;
+    const js_qunit *u = &leaf->units[0];
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        if (strncmp(words[i].w, u->term, u->len))
+            continue;
+        int rc = js_qexpansion_add(x, words[i].w, strlen(words[i].w),
+                                   words[i].df);
+        if (!rc && !strcmp(words[i].w, "instance")) /* and in headings */
+            rc = js_qexpansion_add(x, "instance", 8, 3);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+START_TEST(test_expand)
+{
+    static const struct {
+        const char *in, *want;
+    } ex[] = {
+        {"xapi*", "\"xapi*@0\"{xapian xapianize}"},
+        {"XA* -inst*",
+         "(AND \"xa*@0\"{xapian xapianize} "
+         "(NOT \"inst*@0\"{inst install instance instances}))"},
+        {"title:xy* OR zz*", "(OR title:\"xy*@0\"{xylophone} \"zz*@0\"{})"},
+        {"xapian 工匠", "(AND \"xapian@0\" \"工匠@0\")"},
+    };
+    for (size_t i = 0; i < sizeof ex / sizeof *ex; i++) {
+        js_qnode *q = NULL;
+        ck_assert_int_eq(js_query_parse(&q, ex[i].in, strlen(ex[i].in), 0,
+                                        NULL, 0), 0);
+        lister l = {0};
+        ck_assert_int_eq(js_query_expand(q, list_words, &l), 0);
+        ck_assert_int_eq(l.calls, js_query_has_prefix(q) ? l.calls : 0);
+        char *f = js_query_format(q);
+        ck_assert_msg(!strcmp(f, ex[i].want), "%s:\n got: %s\nwant: %s",
+                      ex[i].in, f, ex[i].want);
+        free(f);
+        /* expanding again gives the same (the first expansion replaced) */
+        ck_assert_int_eq(js_query_expand(q, list_words, &l), 0);
+        f = js_query_format(q);
+        ck_assert_str_eq(f, ex[i].want);
+        free(f);
+        js_query_free(q);
+    }
+    /* the lister's error comes back; the tree is still freed whole */
+    js_qnode *q = NULL;
+    ck_assert_int_eq(js_query_parse(&q, "xapi*", 5, 0, NULL, 0), 0);
+    lister bad = {0, 1, 0};
+    ck_assert_int_eq(js_query_expand(q, list_words, &bad), JS_ECORRUPT);
+    js_query_free(q);
+}
+END_TEST
+
+/* A lister offering n words "pf000".."pf<n-1>" with df = their number
+ * mod 97 (ties included), each twice with half the df. */
+static int list_many(void *ctx, const js_qnode *leaf, js_qexpansion *x)
+{
+    int n = *(const int *)ctx;
+    (void)leaf;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = n - 1; i >= 0; i--) {
+            char w[16];
+            snprintf(w, sizeof w, "pf%03d", i);
+            int rc = js_qexpansion_add(x, w, strlen(w), (i % 97) / 2.0);
+            if (rc)
+                return rc;
+        }
+    return 0;
+}
+
+/* The bound: of many words the 50 with the largest df, ties in byte
+ * order, shown in byte order; the brute-force choice agrees. */
+START_TEST(test_expand_bound)
+{
+    for (int n = 0; n <= 300; n += n < 60 ? 7 : 120) {
+        js_qnode *q = NULL;
+        ck_assert_int_eq(js_query_parse(&q, "pf*", 3, 0, NULL, 0), 0);
+        ck_assert_int_eq(js_query_expand(q, list_many, &n), 0);
+        uint32_t want = n < JS_PREFIX_MAX_TERMS ? (uint32_t)n
+                                                : JS_PREFIX_MAX_TERMS;
+        ck_assert_uint_eq(q->nexp, want);
+        /* brute force: rank every word, keep the first 50 */
+        int keep[400] = {0};
+        for (uint32_t k = 0; k < want; k++) {
+            int best = -1;
+            for (int i = 0; i < n; i++)
+                if (!keep[i] && (best < 0 || i % 97 > best % 97))
+                    best = i;
+            keep[best] = 1;
+        }
+        uint32_t k = 0;
+        for (int i = 0; i < n; i++) {
+            if (!keep[i])
+                continue;
+            char w[16];
+            snprintf(w, sizeof w, "pf%03d", i);
+            ck_assert_str_eq(q->exp[k].term, w);
+            ck_assert_uint_eq(q->exp[k].len, strlen(w));
+            ck_assert_uint_eq(q->exp[k].rel, 0);
+            k++;
+        }
+        ck_assert_uint_eq(k, want);
+        js_query_free(q);
+    }
+}
+END_TEST
+
+/* Allocation failures during an expansion: JS_ENOMEM, nothing leaks, and
+ * a later expansion works. */
+START_TEST(test_expand_allocation_failures)
+{
+    int n = 120, failed = 0;
+    for (unsigned long m = 1;; m++) {
+        js_qnode *q = NULL;
+        ck_assert_int_eq(js_query_parse(&q, "pf* -xa*", 8, 0, NULL, 0), 0);
+        js_query_failpoint = m;
+        int rc = js_query_expand(q, list_many, &n);
+        int untouched = js_query_failpoint != 0;
+        js_query_failpoint = 0;
+        js_query_free(q);
+        if (rc == 0) {
+            ck_assert(untouched);
+            break;
+        }
+        ck_assert_int_eq(rc, JS_ENOMEM);
+        failed++;
+    }
+    ck_assert_int_gt(failed, 100);
+}
+END_TEST
+
 static Suite *query_suite(void)
 {
     Suite *s = suite_create("query");
@@ -529,6 +732,9 @@ static Suite *query_suite(void)
     tcase_add_test(tc, test_property_random);
     tcase_add_test(tc, test_property_limits);
     tcase_add_test(tc, test_allocation_failures);
+    tcase_add_test(tc, test_expand);
+    tcase_add_test(tc, test_expand_bound);
+    tcase_add_test(tc, test_expand_allocation_failures);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -284,6 +284,9 @@ static const char *const table[] = {
     "工匠 -学院", "山 -(河 OR 林)", "title:学院", "title:alpha 工", "标题:山水",
     "(工匠 OR 河) 人口", "学 院", "工匠 学院 山水", "間人", "匠匠", "xyz",
     "工匠 OR xyz", "-工", "\"\"",
+    /* prefixes (word*): the same expansion on both */
+    "al*", "ALP*", "ga* 工匠", "be* OR 林人", "工匠 -del*", "title:al*",
+    "xy* OR alpha", "alpha*", "工匠学*", "a*",
 };
 
 START_TEST(test_table)

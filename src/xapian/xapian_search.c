@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "fields.h"
 #include "query.h"
 #include "results.h"
 #include "xapian_doc.h"
@@ -179,10 +180,46 @@ static int fields(js_results *r, js_xq *body, js_xq *head, double w,
     return rc;
 }
 
+static int leaf_query(js_results *r, const js_qnode *leaf, double w,
+                      js_xq **out);
+static int combine(js_results *r, int op, js_xq **subs, size_t n,
+                   js_xq **out);
+
+/* The query of an expanded prefix leaf (query.h): the OR of its words,
+ * each a leaf of its own, so each is weighted as its own term, as the
+ * native engine scores them.  Returns 0 and *out or a code. */
+static int prefix_query(js_results *r, const js_qnode *leaf, double w,
+                        js_xq **out)
+{
+    js_xq **subs = calloc(leaf->nexp, sizeof *subs);
+    if (!subs)
+        return fail(r, JS_ENOMEM, "out of memory");
+    int rc = 0;
+    size_t n = 0;
+    for (uint32_t i = 0; i < leaf->nexp && !rc; i++) {
+        js_qnode one = {.op = JS_Q_LEAF, .heading_only = leaf->heading_only,
+                        .units = &leaf->exp[i], .nunits = 1};
+        if (!(rc = leaf_query(r, &one, w, &subs[n])))
+            n++;
+    }
+    if (!rc) {
+        rc = combine(r, JS_XQ_OR, subs, n, out);
+        n = 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        js_xq_close(subs[i]);
+    free(subs);
+    return rc;
+}
+
 /* The query of one leaf.  Returns 0 and *out or a code. */
 static int leaf_query(js_results *r, const js_qnode *leaf, double w,
                       js_xq **out)
 {
+    if (leaf->prefix && leaf->nexp)
+        return prefix_query(r, leaf, w, out);
+    /* (a prefix that expanded to nothing is its prefix as a word, which
+     * no document holds) */
     chain cb = {0}, ch = {0};
     js_xq *body = NULL, *head = NULL;
     int rc = 0;
@@ -301,12 +338,14 @@ static int partial_query(js_results *r, const js_qnode *q, const grams *gl,
     int rc = 0;
     size_t n = 0;
     for (uint32_t i = 0; i < gl->n && !rc; i++) {
-        /* a gram on its own is a leaf of one unit */
+        /* a gram on its own is a leaf of one unit; a prefix's, its
+         * words */
         js_qunit one = *gl->g[i].u;
         one.rel = 0;
         js_qnode leaf = {.op = JS_Q_LEAF, .heading_only = gl->g[i].heading,
                          .units = &one, .nunits = 1};
-        rc = leaf_query(r, &leaf, w, &subs[n]);
+        rc = leaf_query(r, gl->g[i].prefix ? gl->g[i].prefix : &leaf, w,
+                        &subs[n]);
         if (!rc)
             n++;
     }
@@ -353,10 +392,19 @@ static int mark_gram(void *ctx, const char *t, size_t len)
         t++;
         len--;
     }
-    for (uint32_t i = 0; i < gl->n; i++)
-        if ((head || !gl->g[i].heading) && gl->g[i].u->len == len &&
-            !memcmp(gl->g[i].u->term, t, len))
+    for (uint32_t i = 0; i < gl->n; i++) {
+        if (!head && gl->g[i].heading)
+            continue;
+        const js_qnode *p = gl->g[i].prefix;
+        if (p && p->nexp) { /* any of the prefix's words */
+            for (uint32_t k = 0; k < p->nexp; k++)
+                if (p->exp[k].len == len && !memcmp(p->exp[k].term, t, len))
+                    gl->seen[i] = 1;
+        } else if (gl->g[i].u->len == len &&
+                   !memcmp(gl->g[i].u->term, t, len)) {
             gl->seen[i] = 1;
+        }
+    }
     return 0;
 }
 
@@ -443,6 +491,53 @@ static int add_hit(js_results *r, js_xmset *m, size_t i, int partial,
     return rc;
 }
 
+/* For expanding prefixes over the database (js_query_expand). */
+typedef struct xexpand {
+    js_xdb *db;
+    js_results *r;
+    js_qexpansion *x;
+    int heading;
+} xexpand;
+
+/* js_xdb_terms callback: offers a word, without its heading prefix. */
+static int offer_term(void *ctx, const char *term, size_t len, uint64_t df)
+{
+    xexpand *e = ctx;
+    if (e->heading) {
+        term++;
+        len--;
+    }
+    if (js_fields_term_kind(term, len) != JS_TOKEN_WORD)
+        return 0;
+    return js_qexpansion_add(e->x, term, len, (double)df);
+}
+
+/* js_qexpand_fn: the words of every shard that start with the prefix,
+ * body terms and heading terms (0x01 + the body's) as the leaf
+ * searches them, the same term strings as the native index's. */
+static int expand_xapian(void *ctx, const js_qnode *leaf, js_qexpansion *x)
+{
+    xexpand *e = ctx;
+    const js_qunit *u = &leaf->units[0];
+    char *p = malloc((size_t)u->len + 2);
+    if (!p)
+        return JS_ENOMEM;
+    p[0] = 1;
+    memcpy(p + 1, u->term, u->len);
+    int rc = 0;
+    e->x = x;
+    for (int heading = leaf->heading_only; heading < 2 && !rc; heading++) {
+        e->heading = heading;
+        rc = js_xdb_terms(e->db, heading ? p : p + 1,
+                          (size_t)u->len + (size_t)heading, offer_term, e);
+        if (rc && rc != JS_ENOMEM)
+            fail(e->r, rc, "expanding '%s*': %s", u->term,
+                 js_xdb_errmsg(e->db));
+    }
+    free(p);
+    return rc;
+}
+
 int js_xsearch_run(js_results **out, js_xdb *db, uint64_t doccount,
                    unsigned analyze_flags, const char *query, size_t len,
                    const js_search_options *opts)
@@ -458,6 +553,9 @@ int js_xsearch_run(js_results **out, js_xdb *db, uint64_t doccount,
     if (!r)
         return rc;
     if (rc)
+        goto out;
+    xexpand xe = {db, r, NULL, 0};
+    if ((rc = js_results_expand(r, q, expand_xapian, &xe)))
         goto out;
     if ((rc = tree_query(r, q, o.heading_weight, &strict)))
         goto out;

@@ -568,6 +568,27 @@ extern "C" int js_xdb_get_stats(js_xdb *db, int count_terms, js_xdb_stats *out)
     });
 }
 
+extern "C" int js_xdb_terms(js_xdb *db, const char *prefix, size_t len,
+                            js_xterm_df_fn fn, void *ctx)
+{
+    if (!db || !fn || (!prefix && len))
+        return JS_EINVALID;
+    db->err[0] = 0;
+    return guard(db->err, "listing terms", [&] {
+        std::string p(prefix ? prefix : "", len);
+        /* a database of several shards merges their term lists and sums
+         * their frequencies */
+        for (auto t = db->db.allterms_begin(p); t != db->db.allterms_end(p);
+             ++t) {
+            const std::string &term = *t;
+            int rc = fn(ctx, term.data(), term.size(), t.get_termfreq());
+            if (rc)
+                return rc;
+        }
+        return 0;
+    });
+}
+
 /* ---------------------------------------------------------------------
  * Queries
  * ------------------------------------------------------------------- */

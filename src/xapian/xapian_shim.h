@@ -230,6 +230,17 @@ typedef struct js_xdb_stats {
  * terms to 0.  Returns 0 or a JS_E* code; message on db. */
 int js_xdb_get_stats(js_xdb *db, int count_terms, js_xdb_stats *out);
 
+/* Called with each term and its document frequency (over all parts). */
+typedef int (*js_xterm_df_fn)(void *ctx, const char *term, size_t len,
+                              uint64_t df);
+
+/* Calls fn for every term of db that starts with prefix[0..len), in term
+ * order, over all its parts (Xapian's allterms_begin(prefix)), for
+ * expanding a query's word*.  Returns 0, fn's non-zero value, or a JS_E*
+ * code; message on db. */
+int js_xdb_terms(js_xdb *db, const char *prefix, size_t len,
+                 js_xterm_df_fn fn, void *ctx);
+
 /* ---------------------------------------------------------------------
  * Queries, built bottom-up.  A constructor copies what it needs from its
  * arguments (sub-queries included), so they may be closed at once.

@@ -1,0 +1,1 @@
+search --no-snippet '木匠工* xapi*'

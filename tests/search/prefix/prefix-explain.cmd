@@ -1,0 +1,1 @@
+search --explain --no-snippet 'inst*'

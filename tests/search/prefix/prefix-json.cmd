@@ -1,0 +1,1 @@
+search --json -n 5 '数据库 xapi*'

@@ -1,0 +1,1 @@
+search --no-snippet 'zzz* 数据库'
