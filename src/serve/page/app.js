@@ -47,13 +47,15 @@
 
   // The query as sent: a last token that is a Latin word of two or more
   // letters or digits, not followed by white space, gets a '*' (a prefix
-  // search), so that "xapi" finds Xapian while it is typed.  Never after
-  // a CJK run, inside an open phrase, or on the operator OR.
+  // search), so that "xapi" finds Xapian while it is typed, and
+  // "apt-ge" apt-get (the engine reads it as apt and ge*).  Never on a
+  // CJK run (its n-grams already match as it grows), inside an open
+  // phrase, or on an operator.
   function withPrefix(q) {
     if (q === '' || /\s$/.test(q)) return q;
     if (((q.match(/"/g) || []).length % 2) === 1) return q;
-    const m = /(^|\s)(-?\(*(?:title:)?)([A-Za-z0-9]{2,})$/.exec(q);
-    if (!m || m[3] === 'OR' || m[3] === 'AND' || m[3] === 'NOT') return q;
+    const m = /(^|[^A-Za-z0-9_*'])([A-Za-z0-9]{2,})$/.exec(q);
+    if (!m || m[2] === 'OR' || m[2] === 'AND' || m[2] === 'NOT') return q;
     return q + '*';
   }
 
