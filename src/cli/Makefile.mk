@@ -10,7 +10,8 @@ jiansuo_SOURCES = src/cli/jiansuo.c src/cli/cli.h src/cli/cmd_analyze.c \
 	src/cli/cmd_check.c src/cli/cmd_search.c src/cli/cmd_write.c
 jiansuo_CPPFLAGS = -I$(srcdir)/src/include -I$(srcdir)/src/cli
 jiansuo_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-jiansuo_LDADD = libjiansuo.la $(JANSSON_LIBS)
+# libjsserve (src/serve/Makefile.mk) before the library it calls
+jiansuo_LDADD = libjsserve.la libjiansuo.la $(JANSSON_LIBS)
 # the library's C++ (Xapian) wants the C++ driver's runtime at the
 # program's link too: with clang's sanitizers, their C++ part
 jiansuo_LINK = $(JS_INDEX_LINK) $(jiansuo_LDFLAGS)

@@ -35,6 +35,7 @@ int js_cli_update(const char *dir, js_writer_options *o, int n, char **paths);
 int js_cmd_search(int argc, char **argv);
 int js_cmd_stats(int argc, char **argv);
 int js_cmd_check(int argc, char **argv);
+int js_cmd_serve(int argc, char **argv);
 
 #include <stdint.h>
 

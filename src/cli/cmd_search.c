@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "json_out.h"
 #include "jiansuo.h"
 
 typedef struct params {
@@ -176,58 +177,28 @@ static void emit(json_t *o)
 static void print_json(const params *p, const js_results *r,
                        const char *query, size_t qlen, long line, double us)
 {
-    int exact;
-    uint64_t total = js_results_total(r, &exact);
-    size_t n = js_results_count(r);
-    json_t *q = json_object();
-    json_object_set_new(q, "type", json_string("query"));
+    json_t *q = js_cli_query_json(r, query, qlen, p->o.offset);
+    json_object_del(q, "offset"); /* what the command line gave */
+    /* "type" first: programs dispatch on it */
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string("query"));
     if (line > 0)
-        json_object_set_new(q, "line", json_integer(line));
-    json_object_set_new(q, "query", json_stringn(query, qlen));
-    json_object_set_new(q, "parsed", json_string(js_results_query(r)));
-    json_object_set_new(q, "total", json_integer((json_int_t)total));
-    json_object_set_new(q, "total_exact", json_boolean(exact));
-    json_object_set_new(q, "hits", json_integer((json_int_t)n));
+        json_object_set_new(o, "line", json_integer(line));
+    json_object_update(o, q);
+    json_decref(q);
     if (line > 0)
-        json_object_set_new(q, "micros", json_integer((json_int_t)(us + 0.5)));
-    emit(q);
-    for (size_t i = 0; i < n; i++) {
-        const js_hit *h = js_results_hit(r, i);
-        json_t *o = json_object(), *hd = json_array(), *hl = json_array();
+        json_object_set_new(o, "micros", json_integer((json_int_t)(us + 0.5)));
+    emit(o);
+    int snippets = !(p->o.flags & JS_SEARCH_NO_SNIPPET);
+    for (size_t i = 0; i < js_results_count(r); i++) {
+        json_t *h = js_cli_hit_json(js_results_hit(r, i),
+                                    p->o.offset + i + 1, snippets);
+        o = json_object();
         json_object_set_new(o, "type", json_string("hit"));
         if (line > 0)
             json_object_set_new(o, "line", json_integer(line));
-        json_object_set_new(o, "rank", json_integer((json_int_t)(p->o.offset + i + 1)));
-        json_object_set_new(o, "score", json_real(h->score));
-        json_object_set_new(o, "partial", json_boolean(h->partial));
-        json_object_set_new(o, "source", json_string(h->source));
-        json_object_set_new(o, "title", json_string(h->title));
-        json_object_set_new(o, "format", json_string(h->format));
-        json_object_set_new(o, "encoding", json_string(h->encoding));
-        if (h->id[0])
-            json_object_set_new(o, "id", json_string(h->id));
-        json_t *meta = h->metadata[0] ? json_loads(h->metadata, 0, NULL) : NULL;
-        json_object_set_new(o, "metadata", meta ? meta : json_null());
-        for (size_t j = 0; j < h->depth; j++)
-            json_array_append_new(hd, json_string(h->headings[j]));
-        json_object_set_new(o, "headings", hd);
-        json_object_set_new(o, "section", json_integer(h->section));
-        json_object_set_new(o, "ordinal", json_integer(h->ordinal));
-        json_object_set_new(o, "start", json_integer((json_int_t)h->start));
-        json_object_set_new(o, "end", json_integer((json_int_t)h->end));
-        if (!(p->o.flags & JS_SEARCH_NO_SNIPPET)) {
-            json_object_set_new(o, "snippet",
-                                json_stringn(h->snippet, h->snippet_len));
-            for (size_t j = 0; j < h->nhighlights; j++) {
-                json_t *pair = json_array();
-                json_array_append_new(pair, json_integer((json_int_t)h->highlights[2 * j]));
-                json_array_append_new(pair, json_integer((json_int_t)h->highlights[2 * j + 1]));
-                json_array_append_new(hl, pair);
-            }
-            json_object_set_new(o, "highlights", hl);
-        } else {
-            json_decref(hl);
-        }
+        json_object_update(o, h);
+        json_decref(h);
         emit(o);
     }
 }

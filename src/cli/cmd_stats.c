@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "json_out.h"
 #include "jiansuo.h"
 
 /* The counts both backends report, printed as aligned text. */
@@ -55,67 +56,6 @@ static void usage(FILE *f)
                "                   Xapian index when DIR has only that)\n"
                "  --json           one JSON object\n"
                "  -h, --help       this text\n");
-}
-
-#define JINT(v) json_integer((json_int_t)(v))
-
-/* The statistics as one JSON object (dir: the index directory). */
-static json_t *stats_json(const char *dir, const js_index_stats *st)
-{
-    int x = st->backend == JS_BACKEND_XAPIAN;
-    json_t *o = json_object();
-    json_object_set_new(o, "index", json_string(dir));
-    if (x)
-        json_object_set_new(o, "backend", json_string("xapian"));
-    json_object_set_new(o, "format_version", json_integer(st->format_version));
-    if (x)
-        json_object_set_new(o, "shards", json_integer(st->shards));
-    json_object_set_new(o, "documents", JINT(st->documents));
-    json_object_set_new(o, "sections", JINT(st->sections));
-    json_object_set_new(o, "terms", JINT(st->terms));
-    json_object_set_new(o, "postings", JINT(st->postings));
-    json_object_set_new(o, "positions", JINT(st->positions));
-    if (x)
-        json_object_set_new(o, "total_length", JINT(st->total_length));
-    json_object_set_new(o, "source_bytes", JINT(st->source_bytes));
-    json_object_set_new(o, "text_bytes", JINT(st->text_bytes));
-    json_object_set_new(o, "file_bytes", JINT(st->file_bytes));
-    if (x) {
-        json_t *shards = json_array();
-        for (unsigned i = 0; i < st->shards; i++) {
-            json_t *sh = json_object();
-            json_object_set_new(sh, "sections", JINT(st->shard[i].sections));
-            json_object_set_new(sh, "total_length", JINT(st->shard[i].total_length));
-            json_object_set_new(sh, "bytes", JINT(st->shard[i].bytes));
-            json_array_append_new(shards, sh);
-        }
-        json_object_set_new(o, "shard", shards);
-    } else {
-        json_t *parts = json_object();
-        for (unsigned i = 1; i <= JS_INDEX_PARTS; i++)
-            json_object_set_new(parts, js_index_part_name(i), JINT(st->part_bytes[i]));
-        json_object_set_new(o, "part_bytes", parts);
-        json_object_set_new(o, "block_size", json_integer(st->block_size));
-        json_object_set_new(o, "generation", JINT(st->generation));
-        json_object_set_new(o, "deleted_sections", JINT(st->deleted_sections));
-        json_t *segs = json_array();
-        for (unsigned i = 0; i < st->segments; i++) {
-            const js_index_segment *g = &st->segment[i];
-            json_t *sg = json_object();
-            json_object_set_new(sg, "name", json_string(g->name));
-            json_object_set_new(sg, "sections", JINT(g->sections));
-            json_object_set_new(sg, "live", JINT(g->sections - g->deleted));
-            json_object_set_new(sg, "deleted", JINT(g->deleted));
-            json_object_set_new(sg, "documents", JINT(g->documents));
-            json_object_set_new(sg, "bytes", JINT(g->bytes));
-            json_array_append_new(segs, sg);
-        }
-        json_object_set_new(o, "segments", segs);
-    }
-    json_object_set_new(o, "fold", json_boolean(!(st->analyze_flags & JS_ANALYZE_NO_FOLD)));
-    json_t *bi = json_loads(st->build_info, 0, NULL);
-    json_object_set_new(o, "build", bi ? bi : json_null());
-    return o;
 }
 
 /* Prints one line of the size table: a part's or a shard's bytes, and
@@ -192,7 +132,7 @@ int js_cmd_stats(int argc, char **argv)
     js_index_stats st;
     js_index_get_stats(ix, &st);
     if (json) {
-        json_t *o = stats_json(dir, &st);
+        json_t *o = js_cli_stats_json(dir, &st);
         char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(o);
         if (s)

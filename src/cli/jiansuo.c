@@ -31,6 +31,7 @@ static const struct {
     {"search", js_cmd_search, "find the sections that match a query, best first"},
     {"stats", js_cmd_stats, "show the counts and sizes of an index"},
     {"check", js_cmd_check, "verify every checksum and invariant of an index"},
+    {"serve", js_cmd_serve, "serve an index over HTTP: JSON and a search page"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof *commands)
