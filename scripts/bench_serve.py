@@ -47,6 +47,10 @@ Out: Markdown tables on stdout (progress on stderr) and the figures as
      >= 80%), the write requests' latency (p50, max) and their errors.
      These runs come after all of steps 2 and 3, so that the records they
      add do not change the index the others search.
+  5. where jiansuo's time goes (diagnostics, not against the targets):
+     the search's own time inside the server per query kind (the
+     answers' "micros", a pass over the mix one query at a time), and one
+     wrk run of the same queries without snippets (snippet=0).
 
 Where the two servers' queries differ (to_groonga translates jiansuo's
 syntax): a space is AND and "..." a phrase in both; jiansuo's OR binds
@@ -269,8 +273,8 @@ def query_mix():
            [(k, 'simplified', h) for (k, _, _), h in zip(qs, hans)]
 
 
-def jiansuo_path(q):
-    return '/search?' + urllib.parse.urlencode({'q': q, 'n': 10, 'snippet': 1})
+def jiansuo_path(q, snippet=1):
+    return '/search?' + urllib.parse.urlencode({'q': q, 'n': 10, 'snippet': snippet})
 
 
 def groonga_path(q):
@@ -422,9 +426,10 @@ def build_groonga(db, recs):
 
 # ------------------------------------------------------------ checks
 
-def validate(name, port, paths, total_of):
+def validate(name, port, paths, total_of, micros=None):
     """Every path once, in order: status 200 and a result; returns a
-    summary (and the first failure dies)."""
+    summary (and the first failure dies).  micros: a list to append
+    jiansuo's "micros" of each query to."""
     t0 = time.monotonic()
     with_hits = nbytes = 0
     for path in paths:
@@ -433,7 +438,10 @@ def validate(name, port, paths, total_of):
             die('%s: GET %s: status %d: %s' % (name, path, st, body[:300]))
         nbytes += len(body)
         try:
-            total = total_of(json.loads(body))
+            o = json.loads(body)
+            total = total_of(o)
+            if micros is not None:
+                micros.append(int(o['query']['micros']))
         except (ValueError, LookupError, TypeError) as e:
             die('%s: GET %s: unexpected answer (%s): %s' % (name, path, e, body[:300]))
         with_hits += total > 0
@@ -613,9 +621,11 @@ def main():
     mix = query_mix()
     jfile = os.path.join(a.work, 'paths-jiansuo.txt')
     gfile = os.path.join(a.work, 'paths-groonga.txt')
+    nfile = os.path.join(a.work, 'paths-jiansuo-nosnippet.txt')
     jpaths = [jiansuo_path(q) for _, _, q in mix]
     gpaths = [groonga_path(q) for _, _, q in mix]
-    for fn, ps in ((jfile, jpaths), (gfile, gpaths)):
+    npaths = [jiansuo_path(q, snippet=0) for _, _, q in mix]
+    for fn, ps in ((jfile, jpaths), (gfile, gpaths), (nfile, npaths)):
         with open(fn, 'w', encoding='ascii') as f:
             f.write('\n'.join(ps) + '\n')
     entries.append({'measure': 'setup', 'records': len(recs), 'sections': st['sections'],
@@ -632,7 +642,8 @@ def main():
     with open(os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as f:
         f.write(secrets.token_hex(16) + '\n')
     js = gs = None
-    res = {'jiansuo': [], 'groonga': [], 'jiansuo + writer': []}
+    res = {'jiansuo': [], 'groonga': [], 'jiansuo + writer': [],
+           'jiansuo, no snippets': []}
     wres = []
     try:
         js = start_jiansuo(ix, token_file)
@@ -641,6 +652,13 @@ def main():
             token = f.read().rstrip('\n')  # as the server left it
         checks = {'jiansuo': validate('jiansuo', js.port, jpaths, jiansuo_total),
                   'groonga': validate('groonga', gs.port, gpaths, groonga_total)}
+        # the search's own time inside the server, per kind: a second pass,
+        # one query at a time
+        micros = []
+        validate('jiansuo', js.port, jpaths, jiansuo_total, micros)
+        kind_us = {}
+        for (kd, _, _), us in zip(mix, micros):
+            kind_us.setdefault(kd, []).append(us)
         for nm, c in checks.items():
             log('%s: every query once: %d of %d with hits, %d bytes an answer, %.1f s'
                 % (nm, c['with_hits'], c['queries'], c['mean_bytes'], c['seconds']))
@@ -657,6 +675,9 @@ def main():
                 res[nm].append(wrk(s.port, fn, a.duration, s.p.pid))
                 if not s.alive():
                     die('%s died: %s' % (nm, s.tail()))
+        # where the time goes: the same queries without snippets, one run
+        log('jiansuo without snippets (a diagnostic): wrk %d s, one run' % a.duration)
+        res['jiansuo, no snippets'].append(wrk(js.port, nfile, a.duration, js.p.pid))
         nb = int(a.duration * a.writer_rate / a.writer_batch) + 10
         for r in range(a.runs):
             log('jiansuo + writer (%d records/s in requests of %d): wrk %d s, run %d of %d'
@@ -736,9 +757,9 @@ def main():
              a.connections, a.duration, len(mix), ', '.join(bench_search.KINDS[:5]),
              a.runs, os.cpu_count(), os.cpu_count()))
     rows = []
-    for nm in ('jiansuo', 'groonga', 'jiansuo + writer'):
+    for nm in ('jiansuo', 'groonga', 'jiansuo + writer', 'jiansuo, no snippets'):
         x = sm[nm]
-        rows.append([nm, '%.0f' % x['rps'], '%.0f-%.0f' % (x['rps_min'], x['rps_max'])]
+        rows.append([nm + (' (one run)' if x['runs'] == 1 and a.runs > 1 else ''), '%.0f' % x['rps'], '%.0f-%.0f' % (x['rps_min'], x['rps_max'])]
                     + ['%.2f' % x['ms'][p] for p in PCTS]
                     + ['%.1f' % x['max_ms'], x['bytes_per_request'], x['status_errors'],
                        x['socket_errors'], '%.2f / %.2f' % (x['server_cores'], x['wrk_cores'])])
@@ -748,8 +769,23 @@ def main():
           '%d of %d, Groonga for %d (it does not fold Traditional and Simplified, and gives '
           'no partial matches for the sentences).\n'
           % (checks['jiansuo']['with_hits'], len(mix), checks['groonga']['with_hits']))
-    print('jiansuo / Groonga: **%.2f x** the requests/s, **%.2f x** the p99 latency.\n'
-          % (r_rps, r_p99))
+    print('jiansuo / Groonga: **%.2f x** the requests/s, **%.2f x** the p99 latency.  '
+          'The row "no snippets" (a diagnostic, after the others, not against the targets) '
+          'asks the same queries with snippet=0: what the server does without making '
+          'snippets.\n' % (r_rps, r_p99))
+    print('The search\'s own time inside `jiansuo serve` (the answer\'s "micros": '
+          '`js_search` with the top 10\'s snippets, not the HTTP and JSON around it), '
+          'per kind, one query at a time (a second pass over the mix before the wrk runs), '
+          'µs:\n')
+    krows = []
+    for kd in bench_search.KINDS + ['all']:
+        v = micros if kd == 'all' else kind_us.get(kd, [])
+        if v:
+            krows.append([kd, len(v), bench_search.pct(v, 50), bench_search.pct(v, 90),
+                          bench_search.pct(v, 99), round(sum(v) / len(v))])
+    table(['kind', 'queries', 'p50', 'p90', 'p99', 'mean'], krows)
+    entries.append({'measure': 'search_micros', 'kinds': {
+        r[0]: {'n': r[1], 'p50': r[2], 'p90': r[3], 'p99': r[4], 'mean': r[5]} for r in krows}})
     print('### 2. Searches while a writer adds %d records a second\n' % a.writer_rate)
     print('A thread POSTs %d new records (poems made of two of the corpus, new ids) to '
           '/documents every %.2f s while wrk runs (row "jiansuo + writer" above); each request '
