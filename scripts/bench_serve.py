@@ -40,9 +40,11 @@ Out: Markdown tables on stdout (progress on stderr) and the figures as
      &sort_keys=-_score, with the same wrk settings, interleaved with
      jiansuo's runs; ratios jiansuo / groonga of requests/s and p99;
   4. with a writer: while wrk runs against jiansuo, a thread POSTs 100
-     records a second to /documents (--writer-batch 10: ten requests of
-     ten records a second, each committed before its answer; new poems
-     made of two poems of the corpus, with new ids) with the token of
+     records a second to /documents (--writer-batch 100: one request of
+     100 records a second, committed before its answer; new poems made of
+     two poems of the corpus, with new ids; with ten requests of ten, one
+     after another, the writer fell behind when a commit took over 0.1 s
+     on the loaded machine) with the token of
      --write-token-file; search throughput as a share of step 2's (target
      >= 80%), the write requests' latency (p50, max) and their errors.
      These runs come after all of steps 2 and 3, so that the records they
@@ -519,7 +521,7 @@ class Writer(threading.Thread):
         conn = None
         t0 = time.monotonic()
         for i, body in enumerate(self.batches):
-            wait = t0 + i * every - time.monotonic()
+            wait = t0 + (i + 0.5) * every - time.monotonic()  # mid-interval
             if wait > 0:
                 if self.stop_ev.wait(wait):
                     break
@@ -596,7 +598,7 @@ def main():
     ap.add_argument('--wrk-threads', type=int, default=2)
     ap.add_argument('--threads', type=int, default=2, help="the servers' threads")
     ap.add_argument('--writer-rate', type=int, default=100, help='records a second')
-    ap.add_argument('--writer-batch', type=int, default=10, help='records a request')
+    ap.add_argument('--writer-batch', type=int, default=100, help='records a request')
     ap.add_argument('--poetry', action='append', default=[], required=True)
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
@@ -650,12 +652,15 @@ def main():
         gs = start_groonga(db)
         with open(token_file) as f:
             token = f.read().rstrip('\n')  # as the server left it
-        checks = {'jiansuo': validate('jiansuo', js.port, jpaths, jiansuo_total),
-                  'groonga': validate('groonga', gs.port, gpaths, groonga_total)}
-        # the search's own time inside the server, per kind: a second pass,
-        # one query at a time
+        servers = {'jiansuo': (js, jfile), 'groonga': (gs, gfile)}
+        for nm, (s, fn) in servers.items():
+            log('%s: warm-up, %d s' % (nm, WARMUP))
+            wrk(s.port, fn, WARMUP, s.p.pid)
+        # every query once, one at a time: the answers are checked, and
+        # jiansuo's give the search's own time inside the server per kind
         micros = []
-        validate('jiansuo', js.port, jpaths, jiansuo_total, micros)
+        checks = {'jiansuo': validate('jiansuo', js.port, jpaths, jiansuo_total, micros),
+                  'groonga': validate('groonga', gs.port, gpaths, groonga_total)}
         kind_us = {}
         for (kd, _, _), us in zip(mix, micros):
             kind_us.setdefault(kd, []).append(us)
@@ -663,10 +668,6 @@ def main():
             log('%s: every query once: %d of %d with hits, %d bytes an answer, %.1f s'
                 % (nm, c['with_hits'], c['queries'], c['mean_bytes'], c['seconds']))
             entries.append(dict(measure='check', system=nm, **c))
-        servers = {'jiansuo': (js, jfile), 'groonga': (gs, gfile)}
-        for nm, (s, fn) in servers.items():
-            log('%s: warm-up, %d s' % (nm, WARMUP))
-            wrk(s.port, fn, WARMUP, s.p.pid)
         for r in range(a.runs):
             order = ['jiansuo', 'groonga'] if r % 2 == 0 else ['groonga', 'jiansuo']
             for nm in order:
@@ -765,7 +766,7 @@ def main():
                        x['socket_errors'], '%.2f / %.2f' % (x['server_cores'], x['wrk_cores'])])
     table(['server', 'req/s', 'range', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'bytes/answer',
            'status >= 400', 'socket errors', 'cores (server / wrk)'], rows)
-    print('Every query once beforehand, to check the answers: jiansuo found something for '
+    print('Every query once before the runs, to check the answers: jiansuo found something for '
           '%d of %d, Groonga for %d (it does not fold Traditional and Simplified, and gives '
           'no partial matches for the sentences).\n'
           % (checks['jiansuo']['with_hits'], len(mix), checks['groonga']['with_hits']))
@@ -775,8 +776,8 @@ def main():
           'snippets.\n' % (r_rps, r_p99))
     print('The search\'s own time inside `jiansuo serve` (the answer\'s "micros": '
           '`js_search` with the top 10\'s snippets, not the HTTP and JSON around it), '
-          'per kind, one query at a time (a second pass over the mix before the wrk runs), '
-          'µs:\n')
+          'per kind, one query at a time (a pass over the mix after a %d s warm-up, before '
+          'the wrk runs), µs:\n' % WARMUP)
     krows = []
     for kd in bench_search.KINDS + ['all']:
         v = micros if kd == 'all' else kind_us.get(kd, [])
