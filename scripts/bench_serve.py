@@ -46,13 +46,15 @@ Out: Markdown tables on stdout (progress on stderr) and the figures as
      after another, the writer fell behind when a commit took over 0.1 s
      on the loaded machine) with the token of
      --write-token-file; search throughput as a share of step 2's (target
-     >= 80%), the write requests' latency (p50, max) and their errors.
+     >= 80%; also per core the server used, which other work on a shared
+     machine disturbs less), the write requests' latency (p50, max) and their errors.
      These runs come after all of steps 2 and 3, so that the records they
      add do not change the index the others search.
   5. where jiansuo's time goes (diagnostics, not against the targets):
      the search's own time inside the server per query kind (the
      answers' "micros", a pass over the mix one query at a time), and one
-     wrk run of the same queries without snippets (snippet=0).
+     wrk run of the same queries without snippets (snippet=0), half as
+     long as the others.
 
 Where the two servers' queries differ (to_groonga translates jiansuo's
 syntax): a space is AND and "..." a phrase in both; jiansuo's OR binds
@@ -578,6 +580,8 @@ def summarize(runs):
             'socket_errors': sum(r['socket_errors'] for r in runs),
             'requests': sum(r['requests'] for r in runs),
             'server_cores': median([r['server_cores'] for r in runs]),
+            'rps_per_server_core': median([r['rps'] / r['server_cores'] for r in runs
+                                           if r['server_cores'] > 0] or [float('nan')]),
             'wrk_cores': median([r['wrk_cores'] for r in runs])}
 
 
@@ -677,8 +681,8 @@ def main():
                 if not s.alive():
                     die('%s died: %s' % (nm, s.tail()))
         # where the time goes: the same queries without snippets, one run
-        log('jiansuo without snippets (a diagnostic): wrk %d s, one run' % a.duration)
-        res['jiansuo, no snippets'].append(wrk(js.port, nfile, a.duration, js.p.pid))
+        log('jiansuo without snippets (a diagnostic): wrk %d s, one run' % max(2, a.duration // 2))
+        res['jiansuo, no snippets'].append(wrk(js.port, nfile, max(2, a.duration // 2), js.p.pid))
         nb = int(a.duration * a.writer_rate / a.writer_batch) + 10
         for r in range(a.runs):
             log('jiansuo + writer (%d records/s in requests of %d): wrk %d s, run %d of %d'
@@ -718,10 +722,14 @@ def main():
             'errors': len(werr), 'first_errors': werr[:5],
             'late': sum(w.behind for w in wres)}
     share = sm['jiansuo + writer']['rps'] / sm['jiansuo']['rps']
+    # the same per core the server used: less sensitive to other work on
+    # the machine taking cores away from one run and not another
+    share_core = sm['jiansuo + writer']['rps_per_server_core'] / sm['jiansuo']['rps_per_server_core']
     r_rps = sm['jiansuo']['rps'] / sm['groonga']['rps']
     r_p99 = sm['jiansuo']['ms']['99'] / sm['groonga']['ms']['99']
     entries.append({'measure': 'writer', **wsum, 'rate': a.writer_rate, 'batch': a.writer_batch,
                     'search_share': round(share, 3), 'target_share': WRITER_TARGET,
+                    'search_share_per_server_core': round(share_core, 3),
                     'health_after': health})
     entries.append({'measure': 'ratios', 'rps': round(r_rps, 3), 'p99': round(r_p99, 3)})
     entries.append({'measure': 'exit', 'jiansuo_serve_sigterm_status': rc_j,
@@ -739,7 +747,8 @@ def main():
     verdicts.append(('p99 latency at that load', '%.2f ms' % j['ms']['99'],
                      '<= %.0f ms' % P99_TARGET_MS, verdict(ok_p99)))
     verdicts.append(('searches/s with %d records/s written / without' % a.writer_rate,
-                     '%.0f / %.0f = %.0f%%' % (sm['jiansuo + writer']['rps'], j['rps'], share * 100),
+                     '%.0f / %.0f = %.0f%% (per server core: %.0f%%)'
+                     % (sm['jiansuo + writer']['rps'], j['rps'], share * 100, share_core * 100),
                      '>= %d%%' % (WRITER_TARGET * 100), verdict(ok_w)))
     verdicts.append(('errors (status >= 400, socket errors, writer)',
                      '%d, %d, %d' % (j['status_errors'] + sm['jiansuo + writer']['status_errors'],
@@ -763,17 +772,21 @@ def main():
         rows.append([nm + (' (one run)' if x['runs'] == 1 and a.runs > 1 else ''), '%.0f' % x['rps'], '%.0f-%.0f' % (x['rps_min'], x['rps_max'])]
                     + ['%.2f' % x['ms'][p] for p in PCTS]
                     + ['%.1f' % x['max_ms'], x['bytes_per_request'], x['status_errors'],
-                       x['socket_errors'], '%.2f / %.2f' % (x['server_cores'], x['wrk_cores'])])
+                       x['socket_errors'], '%.2f / %.2f' % (x['server_cores'], x['wrk_cores']),
+                       '%.0f' % x['rps_per_server_core']])
     table(['server', 'req/s', 'range', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'bytes/answer',
-           'status >= 400', 'socket errors', 'cores (server / wrk)'], rows)
+           'status >= 400', 'socket errors', 'cores (server / wrk)', 'req/s per server core'],
+          rows)
     print('Every query once before the runs, to check the answers: jiansuo found something for '
           '%d of %d, Groonga for %d (it does not fold Traditional and Simplified, and gives '
           'no partial matches for the sentences).\n'
           % (checks['jiansuo']['with_hits'], len(mix), checks['groonga']['with_hits']))
     print('jiansuo / Groonga: **%.2f x** the requests/s, **%.2f x** the p99 latency.  '
-          'The row "no snippets" (a diagnostic, after the others, not against the targets) '
-          'asks the same queries with snippet=0: what the server does without making '
-          'snippets.\n' % (r_rps, r_p99))
+          'The row "no snippets" (a diagnostic, after the others, half as long, not against '
+          'the targets) asks the same queries with snippet=0: what the server does without '
+          'making snippets.  "req/s per server core": requests/s over the cores the server '
+          'used (its CPU time / the run\'s time), less sensitive to other work on the '
+          'machine.\n' % (r_rps, r_p99))
     print('The search\'s own time inside `jiansuo serve` (the answer\'s "micros": '
           '`js_search` with the top 10\'s snippets, not the HTTP and JSON around it), '
           'per kind, one query at a time (a pass over the mix after a %d s warm-up, before '
@@ -793,11 +806,11 @@ def main():
           'answers once its records are committed.  %d runs after those above.\n'
           % (a.writer_batch, a.writer_batch / a.writer_rate, a.runs))
     table(['write requests', 'records', 'records/s', 'p50 ms', 'p90 ms', 'max ms', 'errors',
-           'late', 'searches/s / without writer'],
+           'late', 'searches/s / without writer', 'the same per server core'],
           [[wsum['requests'], wsum['records'], '%.0f' % (wsum['records'] / wsum['seconds']),
             wsum['latency_ms']['p50'],
             wsum['latency_ms']['p90'], wsum['latency_ms']['max'], wsum['errors'], wsum['late'],
-            '%.0f%%' % (share * 100)]])
+            '%.0f%%' % (share * 100), '%.0f%%' % (share_core * 100)]])
     print('### Against the targets\n')
     table(['measure', 'figure', 'target', ''], verdicts)
     print('`jiansuo serve` exited with status %s on SIGTERM.  Stage: %.0f s.\n'
