@@ -41,7 +41,7 @@ _jiansuo_options()
     serve)
         echo "-d --index --backend --listen --threads --write-token-file" \
             "--tls-cert --tls-key --max-body --max-url --max-headers" \
-            "--max-connections --idle-timeout --request-timeout --memory" \
+            "--max-connections --idle-timeout --request-timeout --memory --cache" \
             "--log --quiet -h --help"
         ;;
     esac
@@ -109,7 +109,7 @@ _jiansuo()
         --memory | --threads | --shards | -n | --limit | --offset | --remote | \
             --k1 | --b | --heading-weight | --snippet-chars | --listen | \
             --max-body | --max-url | --max-headers | --max-connections | \
-            --idle-timeout | --request-timeout)
+            --idle-timeout | --request-timeout | --cache)
             # a number, or host:port: nothing to offer
             COMPREPLY=()
             return

@@ -34,7 +34,7 @@ struct js_bcache_entry {
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static size_t budget;
+static _Atomic size_t budget;
 static size_t bytes;
 static js_bcache_entry *buckets[NBUCKETS];
 static js_bcache_entry *newest, *oldest;
@@ -159,6 +159,18 @@ js_bcache_entry *js_bcache_put(uint64_t owner, uint32_t block, uint8_t *raw,
     pthread_mutex_unlock(&mu);
     *out = raw;
     return e;
+}
+
+size_t js_bcache_set_budget(size_t mib)
+{
+    pthread_once(&once, read_budget);
+    pthread_mutex_lock(&mu);
+    size_t before = budget >> 20;
+    budget = mib > (SIZE_MAX >> 21) ? SIZE_MAX >> 1 : mib << 20;
+    while (bytes > budget && oldest)
+        remove_entry(oldest);
+    pthread_mutex_unlock(&mu);
+    return before;
 }
 
 void js_bcache_release(js_bcache_entry *e)

@@ -41,6 +41,10 @@ js_bcache_entry *js_bcache_get(uint64_t owner, uint32_t block,
 js_bcache_entry *js_bcache_put(uint64_t owner, uint32_t block, uint8_t *raw,
                                size_t len, const uint8_t **out);
 
+/* Sets the budget to mib MiB (evicting down to it).  Returns the one
+ * before. */
+size_t js_bcache_set_budget(size_t mib);
+
 /* Unpins an entry; NULL is fine. */
 void js_bcache_release(js_bcache_entry *e);
 

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "backend.h"
+#include "blockcache.h"
 #include "builder.h"
 #include "error.h"
 #include "fields.h"
@@ -316,6 +317,11 @@ int js_index_check(js_index *ix)
         return JS_EINVALID;
     int rc = h_ready(&ix->h, "index");
     return rc ? rc : ix->ops->check(ix->h.be);
+}
+
+size_t js_cache_set_limit(size_t mib)
+{
+    return js_bcache_set_budget(mib);
 }
 
 int js_index_preload(js_index *ix)

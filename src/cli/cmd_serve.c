@@ -49,12 +49,14 @@ static void usage(FILE *f)
             "      --request-timeout S close one that has not sent a whole request\n"
             "                          S s after connecting or its last answer (default %u)\n"
             "      --memory MiB        memory of a write's new segment (default 512)\n"
+            "      --cache MiB         stored text kept inflated for snippets (default %u)\n"
             "      --log FILE          append the access log to FILE (default: stderr)\n"
             "      --quiet             no access log\n"
             "  -h, --help              this text\n",
             JS_SRV_DEFAULT_LISTEN, JS_SRV_DEFAULT_MAX_BODY, JS_SRV_DEFAULT_MAX_URL,
             JS_SRV_DEFAULT_MAX_HEADERS, JS_SRV_DEFAULT_MAX_CONNECTIONS,
-            JS_SRV_DEFAULT_IDLE_TIMEOUT, JS_SRV_DEFAULT_REQUEST_TIMEOUT);
+            JS_SRV_DEFAULT_IDLE_TIMEOUT, JS_SRV_DEFAULT_REQUEST_TIMEOUT,
+            JS_SRV_DEFAULT_CACHE_MIB);
 }
 
 static int number(const char *opt, const char *arg, unsigned long lo,
@@ -131,6 +133,7 @@ static const struct option longopts[] = {
     {"idle-timeout", required_argument, NULL, 'i'},
     {"request-timeout", required_argument, NULL, 'r'},
     {"memory", required_argument, NULL, 'm'},
+    {"cache", required_argument, NULL, 'k'},
     {"log", required_argument, NULL, 'L'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -152,7 +155,9 @@ int js_cmd_serve(int argc, char **argv)
     cfg.idle_timeout = JS_SRV_DEFAULT_IDLE_TIMEOUT;
     cfg.request_timeout = JS_SRV_DEFAULT_REQUEST_TIMEOUT;
     const char *dir_arg = NULL, *token_file = NULL;
-    unsigned long v;
+    /* a server meets the same stored blocks again and again: more room
+     * for them than the library's default */
+    unsigned long v, cache_mib = JS_SRV_DEFAULT_CACHE_MIB;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
@@ -206,6 +211,11 @@ int js_cmd_serve(int argc, char **argv)
                 return JS_EXIT_USAGE;
             wo.memory_mib = v;
             break;
+        case 'k':
+            if (number("--cache", optarg, 0, 1ul << 20, &v))
+                return JS_EXIT_USAGE;
+            cache_mib = v;
+            break;
         case 'L': cfg.log = optarg; break;
         case 'q': cfg.quiet = 1; break;
         case 'h':
@@ -241,6 +251,7 @@ int js_cmd_serve(int argc, char **argv)
     cfg.open = oo;
     wo.backend = oo.backend;
     cfg.writer = wo;
+    js_cache_set_limit(cache_mib);
     int status = js_serve_run(&cfg);
     free(dir);
     if (cfg.token) /* not left in freed memory */

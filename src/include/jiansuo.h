@@ -568,6 +568,14 @@ JS_API js_backend js_index_backend(const js_index *ix);
  * be read), or JS_EINVALID for a NULL ix. */
 JS_API int js_index_preload(js_index *ix);
 
+/* Sets how much memory (MiB) the process may keep of inflated stored
+ * text, shared by every open native index: a hit's snippet reads its
+ * section from a compressed block of about 64 KiB, and a process that
+ * answers many searches meets the same blocks again.  Least recently
+ * used blocks go first; 0 keeps none.  The default is 64, or
+ * $JIANSUO_STORE_CACHE_MIB when set.  Returns the limit before. */
+JS_API size_t js_cache_set_limit(size_t mib);
+
 /* Moves ix to the index's newest committed generation, if it is not
  * there yet.  Searches already running on other threads finish on the
  * snapshot they started with; results already returned stay valid.

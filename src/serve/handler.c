@@ -626,6 +626,7 @@ int js_srv_precheck(js_srv *s, const js_srv_request *req,
     /* What can be refused before the body is read: a write without the
      * token, so that a client without it cannot make the server read
      * (and hold) megabytes. */
+    memset(resp, 0, sizeof *resp);
     if (!strcmp(req->path, "/documents") ||
         !strncmp(req->path, "/documents/", 11)) {
         if (method_is(req, "POST") || method_is(req, "DELETE"))

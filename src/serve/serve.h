@@ -38,6 +38,7 @@
 #define JS_SRV_DEFAULT_MAX_CONNECTIONS 1000u
 #define JS_SRV_DEFAULT_IDLE_TIMEOUT 15u        /* s without a byte */
 #define JS_SRV_DEFAULT_REQUEST_TIMEOUT 30u     /* s to send one request */
+#define JS_SRV_DEFAULT_CACHE_MIB 256u          /* js_cache_set_limit */
 #define JS_SRV_MAX_LIMIT 1000u                 /* n= of one search */
 #define JS_SRV_MAX_QUEUED_BYTES (256u << 20)   /* write bodies waiting */
 
