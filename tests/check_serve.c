@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <math.h>
+
+#include "json_out.h"
 #include "serve.h"
 #include "testutil.h"
 
@@ -426,6 +430,93 @@ START_TEST(test_random)
 }
 END_TEST
 
+/* A random string: ASCII, control bytes, quotes, backslashes, CJK and
+ * 4-byte characters (valid UTF-8: what the index holds). */
+static char *rnd_string(uint64_t *seed, size_t *len)
+{
+    static const char *const pieces[] = {"a", "Z", "0", " ", "\"", "\\", "/",
+                                         "\n", "\t", "\x01", "\x1f", "\x7f",
+                                         "工", "學", "\xF0\x9F\x98\x80", "\xE2\x80\xA8"};
+    char *s = malloc(200);
+    size_t n = 0, k = tu_rnd(seed) % 20;
+    for (size_t i = 0; i < k; i++) {
+        const char *p = pieces[tu_rnd(seed) % 16];
+        memcpy(s + n, p, strlen(p));
+        n += strlen(p);
+    }
+    s[n] = 0;
+    *len = n;
+    return s;
+}
+
+/* The text writer against jansson: what js_cli_hit_fields writes parses
+ * to the hit's values, and jansson writes the parsed object back to the
+ * same bytes (so search --json and /search read as before). */
+START_TEST(test_json_writer)
+{
+    uint64_t seed = 7;
+    for (int it = 0; it < 2000; it++) {
+        size_t lens[6];
+        char *str[6];
+        for (int i = 0; i < 6; i++)
+            str[i] = rnd_string(&seed, &lens[i]);
+        const char *heads[2] = {str[4], str[5]};
+        size_t hl[4] = {0, lens[3] / 2, lens[3] / 2, lens[3]};
+        double scores[] = {0.0, 1.0, 2.5, 1e-7, 123456789.0, 8.0854845811270586,
+                           1e22, 3.0e-300};
+        js_hit h = {0};
+        h.section = (uint32_t)tu_rnd(&seed);
+        h.ordinal = (uint32_t)(tu_rnd(&seed) % 100);
+        h.score = scores[it % 8] * (it % 3 ? 1 : (double)tu_rnd(&seed) / 7.0);
+        h.partial = it % 2;
+        h.source = str[0];
+        h.title = str[1];
+        h.format = "jsonl";
+        h.encoding = "UTF-8";
+        h.id = it % 4 ? str[2] : "";
+        h.metadata = it % 5 ? "{\"author\":\"李白\",\"n\":[1,2.5,null]}" : "";
+        h.headings = heads;
+        h.depth = (size_t)(it % 3);
+        h.start = tu_rnd(&seed);
+        h.end = h.start + 10;
+        h.snippet = str[3];
+        h.snippet_len = lens[3];
+        h.highlights = hl;
+        h.nhighlights = 2;
+        js_jbuf b = {0};
+        js_jbuf_raw(&b, "{", 1);
+        js_cli_hit_fields(&b, &h, (uint64_t)it + 1, it % 7 != 0);
+        js_jbuf_raw(&b, "}", 1);
+        ck_assert(!b.failed);
+        json_error_t e;
+        json_t *o = json_loadb(b.p, b.len, JSON_ALLOW_NUL, &e);
+        ck_assert_msg(o, "not JSON (%s): %s", e.text, b.p);
+        char *again = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        ck_assert_str_eq(again, b.p);
+        ck_assert(json_real_value(json_object_get(o, "score")) == h.score ||
+                  json_integer_value(json_object_get(o, "score")) == h.score);
+        ck_assert_str_eq(json_string_value(json_object_get(o, "title")), h.title);
+        ck_assert_uint_eq(json_integer_value(json_object_get(o, "start")), h.start);
+        if (it % 7)
+            ck_assert_str_eq(json_string_value(json_object_get(o, "snippet")), h.snippet);
+        free(again);
+        json_decref(o);
+        free(b.p);
+        for (int i = 0; i < 6; i++)
+            free(str[i]);
+    }
+    /* bytes that are not UTF-8 still make JSON */
+    js_jbuf b = {0};
+    js_jbuf_str(&b, "a\xff\xc3(b\xed\xa0\x80", 8);
+    ck_assert_str_eq(b.p, "\"a\xEF\xBF\xBD\xEF\xBF\xBD(b\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
+    free(b.p);
+    b = (js_jbuf){0};
+    js_jbuf_real(&b, NAN);
+    ck_assert_str_eq(b.p, "null");
+    free(b.p);
+}
+END_TEST
+
 static Suite *serve_suite(void)
 {
     Suite *s = suite_create("serve");
@@ -441,6 +532,9 @@ static Suite *serve_suite(void)
     tcase_add_test(tc, test_writes_off);
     tcase_add_test(tc, test_random);
     suite_add_tcase(s, tc);
+    TCase *tj = tcase_create("json");
+    tcase_add_test(tj, test_json_writer);
+    suite_add_tcase(s, tj);
     return s;
 }
 

@@ -166,43 +166,47 @@ static void print_text(const params *p, const js_results *r,
     }
 }
 
-static void emit(json_t *o)
+/* Prints one JSON object a line: {"type":TYPE[,"line":N], then what
+ * the buffer holds, then "}". */
+static void emit(const char *type, long line, js_jbuf *fields)
 {
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (s) {
-        puts(s);
-        free(s);
-    }
+    printf("{\"type\":\"%s\"", type);
+    if (line > 0)
+        printf(",\"line\":%ld", line);
+    if (fields->len)
+        printf(",%s", fields->p);
+    puts("}");
+    fields->len = 0;
+    if (fields->p)
+        fields->p[0] = 0;
 }
 
 static void print_json(const params *p, const js_results *r,
                        const char *query, size_t qlen, long line, double us)
 {
-    json_t *q = js_cli_query_json(r, query, qlen, p->o.offset);
-    json_object_del(q, "offset"); /* what the command line gave */
-    /* "type" first: programs dispatch on it */
-    json_t *o = json_object();
-    json_object_set_new(o, "type", json_string("query"));
-    if (line > 0)
-        json_object_set_new(o, "line", json_integer(line));
-    json_object_update(o, q);
-    json_decref(q);
-    if (line > 0)
-        json_object_set_new(o, "micros", json_integer((json_int_t)(us + 0.5)));
-    emit(o);
+    js_jbuf b = {0};
+    js_cli_query_fields(&b, r, query, qlen, p->o.offset, 0);
+    if (line > 0) {
+        js_jbuf_key(&b, "micros");
+        js_jbuf_uint(&b, (uint64_t)(us + 0.5));
+    }
+    if (b.failed) {
+        js_cli_error("search", "out of memory");
+        free(b.p);
+        return;
+    }
+    emit("query", line, &b);
     int snippets = !(p->o.flags & JS_SEARCH_NO_SNIPPET);
     for (size_t i = 0; i < js_results_count(r); i++) {
-        json_t *h = js_cli_hit_json(js_results_hit(r, i),
-                                    p->o.offset + i + 1, snippets);
-        o = json_object();
-        json_object_set_new(o, "type", json_string("hit"));
-        if (line > 0)
-            json_object_set_new(o, "line", json_integer(line));
-        json_object_update(o, h);
-        json_decref(h);
-        emit(o);
+        js_cli_hit_fields(&b, js_results_hit(r, i), p->o.offset + i + 1,
+                          snippets);
+        if (b.failed) {
+            js_cli_error("search", "out of memory");
+            break;
+        }
+        emit("hit", line, &b);
     }
+    free(b.p);
 }
 
 /* Runs one query and prints its results.  line: the line in --queries
@@ -216,13 +220,14 @@ static int run(const params *p, const char *query, size_t len, long line)
     if (rc) {
         const char *msg = r ? js_results_errmsg(r) : js_strerror(rc);
         if (p->json) {
-            json_t *o = json_object();
-            json_object_set_new(o, "type", json_string("error"));
-            if (line > 0)
-                json_object_set_new(o, "line", json_integer(line));
-            json_object_set_new(o, "query", json_stringn(query, len));
-            json_object_set_new(o, "error", json_string(msg));
-            emit(o);
+            js_jbuf b = {0};
+            js_jbuf_key(&b, "query");
+            js_jbuf_str(&b, query, len);
+            js_jbuf_key(&b, "error");
+            js_jbuf_cstr(&b, msg);
+            if (!b.failed)
+                emit("error", line, &b);
+            free(b.p);
         }
         if (line > 0)
             js_cli_error("search", "line %ld: %s", line, msg);

@@ -483,17 +483,30 @@ static void do_search(js_srv *s, const js_srv_request *req,
                                                                : 500;
         js_srv_error(resp, status, "%s", msg);
     } else {
-        json_t *q = js_cli_query_json(r, p.q, p.qlen, p.o.offset);
-        json_object_set_new(q, "micros", json_integer((json_int_t)(us + 0.5)));
-        json_t *hits = json_array();
-        for (size_t i = 0; i < js_results_count(r); i++)
-            json_array_append_new(hits, js_cli_hit_json(js_results_hit(r, i),
-                                                        p.o.offset + i + 1,
-                                                        p.snippets));
-        json_t *o = json_object();
-        json_object_set_new(o, "query", q);
-        json_object_set_new(o, "hits", hits);
-        set_json(resp, 200, o);
+        /* written straight as text: see json_out.c */
+        js_jbuf b = {0};
+        js_jbuf_raw(&b, "{\"query\":{", 10);
+        js_cli_query_fields(&b, r, p.q, p.qlen, p.o.offset, 1);
+        js_jbuf_key(&b, "micros");
+        js_jbuf_uint(&b, (uint64_t)(us + 0.5));
+        js_jbuf_raw(&b, "},\"hits\":[", 10);
+        for (size_t i = 0; i < js_results_count(r); i++) {
+            js_jbuf_raw(&b, i ? ",{" : "{", i ? 2 : 1);
+            js_cli_hit_fields(&b, js_results_hit(r, i), p.o.offset + i + 1,
+                              p.snippets);
+            js_jbuf_raw(&b, "}", 1);
+        }
+        js_jbuf_raw(&b, "]}", 2);
+        js_srv_response_free(resp);
+        if (b.failed) {
+            free(b.p);
+            js_srv_error(resp, 503, "out of memory");
+        } else {
+            resp->status = 200;
+            resp->content_type = json_ctype;
+            resp->body = b.p;
+            resp->len = b.len;
+        }
     }
     js_results_free(r);
     json_decref(a.body);
