@@ -236,6 +236,34 @@ def writes_while_searching(port, token):
 
 
 def stop_with_request_in_flight(p, port, token):
+    # searches and writes going on when SIGTERM comes (libmicrohttpd's
+    # quiesce once aborted here): each gets its answer, a 503 once the
+    # server is stopping, or a closed connection; never a crash
+    stop = threading.Event()
+    bad = []
+
+    def load(write):
+        c = Client(port, token)
+        k = 0
+        while not stop.is_set():
+            try:
+                if write:
+                    st, _ = c.post("/documents", record(50000 + k, "t"))
+                else:
+                    st, _ = c.get(search_path(QUERIES[k % len(QUERIES)]))
+                if st not in (200, 503):
+                    bad.append(st)
+            except (OSError, http.client.HTTPException):
+                try:
+                    c = Client(port, token)
+                except OSError:
+                    break
+            k += 1
+
+    loaders = [threading.Thread(target=load, args=(w,)) for w in (0, 0, 1)]
+    for t in loaders:
+        t.start()
+    time.sleep(0.5)
     body = record(9999, "s").encode()
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(b"POST /documents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
@@ -264,7 +292,11 @@ def stop_with_request_in_flight(p, port, token):
     except subprocess.TimeoutExpired:
         p.kill()
         rc = "hung"
-    check(rc == 0, "SIGTERM: exit status %s" % rc)
+    stop.set()
+    for t in loaders:
+        t.join()
+    check(rc == 0, "SIGTERM under searches and writes: exit status %s" % rc)
+    check(not bad, "SIGTERM: every answer a 200 or a 503", str(bad[:5]))
 
 
 def kill_during_writes(index, token_file, token):

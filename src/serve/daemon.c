@@ -105,6 +105,7 @@ struct server {
     conn *conns;
     pthread_t watchdog;
     atomic_int stop_watchdog;
+    atomic_int stopping;        /* SIGTERM: new requests get 503 */
 };
 
 static int64_t mono_us(void)
@@ -275,6 +276,10 @@ static int first_call(request *r, const char *url, const char *method)
      * (a client still sending its headers is not waited for) */
     r->counted = 1;
     atomic_fetch_add(&sv->inflight, 1);
+    if (atomic_load(&sv->stopping)) {
+        send_error(r, 503, 1, "the server is stopping; retry");
+        return 1;
+    }
     if (atomic_load(&sv->open_conns) > (int)cfg->max_connections) {
         send_error(r, 503, 1, "overloaded: more than %u connections open "
                    "(--max-connections); retry", cfg->max_connections);
@@ -817,14 +822,17 @@ int js_serve_run(js_srv_config *cfg)
             break;
     }
 
-    /* Stop: no new connections; the requests in flight (writes waiting
-     * for their commit too) are answered, for at most 30 s. */
+    /* Stop: the requests in flight (writes waiting for their commit
+     * too) are answered, for at most 30 s; new ones are refused. */
     js_serve_say("stopping: finishing %d request%s in flight",
                  atomic_load(&sv.inflight),
                  atomic_load(&sv.inflight) == 1 ? "" : "s");
-    MHD_socket lsock = MHD_quiesce_daemon(sv.d);
-    if (lsock != MHD_INVALID_SOCKET)
-        close(lsock);
+    /* Not MHD_quiesce_daemon: libmicrohttpd 0.9.75 can abort in it with a
+     * pool of epoll threads ("Failed to remove listen FD from epoll
+     * set", seen under load with suspended writes).  New requests are
+     * answered 503 with Connection: close instead while those in flight
+     * finish. */
+    atomic_store(&sv.stopping, 1);
     for (int i = 0; i < 3000 && atomic_load(&sv.inflight) > 0; i++)
         usleep(10 * 1000);
     /* every write accepted is committed and its connection resumed
