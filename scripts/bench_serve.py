@@ -103,7 +103,6 @@ import random
 import re
 import resource
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -115,6 +114,7 @@ import urllib.request
 
 sys.dont_write_bytecode = True  # no scripts/__pycache__ from the import below
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import jline, logger, median, table, verdict  # noqa: E402
 import bench_search  # noqa: E402  (the query mix: load, draw, to_simplified, pct)
 
 SEED = 20261124                # bench_search.py's: the same queries as the search stage
@@ -132,34 +132,7 @@ entries = []
 verdicts = []
 
 
-def log(msg):
-    print('bench: serve: ' + msg, file=sys.stderr, flush=True)
-
-
-def die(msg):
-    print('bench: serve: ' + msg, file=sys.stderr, flush=True)
-    sys.exit(1)
-
-
-def median(v):
-    v = sorted(v)
-    return v[len(v) // 2] if v else float('nan')
-
-
-def table(head, rows):
-    print('| ' + ' | '.join(head) + ' |')
-    print('|' + ' --- |' * len(head))
-    for r in rows:
-        print('| ' + ' | '.join(str(x) for x in r) + ' |')
-    print()
-
-
-def verdict(ok):
-    return 'ok' if ok else 'MISSED'
-
-
-def jline(rec):
-    return json.dumps(rec, ensure_ascii=False, separators=(',', ':')) + '\n'
+log, die = logger('serve')
 
 
 def free_port():

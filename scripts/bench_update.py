@@ -48,6 +48,7 @@ import time
 
 sys.dont_write_bytecode = True  # no scripts/__pycache__ from the import below
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import jline, logger, median, table, verdict  # noqa: E402
 import bench_search  # noqa: E402  (the query set: load, draw, to_simplified, pct)
 
 SEED = 20261208
@@ -68,18 +69,7 @@ verdicts = []  # (measure, figure, target, verdict) for the summary
 rss_rows = []  # (what, --memory MiB, peak RSS KiB) for part 6
 
 
-def log(msg):
-    print('bench: update: ' + msg, file=sys.stderr, flush=True)
-
-
-def die(msg):
-    print('bench: update: ' + msg, file=sys.stderr, flush=True)
-    sys.exit(1)
-
-
-def median(v):
-    v = sorted(v)
-    return v[len(v) // 2] if v else float('nan')
+log, die = logger('update')
 
 
 def spread(v):
@@ -144,18 +134,6 @@ def ms(x):
     return '%.1f' % (x * 1000)
 
 
-def verdict(ok):
-    return 'ok' if ok else 'MISSED'
-
-
-def table(head, rows):
-    print('| ' + ' | '.join(head) + ' |')
-    print('|' + ' --- |' * len(head))
-    for r in rows:
-        print('| ' + ' | '.join(str(x) for x in r) + ' |')
-    print()
-
-
 def letters(n):
     """n as lower-case letters (a token the analyser keeps whole)."""
     s = ''
@@ -164,10 +142,6 @@ def letters(n):
         s = chr(ord('a') + n % 26) + s
         n //= 26
     return s
-
-
-def jline(rec):
-    return json.dumps(rec, ensure_ascii=False, separators=(',', ':')) + '\n'
 
 
 def write_jsonl(path, recs):
