@@ -122,6 +122,11 @@ static int open_index(js_index **ix, const js_srv_config *cfg, char *err,
                       size_t errlen)
 {
     int rc = js_index_open_ext(ix, cfg->dir, &cfg->open);
+    /* a server answers many searches: the page faults paid once here,
+     * not in the first searches' times (failing is not fatal: the
+     * pages are read when touched, as without it) */
+    if (!rc)
+        (void)js_index_preload(*ix);
     if (rc) {
         snprintf(err, errlen, "%s", *ix ? js_index_errmsg(*ix)
                                          : js_strerror(rc));
