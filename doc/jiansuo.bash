@@ -42,6 +42,7 @@ _jiansuo_options()
         echo "-d --index --backend --listen --threads --write-token-file" \
             "--tls-cert --tls-key --max-body --max-url --max-headers" \
             "--max-connections --idle-timeout --request-timeout --memory --cache" \
+            "--merge-factor" \
             "--log --quiet -h --help"
         ;;
     esac
@@ -109,7 +110,7 @@ _jiansuo()
         --memory | --threads | --shards | -n | --limit | --offset | --remote | \
             --k1 | --b | --heading-weight | --snippet-chars | --listen | \
             --max-body | --max-url | --max-headers | --max-connections | \
-            --idle-timeout | --request-timeout | --cache)
+            --idle-timeout | --request-timeout | --cache | --merge-factor)
             # a number, or host:port: nothing to offer
             COMPREPLY=()
             return

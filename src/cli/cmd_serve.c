@@ -50,13 +50,15 @@ static void usage(FILE *f)
             "                          S s after connecting or its last answer (default %u)\n"
             "      --memory MiB        memory of a write's new segment (default 512)\n"
             "      --cache MiB         stored text kept inflated for snippets (default %u)\n"
+            "      --merge-factor N    merge this many segments of a size into one\n"
+            "                          at a write's commit (default %u; see add)\n"
             "      --log FILE          append the access log to FILE (default: stderr)\n"
             "      --quiet             no access log\n"
             "  -h, --help              this text\n",
             JS_SRV_DEFAULT_LISTEN, JS_SRV_DEFAULT_MAX_BODY, JS_SRV_DEFAULT_MAX_URL,
             JS_SRV_DEFAULT_MAX_HEADERS, JS_SRV_DEFAULT_MAX_CONNECTIONS,
             JS_SRV_DEFAULT_IDLE_TIMEOUT, JS_SRV_DEFAULT_REQUEST_TIMEOUT,
-            JS_SRV_DEFAULT_CACHE_MIB);
+            JS_SRV_DEFAULT_CACHE_MIB, JS_SRV_DEFAULT_MERGE_FACTOR);
 }
 
 static int number(const char *opt, const char *arg, unsigned long lo,
@@ -134,6 +136,7 @@ static const struct option longopts[] = {
     {"request-timeout", required_argument, NULL, 'r'},
     {"memory", required_argument, NULL, 'm'},
     {"cache", required_argument, NULL, 'k'},
+    {"merge-factor", required_argument, NULL, 'M'},
     {"log", required_argument, NULL, 'L'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -145,6 +148,7 @@ int js_cmd_serve(int argc, char **argv)
     js_srv_config cfg = {0};
     js_open_options oo = JS_OPEN_OPTIONS_INIT;
     js_writer_options wo = JS_WRITER_OPTIONS_INIT;
+    wo.merge_factor = JS_SRV_DEFAULT_MERGE_FACTOR;
     cfg.listen = JS_SRV_DEFAULT_LISTEN;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     cfg.threads = cpus > 2 ? (unsigned)cpus : 2;
@@ -215,6 +219,11 @@ int js_cmd_serve(int argc, char **argv)
             if (number("--cache", optarg, 0, 1ul << 20, &v))
                 return JS_EXIT_USAGE;
             cache_mib = v;
+            break;
+        case 'M':
+            if (number("--merge-factor", optarg, 2, 1000, &v))
+                return JS_EXIT_USAGE;
+            wo.merge_factor = (unsigned)v;
             break;
         case 'L': cfg.log = optarg; break;
         case 'q': cfg.quiet = 1; break;

@@ -39,6 +39,9 @@
 #define JS_SRV_DEFAULT_IDLE_TIMEOUT 15u        /* s without a byte */
 #define JS_SRV_DEFAULT_REQUEST_TIMEOUT 30u     /* s to send one request */
 #define JS_SRV_DEFAULT_CACHE_MIB 256u          /* js_cache_set_limit */
+/* Writes over HTTP come as many small commits, each a segment that every
+ * search then visits: merged sooner than `jiansuo add`'s 10. */
+#define JS_SRV_DEFAULT_MERGE_FACTOR 4u
 #define JS_SRV_MAX_LIMIT 1000u                 /* n= of one search */
 #define JS_SRV_MAX_QUEUED_BYTES (256u << 20)   /* write bodies waiting */
 
