@@ -291,7 +291,9 @@ def stop_with_request_in_flight(p, port, token):
         rc = p.wait(timeout=20)
     except subprocess.TimeoutExpired:
         p.kill()
-        rc = "hung"
+        p.wait()
+        with open(os.path.join(WORK, "main.err")) as f:
+            rc = "hung; its stderr:\n" + f.read()
     stop.set()
     for t in loaders:
         t.join()

@@ -272,14 +272,16 @@ static int first_call(request *r, const char *url, const char *method)
     server *sv = r->sv;
     const js_srv_config *cfg = sv->cfg;
     snprintf(r->method, sizeof r->method, "%s", method);
-    /* in flight from here: its headers are in, so a stop waits for it
-     * (a client still sending its headers is not waited for) */
-    r->counted = 1;
-    atomic_fetch_add(&sv->inflight, 1);
+    /* refused while stopping, and not counted: a stop waits for the
+     * requests it found in flight, not for a stream of new ones */
     if (atomic_load(&sv->stopping)) {
         send_error(r, 503, 1, "the server is stopping; retry");
         return 1;
     }
+    /* in flight from here: its headers are in, so a stop waits for it
+     * (a client still sending its headers is not waited for) */
+    r->counted = 1;
+    atomic_fetch_add(&sv->inflight, 1);
     if (atomic_load(&sv->open_conns) > (int)cfg->max_connections) {
         send_error(r, 503, 1, "overloaded: more than %u connections open "
                    "(--max-connections); retry", cfg->max_connections);
@@ -551,6 +553,9 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         msg[--n] = 0;
+    /* a client that hangs up is not news (the access log has it) */
+    if (strstr(msg, "Connection socket is closed"))
+        return;
     js_serve_say("%s", msg);
 }
 
@@ -713,6 +718,18 @@ int js_serve_run(js_srv_config *cfg)
     }
     fit_fd_limit(cfg);
 
+    /* Signals go to this thread alone, through the handlers below: every
+     * thread started from here on (the writer's in js_srv_open too)
+     * inherits them blocked.  A thread that had them unblocked would take
+     * a SIGTERM whose handler then wakes nobody. */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    signal(SIGPIPE, SIG_IGN);
+
     char err[600];
     int status = 0;
     if (js_srv_open(&sv.srv, cfg, err, sizeof err)) {
@@ -721,15 +738,6 @@ int js_serve_run(js_srv_config *cfg)
         goto out;
     }
 
-    /* Signals go to this thread alone, through the handlers below: every
-     * thread started from here on inherits them blocked. */
-    sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, &old);
-    signal(SIGPIPE, SIG_IGN);
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
@@ -835,6 +843,10 @@ int js_serve_run(js_srv_config *cfg)
     atomic_store(&sv.stopping, 1);
     for (int i = 0; i < 3000 && atomic_load(&sv.inflight) > 0; i++)
         usleep(10 * 1000);
+    if (atomic_load(&sv.inflight) > 0)
+        js_serve_say("stopping: %d request%s still in flight after 30 s; "
+                     "closing them", atomic_load(&sv.inflight),
+                     atomic_load(&sv.inflight) == 1 ? "" : "s");
     /* every write accepted is committed and its connection resumed
      * before libmicrohttpd stops (it must not stop with one suspended) */
     js_srv_writeq_stop(sv.srv);
