@@ -46,6 +46,7 @@
 
 #include <microhttpd.h>
 
+#include "cli.h"
 #include "daemon.h"
 #include "serve.h"
 
@@ -622,35 +623,15 @@ static char *read_pem(const char *path)
         js_serve_say("%s: %s", path, strerror(errno));
         return NULL;
     }
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[4096];
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + n + 1 > cap || !buf) {
-            cap = (len + n + 1) * 2;
-            char *b = realloc(buf, cap);
-            if (!b) {
-                free(buf);
-                fclose(f);
-                js_serve_say("%s: out of memory", path);
-                return NULL;
-            }
-            buf = b;
-        }
-        memcpy(buf + len, chunk, n);
-        len += n;
-        if (len > (1u << 20)) {
-            free(buf);
-            fclose(f);
-            js_serve_say("%s: over 1 MiB; not a PEM certificate or key",
-                         path);
-            return NULL;
-        }
-    }
+    size_t len;
+    char *buf = js_cli_slurp(f, &len); /* NUL-terminated */
+    int err = errno;
     fclose(f);
-    if (buf)
-        buf[len] = 0;
-    if (!buf || !strstr(buf, "-----BEGIN")) {
+    if (!buf) {
+        js_serve_say("%s: %s", path, strerror(err));
+        return NULL;
+    }
+    if (!strstr(buf, "-----BEGIN")) {
         free(buf);
         js_serve_say("%s: not a PEM file (no -----BEGIN line)", path);
         return NULL;
