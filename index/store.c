@@ -393,16 +393,20 @@ static int inflate_block(const js_store *st, uint32_t b, uint8_t **raw,
 /* Walks every record of block b's raw bytes; they must number exactly the
  * block's share of ids and fill the bytes exactly.  When `want` is one of
  * the block's ids, its fields are left in *path and *body (pointers into raw).
- * Returns 0 or JS_ECORRUPT. */
+ * offs, when not NULL, gets each record's offset.  Returns 0 or
+ * JS_ECORRUPT. */
 static int walk_block(const js_store *st, uint32_t b, const uint8_t *raw,
                       size_t raw_len, uint32_t want, const uint8_t **path,
-                      size_t *path_len, const uint8_t **body, size_t *body_len)
+                      size_t *path_len, const uint8_t **body, size_t *body_len,
+                      uint32_t *offs)
 {
     uint32_t first = st->ref[b].first;
     uint32_t stop = b + 1 < st->nblocks ? st->ref[b + 1].first : st->sections;
     js_rd r = js_rd_make(raw, raw_len);
     for (uint32_t id = first; id < stop; id++) {
         size_t pl = 0, bl = 0;
+        if (offs) /* each record's offset, for the cached form */
+            offs[id - first] = (uint32_t)(raw_len - js_rd_left(&r));
         const uint8_t *p = rd_field(&r, &pl);
         const uint8_t *s = rd_field(&r, &bl);
         if (r.bad)
@@ -432,23 +436,27 @@ static uint32_t block_records(const js_store *st, uint32_t b)
     return stop - st->ref[b].first;
 }
 
-/* Grows raw (raw_len bytes, checked) into the cached form.  Returns the
- * new buffer (raw is then gone), or NULL (raw kept) out of memory. */
+/* Grows raw (raw_len bytes, just inflated) into the cached form and
+ * checks it whole (walk_block), filling the offsets on the way.  Returns
+ * the new buffer (raw is then gone) with *len; NULL with *rc 0 when out
+ * of memory (raw kept, unchecked); or NULL with *rc JS_ECORRUPT (raw
+ * freed). */
 static uint8_t *index_block(const js_store *st, uint32_t b, uint8_t *raw,
-                            size_t raw_len, size_t *len)
+                            size_t raw_len, size_t *len, int *rc)
 {
     uint32_t n = block_records(st, b);
     *len = indexed_len(raw_len, n);
+    *rc = 0;
     uint8_t *x = realloc(raw, *len);
     if (!x)
         return NULL;
     uint32_t *offs = (uint32_t *)(void *)(x + *len - (size_t)n * 4);
-    js_rd r = js_rd_make(x, raw_len);
-    for (uint32_t i = 0; i < n; i++) {
-        size_t pl, bl;
-        offs[i] = (uint32_t)(raw_len - js_rd_left(&r));
-        rd_field(&r, &pl);
-        rd_field(&r, &bl);
+    const uint8_t *p, *t;
+    size_t pl, bl;
+    if ((*rc = walk_block(st, b, x, raw_len, UINT32_MAX, &p, &pl, &t, &bl,
+                          offs))) {
+        free(x);
+        return NULL;
     }
     return x;
 }
@@ -524,7 +532,7 @@ int js_store_peek(const js_store *st, js_store_cache *cache, uint32_t id,
      * little beside inflating, and a miscounted block then fails for every
      * id in it, not only for some. */
     int rc = walk_block(st, b, cache->raw, cache->raw_len, id, &p, &pl, &t,
-                        &bl);
+                        &bl, NULL);
     if (rc)
         return rc;
     *path = (const char *)p;
@@ -567,24 +575,22 @@ int js_store_get(const js_store *st, uint32_t id, char **path,
     if (e) {
         /* checked whole when it was inflated */
         rc = find_indexed(st, b, raw, raw_len, id, &p, &pl, &s, &bl);
-    } else if (!(rc = inflate_block(st, b, &own, &raw_len)) &&
-               !(rc = walk_block(st, b, own, raw_len, id, &p, &pl, &s, &bl))) {
+    } else if (!(rc = inflate_block(st, b, &own, &raw_len))) {
         size_t xlen;
-        uint8_t *x = index_block(st, b, own, raw_len, &xlen);
+        uint8_t *x = index_block(st, b, own, raw_len, &xlen, &rc);
         if (x) {
             own = x;
-            if ((e = js_bcache_put(st->owner, b, own, xlen, &raw))) {
+            if ((e = js_bcache_put(st->owner, b, own, xlen, &raw)))
                 /* the cache's now; another thread's copy may have won,
                  * so the fields are found in the bytes the entry holds */
                 own = NULL;
-                raw_len = xlen;
-            } else {
+            else
                 raw = own;
-                raw_len = xlen;
-            }
-            rc = find_indexed(st, b, raw, raw_len, id, &p, &pl, &s, &bl);
-        } else {
-            rc = walk_block(st, b, own, raw_len, id, &p, &pl, &s, &bl);
+            rc = find_indexed(st, b, raw, xlen, id, &p, &pl, &s, &bl);
+        } else if (rc) {
+            own = NULL; /* freed by index_block */
+        } else { /* no memory to index it: walked as it is */
+            rc = walk_block(st, b, own, raw_len, id, &p, &pl, &s, &bl, NULL);
         }
     }
     if (!rc && path && !(*path = dup_bytes(p, pl)))
